@@ -1,0 +1,1 @@
+//! HTTP machinery shared by the cloud clients.

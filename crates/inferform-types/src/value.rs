@@ -1,0 +1,262 @@
+//! [`Value`]: what configuration expressions evaluate to and what state holds.
+//!
+//! Besides the JSON-like kinds, a value can be [`Value::Unknown`] (known only after apply) or
+//! wrapped in [`Value::Sensitive`] (never shown). Both marks travel through expressions: an
+//! operation on an unknown is unknown, an operation on a sensitive value is sensitive.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A configuration or state value.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    List(Vec<Value>),
+    Object(BTreeMap<String, Value>),
+    /// A value that is known only after apply.
+    Unknown,
+    /// A value that must never be shown: `(sensitive value)`.
+    Sensitive(Box<Value>),
+}
+
+impl Value {
+    pub fn string(s: impl Into<String>) -> Self {
+        Value::String(s.into())
+    }
+
+    pub fn object<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Self {
+        Value::Object(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// Marks this value sensitive (idempotent).
+    pub fn sensitive(self) -> Self {
+        match self {
+            Value::Sensitive(_) => self,
+            v => Value::Sensitive(Box::new(v)),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.unmarked(), Value::Null)
+    }
+
+    /// True when the value or any part of it is sensitive.
+    pub fn is_sensitive(&self) -> bool {
+        match self {
+            Value::Sensitive(_) => true,
+            Value::List(items) => items.iter().any(Value::is_sensitive),
+            Value::Object(map) => map.values().any(Value::is_sensitive),
+            _ => false,
+        }
+    }
+
+    /// True when no part of the value is unknown.
+    pub fn is_wholly_known(&self) -> bool {
+        match self {
+            Value::Unknown => false,
+            Value::Sensitive(v) => v.is_wholly_known(),
+            Value::List(items) => items.iter().all(Value::is_wholly_known),
+            Value::Object(map) => map.values().all(Value::is_wholly_known),
+            _ => true,
+        }
+    }
+
+    /// True when the value itself (not its parts) is unknown.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.unmarked(), Value::Unknown)
+    }
+
+    /// The value without its top-level sensitive mark.
+    pub fn unmarked(&self) -> &Value {
+        match self {
+            Value::Sensitive(v) => v.unmarked(),
+            v => v,
+        }
+    }
+
+    /// The value with every sensitive mark removed, at every depth.
+    pub fn deep_unmarked(&self) -> Value {
+        match self {
+            Value::Sensitive(v) => v.deep_unmarked(),
+            Value::List(items) => Value::List(items.iter().map(Value::deep_unmarked).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.deep_unmarked()))
+                    .collect(),
+            ),
+            v => v.clone(),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self.unmarked() {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self.unmarked() {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.unmarked() {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&BTreeMap<String, Value>> {
+        match self.unmarked() {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self.unmarked() {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Looks up an object attribute; `None` when this is not an object or has no such key.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_object().and_then(|m| m.get(key))
+    }
+
+    /// A short name of the value's kind, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self.unmarked() {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Object(_) => "object",
+            Value::Unknown => "unknown",
+            Value::Sensitive(_) => "sensitive",
+        }
+    }
+
+    /// Converts to JSON, keeping sensitive values (the caller decides where they may go).
+    /// `None` when any part is unknown.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        Some(match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => number_to_json(*n),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect::<Option<_>>()?)
+            }
+            Value::Object(map) => serde_json::Value::Object(
+                map.iter()
+                    .map(|(k, v)| Some((k.clone(), v.to_json()?)))
+                    .collect::<Option<_>>()?,
+            ),
+            Value::Unknown => return None,
+            Value::Sensitive(v) => v.to_json()?,
+        })
+    }
+
+    /// Converts from JSON; nothing is marked.
+    pub fn from_json(json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Whole numbers become JSON integers, others floats.
+pub fn number_to_json(n: f64) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Formats a number as HCL writes it: `3`, `0.5`.
+pub fn format_number(n: f64) -> String {
+    number_to_json(n).to_string()
+}
+
+impl fmt::Display for Value {
+    /// A compact, HCL-like rendering for messages; sensitive parts are hidden.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Object(map) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} = {v}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Unknown => f.write_str("(known after apply)"),
+            Value::Sensitive(_) => f.write_str("(sensitive value)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_integers() {
+        let json = serde_json::json!({"a": 1, "b": [true, null, "x"], "c": 0.5});
+        assert_eq!(Value::from_json(&json).to_json().unwrap(), json);
+    }
+
+    #[test]
+    fn unknown_has_no_json() {
+        let v = Value::object([("id", Value::Unknown)]);
+        assert!(v.to_json().is_none());
+        assert!(!v.is_wholly_known());
+    }
+
+    #[test]
+    fn sensitive_is_hidden_in_display() {
+        let v = Value::object([("key", Value::string("s3cr3t").sensitive())]);
+        assert_eq!(v.to_string(), "{key = (sensitive value)}");
+        assert!(v.is_sensitive());
+    }
+}
