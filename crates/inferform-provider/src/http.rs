@@ -1,1 +1,809 @@
-//! HTTP machinery shared by the cloud clients.
+//! HTTP machinery shared by the cloud clients: one [`HttpClient`] per configured provider, with
+//! authentication per attempt, retries with backoff and `Retry-After`, and a request-rate limit
+//! shared by every operation of that provider.
+//!
+//! Retry rules (see [`retryable`]):
+//! - a 429 is retried for every method: the server refused the request, nothing happened;
+//! - a failure to connect is retried for every method: nothing was sent;
+//! - a 5xx, a timeout or a dropped connection is retried only for idempotent methods
+//!   (GET, PUT, DELETE). A POST that fails that way is ambiguous: the object may exist. The
+//!   caller then looks it up by name and adopts it ([`crate::create_or_adopt`]).
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use reqwest::{Method, Url};
+
+use crate::redact::{is_secret_header, Redactor, REDACTED};
+use crate::{ErrorKind, ProviderError};
+
+/// One request, before authentication. Cloned for each attempt, since signatures carry the time.
+#[derive(Clone)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: Url,
+    /// Headers in the order they are set; authentication appends its own.
+    pub headers: Vec<(String, String)>,
+    /// The exact body bytes (empty for none).
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn new(method: Method, url: Url) -> Self {
+        HttpRequest {
+            method,
+            url,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Sets a JSON body and its content type.
+    pub fn json(mut self, body: &serde_json::Value) -> Self {
+        self.body = body.to_string().into_bytes();
+        self.set_header("Content-Type", "application/json");
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.set_header(name, value);
+        self
+    }
+
+    /// Sets a header, replacing one of the same name (case-insensitive).
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => slot.1 = value,
+            None => self.headers.push((name.to_string(), value)),
+        }
+    }
+
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The call as errors name it: `POST /v1/workspaces`.
+    pub fn call(&self) -> String {
+        format!("{} {}", self.method, self.url.path())
+    }
+
+    /// The `Host` header value for this URL: host, and port when not the scheme's default.
+    pub fn host(&self) -> String {
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let v = if is_secret_header(n) {
+                    REDACTED
+                } else {
+                    v.as_str()
+                };
+                (n.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// A response that came back (any status).
+#[derive(Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// `X-Request-Id`, when the server sent one.
+    pub request_id: Option<String>,
+    /// The call, as `GET /v1/workspaces`.
+    pub call: String,
+}
+
+impl HttpResponse {
+    /// Builds a response by hand (for tests and fakes).
+    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>, call: &str) -> Self {
+        let request_id = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
+            .map(|(_, v)| v.clone());
+        HttpResponse {
+            status,
+            headers,
+            body,
+            request_id,
+            call: call.to_string(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON; an empty body is `null`.
+    pub fn json(&self) -> Result<serde_json::Value, ProviderError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            self.error(
+                ErrorKind::Api,
+                None,
+                format!("the answer is not valid JSON: {e}"),
+            )
+        })
+    }
+
+    /// An error about this response, carrying its call, status and request id.
+    pub fn error(
+        &self,
+        kind: ErrorKind,
+        code: Option<String>,
+        message: impl Into<String>,
+    ) -> ProviderError {
+        ProviderError {
+            kind,
+            call: Some(self.call.clone()),
+            status: Some(self.status),
+            code,
+            message: message.into(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    /// The body as text, shortened for messages.
+    pub fn body_excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let text = text.trim();
+        if text.chars().count() > 300 {
+            let cut: String = text.chars().take(300).collect();
+            format!("{cut}...")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("call", &self.call)
+            .field("status", &self.status)
+            .field("request_id", &self.request_id)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Adds credentials to a request; called anew for every attempt.
+pub trait Authenticator: Send + Sync {
+    fn authenticate(&self, request: &mut HttpRequest) -> Result<(), ProviderError>;
+}
+
+/// Sends requests unauthenticated (tests, public calls).
+#[derive(Debug, Default)]
+pub struct NoAuth;
+
+impl Authenticator for NoAuth {
+    fn authenticate(&self, _request: &mut HttpRequest) -> Result<(), ProviderError> {
+        Ok(())
+    }
+}
+
+/// How often and how long to retry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after a 5xx or a transport failure.
+    pub max_retries: u32,
+    /// Retries after a 429, counted apart: being throttled is normal under load.
+    pub max_throttle_retries: u32,
+    /// The first backoff; each retry doubles it, up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            max_throttle_retries: 20,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all (tests).
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            max_throttle_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// The ceiling of the backoff before retry number `retry` (0-based): `base * 2^retry`,
+    /// capped at `max_delay`.
+    pub fn backoff_ceiling(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(20));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// The backoff before retry number `retry`, with "equal jitter": somewhere in the upper
+    /// half of the ceiling, so concurrent clients spread out but never retry at once.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self.backoff_ceiling(retry);
+        let half = ceiling / 2;
+        let jitter = rand::random_range(0.0..=1.0f64);
+        half + half.mul_f64(jitter)
+    }
+
+    /// The wait before retrying an answer with this `Retry-After` value, if it has one.
+    pub fn retry_after(&self, header: Option<&str>) -> Option<Duration> {
+        parse_retry_after(header?, std::time::SystemTime::now())
+            .map(|d| d.min(self.max_retry_after))
+    }
+}
+
+/// Parses `Retry-After`: delay seconds, or an HTTP date (a date in the past is zero).
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(Duration::from_secs_f64(secs.min(86_400.0)));
+        }
+        return None;
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// How one attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// An answer with this status.
+    Status(u16),
+    /// The connection could not be opened: nothing was sent.
+    ConnectFailed,
+    /// No answer in time: the server may have acted.
+    Timeout,
+    /// The connection broke after the request went out: the server may have acted.
+    Dropped,
+}
+
+/// GET, HEAD, PUT, DELETE and OPTIONS may be repeated without changing the outcome.
+pub fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
+}
+
+/// True when the attempt may be repeated as it is (see the module's rules).
+pub fn retryable(method: &Method, attempt: Attempt) -> bool {
+    match attempt {
+        Attempt::Status(429) | Attempt::ConnectFailed => true,
+        Attempt::Status(s) if s >= 500 => is_idempotent(method),
+        Attempt::Status(_) => false,
+        Attempt::Timeout | Attempt::Dropped => is_idempotent(method),
+    }
+}
+
+/// True when a failed create may have created the object all the same: a 5xx, or no answer.
+pub fn is_ambiguous(error: &ProviderError) -> bool {
+    match error.kind {
+        ErrorKind::Transport => true,
+        ErrorKind::Api => error.status.is_some_and(|s| s >= 500),
+        _ => false,
+    }
+}
+
+/// A request-rate limit shared by every operation of one provider.
+pub struct RateLimiter {
+    inner: governor::DefaultDirectRateLimiter,
+    per_second: f64,
+}
+
+impl RateLimiter {
+    /// A limiter of `per_second` requests a second (fractions allowed: 0.5 is one every two
+    /// seconds), with a burst of up to one second's worth. `None` when the rate is not positive.
+    pub fn per_second(per_second: f64) -> Option<Self> {
+        if !per_second.is_finite() || per_second <= 0.0 {
+            return None;
+        }
+        let period = Duration::from_secs_f64(1.0 / per_second);
+        let burst = NonZeroU32::new((per_second.floor() as u32).max(1))?;
+        let quota = governor::Quota::with_period(period)?.allow_burst(burst);
+        Some(RateLimiter {
+            inner: governor::RateLimiter::direct(quota),
+            per_second,
+        })
+    }
+
+    /// Waits until one more request is allowed.
+    pub async fn acquire(&self) {
+        self.inner.until_ready().await;
+    }
+
+    pub fn per_second_value(&self) -> f64 {
+        self.per_second
+    }
+}
+
+impl fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RateLimiter({}/s)", self.per_second)
+    }
+}
+
+/// How a provider's client behaves.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// `None` for no limit.
+    pub max_requests_per_second: Option<f64>,
+    pub retry: RetryPolicy,
+    /// The longest one attempt may take, answer included.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            max_requests_per_second: Some(20.0),
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The client of one configured provider.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    auth: Arc<dyn Authenticator>,
+    limiter: Option<Arc<RateLimiter>>,
+    retry: RetryPolicy,
+    redactor: Redactor,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("limiter", &self.limiter)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    pub fn new(
+        settings: &ClientSettings,
+        auth: Arc<dyn Authenticator>,
+        redactor: Redactor,
+    ) -> Result<Self, ProviderError> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(settings.connect_timeout)
+            .user_agent(concat!("inferform/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Invalid,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
+        Ok(HttpClient {
+            client,
+            auth,
+            limiter: settings
+                .max_requests_per_second
+                .and_then(RateLimiter::per_second)
+                .map(Arc::new),
+            retry: settings.retry.clone(),
+            redactor,
+        })
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Sends the request, retrying as the module describes. Any answer that is not retried
+    /// (or ran out of retries) comes back as a response, whatever its status; only transport
+    /// failures are errors.
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ProviderError> {
+        let call = request.call();
+        let mut retries = 0u32;
+        let mut throttles = 0u32;
+        loop {
+            if let Some(limiter) = &self.limiter {
+                limiter.acquire().await;
+            }
+            let mut attempt = request.clone();
+            self.auth.authenticate(&mut attempt)?;
+            let (outcome, result) = match self.execute(&attempt, &call).await {
+                Ok(response) => (Attempt::Status(response.status), Ok(response)),
+                Err((attempt, error)) => (attempt, Err(error)),
+            };
+            if !retryable(&request.method, outcome) {
+                return result;
+            }
+            let delay = match (outcome, &result) {
+                (Attempt::Status(429), Ok(response)) => {
+                    if throttles >= self.retry.max_throttle_retries {
+                        return result;
+                    }
+                    throttles += 1;
+                    self.retry
+                        .retry_after(response.header("retry-after"))
+                        .unwrap_or_else(|| self.retry.backoff(throttles - 1))
+                }
+                (_, result) => {
+                    if retries >= self.retry.max_retries {
+                        return result.clone();
+                    }
+                    retries += 1;
+                    let retry_after = match result {
+                        Ok(response) => self.retry.retry_after(response.header("retry-after")),
+                        Err(_) => None,
+                    };
+                    retry_after.unwrap_or_else(|| self.retry.backoff(retries - 1))
+                }
+            };
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn execute(
+        &self,
+        request: &HttpRequest,
+        call: &str,
+    ) -> Result<HttpResponse, (Attempt, ProviderError)> {
+        let mut builder = self
+            .client
+            .request(request.method.clone(), request.url.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if !request.body.is_empty() {
+            builder = builder.body(request.body.clone());
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| self.transport_error(call, &e))?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(call, &e))?;
+        Ok(HttpResponse::new(status, headers, body.to_vec(), call))
+    }
+
+    fn transport_error(&self, call: &str, error: &reqwest::Error) -> (Attempt, ProviderError) {
+        let attempt = if error.is_connect() {
+            Attempt::ConnectFailed
+        } else if error.is_timeout() {
+            Attempt::Timeout
+        } else {
+            Attempt::Dropped
+        };
+        // The chain of causes says what happened; the top level only repeats the URL.
+        let mut message = String::new();
+        let mut source: Option<&dyn std::error::Error> = Some(error);
+        while let Some(e) = source {
+            let text = e.to_string();
+            if !text.is_empty() && !message.contains(&text) {
+                if !message.is_empty() {
+                    message.push_str(": ");
+                }
+                message.push_str(&text);
+            }
+            source = e.source();
+        }
+        let what = match attempt {
+            Attempt::ConnectFailed => "cannot connect",
+            Attempt::Timeout => "no answer in time",
+            _ => "the connection failed",
+        };
+        let mut err = ProviderError::new(
+            ErrorKind::Transport,
+            self.redactor.redact(&format!("{what}: {message}")),
+        );
+        err.call = Some(call.to_string());
+        (attempt, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_rules() {
+        let post = Method::POST;
+        let get = Method::GET;
+        let put = Method::PUT;
+        let delete = Method::DELETE;
+        for m in [&get, &put, &delete] {
+            assert!(retryable(m, Attempt::Status(500)));
+            assert!(retryable(m, Attempt::Status(503)));
+            assert!(retryable(m, Attempt::Timeout));
+            assert!(retryable(m, Attempt::Dropped));
+            assert!(retryable(m, Attempt::Status(429)));
+            assert!(!retryable(m, Attempt::Status(404)));
+            assert!(!retryable(m, Attempt::Status(200)));
+        }
+        // A create is not repeated blindly when it may have happened.
+        assert!(!retryable(&post, Attempt::Status(500)));
+        assert!(!retryable(&post, Attempt::Timeout));
+        assert!(!retryable(&post, Attempt::Dropped));
+        // ...but is when it surely did not.
+        assert!(retryable(&post, Attempt::Status(429)));
+        assert!(retryable(&post, Attempt::ConnectFailed));
+        assert!(!retryable(&post, Attempt::Status(400)));
+    }
+
+    #[test]
+    fn ambiguity() {
+        let mut e = ProviderError::new(ErrorKind::Api, "boom");
+        e.status = Some(502);
+        assert!(is_ambiguous(&e));
+        e.status = Some(400);
+        assert!(!is_ambiguous(&e));
+        assert!(is_ambiguous(&ProviderError::new(ErrorKind::Transport, "x")));
+        assert!(!is_ambiguous(&ProviderError::new(ErrorKind::Auth, "x")));
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(p.backoff_ceiling(0), Duration::from_millis(100));
+        assert_eq!(p.backoff_ceiling(1), Duration::from_millis(200));
+        assert_eq!(p.backoff_ceiling(3), Duration::from_millis(800));
+        assert_eq!(p.backoff_ceiling(4), Duration::from_secs(1));
+        assert_eq!(p.backoff_ceiling(1000), Duration::from_secs(1));
+        for retry in 0..8 {
+            for _ in 0..50 {
+                let d = p.backoff(retry);
+                let ceiling = p.backoff_ceiling(retry);
+                assert!(d >= ceiling / 2 && d <= ceiling, "{d:?} for {retry}");
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(7)));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(7));
+        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+        let p = RetryPolicy::default();
+        assert_eq!(p.retry_after(Some("3600")), Some(p.max_retry_after));
+        assert_eq!(p.retry_after(None), None);
+    }
+
+    #[test]
+    fn request_debug_hides_secret_headers() {
+        let url = Url::parse("http://127.0.0.1:1/v1/x?name=a").unwrap();
+        let r = HttpRequest::new(Method::GET, url)
+            .header(
+                "Authorization",
+                "SDK-HMAC-SHA256 Access=AK, Signature=deadbeef",
+            )
+            .header("X-Auth-Token", "tok-123")
+            .header("X-Project-Id", "p1");
+        let text = format!("{r:?}");
+        assert!(
+            !text.contains("deadbeef") && !text.contains("tok-123"),
+            "{text}"
+        );
+        assert!(text.contains("p1"));
+        assert_eq!(r.call(), "GET /v1/x");
+        assert_eq!(r.host(), "127.0.0.1:1");
+        let r = HttpRequest::new(
+            Method::GET,
+            Url::parse("https://fabric.cn-north-4.myhuaweicloud.com/v1").unwrap(),
+        );
+        assert_eq!(r.host(), "fabric.cn-north-4.myhuaweicloud.com");
+    }
+
+    #[test]
+    fn rate_limiter_rejects_nonsense() {
+        assert!(RateLimiter::per_second(0.0).is_none());
+        assert!(RateLimiter::per_second(-1.0).is_none());
+        assert!(RateLimiter::per_second(f64::NAN).is_none());
+        assert!(RateLimiter::per_second(0.5).is_some());
+        assert!(RateLimiter::per_second(100.0).is_some());
+    }
+
+    #[tokio::test]
+    async fn rate_limiter_spaces_requests() {
+        let limiter = RateLimiter::per_second(20.0).unwrap();
+        let start = std::time::Instant::now();
+        // The burst of 20 is free; the next 10 take about half a second.
+        for _ in 0..30 {
+            limiter.acquire().await;
+        }
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    }
+
+    mod over_http {
+        use super::super::*;
+        use crate::testing::{FakeServer, Reply};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        fn fast_policy() -> ClientSettings {
+            ClientSettings {
+                max_requests_per_second: None,
+                retry: RetryPolicy {
+                    base_delay: Duration::from_millis(1),
+                    max_delay: Duration::from_millis(5),
+                    ..RetryPolicy::default()
+                },
+                request_timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(5),
+            }
+        }
+
+        fn client() -> HttpClient {
+            HttpClient::new(&fast_policy(), Arc::new(NoAuth), Redactor::new()).unwrap()
+        }
+
+        fn flaky(fail_first: usize, reply: Reply) -> impl Fn(&crate::testing::Recorded) -> Reply {
+            let count = AtomicUsize::new(0);
+            move |_| {
+                if count.fetch_add(1, Ordering::SeqCst) < fail_first {
+                    reply.clone()
+                } else {
+                    Reply::json(200, serde_json::json!({"ok": true}))
+                        .with_header("X-Request-Id", "req-1")
+                }
+            }
+        }
+
+        #[tokio::test]
+        async fn get_is_retried_on_5xx_and_drops() {
+            for reply in [Reply::json(503, serde_json::json!({})), Reply::Drop] {
+                let server = FakeServer::start(flaky(2, reply)).await;
+                let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+                let response = client()
+                    .send(HttpRequest::new(Method::GET, url))
+                    .await
+                    .unwrap();
+                assert_eq!(response.status, 200);
+                assert_eq!(response.request_id.as_deref(), Some("req-1"));
+                assert_eq!(server.requests().len(), 3);
+            }
+        }
+
+        #[tokio::test]
+        async fn post_is_not_retried_on_5xx_but_is_on_429() {
+            let server = FakeServer::start(flaky(1, Reply::json(500, serde_json::json!({})))).await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let response = client()
+                .send(HttpRequest::new(Method::POST, url.clone()))
+                .await
+                .unwrap();
+            assert_eq!(response.status, 500);
+            assert_eq!(server.requests().len(), 1);
+
+            let server = FakeServer::start(flaky(
+                2,
+                Reply::json(429, serde_json::json!({})).with_header("Retry-After", "0"),
+            ))
+            .await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let response = client()
+                .send(HttpRequest::new(Method::POST, url))
+                .await
+                .unwrap();
+            assert_eq!(response.status, 200);
+            assert_eq!(server.requests().len(), 3);
+        }
+
+        #[tokio::test]
+        async fn post_dropped_is_a_transport_error() {
+            let server = FakeServer::start(|_| Reply::Drop).await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let err = client()
+                .send(HttpRequest::new(Method::POST, url))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Transport);
+            assert_eq!(err.call.as_deref(), Some("POST /v1/x"));
+            assert!(is_ambiguous(&err));
+            assert_eq!(server.requests().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn retries_run_out() {
+            let server = FakeServer::start(|_| Reply::json(502, serde_json::json!({}))).await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let response = client()
+                .send(HttpRequest::new(Method::DELETE, url))
+                .await
+                .unwrap();
+            assert_eq!(response.status, 502);
+            assert_eq!(server.requests().len(), 6);
+        }
+
+        #[tokio::test]
+        async fn connection_refused_is_retried_then_reported() {
+            // Bind and close a listener to find a port nobody listens on.
+            let port = {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                l.local_addr().unwrap().port()
+            };
+            let url = Url::parse(&format!("http://127.0.0.1:{port}/v1/x")).unwrap();
+            let err = client()
+                .send(HttpRequest::new(Method::POST, url))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Transport);
+            assert!(err.message.starts_with("cannot connect"), "{}", err.message);
+        }
+    }
+}

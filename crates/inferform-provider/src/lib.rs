@@ -5,7 +5,8 @@
 //! Providers speak plain JSON objects ([`Object`]): by the time a provider is called every value
 //! is known. The engine owns unknowns, sensitivity marks and diffs; a provider owns the wire.
 //! Nothing here prints, reads argv or reads the process environment: the binary passes the
-//! environment in through [`ProviderEnv`].
+//! environment in through [`ProviderEnv`]. Only provider crates speak HTTP, and none of them
+//! serves it (the local cloud does, and no provider depends on it).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +16,15 @@ use std::time::Duration;
 use inferform_types::Schema;
 
 pub mod http;
+pub mod redact;
+pub mod shape;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod wait;
+
+pub use http::{ClientSettings, HttpClient, HttpRequest, HttpResponse, RetryPolicy};
+pub use redact::{Redactor, Secret};
+pub use wait::{create_or_adopt, wait_for, Deadline, Observed};
 
 /// A resource's attributes as JSON: nested single blocks are objects, list blocks arrays.
 pub type Object = serde_json::Map<String, serde_json::Value>;

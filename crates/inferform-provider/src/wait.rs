@@ -1,0 +1,481 @@
+//! Waiting for a cloud object to settle, and creating without duplicates.
+//!
+//! [`wait_for`] polls a read with a gently growing interval (200 ms, ×1.25, capped at 5 s, with
+//! a little jitter): early polls are frequent, so a short transition is noticed quickly
+//! (a status that changes after 1.5 s is seen within half a second), and a long one costs few
+//! requests. Each status change is reported through [`OpContext::report`].
+//!
+//! [`create_or_adopt`] runs a create; when it fails ambiguously (a 5xx or no answer on a POST,
+//! which is never retried blindly), it looks the object up by name and adopts it if present,
+//! and otherwise tries again.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::http::{is_ambiguous, RetryPolicy};
+use crate::{ErrorKind, OpContext, Progress, ProviderError};
+
+/// When an operation must give up: from [`OpContext::timeout`], counted from its start.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    at: Option<Instant>,
+    timeout: Option<Duration>,
+}
+
+impl Deadline {
+    /// The deadline of an operation starting now.
+    pub fn start(ctx: &OpContext) -> Self {
+        Deadline {
+            at: ctx.timeout.map(|t| Instant::now() + t),
+            timeout: ctx.timeout,
+        }
+    }
+
+    /// No deadline.
+    pub fn never() -> Self {
+        Deadline {
+            at: None,
+            timeout: None,
+        }
+    }
+
+    /// The time left; `None` when there is no deadline.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.at
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    pub fn passed(&self) -> bool {
+        self.remaining().is_some_and(|r| r.is_zero())
+    }
+
+    /// The configured timeout, for messages.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+}
+
+/// The poll interval: starts at `first`, grows by `factor`, capped at `cap`.
+#[derive(Clone, Debug)]
+pub struct PollBackoff {
+    next: Duration,
+    pub factor: f64,
+    pub cap: Duration,
+    /// Each interval is scaled by a random factor in `1 ± jitter`.
+    pub jitter: f64,
+}
+
+impl Default for PollBackoff {
+    fn default() -> Self {
+        PollBackoff {
+            next: Duration::from_millis(200),
+            factor: 1.25,
+            cap: Duration::from_secs(5),
+            jitter: 0.1,
+        }
+    }
+}
+
+impl PollBackoff {
+    pub fn new(first: Duration, factor: f64, cap: Duration) -> Self {
+        PollBackoff {
+            next: first,
+            factor,
+            cap,
+            jitter: 0.0,
+        }
+    }
+
+    /// The interval before the next poll, without jitter, and advances.
+    pub fn next_base(&mut self) -> Duration {
+        let current = self.next.min(self.cap);
+        self.next = current.mul_f64(self.factor).min(self.cap);
+        current
+    }
+
+    /// The interval before the next poll, with jitter, and advances.
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self.next_base();
+        if self.jitter <= 0.0 {
+            return base;
+        }
+        let scale = rand::random_range((1.0 - self.jitter)..=(1.0 + self.jitter));
+        base.mul_f64(scale)
+    }
+}
+
+/// What one poll saw.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed<T> {
+    /// Still changing; keep polling.
+    Pending { status: String },
+    /// Reached the wanted state.
+    Done { status: Option<String>, value: T },
+    /// Reached a failed status.
+    Failed {
+        status: String,
+        code: Option<String>,
+        message: Option<String>,
+    },
+}
+
+/// Polls `poll` until it reports [`Observed::Done`] (its value is returned) or
+/// [`Observed::Failed`] (an error of kind [`ErrorKind::Failed`]), or the deadline passes (an
+/// error of kind [`ErrorKind::Timeout`]). `what` names the object in messages
+/// (`fabric_endpoint "chat" (0b5633ba)`) and `target` the state waited for (`RUNNING`).
+pub async fn wait_for<T, F, Fut>(
+    ctx: &OpContext,
+    deadline: Deadline,
+    what: &str,
+    target: &str,
+    mut poll: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Observed<T>, ProviderError>>,
+{
+    wait_with(
+        ctx,
+        deadline,
+        what,
+        target,
+        PollBackoff::default(),
+        &mut poll,
+    )
+    .await
+}
+
+/// [`wait_for`] with a chosen poll interval.
+pub async fn wait_with<T, F, Fut>(
+    ctx: &OpContext,
+    deadline: Deadline,
+    what: &str,
+    target: &str,
+    mut backoff: PollBackoff,
+    poll: &mut F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Observed<T>, ProviderError>>,
+{
+    let mut last: Option<String> = None;
+    let note = |status: &str, last: &mut Option<String>| {
+        if last.as_deref() != Some(status) {
+            ctx.report(Progress::Status(status.to_string()));
+            *last = Some(status.to_string());
+        }
+    };
+    loop {
+        match poll().await? {
+            Observed::Done { status, value } => {
+                if let Some(status) = status {
+                    note(&status, &mut last);
+                }
+                return Ok(value);
+            }
+            Observed::Failed {
+                status,
+                code,
+                message,
+            } => {
+                note(&status, &mut last);
+                let mut err = ProviderError::new(
+                    ErrorKind::Failed,
+                    match message {
+                        Some(m) if !m.is_empty() => format!("{what} reached status {status}: {m}"),
+                        _ => format!("{what} reached status {status}"),
+                    },
+                );
+                err.code = code.filter(|c| !c.is_empty());
+                return Err(err);
+            }
+            Observed::Pending { status } => note(&status, &mut last),
+        }
+        let delay = backoff.next_delay();
+        match deadline.remaining() {
+            Some(left) if left.is_zero() => {
+                return Err(timeout_error(deadline, what, target, last.as_deref()));
+            }
+            Some(left) => tokio::time::sleep(delay.min(left)).await,
+            None => tokio::time::sleep(delay).await,
+        }
+    }
+}
+
+fn timeout_error(
+    deadline: Deadline,
+    what: &str,
+    target: &str,
+    last: Option<&str>,
+) -> ProviderError {
+    let after = deadline
+        .timeout()
+        .map(|t| format!(" after {}", format_duration(t)))
+        .unwrap_or_default();
+    let status = last
+        .map(|s| format!(" (last status {s})"))
+        .unwrap_or_default();
+    ProviderError::new(
+        ErrorKind::Timeout,
+        format!("timed out{after} waiting for {what} to become {target}{status}"),
+    )
+}
+
+/// `90s` → `1m30s`, for messages.
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// Runs `create`; when it fails ambiguously ([`is_ambiguous`]), waits a backoff, asks `find`
+/// whether the object exists after all and returns what `find` found, or tries `create` again
+/// (up to `policy.max_retries` times). Other errors return at once.
+pub async fn create_or_adopt<T, C, CF, F, FF>(
+    policy: &RetryPolicy,
+    mut create: C,
+    mut find: F,
+) -> Result<T, ProviderError>
+where
+    C: FnMut() -> CF,
+    CF: Future<Output = Result<T, ProviderError>>,
+    F: FnMut() -> FF,
+    FF: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let mut retries = 0u32;
+    loop {
+        match create().await {
+            Ok(value) => return Ok(value),
+            Err(error) if is_ambiguous(&error) => {
+                tokio::time::sleep(policy.backoff(retries)).await;
+                if let Some(found) = find().await? {
+                    return Ok(found);
+                }
+                if retries >= policy.max_retries {
+                    return Err(error);
+                }
+                retries += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    fn recording_ctx(timeout: Option<Duration>) -> (OpContext, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let ctx = OpContext {
+            progress: Arc::new(move |p| {
+                let Progress::Status(s) = p;
+                sink.lock().unwrap().push(s);
+            }),
+            timeout,
+        };
+        (ctx, seen)
+    }
+
+    #[test]
+    fn poll_interval_notices_short_transitions() {
+        let mut b = PollBackoff {
+            jitter: 0.0,
+            ..PollBackoff::default()
+        };
+        let mut t = Duration::ZERO;
+        let mut times = Vec::new();
+        for _ in 0..40 {
+            t += b.next_delay();
+            times.push(t);
+        }
+        // A change at 1.5 s is seen by the first poll after it, within half a second.
+        let first_after = times
+            .iter()
+            .find(|&&at| at >= Duration::from_millis(1500))
+            .unwrap();
+        assert!(
+            *first_after <= Duration::from_millis(2000),
+            "{first_after:?}"
+        );
+        assert_eq!(times[0], Duration::from_millis(200));
+        // The cap holds.
+        let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g <= Duration::from_secs(5)));
+        assert_eq!(*gaps.last().unwrap(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_reports_each_status_once_and_returns_value() {
+        let (ctx, seen) = recording_ctx(None);
+        let script = Mutex::new(vec!["CREATING", "CREATING", "UPDATING", "RUNNING"]);
+        let value = wait_for(&ctx, Deadline::start(&ctx), "thing", "RUNNING", || {
+            let next = script.lock().unwrap().remove(0);
+            async move {
+                Ok(if next == "RUNNING" {
+                    Observed::Done {
+                        status: Some(next.to_string()),
+                        value: 7,
+                    }
+                } else {
+                    Observed::Pending {
+                        status: next.to_string(),
+                    }
+                })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 7);
+        assert_eq!(*seen.lock().unwrap(), ["CREATING", "UPDATING", "RUNNING"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_status_is_an_error_with_the_cloud_code() {
+        let (ctx, _) = recording_ctx(None);
+        let err = wait_for::<(), _, _>(
+            &ctx,
+            Deadline::start(&ctx),
+            "endpoint x",
+            "RUNNING",
+            || async {
+                Ok(Observed::Failed {
+                    status: "CREATE_FAILED".into(),
+                    code: Some("dataartsfabric.0001".into()),
+                    message: Some("no quota".into()),
+                })
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Failed);
+        assert_eq!(err.code.as_deref(), Some("dataartsfabric.0001"));
+        assert_eq!(
+            err.message,
+            "endpoint x reached status CREATE_FAILED: no quota"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timeout_is_honoured() {
+        let (ctx, _) = recording_ctx(Some(Duration::from_secs(3)));
+        let polls = Mutex::new(0);
+        let start = Instant::now();
+        let err =
+            wait_for::<(), _, _>(&ctx, Deadline::start(&ctx), "endpoint x", "RUNNING", || {
+                *polls.lock().unwrap() += 1;
+                async {
+                    Ok(Observed::Pending {
+                        status: "CREATING".into(),
+                    })
+                }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
+        assert_eq!(
+            err.message,
+            "timed out after 3s waiting for endpoint x to become RUNNING (last status CREATING)"
+        );
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(4));
+        assert!(*polls.lock().unwrap() > 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ambiguous_create_adopts_what_find_finds() {
+        let policy = RetryPolicy::default();
+        let creates = Mutex::new(0);
+        let got = create_or_adopt(
+            &policy,
+            || {
+                *creates.lock().unwrap() += 1;
+                async {
+                    let mut e = ProviderError::new(ErrorKind::Api, "internal");
+                    e.status = Some(500);
+                    Err::<String, _>(e)
+                }
+            },
+            || async { Ok(Some("found-id".to_string())) },
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, "found-id");
+        assert_eq!(*creates.lock().unwrap(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ambiguous_create_retries_when_nothing_was_created() {
+        let policy = RetryPolicy::default();
+        let creates = Mutex::new(0);
+        let got = create_or_adopt(
+            &policy,
+            || {
+                let n = {
+                    let mut c = creates.lock().unwrap();
+                    *c += 1;
+                    *c
+                };
+                async move {
+                    if n < 3 {
+                        Err(ProviderError::new(ErrorKind::Transport, "dropped"))
+                    } else {
+                        Ok("new-id".to_string())
+                    }
+                }
+            },
+            || async { Ok(None) },
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, "new-id");
+        assert_eq!(*creates.lock().unwrap(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn clear_create_errors_are_not_retried() {
+        let policy = RetryPolicy::default();
+        let finds = Mutex::new(0);
+        let err = create_or_adopt(
+            &policy,
+            || async {
+                let mut e = ProviderError::new(ErrorKind::Api, "bad name");
+                e.status = Some(400);
+                Err::<String, _>(e)
+            },
+            || {
+                *finds.lock().unwrap() += 1;
+                async { Ok(None) }
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.status, Some(400));
+        assert_eq!(*finds.lock().unwrap(), 0);
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration(Duration::from_secs(3)), "3s");
+    }
+}
