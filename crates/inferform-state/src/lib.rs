@@ -1,1 +1,323 @@
-//! inferform-state
+//! State: what inferform knows of the objects it manages. [`State`] holds a lineage (which
+//! history this is), a serial (bumped on every write), one [`ResourceState`] per resource
+//! instance, the outputs, and the create [`Intent`]s not yet resolved.
+//!
+//! [`StateStore`] is how the engine and the binary reach it; [`SledStore`] keeps it in an
+//! embedded sled database under `.inferform/state`, writing each resource as it finishes and
+//! flushing before returning, so a crash loses at most the operation in flight, whose intent
+//! survives it. [`MemoryStore`] serves tests. Only this crate touches sled.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// The state of one resource instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    /// The instance address, as text (`fabric_endpoint.chat`).
+    pub addr: String,
+    pub type_name: String,
+    /// The provider configuration that manages it (`fabric`).
+    pub provider: String,
+    /// Every attribute, as the provider last reported it.
+    pub attributes: serde_json::Value,
+    /// Addresses of the resources this one depended on when it was last applied, so that
+    /// deletes run in reverse order even after the configuration forgets them.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+}
+
+/// A create about to be sent: if the process dies before the answer is recorded, the next run
+/// looks the object up by name and adopts it, or drops the intent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    pub addr: String,
+    pub type_name: String,
+    pub provider: String,
+    /// The planned attributes that were sent (no secret: the engine strips sensitive values).
+    pub planned: serde_json::Value,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+}
+
+/// A root output's value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputState {
+    pub value: serde_json::Value,
+    pub sensitive: bool,
+}
+
+/// The whole state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub lineage: String,
+    pub serial: u64,
+    pub resources: BTreeMap<String, ResourceState>,
+    pub outputs: BTreeMap<String, OutputState>,
+    pub intents: BTreeMap<String, Intent>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("the state in {path} is in use by another inferform process")]
+    Locked { path: String },
+    #[error("cannot open the state in {path}: {message}")]
+    Open { path: String, message: String },
+    #[error("cannot write the state: {0}")]
+    Write(String),
+    #[error("the state holds a record that does not decode: {0}")]
+    Corrupt(String),
+}
+
+/// Where state lives. Every write is durable when the call returns.
+pub trait StateStore: Send + Sync {
+    fn load(&self) -> Result<State, StateError>;
+    fn put_resource(&self, resource: &ResourceState) -> Result<(), StateError>;
+    fn remove_resource(&self, addr: &str) -> Result<(), StateError>;
+    fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError>;
+    fn record_intent(&self, intent: &Intent) -> Result<(), StateError>;
+    fn clear_intent(&self, addr: &str) -> Result<(), StateError>;
+}
+
+/// State kept in memory, for tests.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new(state: State) -> Self {
+        MemoryStore { state: Mutex::new(state) }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        guard.serial += 1;
+        f(&mut guard)
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn load(&self) -> Result<State, StateError> {
+        Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+    fn put_resource(&self, r: &ResourceState) -> Result<(), StateError> {
+        self.with(|s| s.resources.insert(r.addr.clone(), r.clone()));
+        Ok(())
+    }
+    fn remove_resource(&self, addr: &str) -> Result<(), StateError> {
+        self.with(|s| s.resources.remove(addr));
+        Ok(())
+    }
+    fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError> {
+        self.with(|s| s.outputs = outputs.clone());
+        Ok(())
+    }
+    fn record_intent(&self, intent: &Intent) -> Result<(), StateError> {
+        self.with(|s| s.intents.insert(intent.addr.clone(), intent.clone()));
+        Ok(())
+    }
+    fn clear_intent(&self, addr: &str) -> Result<(), StateError> {
+        self.with(|s| s.intents.remove(addr));
+        Ok(())
+    }
+}
+
+/// State in an embedded sled database. sled holds an exclusive file lock on the database, so a
+/// second process gets [`StateError::Locked`] instead of a corrupted state.
+pub struct SledStore {
+    db: sled::Db,
+    meta: sled::Tree,
+    resources: sled::Tree,
+    outputs: sled::Tree,
+    intents: sled::Tree,
+}
+
+const LINEAGE: &[u8] = b"lineage";
+const SERIAL: &[u8] = b"serial";
+
+impl SledStore {
+    /// Opens (creating if needed) the state database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        let path = dir.display().to_string();
+        let db = sled::Config::new().path(dir).open().map_err(|e| {
+            let message = e.to_string();
+            if message.contains("lock") || message.contains("WouldBlock") || message.contains("temporarily unavailable") {
+                StateError::Locked { path: path.clone() }
+            } else {
+                StateError::Open { path: path.clone(), message }
+            }
+        })?;
+        let open = |name: &str| db.open_tree(name).map_err(|e| StateError::Open { path: path.clone(), message: e.to_string() });
+        let store = SledStore {
+            meta: open("meta")?,
+            resources: open("resources")?,
+            outputs: open("outputs")?,
+            intents: open("intents")?,
+            db,
+        };
+        if store.meta.get(LINEAGE).map_err(write_err)?.is_none() {
+            store.meta.insert(LINEAGE, uuid::Uuid::new_v4().to_string().as_bytes()).map_err(write_err)?;
+            store.meta.insert(SERIAL, &0u64.to_be_bytes()).map_err(write_err)?;
+            store.flush()?;
+        }
+        Ok(store)
+    }
+
+    fn flush(&self) -> Result<(), StateError> {
+        self.db.flush().map(|_| ()).map_err(write_err)
+    }
+
+    /// Applies one change to a tree and bumps the serial, atomically, then makes it durable.
+    fn write(&self, tree: &sled::Tree, key: &str, value: Option<Vec<u8>>) -> Result<(), StateError> {
+        use sled::Transactional;
+        (&self.meta, tree)
+            .transaction(|(meta, tree)| {
+                let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
+                meta.insert(SERIAL, &(serial + 1).to_be_bytes())?;
+                match &value {
+                    Some(bytes) => tree.insert(key.as_bytes(), bytes.as_slice())?,
+                    None => tree.remove(key.as_bytes())?,
+                };
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StateError::Write(format!("{e:?}")))?;
+        self.flush()
+    }
+
+    fn read_tree<T: for<'de> Deserialize<'de>>(tree: &sled::Tree) -> Result<BTreeMap<String, T>, StateError> {
+        let mut out = BTreeMap::new();
+        for item in tree.iter() {
+            let (k, v) = item.map_err(|e| StateError::Corrupt(e.to_string()))?;
+            let key = String::from_utf8_lossy(&k).to_string();
+            let value = serde_json::from_slice(&v).map_err(|e| StateError::Corrupt(format!("{key}: {e}")))?;
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+}
+
+fn decode_serial(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+fn write_err(e: sled::Error) -> StateError {
+    StateError::Write(e.to_string())
+}
+
+fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, StateError> {
+    serde_json::to_vec(value).map_err(|e| StateError::Write(e.to_string()))
+}
+
+impl StateStore for SledStore {
+    fn load(&self) -> Result<State, StateError> {
+        let lineage = self
+            .meta
+            .get(LINEAGE)
+            .map_err(|e| StateError::Corrupt(e.to_string()))?
+            .map(|v| String::from_utf8_lossy(&v).to_string())
+            .unwrap_or_default();
+        let serial = self.meta.get(SERIAL).map_err(|e| StateError::Corrupt(e.to_string()))?.map(|v| decode_serial(&v)).unwrap_or(0);
+        Ok(State {
+            lineage,
+            serial,
+            resources: Self::read_tree(&self.resources)?,
+            outputs: Self::read_tree(&self.outputs)?,
+            intents: Self::read_tree(&self.intents)?,
+        })
+    }
+
+    fn put_resource(&self, r: &ResourceState) -> Result<(), StateError> {
+        self.write(&self.resources, &r.addr, Some(json(r)?))
+    }
+
+    fn remove_resource(&self, addr: &str) -> Result<(), StateError> {
+        self.write(&self.resources, addr, None)
+    }
+
+    fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError> {
+        use sled::Transactional;
+        let encoded: Vec<(String, Vec<u8>)> =
+            outputs.iter().map(|(k, v)| Ok((k.clone(), json(v)?))).collect::<Result<_, StateError>>()?;
+        let old: Vec<sled::IVec> = self.outputs.iter().keys().collect::<Result<_, _>>().map_err(write_err)?;
+        (&self.meta, &self.outputs)
+            .transaction(|(meta, tree)| {
+                let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
+                meta.insert(SERIAL, &(serial + 1).to_be_bytes())?;
+                for key in &old {
+                    tree.remove(key)?;
+                }
+                for (k, v) in &encoded {
+                    tree.insert(k.as_bytes(), v.as_slice())?;
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StateError::Write(format!("{e:?}")))?;
+        self.flush()
+    }
+
+    fn record_intent(&self, intent: &Intent) -> Result<(), StateError> {
+        self.write(&self.intents, &intent.addr, Some(json(intent)?))
+    }
+
+    fn clear_intent(&self, addr: &str) -> Result<(), StateError> {
+        self.write(&self.intents, addr, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(addr: &str) -> ResourceState {
+        ResourceState {
+            addr: addr.into(),
+            type_name: "inferform_data".into(),
+            provider: "inferform".into(),
+            attributes: serde_json::json!({"id": addr}),
+            dependencies: vec![],
+        }
+    }
+
+    #[test]
+    fn sled_store_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let lineage;
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.put_resource(&resource("a.b")).unwrap();
+            store.put_resource(&resource("a.c")).unwrap();
+            store.remove_resource("a.c").unwrap();
+            store.record_intent(&Intent {
+                addr: "a.d".into(),
+                type_name: "t".into(),
+                provider: "p".into(),
+                planned: serde_json::json!({}),
+                dependencies: vec![],
+            })
+            .unwrap();
+            let state = store.load().unwrap();
+            lineage = state.lineage.clone();
+            assert_eq!(state.serial, 4);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        let state = store.load().unwrap();
+        assert_eq!(state.lineage, lineage);
+        assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.b"]);
+        assert!(state.intents.contains_key("a.d"));
+        assert_eq!(state.serial, 4);
+    }
+
+    #[test]
+    fn second_open_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledStore::open(dir.path()).unwrap();
+        match SledStore::open(dir.path()) {
+            Err(StateError::Locked { .. }) => {}
+            Err(other) => panic!("expected Locked, got {other}"),
+            Ok(_) => panic!("expected Locked, got a second store"),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The configuration model: what the loader builds from HCL files. Expressions stay
+//! unevaluated here ([`Expr`]); the engine evaluates them once values are known.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use hcl_edit::expr::Expression;
+use inferform_types::{ResourceAddr, SourceSpan, Type};
+
+/// A source file: its name as the user sees it (relative to the working directory) and text.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub name: Arc<str>,
+    pub text: Arc<str>,
+}
+
+impl Source {
+    pub fn span(&self, range: Range<usize>) -> SourceSpan {
+        SourceSpan::new(self.name.clone(), self.text.clone(), range)
+    }
+}
+
+/// An unevaluated expression and the file it came from.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub expr: Expression,
+    pub source: Source,
+}
+
+impl Expr {
+    /// The expression's location, for diagnostics.
+    pub fn span(&self) -> SourceSpan {
+        self.span_of(&self.expr)
+    }
+
+    /// The location of a sub-expression of this one.
+    pub fn span_of(&self, sub: &Expression) -> SourceSpan {
+        use hcl_edit::Span;
+        self.source.span(sub.span().unwrap_or(0..0))
+    }
+}
+
+/// An attribute inside a block body: `name = expr`.
+#[derive(Clone, Debug)]
+pub struct AttrNode {
+    pub name: String,
+    pub name_span: SourceSpan,
+    pub expr: Expr,
+}
+
+/// A nested block: `kind "label" { ... }`.
+#[derive(Clone, Debug)]
+pub struct BlockNode {
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub kind_span: SourceSpan,
+    pub body: Body,
+}
+
+/// A block's contents, in source order.
+#[derive(Clone, Debug)]
+pub struct Body {
+    pub attributes: Vec<AttrNode>,
+    pub blocks: Vec<BlockNode>,
+    /// The whole block, for "missing required ..." diagnostics.
+    pub span: SourceSpan,
+}
+
+impl Body {
+    pub fn attribute(&self, name: &str) -> Option<&AttrNode> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+}
+
+/// A `provider "NAME" { ... }` block.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub alias: Option<String>,
+    pub body: Body,
+    pub span: SourceSpan,
+}
+
+/// A `variable "NAME" { ... }` block.
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: String,
+    pub ty: Option<Type>,
+    pub default: Option<Expr>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub span: SourceSpan,
+}
+
+/// The `lifecycle { ... }` block of a resource.
+#[derive(Clone, Debug, Default)]
+pub struct Lifecycle {
+    pub create_before_destroy: bool,
+    pub prevent_destroy: bool,
+    pub ignore_changes: Vec<String>,
+}
+
+/// A `resource` or `data` block.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub addr: ResourceAddr,
+    /// The body without its meta-arguments (`count`, `depends_on`, `lifecycle`...).
+    pub body: Body,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<(ResourceAddr, SourceSpan)>,
+    pub lifecycle: Lifecycle,
+    /// `timeouts { create = "10m" }`, in seconds.
+    pub timeouts: BTreeMap<String, u64>,
+    /// The block's header (`resource "type" "name"`), where diagnostics about it point.
+    pub span: SourceSpan,
+}
+
+/// An `output "NAME" { ... }` block.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub value: Expr,
+    pub sensitive: bool,
+    pub description: Option<String>,
+    pub span: SourceSpan,
+}
+
+/// A local value from a `locals { ... }` block.
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    pub expr: Expr,
+    pub span: SourceSpan,
+}
+
+/// A whole configuration: one directory of `.hcl` files.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub sources: Vec<Source>,
+    pub providers: Vec<ProviderConfig>,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    pub resources: Vec<Resource>,
+    pub outputs: BTreeMap<String, Output>,
+}
+
+impl Config {
+    pub fn resource(&self, addr: &ResourceAddr) -> Option<&Resource> {
+        self.resources.iter().find(|r| &r.addr == addr)
+    }
+
+    /// The provider block for a provider name (the default configuration, without alias).
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.name == name && p.alias.is_none())
+    }
+}

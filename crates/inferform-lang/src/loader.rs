@@ -1,0 +1,637 @@
+//! Files → [`Config`]: parses every `*.hcl` file of a directory (except `*.vars.hcl`) with
+//! hcl-edit, keeping spans, and sorts the top-level blocks into the configuration model.
+//! Every problem becomes a [`Diagnostic`]; loading goes on past errors so a run reports them
+//! all together.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Block, BlockLabel, Body as HclBody, Structure};
+use hcl_edit::Span;
+use inferform_types::{Diagnostic, Diagnostics, ResourceAddr, SourceSpan};
+
+use crate::config::*;
+use crate::types::parse_type;
+
+/// Reads and loads every configuration file in `dir`. `display_dir` is how file names are
+/// shown to the user (for example the `-C` argument).
+pub fn load_dir(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::unreadable_dir",
+                    format!("cannot read the configuration directory {}: {err}", dir.display()),
+                )
+                .with_help("pass the directory that holds your .hcl files with -C DIR"),
+            );
+            return (Config::default(), diags);
+        }
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".hcl") && !n.ends_with(".vars.hcl"))
+        .collect();
+    names.sort();
+    let mut files = Vec::new();
+    for name in names {
+        let shown = display_name(display_dir, &name);
+        match std::fs::read_to_string(dir.join(&name)) {
+            Ok(text) => files.push((shown, text)),
+            Err(err) => diags.push(Diagnostic::error(
+                "inferform::config::unreadable_file",
+                format!("cannot read {shown}: {err}"),
+            )),
+        }
+    }
+    if files.is_empty() && !diags.has_errors() {
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::no_files",
+                format!("no configuration files (*.hcl) in {}", dir.display()),
+            )
+            .with_help("run inferform in the directory that holds your configuration, or pass -C DIR"),
+        );
+    }
+    let (config, more) = load_sources(files);
+    diags.extend(more);
+    (config, diags)
+}
+
+fn display_name(dir: &str, name: &str) -> String {
+    if dir.is_empty() || dir == "." {
+        name.to_string()
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
+/// Loads configuration from in-memory files: `(name, text)` pairs.
+pub fn load_sources(files: Vec<(String, String)>) -> (Config, Diagnostics) {
+    let mut loader = Loader { config: Config::default(), diags: Diagnostics::new() };
+    for (name, text) in files {
+        let source = Source { name: name.into(), text: text.into() };
+        loader.config.sources.push(source.clone());
+        match hcl_edit::parser::parse_body(&source.text) {
+            Ok(body) => loader.file(&source, &body),
+            Err(err) => loader.diags.push(parse_error(&source, &err)),
+        }
+    }
+    loader.check_duplicates();
+    (loader.config, loader.diags)
+}
+
+/// Turns a parser error into a diagnostic pointing at the offending character.
+pub(crate) fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic {
+    let offset = line_col_offset(&source.text, err.location().line(), err.location().column());
+    let end = next_char_end(&source.text, offset);
+    Diagnostic::error("inferform::syntax", format!("syntax error: {}", first_line(err.message())))
+        .with_span(source.span(offset..end))
+        .with_label("here")
+        .with_help("check the HCL syntax near this point: a missing quote, brace or `=`?")
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}
+
+fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let mut o = offset;
+            for (n, (idx, _)) in l.char_indices().enumerate() {
+                o = offset + idx;
+                if n + 1 == col {
+                    return o;
+                }
+            }
+            return (o + 1).min(text.len());
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+fn next_char_end(text: &str, offset: usize) -> usize {
+    text[offset.min(text.len())..].chars().next().map_or(offset, |c| offset + c.len_utf8())
+}
+
+struct Loader {
+    config: Config,
+    diags: Diagnostics,
+}
+
+fn span_of<S: Span>(source: &Source, node: &S) -> SourceSpan {
+    source.span(node.span().unwrap_or(0..0))
+}
+
+/// The header of a block: from its identifier to the end of its last label.
+fn header_span(source: &Source, block: &Block) -> SourceSpan {
+    let start = block.ident.span().map_or(0, |r| r.start);
+    let end = block
+        .labels
+        .last()
+        .and_then(|l| l.span())
+        .or_else(|| block.ident.span())
+        .map_or(start, |r| r.end);
+    source.span(start..end)
+}
+
+fn label_text(label: &BlockLabel) -> String {
+    match label {
+        BlockLabel::Ident(i) => i.as_str().to_string(),
+        BlockLabel::String(s) => s.as_str().to_string(),
+    }
+}
+
+impl Loader {
+    fn error(&mut self, code: &str, message: impl Into<String>, span: SourceSpan, help: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, message).with_span(span).with_help(help));
+    }
+
+    fn file(&mut self, source: &Source, body: &HclBody) {
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(attr) => self.error(
+                    "inferform::config::unexpected_attribute",
+                    format!("unexpected attribute `{}` at the top level", attr.key.as_str()),
+                    span_of(source, &attr.key),
+                    "top-level attributes are not allowed: put values in a `locals { ... }` block",
+                ),
+                Structure::Block(block) => self.top_block(source, block),
+            }
+        }
+    }
+
+    fn labels(&mut self, source: &Source, block: &Block, want: &[&str]) -> Option<Vec<String>> {
+        if block.labels.len() == want.len() {
+            return Some(block.labels.iter().map(label_text).collect());
+        }
+        let kind = block.ident.as_str();
+        let usage = format!(
+            "{kind} {}",
+            want.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" ")
+        );
+        self.error(
+            "inferform::config::block_labels",
+            format!("a `{kind}` block takes {} label(s), found {}", want.len(), block.labels.len()),
+            header_span(source, block),
+            format!("write it as `{} {{ ... }}`", usage.trim_end()),
+        );
+        None
+    }
+
+    fn top_block(&mut self, source: &Source, block: &Block) {
+        let kind = block.ident.as_str();
+        match kind {
+            "resource" | "data" => self.resource(source, block, kind == "data"),
+            "provider" => {
+                let Some(labels) = self.labels(source, block, &["NAME"]) else { return };
+                let body = self.body(source, block);
+                let alias = self.literal_string(body.attribute("alias"));
+                self.config.providers.push(ProviderConfig {
+                    name: labels[0].clone(),
+                    alias,
+                    body: Body {
+                        attributes: body.attributes.into_iter().filter(|a| a.name != "alias").collect(),
+                        ..body
+                    },
+                    span: header_span(source, block),
+                });
+            }
+            "variable" => self.variable(source, block),
+            "locals" => {
+                if !block.labels.is_empty() {
+                    self.labels(source, block, &[]);
+                }
+                let body = self.body(source, block);
+                for block in &body.blocks {
+                    self.error(
+                        "inferform::config::unexpected_block",
+                        format!("unexpected block `{}` in locals", block.kind),
+                        block.kind_span.clone(),
+                        "a locals block holds only `name = expression` lines",
+                    );
+                }
+                for attr in body.attributes {
+                    if let Some(prev) = self.config.locals.get(&attr.name) {
+                        let (line, _) = prev.span.line_col();
+                        self.error(
+                            "inferform::config::duplicate_local",
+                            format!("local value `{}` is defined twice", attr.name),
+                            attr.name_span.clone(),
+                            format!("the first definition is at {}:{line}; remove or rename one", prev.span.file),
+                        );
+                        continue;
+                    }
+                    self.config.locals.insert(
+                        attr.name.clone(),
+                        Local { name: attr.name.clone(), span: attr.name_span.clone(), expr: attr.expr },
+                    );
+                }
+            }
+            "output" => {
+                let Some(labels) = self.labels(source, block, &["NAME"]) else { return };
+                let body = self.body(source, block);
+                let span = header_span(source, block);
+                self.only_attributes(&body, &["value", "sensitive", "description"], "output");
+                let Some(value) = body.attribute("value") else {
+                    self.error(
+                        "inferform::config::missing_argument",
+                        format!("output `{}` has no `value`", labels[0]),
+                        span,
+                        "add `value = <expression>` to the output block",
+                    );
+                    return;
+                };
+                let output = Output {
+                    name: labels[0].clone(),
+                    value: value.expr.clone(),
+                    sensitive: self.literal_bool(body.attribute("sensitive")).unwrap_or(false),
+                    description: self.literal_string(body.attribute("description")),
+                    span,
+                };
+                if self.config.outputs.contains_key(&output.name) {
+                    self.error(
+                        "inferform::config::duplicate_output",
+                        format!("output `{}` is defined twice", output.name),
+                        output.span.clone(),
+                        "output names must be unique; remove or rename one",
+                    );
+                } else {
+                    self.config.outputs.insert(output.name.clone(), output);
+                }
+            }
+            "terraform" | "inferform" => {
+                // Settings blocks (required_providers, required_version) carry nothing the
+                // engine needs today; they are accepted so that existing files load.
+            }
+            "module" | "moved" | "import" | "check" => self.error(
+                "inferform::config::unsupported_block",
+                format!("`{kind}` blocks are not supported by this version of inferform"),
+                header_span(source, block),
+                "remove the block; resources, data, variables, locals, outputs and providers are supported",
+            ),
+            other => {
+                let known = ["resource", "data", "provider", "variable", "locals", "output", "terraform"];
+                let help = match crate::suggest::did_you_mean(other, known.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the top-level blocks are: {}", known.join(", ")),
+                };
+                self.error(
+                    "inferform::config::unknown_block",
+                    format!("unknown block type `{other}`"),
+                    span_of(source, &block.ident),
+                    help,
+                );
+            }
+        }
+    }
+
+    fn only_attributes(&mut self, body: &Body, allowed: &[&str], what: &str) {
+        for attr in &body.attributes {
+            if !allowed.contains(&attr.name.as_str()) {
+                let help = match crate::suggest::did_you_mean(&attr.name, allowed.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("a {what} block takes: {}", allowed.join(", ")),
+                };
+                self.error(
+                    "inferform::config::unknown_attribute",
+                    format!("unknown argument `{}` in {what} block", attr.name),
+                    attr.name_span.clone(),
+                    help,
+                );
+            }
+        }
+        for block in &body.blocks {
+            self.error(
+                "inferform::config::unexpected_block",
+                format!("unexpected block `{}` in {what} block", block.kind),
+                block.kind_span.clone(),
+                format!("a {what} block takes: {}", allowed.join(", ")),
+            );
+        }
+    }
+
+    fn literal_string(&mut self, attr: Option<&AttrNode>) -> Option<String> {
+        let attr = attr?;
+        match &attr.expr.expr {
+            Expression::String(s) => Some(s.as_str().to_string()),
+            _ => {
+                self.error(
+                    "inferform::config::not_literal",
+                    format!("`{}` must be a literal string", attr.name),
+                    attr.expr.span(),
+                    "write a quoted string here; references and functions are not allowed",
+                );
+                None
+            }
+        }
+    }
+
+    fn literal_bool(&mut self, attr: Option<&AttrNode>) -> Option<bool> {
+        let attr = attr?;
+        match &attr.expr.expr {
+            Expression::Bool(b) => Some(*b.value()),
+            _ => {
+                self.error(
+                    "inferform::config::not_literal",
+                    format!("`{}` must be true or false", attr.name),
+                    attr.expr.span(),
+                    "write `true` or `false` here",
+                );
+                None
+            }
+        }
+    }
+
+    fn body(&mut self, source: &Source, block: &Block) -> Body {
+        self.convert_body(source, &block.body, span_of(source, block))
+    }
+
+    fn convert_body(&mut self, source: &Source, body: &HclBody, span: SourceSpan) -> Body {
+        let mut out = Body { attributes: Vec::new(), blocks: Vec::new(), span };
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(attr) => {
+                    let name = attr.key.as_str().to_string();
+                    let name_span = span_of(source, &attr.key);
+                    if let Some(prev) = out.attributes.iter().find(|a| a.name == name) {
+                        let (line, _) = prev.name_span.line_col();
+                        self.error(
+                            "inferform::config::duplicate_attribute",
+                            format!("argument `{name}` is set twice"),
+                            name_span,
+                            format!("it was first set on line {line}; remove one"),
+                        );
+                        continue;
+                    }
+                    out.attributes.push(AttrNode {
+                        name,
+                        name_span,
+                        expr: Expr { expr: attr.value.clone(), source: source.clone() },
+                    });
+                }
+                Structure::Block(block) => {
+                    let inner = self.body(source, block);
+                    out.blocks.push(BlockNode {
+                        kind: block.ident.as_str().to_string(),
+                        labels: block.labels.iter().map(label_text).collect(),
+                        kind_span: span_of(source, &block.ident),
+                        body: inner,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn variable(&mut self, source: &Source, block: &Block) {
+        let Some(labels) = self.labels(source, block, &["NAME"]) else { return };
+        let name = labels[0].clone();
+        let span = header_span(source, block);
+        let body = self.body(source, block);
+        self.only_attributes(
+            &Body { blocks: body.blocks.iter().filter(|b| b.kind != "validation").cloned().collect(), ..body.clone() },
+            &["type", "default", "description", "sensitive", "nullable"],
+            "variable",
+        );
+        let ty = body.attribute("type").and_then(|attr| match parse_type(&attr.expr.expr) {
+            Ok(t) => Some(t),
+            Err(msg) => {
+                self.error(
+                    "inferform::config::bad_type",
+                    format!("invalid type constraint: {msg}"),
+                    attr.expr.span(),
+                    "use string, number, bool, any, list(T), set(T), map(T), object({...}) or tuple([...])",
+                );
+                None
+            }
+        });
+        if self.config.variables.contains_key(&name) {
+            self.error(
+                "inferform::config::duplicate_variable",
+                format!("variable `{name}` is declared twice"),
+                span,
+                "variable names must be unique; remove or rename one",
+            );
+            return;
+        }
+        let variable = Variable {
+            name: name.clone(),
+            ty,
+            default: body.attribute("default").map(|a| a.expr.clone()),
+            description: self.literal_string(body.attribute("description")),
+            sensitive: self.literal_bool(body.attribute("sensitive")).unwrap_or(false),
+            nullable: self.literal_bool(body.attribute("nullable")).unwrap_or(true),
+            span,
+        };
+        self.config.variables.insert(name, variable);
+    }
+
+    fn resource(&mut self, source: &Source, block: &Block, data: bool) {
+        let Some(labels) = self.labels(source, block, &["TYPE", "NAME"]) else { return };
+        let span = header_span(source, block);
+        let addr = if data {
+            ResourceAddr::data(&labels[0], &labels[1])
+        } else {
+            ResourceAddr::new(&labels[0], &labels[1])
+        };
+        let body = self.body(source, block);
+        let mut resource = Resource {
+            addr,
+            body: Body { attributes: Vec::new(), blocks: Vec::new(), span: body.span.clone() },
+            count: None,
+            for_each: None,
+            depends_on: Vec::new(),
+            lifecycle: Lifecycle::default(),
+            timeouts: BTreeMap::new(),
+            span,
+        };
+        for attr in body.attributes {
+            match attr.name.as_str() {
+                "count" => resource.count = Some(attr.expr),
+                "for_each" => resource.for_each = Some(attr.expr),
+                "depends_on" => resource.depends_on = self.depends_on(&attr),
+                "provider" => {}
+                _ => resource.body.attributes.push(attr),
+            }
+        }
+        if let (Some(_), Some(fe)) = (&resource.count, &resource.for_each) {
+            self.error(
+                "inferform::config::count_and_for_each",
+                "`count` and `for_each` cannot both be set",
+                fe.span(),
+                "use one of them to make several instances",
+            );
+        }
+        for block in body.blocks {
+            match block.kind.as_str() {
+                "lifecycle" if !data => resource.lifecycle = self.lifecycle(&block.body),
+                "timeouts" if !data => resource.timeouts = self.timeouts(&block.body),
+                _ => resource.body.blocks.push(block),
+            }
+        }
+        if let Some(prev) = self.config.resources.iter().find(|r| r.addr == resource.addr) {
+            let (line, _) = prev.span.line_col();
+            let message = format!("{} is declared twice", resource.addr);
+            let help = format!("the first declaration is at {}:{line}; resource names must be unique per type", prev.span.file);
+            self.error("inferform::config::duplicate_resource", message, resource.span.clone(), help);
+            return;
+        }
+        self.config.resources.push(resource);
+    }
+
+    fn depends_on(&mut self, attr: &AttrNode) -> Vec<(ResourceAddr, SourceSpan)> {
+        let Expression::Array(items) = &attr.expr.expr else {
+            self.error(
+                "inferform::config::bad_depends_on",
+                "`depends_on` must be a list of resource references",
+                attr.expr.span(),
+                "write depends_on = [fabric_workspace.main]",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let span = attr.expr.span_of(item);
+            match crate::refs::static_resource_ref(item) {
+                Some(addr) => out.push((addr, span)),
+                None => self.error(
+                    "inferform::config::bad_depends_on",
+                    "each `depends_on` entry must name a resource, as TYPE.NAME",
+                    span,
+                    "write depends_on = [fabric_workspace.main]",
+                ),
+            }
+        }
+        out
+    }
+
+    fn lifecycle(&mut self, body: &Body) -> Lifecycle {
+        self.only_attributes(body, &["create_before_destroy", "prevent_destroy", "ignore_changes"], "lifecycle");
+        let mut lifecycle = Lifecycle {
+            create_before_destroy: self.literal_bool(body.attribute("create_before_destroy")).unwrap_or(false),
+            prevent_destroy: self.literal_bool(body.attribute("prevent_destroy")).unwrap_or(false),
+            ignore_changes: Vec::new(),
+        };
+        if let Some(attr) = body.attribute("ignore_changes") {
+            match &attr.expr.expr {
+                Expression::Array(items) => {
+                    for item in items.iter() {
+                        match crate::refs::attribute_path(item) {
+                            Some(path) => lifecycle.ignore_changes.push(path),
+                            None => self.error(
+                                "inferform::config::bad_ignore_changes",
+                                "each `ignore_changes` entry must be an attribute name",
+                                attr.expr.span_of(item),
+                                "write ignore_changes = [description]",
+                            ),
+                        }
+                    }
+                }
+                Expression::Variable(v) if v.as_str() == "all" => lifecycle.ignore_changes.push("*".into()),
+                _ => self.error(
+                    "inferform::config::bad_ignore_changes",
+                    "`ignore_changes` must be a list of attribute names, or `all`",
+                    attr.expr.span(),
+                    "write ignore_changes = [description]",
+                ),
+            }
+        }
+        lifecycle
+    }
+
+    fn timeouts(&mut self, body: &Body) -> BTreeMap<String, u64> {
+        self.only_attributes(body, &["create", "update", "delete"], "timeouts");
+        let mut out = BTreeMap::new();
+        for attr in &body.attributes {
+            let Some(text) = self.literal_string(Some(attr)) else { continue };
+            match parse_duration(&text) {
+                Some(secs) => {
+                    out.insert(attr.name.clone(), secs);
+                }
+                None => self.error(
+                    "inferform::config::bad_duration",
+                    format!("`{text}` is not a duration"),
+                    attr.expr.span(),
+                    "write a duration such as \"30s\", \"10m\" or \"1h30m\"",
+                ),
+            }
+        }
+        out
+    }
+
+    fn check_duplicates(&mut self) {
+        let mut seen: BTreeMap<(String, Option<String>), SourceSpan> = BTreeMap::new();
+        let mut dups = Vec::new();
+        for p in &self.config.providers {
+            let key = (p.name.clone(), p.alias.clone());
+            if let Some(prev) = seen.get(&key) {
+                dups.push((p.clone(), prev.clone()));
+            } else {
+                seen.insert(key, p.span.clone());
+            }
+        }
+        for (p, prev) in dups {
+            let (line, _) = prev.line_col();
+            self.error(
+                "inferform::config::duplicate_provider",
+                format!("provider `{}` is configured twice", p.name),
+                p.span,
+                format!("the first configuration is at {}:{line}; give one an `alias`", prev.file),
+            );
+        }
+    }
+}
+
+/// Parses a Go-style duration (`30s`, `10m`, `1h30m`) into whole seconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    if text.is_empty() {
+        return None;
+    }
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+        } else {
+            let n: u64 = number.parse().ok()?;
+            number.clear();
+            total += n * match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                _ => return None,
+            };
+        }
+    }
+    number.is_empty().then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Some(30));
+        assert_eq!(parse_duration("1h30m"), Some(5400));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("5x"), None);
+    }
+
+    #[test]
+    fn parse_error_points_at_line() {
+        let (_, diags) = load_sources(vec![("main.hcl".into(), "resource \"a\" \"b\" {\n  x = \n}\n".into())]);
+        let d = diags.iter().next().unwrap();
+        assert_eq!(d.code, "inferform::syntax");
+        assert!(d.location().unwrap().starts_with("main.hcl:"));
+    }
+}

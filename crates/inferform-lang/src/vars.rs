@@ -1,0 +1,147 @@
+//! Variable values: from `INFERFORM_VAR_name` environment variables, auto-loaded var files
+//! (`inferform.vars.hcl`, `*.auto.vars.hcl`), then `--var` and `--var-file` in command-line
+//! order; a later source wins. Each value is converted to the variable's type; a variable
+//! without a value or default is an error (there is no prompt).
+
+use std::collections::BTreeMap;
+
+use hcl_edit::structure::Structure;
+use inferform_types::{Diagnostic, Diagnostics, Value};
+
+use crate::config::{Config, Expr, Source};
+use crate::eval::{eval, Scope};
+use crate::types::convert;
+
+/// One source of variable values, in precedence order (later wins).
+#[derive(Clone, Debug)]
+pub enum VarSource {
+    /// `INFERFORM_VAR_name=value` or `--var name=value`: the raw text.
+    Raw { name: String, value: String, origin: String },
+    /// A var file: `name = expression` lines.
+    File(Source),
+}
+
+/// Works out every variable's value. The result is what `var.*` refers to.
+pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Value>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut given: BTreeMap<String, Value> = BTreeMap::new();
+    let empty = BTreeMap::new();
+    let scope = Scope::new(&empty);
+    for source in sources {
+        match source {
+            VarSource::Raw { name, value, origin } => {
+                let Some(var) = config.variables.get(name) else {
+                    diags.push(
+                        Diagnostic::error("inferform::vars::undeclared", format!("{origin} sets `{name}`, which is not a declared variable"))
+                            .with_help(format!("declare it with `variable \"{name}\" {{}}`, or check the spelling")),
+                    );
+                    continue;
+                };
+                // Strings are taken as written; other types are parsed as HCL, as Terraform does.
+                let parsed = match var.ty {
+                    None | Some(inferform_types::Type::String) => Ok(Value::String(value.clone())),
+                    Some(_) => hcl_edit::parser::parse_expr(value)
+                        .map_err(|e| e.message().to_string())
+                        .and_then(|expr| {
+                            let src = Source { name: origin.clone().into(), text: value.clone().into() };
+                            eval(&Expr { expr, source: src }, &scope).map_err(|d| d.message)
+                        }),
+                };
+                match parsed {
+                    Ok(v) => {
+                        given.insert(name.clone(), v);
+                    }
+                    Err(msg) => diags.push(
+                        Diagnostic::error("inferform::vars::bad_value", format!("{origin}: the value of `{name}` does not parse: {msg}"))
+                            .with_help("write the value as an HCL expression, for example [\"a\", \"b\"]"),
+                    ),
+                }
+            }
+            VarSource::File(source) => match hcl_edit::parser::parse_body(&source.text) {
+                Err(e) => diags.push(crate::loader::parse_error(source, &e)),
+                Ok(body) => {
+                    for structure in body.iter() {
+                        match structure {
+                            Structure::Attribute(attr) => {
+                                let name = attr.key.as_str();
+                                let expr = Expr { expr: attr.value.clone(), source: source.clone() };
+                                if !config.variables.contains_key(name) {
+                                    use hcl_edit::Span;
+                                    diags.push(
+                                        Diagnostic::warning("inferform::vars::undeclared", format!("value for undeclared variable `{name}`"))
+                                            .with_span(source.span(attr.key.span().unwrap_or(0..0)))
+                                            .with_help("declare the variable, or remove this line"),
+                                    );
+                                    continue;
+                                }
+                                match eval(&expr, &scope) {
+                                    Ok(v) => {
+                                        given.insert(name.to_string(), v);
+                                    }
+                                    Err(d) => diags.push(d),
+                                }
+                            }
+                            Structure::Block(b) => {
+                                use hcl_edit::Span;
+                                diags.push(
+                                    Diagnostic::error("inferform::vars::block", "a var file holds only `name = value` lines")
+                                        .with_span(source.span(b.ident.span().unwrap_or(0..0)))
+                                        .with_help("remove the block"),
+                                )
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, var) in &config.variables {
+        let value = match given.remove(name) {
+            Some(v) => v,
+            None => match &var.default {
+                Some(expr) => match eval(expr, &scope) {
+                    Ok(v) => v,
+                    Err(d) => {
+                        diags.push(d);
+                        continue;
+                    }
+                },
+                None => {
+                    diags.push(
+                        Diagnostic::error("inferform::vars::missing", format!("no value for the required variable `{name}`"))
+                            .with_span(var.span.clone())
+                            .with_help(format!(
+                                "set it with --var {name}=VALUE, a var file, or INFERFORM_VAR_{name}; or give it a default"
+                            )),
+                    );
+                    continue;
+                }
+            },
+        };
+        if value.is_null() && !var.nullable {
+            diags.push(
+                Diagnostic::error("inferform::vars::null", format!("variable `{name}` must not be null"))
+                    .with_span(var.span.clone())
+                    .with_help("give it a value"),
+            );
+            continue;
+        }
+        let value = match &var.ty {
+            Some(ty) => match convert(value, ty) {
+                Ok(v) => v,
+                Err(msg) => {
+                    diags.push(
+                        Diagnostic::error("inferform::vars::type", format!("invalid value for variable `{name}`: {msg}"))
+                            .with_span(var.span.clone())
+                            .with_help(format!("the variable's type is {}", ty.display())),
+                    );
+                    continue;
+                }
+            },
+            None => value,
+        };
+        out.insert(name.clone(), if var.sensitive { value.sensitive() } else { value });
+    }
+    (out, diags)
+}
