@@ -1,1 +1,70 @@
-//! inferform-engine
+//! The engine: the configuration graph (petgraph), refresh, diff → [`Plan`], and the apply
+//! scheduler. It knows clouds only through the [`Provider`](inferform_provider::Provider)
+//! trait and state only through [`StateStore`](inferform_state::StateStore); it reads no
+//! files of its own, prints nothing and opens no socket, so plans and scheduling are tested
+//! without any of them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use inferform_provider::Provider;
+use inferform_types::Schema;
+
+pub mod apply;
+pub mod builtin;
+pub mod diff;
+pub mod graph;
+pub mod plan;
+
+pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
+pub use plan::{Drift, OutputChange, Plan, PlanOptions, ResourceChange};
+
+/// What a plan will do to one resource instance.
+///
+/// `Create`: before = None, after = Some. `Delete`: before = Some, after = None.
+/// `Update`, `NoOp`: both Some, same object. `Replace { create_first }`: both Some; the old
+/// object is deleted and a new one created, the new one first when `create_first` (from
+/// `lifecycle { create_before_destroy = true }`). `Read`: a data source read during apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    NoOp,
+    Create,
+    Read,
+    Update,
+    Replace { create_first: bool },
+    Delete,
+}
+
+impl Action {
+    /// The verb for progress lines: `Creating`, `Modifying`, `Destroying`.
+    pub fn progressive(&self) -> &'static str {
+        match self {
+            Action::Create => "Creating",
+            Action::Update => "Modifying",
+            Action::Replace { .. } => "Replacing",
+            Action::Delete => "Destroying",
+            Action::Read => "Reading",
+            Action::NoOp => "Keeping",
+        }
+    }
+
+    /// The past tense for completion lines: `Creation complete`.
+    pub fn completed(&self) -> &'static str {
+        match self {
+            Action::Create => "Creation complete",
+            Action::Update => "Modifications complete",
+            Action::Replace { .. } => "Replacement complete",
+            Action::Delete => "Destruction complete",
+            Action::Read => "Read complete",
+            Action::NoOp => "No changes",
+        }
+    }
+}
+
+/// Configured providers and every resource schema: what plans and applies need to know.
+pub struct Engine {
+    /// Configured providers by name (`fabric`, `alaya`, `inferform`).
+    pub providers: BTreeMap<String, Arc<dyn Provider>>,
+    /// Resource type → schema.
+    pub schemas: BTreeMap<String, Schema>,
+}

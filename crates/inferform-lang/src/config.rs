@@ -154,6 +154,8 @@ impl Config {
 
     /// The provider block for a provider name (the default configuration, without alias).
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
-        self.providers.iter().find(|p| p.name == name && p.alias.is_none())
+        self.providers
+            .iter()
+            .find(|p| p.name == name && p.alias.is_none())
     }
 }

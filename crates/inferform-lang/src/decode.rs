@@ -14,7 +14,13 @@ use crate::types::convert;
 
 /// Decodes a body against a schema. `what` names the block in messages
 /// (`resource "fabric_endpoint"`).
-pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diags: &mut Diagnostics) -> Value {
+pub fn decode_body(
+    body: &Body,
+    schema: &Schema,
+    scope: &Scope,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Value {
     let mut out = BTreeMap::new();
     for attr in &body.attributes {
         let Some(spec) = schema.attributes.get(&attr.name) else {
@@ -23,7 +29,10 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diag
                     "inferform::config::block_as_attribute",
                     format!("`{}` is a block, not an argument, in {what}", attr.name),
                 )
-                .with_help(format!("write it as a block: `{} {{ ... }}`, without `=`", attr.name))
+                .with_help(format!(
+                    "write it as a block: `{} {{ ... }}`, without `=`",
+                    attr.name
+                ))
             } else {
                 unknown(&attr.name, schema, what)
             };
@@ -34,10 +43,16 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diag
             diags.push(
                 Diagnostic::error(
                     "inferform::config::computed_attribute",
-                    format!("`{}` is set by the cloud and cannot be configured in {what}", attr.name),
+                    format!(
+                        "`{}` is set by the cloud and cannot be configured in {what}",
+                        attr.name
+                    ),
                 )
                 .with_span(attr.name_span.clone())
-                .with_help(format!("remove `{}`; read it as a reference instead", attr.name)),
+                .with_help(format!(
+                    "remove `{}`; read it as a reference instead",
+                    attr.name
+                )),
             );
             continue;
         }
@@ -52,7 +67,11 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diag
                         format!("wrong type for `{}` in {what}: {msg}", attr.name),
                     )
                     .with_span(attr.expr.span())
-                    .with_help(format!("`{}` takes {}", attr.name, spec.ty.display())),
+                    .with_help(format!(
+                        "`{}` takes {}",
+                        attr.name,
+                        spec.ty.display()
+                    )),
                 ),
             },
             Err(d) => diags.push(d),
@@ -75,9 +94,12 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diag
         };
         if !block.labels.is_empty() {
             diags.push(
-                Diagnostic::error("inferform::config::block_labels", format!("a `{}` block takes no labels", block.kind))
-                    .with_span(block.kind_span.clone())
-                    .with_help(format!("write `{} {{ ... }}`", block.kind)),
+                Diagnostic::error(
+                    "inferform::config::block_labels",
+                    format!("a `{}` block takes no labels", block.kind),
+                )
+                .with_span(block.kind_span.clone())
+                .with_help(format!("write `{} {{ ... }}`", block.kind)),
             );
         }
         let count = seen.entry(block.kind.as_str()).or_default();
@@ -86,14 +108,20 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diag
         let value = decode_body(&block.body, &spec.schema, scope, &inner_what, diags);
         match spec.nesting {
             Nesting::Single if *count > 1 => diags.push(
-                Diagnostic::error("inferform::config::duplicate_block", format!("only one `{}` block is allowed in {what}", block.kind))
-                    .with_span(block.kind_span.clone())
-                    .with_help("merge the blocks into one"),
+                Diagnostic::error(
+                    "inferform::config::duplicate_block",
+                    format!("only one `{}` block is allowed in {what}", block.kind),
+                )
+                .with_span(block.kind_span.clone())
+                .with_help("merge the blocks into one"),
             ),
             Nesting::Single => {
                 out.insert(block.kind.clone(), value);
             }
-            Nesting::List => match out.entry(block.kind.clone()).or_insert_with(|| Value::List(Vec::new())) {
+            Nesting::List => match out
+                .entry(block.kind.clone())
+                .or_insert_with(|| Value::List(Vec::new()))
+            {
                 Value::List(items) => items.push(value),
                 _ => unreachable!("list blocks hold lists"),
             },
@@ -102,18 +130,24 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diag
     for (name, spec) in &schema.attributes {
         if spec.required && !out.contains_key(name) && body.attribute(name).is_none() {
             diags.push(
-                Diagnostic::error("inferform::config::missing_argument", format!("{what} needs the argument `{name}`"))
-                    .with_span(header(body))
-                    .with_help(format!("add `{name} = ...` ({})", spec.ty.display())),
+                Diagnostic::error(
+                    "inferform::config::missing_argument",
+                    format!("{what} needs the argument `{name}`"),
+                )
+                .with_span(header(body))
+                .with_help(format!("add `{name} = ...` ({})", spec.ty.display())),
             );
         }
     }
     for (name, spec) in &schema.blocks {
         if spec.required && !seen.contains_key(name.as_str()) {
             diags.push(
-                Diagnostic::error("inferform::config::missing_block", format!("{what} needs a `{name}` block"))
-                    .with_span(header(body))
-                    .with_help(format!("add `{name} {{ ... }}`")),
+                Diagnostic::error(
+                    "inferform::config::missing_block",
+                    format!("{what} needs a `{name}` block"),
+                )
+                .with_span(header(body))
+                .with_help(format!("add `{name} {{ ... }}`")),
             );
         }
     }
@@ -125,7 +159,9 @@ pub fn decode_body(body: &Body, schema: &Schema, scope: &Scope, what: &str, diag
 fn header(body: &Body) -> inferform_types::SourceSpan {
     let mut span = body.span.clone();
     let text = &span.text[span.range.start.min(span.text.len())..];
-    let end = text.find('{').map_or(span.range.end, |i| span.range.start + i + 1);
+    let end = text
+        .find('{')
+        .map_or(span.range.end, |i| span.range.start + i + 1);
     span.range.end = end.min(span.range.end.max(span.range.start));
     span
 }
@@ -138,7 +174,11 @@ fn unknown(name: &str, schema: &Schema, what: &str) -> Diagnostic {
             format!("{what} takes: {}", names.join(", "))
         }
     };
-    Diagnostic::error("inferform::config::unknown_attribute", format!("unknown argument `{name}` in {what}")).with_help(help)
+    Diagnostic::error(
+        "inferform::config::unknown_attribute",
+        format!("unknown argument `{name}` in {what}"),
+    )
+    .with_help(help)
 }
 
 /// Adds every attribute and block the configuration left out: null, or an empty list for list

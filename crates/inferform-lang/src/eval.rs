@@ -24,7 +24,11 @@ pub struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     pub fn new(root: &'a BTreeMap<String, Value>) -> Self {
-        Scope { root: Some(root), bound: Vec::new(), base_dir: None }
+        Scope {
+            root: Some(root),
+            bound: Vec::new(),
+            base_dir: None,
+        }
     }
 
     pub fn with(mut self, name: &str, value: Value) -> Self {
@@ -33,13 +37,22 @@ impl<'a> Scope<'a> {
     }
 
     fn lookup(&self, name: &str) -> Option<&Value> {
-        self.bound.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v).or_else(|| self.root?.get(name))
+        self.bound
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .or_else(|| self.root?.get(name))
     }
 }
 
 /// Evaluates an expression in a scope.
 pub fn eval(expr: &Expr, scope: &Scope) -> Result<Value, Diagnostic> {
-    Evaluator { expr, scope: scope.clone() }.eval(&expr.expr)
+    Evaluator {
+        expr,
+        scope: scope.clone(),
+    }
+    .eval(&expr.expr)
 }
 
 struct Evaluator<'a, 's> {
@@ -57,8 +70,15 @@ fn keep_marks(inputs: &[&Value], result: Value) -> Value {
 }
 
 impl Evaluator<'_, '_> {
-    fn error(&self, at: &Expression, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
-        Diagnostic::error("inferform::eval", message).with_span(self.expr.span_of(at)).with_help(help)
+    fn error(
+        &self,
+        at: &Expression,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::error("inferform::eval", message)
+            .with_span(self.expr.span_of(at))
+            .with_help(help)
     }
 
     fn eval(&mut self, e: &Expression) -> Result<Value, Diagnostic> {
@@ -67,9 +87,12 @@ impl Evaluator<'_, '_> {
             Expression::Bool(b) => Value::Bool(*b.value()),
             Expression::Number(n) => Value::Number(n.value().as_f64().unwrap_or(f64::NAN)),
             Expression::String(s) => Value::String(s.as_str().to_string()),
-            Expression::Array(items) => {
-                Value::List(items.iter().map(|i| self.eval(i)).collect::<Result<_, _>>()?)
-            }
+            Expression::Array(items) => Value::List(
+                items
+                    .iter()
+                    .map(|i| self.eval(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             Expression::Object(obj) => {
                 let mut out = BTreeMap::new();
                 for (k, v) in obj.iter() {
@@ -123,7 +146,10 @@ impl Evaluator<'_, '_> {
                     value = if splat {
                         match value {
                             Value::List(items) => Value::List(
-                                items.into_iter().map(|v| self.step(e, v, op)).collect::<Result<_, _>>()?,
+                                items
+                                    .into_iter()
+                                    .map(|v| self.step(e, v, op))
+                                    .collect::<Result<_, _>>()?,
                             ),
                             other => other,
                         }
@@ -158,11 +184,20 @@ impl Evaluator<'_, '_> {
 
     fn variable(&self, at: &Expression, name: &str) -> Result<Value, Diagnostic> {
         self.scope.lookup(name).cloned().ok_or_else(|| {
-            self.error(at, format!("unknown name `{name}`"), "refer to var.NAME, local.NAME or TYPE.NAME.ATTRIBUTE")
+            self.error(
+                at,
+                format!("unknown name `{name}`"),
+                "refer to var.NAME, local.NAME or TYPE.NAME.ATTRIBUTE",
+            )
         })
     }
 
-    fn step(&mut self, at: &Expression, value: Value, op: &TraversalOperator) -> Result<Value, Diagnostic> {
+    fn step(
+        &mut self,
+        at: &Expression,
+        value: Value,
+        op: &TraversalOperator,
+    ) -> Result<Value, Diagnostic> {
         if value.is_unknown() {
             return Ok(Value::Unknown);
         }
@@ -178,12 +213,20 @@ impl Evaluator<'_, '_> {
                     None => {
                         let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
                         keys.sort();
-                        let help = match crate::suggest::did_you_mean(name.as_str(), keys.iter().copied()) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None if keys.is_empty() => "this object has no attributes".to_string(),
-                            None => format!("this object has: {}", keys.join(", ")),
-                        };
-                        return Err(self.error(at, format!("this object has no attribute `{}`", name.as_str()), help));
+                        let help =
+                            match crate::suggest::did_you_mean(name.as_str(), keys.iter().copied())
+                            {
+                                Some(s) => format!("did you mean `{s}`?"),
+                                None if keys.is_empty() => {
+                                    "this object has no attributes".to_string()
+                                }
+                                None => format!("this object has: {}", keys.join(", ")),
+                            };
+                        return Err(self.error(
+                            at,
+                            format!("this object has no attribute `{}`", name.as_str()),
+                            help,
+                        ));
                     }
                 },
                 Value::Null => {
@@ -196,7 +239,11 @@ impl Evaluator<'_, '_> {
                 other => {
                     return Err(self.error(
                         at,
-                        format!("cannot read attribute `{}` of a {}", name.as_str(), other.kind()),
+                        format!(
+                            "cannot read attribute `{}` of a {}",
+                            name.as_str(),
+                            other.kind()
+                        ),
                         "attributes can be read from objects only; use [INDEX] for lists",
                     ))
                 }
@@ -205,10 +252,16 @@ impl Evaluator<'_, '_> {
                 let key = self.eval(index)?;
                 self.index(index, inner, key)?
             }
-            TraversalOperator::LegacyIndex(i) => self.index(at, inner, Value::Number(*i.value() as f64))?,
+            TraversalOperator::LegacyIndex(i) => {
+                self.index(at, inner, Value::Number(*i.value() as f64))?
+            }
             TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => inner,
         };
-        Ok(if sensitive { result.sensitive() } else { result })
+        Ok(if sensitive {
+            result.sensitive()
+        } else {
+            result
+        })
     }
 
     fn index(&self, at: &Expression, collection: Value, key: Value) -> Result<Value, Diagnostic> {
@@ -222,7 +275,10 @@ impl Evaluator<'_, '_> {
                 if n.fract() != 0.0 || *n < 0.0 || (*n as usize) >= len {
                     return Err(self.error(
                         at,
-                        format!("index {} is out of range for a list of {len} element(s)", inferform_types::value::format_number(*n)),
+                        format!(
+                            "index {} is out of range for a list of {len} element(s)",
+                            inferform_types::value::format_number(*n)
+                        ),
                         "list indexes start at 0",
                     ));
                 }
@@ -231,12 +287,18 @@ impl Evaluator<'_, '_> {
             (Value::Object(mut map), Value::String(k)) => match map.remove(k) {
                 Some(v) => v,
                 None => {
-                    return Err(self.error(at, format!("the map has no element {k:?}"), "use lookup(map, key, default) for an optional key"))
+                    return Err(self.error(
+                        at,
+                        format!("the map has no element {k:?}"),
+                        "use lookup(map, key, default) for an optional key",
+                    ))
                 }
             },
             (Value::Object(mut map), Value::Number(n)) => {
                 let k = inferform_types::value::format_number(*n);
-                map.remove(&k).ok_or_else(|| self.error(at, format!("the map has no element {k:?}"), "check the key"))?
+                map.remove(&k).ok_or_else(|| {
+                    self.error(at, format!("the map has no element {k:?}"), "check the key")
+                })?
             }
             (collection, key) => {
                 return Err(self.error(
@@ -257,7 +319,11 @@ impl Evaluator<'_, '_> {
             Value::Number(n) => (inferform_types::value::format_number(*n), sensitive),
             Value::Bool(b) => (b.to_string(), sensitive),
             Value::Null => {
-                return Err(self.error(at, "cannot include a null value in a string", "give the value a default, or use coalesce()"))
+                return Err(self.error(
+                    at,
+                    "cannot include a null value in a string",
+                    "give the value a default, or use coalesce()",
+                ))
             }
             other => {
                 return Err(self.error(
@@ -283,7 +349,13 @@ impl Evaluator<'_, '_> {
         })
     }
 
-    fn template_into(&mut self, t: &Template, out: &mut String, unknown: &mut bool, sensitive: &mut bool) -> Result<(), Diagnostic> {
+    fn template_into(
+        &mut self,
+        t: &Template,
+        out: &mut String,
+        unknown: &mut bool,
+        sensitive: &mut bool,
+    ) -> Result<(), Diagnostic> {
         for element in t.iter() {
             match element {
                 Element::Literal(l) => out.push_str(l.value()),
@@ -305,14 +377,20 @@ impl Evaluator<'_, '_> {
                             continue;
                         }
                         match cond.as_bool() {
-                            Some(true) => self.template_into(&d.if_expr.template, out, unknown, sensitive)?,
+                            Some(true) => {
+                                self.template_into(&d.if_expr.template, out, unknown, sensitive)?
+                            }
                             Some(false) => {
                                 if let Some(e) = &d.else_expr {
                                     self.template_into(&e.template, out, unknown, sensitive)?;
                                 }
                             }
                             None => {
-                                return Err(self.error(&d.if_expr.cond_expr, "an %{if} condition must be true or false", "use a comparison"))
+                                return Err(self.error(
+                                    &d.if_expr.cond_expr,
+                                    "an %{if} condition must be true or false",
+                                    "use a comparison",
+                                ))
                             }
                         }
                     }
@@ -328,8 +406,11 @@ impl Evaluator<'_, '_> {
                             if let Some(kv) = &d.for_expr.key_var {
                                 self.scope.bound.push((kv.as_str().to_string(), k));
                             }
-                            self.scope.bound.push((d.for_expr.value_var.as_str().to_string(), v));
-                            let r = self.template_into(&d.for_expr.template, out, unknown, sensitive);
+                            self.scope
+                                .bound
+                                .push((d.for_expr.value_var.as_str().to_string(), v));
+                            let r =
+                                self.template_into(&d.for_expr.template, out, unknown, sensitive);
                             self.scope.bound.truncate(saved);
                             r?;
                         }
@@ -343,15 +424,26 @@ impl Evaluator<'_, '_> {
     /// The (key, value) pairs a for-expression iterates over.
     fn pairs(&self, at: &Expression, collection: Value) -> Result<Vec<(Value, Value)>, Diagnostic> {
         Ok(match collection {
-            Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
-            Value::Object(map) => map.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+            Value::List(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Number(i as f64), v))
+                .collect(),
+            Value::Object(map) => map
+                .into_iter()
+                .map(|(k, v)| (Value::String(k), v))
+                .collect(),
             Value::Sensitive(inner) => self
                 .pairs(at, *inner)?
                 .into_iter()
                 .map(|(k, v)| (k, v.sensitive()))
                 .collect(),
             other => {
-                return Err(self.error(at, format!("cannot iterate over a {}", other.kind()), "a for expression takes a list, set or map"))
+                return Err(self.error(
+                    at,
+                    format!("cannot iterate over a {}", other.kind()),
+                    "a for expression takes a list, set or map",
+                ))
             }
         })
     }
@@ -369,7 +461,9 @@ impl Evaluator<'_, '_> {
             if let Some(kv) = &f.intro.key_var {
                 self.scope.bound.push((kv.as_str().to_string(), k));
             }
-            self.scope.bound.push((f.intro.value_var.as_str().to_string(), v));
+            self.scope
+                .bound
+                .push((f.intro.value_var.as_str().to_string(), v));
             let result = (|| {
                 if let Some(cond) = &f.cond {
                     let c = self.eval(&cond.expr)?;
@@ -379,7 +473,13 @@ impl Evaluator<'_, '_> {
                     match c.as_bool() {
                         Some(true) => {}
                         Some(false) => return Ok(None),
-                        None => return Err(self.error(&cond.expr, "a for expression's `if` must be true or false", "use a comparison")),
+                        None => {
+                            return Err(self.error(
+                                &cond.expr,
+                                "a for expression's `if` must be true or false",
+                                "use a comparison",
+                            ))
+                        }
                     }
                 }
                 let value = self.eval(&f.value_expr)?;
@@ -419,7 +519,11 @@ impl Evaluator<'_, '_> {
                 }
             }
         }
-        Ok(if f.key_expr.is_some() { Value::Object(map) } else { Value::List(list) })
+        Ok(if f.key_expr.is_some() {
+            Value::Object(map)
+        } else {
+            Value::List(list)
+        })
     }
 
     fn binary(&mut self, b: &hcl_edit::expr::BinaryOp) -> Result<Value, Diagnostic> {
@@ -442,7 +546,12 @@ impl Evaluator<'_, '_> {
                 _ => {
                     return Err(self.error(
                         &b.lhs_expr,
-                        format!("`{}` takes two bools, got {} and {}", op.as_str(), lu.kind(), ru.kind()),
+                        format!(
+                            "`{}` takes two bools, got {} and {}",
+                            op.as_str(),
+                            lu.kind(),
+                            ru.kind()
+                        ),
                         "compare values first, for example var.a == \"x\"",
                     ))
                 }
@@ -452,9 +561,17 @@ impl Evaluator<'_, '_> {
                     match v {
                         Value::Number(n) => Ok(*n),
                         Value::String(s) => s.trim().parse().map_err(|_| {
-                            this.error(at, format!("a number is required, got the string {s:?}"), "use tonumber() or a number literal")
+                            this.error(
+                                at,
+                                format!("a number is required, got the string {s:?}"),
+                                "use tonumber() or a number literal",
+                            )
                         }),
-                        other => Err(this.error(at, format!("a number is required, got {}", other.kind()), "arithmetic and comparisons take numbers")),
+                        other => Err(this.error(
+                            at,
+                            format!("a number is required, got {}", other.kind()),
+                            "arithmetic and comparisons take numbers",
+                        )),
                     }
                 };
                 let x = num(self, &lu, &b.lhs_expr)?;
@@ -464,7 +581,11 @@ impl Evaluator<'_, '_> {
                     Minus => Value::Number(x - y),
                     Mul => Value::Number(x * y),
                     Div | Mod if y == 0.0 => {
-                        return Err(self.error(&b.rhs_expr, "division by zero", "make sure the divisor is not 0"))
+                        return Err(self.error(
+                            &b.rhs_expr,
+                            "division by zero",
+                            "make sure the divisor is not 0",
+                        ))
                     }
                     Div => Value::Number(x / y),
                     Mod => Value::Number(x % y),
@@ -479,7 +600,11 @@ impl Evaluator<'_, '_> {
         Ok(keep_marks(&marks, result))
     }
 
-    fn call(&mut self, at: &Expression, call: &hcl_edit::expr::FuncCall) -> Result<Value, Diagnostic> {
+    fn call(
+        &mut self,
+        at: &Expression,
+        call: &hcl_edit::expr::FuncCall,
+    ) -> Result<Value, Diagnostic> {
         let name = call.name.name.as_str();
         let args: Vec<&Expression> = call.args.iter().collect();
         // `try` and `can` evaluate their arguments themselves, catching errors.
@@ -489,11 +614,19 @@ impl Evaluator<'_, '_> {
                     return Ok(v);
                 }
             }
-            return Err(self.error(at, "no argument of try() could be evaluated", "add a last argument that always works, such as a literal"));
+            return Err(self.error(
+                at,
+                "no argument of try() could be evaluated",
+                "add a last argument that always works, such as a literal",
+            ));
         }
         if name == "can" {
             let [arg] = args.as_slice() else {
-                return Err(self.error(at, "can() takes exactly one argument", "write can(expression)"));
+                return Err(self.error(
+                    at,
+                    "can() takes exactly one argument",
+                    "write can(expression)",
+                ));
             };
             return Ok(match self.eval(arg) {
                 Ok(v) if v.is_unknown() => Value::Unknown,
@@ -509,7 +642,13 @@ impl Evaluator<'_, '_> {
             match values.pop().map(|v| v.deep_unmarked()) {
                 Some(Value::List(items)) => values.extend(items),
                 Some(Value::Unknown) => return Ok(Value::Unknown),
-                _ => return Err(self.error(at, "the last argument before `...` must be a list", "remove the `...` or pass a list")),
+                _ => {
+                    return Err(self.error(
+                        at,
+                        "the last argument before `...` must be a list",
+                        "remove the `...` or pass a list",
+                    ))
+                }
             }
         }
         crate::funcs::call(name, values, self.scope.base_dir.as_deref())
@@ -523,17 +662,33 @@ mod tests {
     use crate::config::Source;
 
     fn run(src: &str, root: &BTreeMap<String, Value>) -> Result<Value, Diagnostic> {
-        let source = Source { name: "t.hcl".into(), text: src.into() };
-        let expr = Expr { expr: hcl_edit::parser::parse_expr(src).unwrap(), source };
+        let source = Source {
+            name: "t.hcl".into(),
+            text: src.into(),
+        };
+        let expr = Expr {
+            expr: hcl_edit::parser::parse_expr(src).unwrap(),
+            source,
+        };
         eval(&expr, &Scope::new(root))
     }
 
     fn root() -> BTreeMap<String, Value> {
         let mut root = BTreeMap::new();
-        root.insert("var".into(), Value::object([("env", Value::string("dev")), ("n", Value::Number(3.0)), ("key", Value::string("k").sensitive())]));
+        root.insert(
+            "var".into(),
+            Value::object([
+                ("env", Value::string("dev")),
+                ("n", Value::Number(3.0)),
+                ("key", Value::string("k").sensitive()),
+            ]),
+        );
         root.insert(
             "fabric_workspace".into(),
-            Value::object([("main", Value::object([("id", Value::Unknown), ("name", Value::string("ws"))]))]),
+            Value::object([(
+                "main",
+                Value::object([("id", Value::Unknown), ("name", Value::string("ws"))]),
+            )]),
         );
         root
     }
@@ -541,15 +696,39 @@ mod tests {
     #[test]
     fn evaluates_templates_and_references() {
         let r = root();
-        assert_eq!(run("\"llm-${var.env}\"", &r).unwrap(), Value::string("llm-dev"));
-        assert_eq!(run("fabric_workspace.main.name", &r).unwrap(), Value::string("ws"));
-        assert_eq!(run("\"x-${fabric_workspace.main.id}\"", &r).unwrap(), Value::Unknown);
+        assert_eq!(
+            run("\"llm-${var.env}\"", &r).unwrap(),
+            Value::string("llm-dev")
+        );
+        assert_eq!(
+            run("fabric_workspace.main.name", &r).unwrap(),
+            Value::string("ws")
+        );
+        assert_eq!(
+            run("\"x-${fabric_workspace.main.id}\"", &r).unwrap(),
+            Value::Unknown
+        );
         assert_eq!(run("var.n * 2 + 1", &r).unwrap(), Value::Number(7.0));
-        assert_eq!(run("var.env == \"dev\" ? 1 : 2", &r).unwrap(), Value::Number(1.0));
-        assert_eq!(run("[for i in [1, 2, 3] : i * 2 if i > 1]", &r).unwrap(), Value::List(vec![Value::Number(4.0), Value::Number(6.0)]));
-        assert_eq!(run("{for k, v in {a = 1} : upper(k) => v}", &r).unwrap(), Value::object([("A", Value::Number(1.0))]));
-        assert_eq!(run("[{a = 1}, {a = 2}][*].a", &r).unwrap(), Value::List(vec![Value::Number(1.0), Value::Number(2.0)]));
-        assert_eq!(run("\"%{ for x in [1,2] }${x},%{ endfor }\"", &r).unwrap(), Value::string("1,2,"));
+        assert_eq!(
+            run("var.env == \"dev\" ? 1 : 2", &r).unwrap(),
+            Value::Number(1.0)
+        );
+        assert_eq!(
+            run("[for i in [1, 2, 3] : i * 2 if i > 1]", &r).unwrap(),
+            Value::List(vec![Value::Number(4.0), Value::Number(6.0)])
+        );
+        assert_eq!(
+            run("{for k, v in {a = 1} : upper(k) => v}", &r).unwrap(),
+            Value::object([("A", Value::Number(1.0))])
+        );
+        assert_eq!(
+            run("[{a = 1}, {a = 2}][*].a", &r).unwrap(),
+            Value::List(vec![Value::Number(1.0), Value::Number(2.0)])
+        );
+        assert_eq!(
+            run("\"%{ for x in [1,2] }${x},%{ endfor }\"", &r).unwrap(),
+            Value::string("1,2,")
+        );
     }
 
     #[test]

@@ -17,20 +17,71 @@ pub struct FuncError {
 }
 
 fn err(message: impl Into<String>, help: impl Into<String>) -> FuncError {
-    FuncError { message: message.into(), help: help.into() }
+    FuncError {
+        message: message.into(),
+        help: help.into(),
+    }
 }
 
 /// Every function name, for docs and did-you-mean.
 pub const NAMES: &[&str] = &[
-    "abs", "base64decode", "base64encode", "can", "ceil", "chomp", "coalesce", "compact", "concat",
-    "contains", "distinct", "element", "file", "flatten", "floor", "format", "join", "jsondecode",
-    "jsonencode", "keys", "length", "lookup", "lower", "max", "merge", "min", "range", "replace",
-    "reverse", "sha256", "sort", "split", "startswith", "endswith", "substr", "templatefile",
-    "title", "tolist", "tomap", "tonumber", "toset", "tostring", "trim", "trimprefix", "trimsuffix",
-    "trimspace", "try", "upper", "values", "zipmap",
+    "abs",
+    "base64decode",
+    "base64encode",
+    "can",
+    "ceil",
+    "chomp",
+    "coalesce",
+    "compact",
+    "concat",
+    "contains",
+    "distinct",
+    "element",
+    "file",
+    "flatten",
+    "floor",
+    "format",
+    "join",
+    "jsondecode",
+    "jsonencode",
+    "keys",
+    "length",
+    "lookup",
+    "lower",
+    "max",
+    "merge",
+    "min",
+    "range",
+    "replace",
+    "reverse",
+    "sha256",
+    "sort",
+    "split",
+    "startswith",
+    "endswith",
+    "substr",
+    "templatefile",
+    "title",
+    "tolist",
+    "tomap",
+    "tonumber",
+    "toset",
+    "tostring",
+    "trim",
+    "trimprefix",
+    "trimsuffix",
+    "trimspace",
+    "try",
+    "upper",
+    "values",
+    "zipmap",
 ];
 
-pub(crate) fn call(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Value, FuncError> {
+pub(crate) fn call(
+    name: &str,
+    args: Vec<Value>,
+    base_dir: Option<&Path>,
+) -> Result<Value, FuncError> {
     if !NAMES.contains(&name) {
         let help = match crate::suggest::did_you_mean(name, NAMES.iter().copied()) {
             Some(s) => format!("did you mean {s}()?"),
@@ -38,7 +89,9 @@ pub(crate) fn call(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Res
         };
         return Err(err(format!("there is no function named `{name}`"), help));
     }
-    if args.iter().any(|a| a.is_unknown()) && !matches!(name, "coalesce" | "length" | "concat" | "merge") {
+    if args.iter().any(|a| a.is_unknown())
+        && !matches!(name, "coalesce" | "length" | "concat" | "merge")
+    {
         return Ok(Value::Unknown);
     }
     let sensitive = args.iter().any(Value::is_sensitive);
@@ -51,7 +104,10 @@ fn arity(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() == n {
         Ok(())
     } else {
-        Err(err(format!("takes {n} argument(s), got {}", args.len()), format!("check the call to {name}()")))
+        Err(err(
+            format!("takes {n} argument(s), got {}", args.len()),
+            format!("check the call to {name}()"),
+        ))
     }
 }
 
@@ -60,29 +116,46 @@ fn string(v: &Value, what: &str) -> Result<String, FuncError> {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(format_number(*n)),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(err(format!("{what} must be a string, got {}", other.kind()), "pass a string")),
+        other => Err(err(
+            format!("{what} must be a string, got {}", other.kind()),
+            "pass a string",
+        )),
     }
 }
 
 fn number(v: &Value, what: &str) -> Result<f64, FuncError> {
     match v {
         Value::Number(n) => Ok(*n),
-        Value::String(s) => s.trim().parse().map_err(|_| err(format!("{what} must be a number, got {s:?}"), "pass a number")),
-        other => Err(err(format!("{what} must be a number, got {}", other.kind()), "pass a number")),
+        Value::String(s) => s.trim().parse().map_err(|_| {
+            err(
+                format!("{what} must be a number, got {s:?}"),
+                "pass a number",
+            )
+        }),
+        other => Err(err(
+            format!("{what} must be a number, got {}", other.kind()),
+            "pass a number",
+        )),
     }
 }
 
 fn list(v: &Value, what: &str) -> Result<Vec<Value>, FuncError> {
     match v {
         Value::List(items) => Ok(items.clone()),
-        other => Err(err(format!("{what} must be a list, got {}", other.kind()), "pass a list or set")),
+        other => Err(err(
+            format!("{what} must be a list, got {}", other.kind()),
+            "pass a list or set",
+        )),
     }
 }
 
 fn map(v: &Value, what: &str) -> Result<BTreeMap<String, Value>, FuncError> {
     match v {
         Value::Object(m) => Ok(m.clone()),
-        other => Err(err(format!("{what} must be a map or object, got {}", other.kind()), "pass a map")),
+        other => Err(err(
+            format!("{what} must be a map or object, got {}", other.kind()),
+            "pass a map",
+        )),
     }
 }
 
@@ -106,9 +179,20 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             Value::Number(number(&a[0], "the argument")?.floor())
         }
         "min" | "max" => {
-            let nums: Vec<f64> = a.iter().map(|v| number(v, "each argument")).collect::<Result<_, _>>()?;
-            let pick = if name == "min" { nums.iter().copied().reduce(f64::min) } else { nums.iter().copied().reduce(f64::max) };
-            Value::Number(pick.ok_or_else(|| err("needs at least one argument", format!("write {name}(1, 2)")))?)
+            let nums: Vec<f64> = a
+                .iter()
+                .map(|v| number(v, "each argument"))
+                .collect::<Result<_, _>>()?;
+            let pick = if name == "min" {
+                nums.iter().copied().reduce(f64::min)
+            } else {
+                nums.iter().copied().reduce(f64::max)
+            };
+            Value::Number(
+                pick.ok_or_else(|| {
+                    err("needs at least one argument", format!("write {name}(1, 2)"))
+                })?,
+            )
         }
         "tonumber" => {
             arity(name, a, 1)?;
@@ -136,7 +220,9 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                     .split(' ')
                     .map(|w| {
                         let mut c = w.chars();
-                        c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+                        c.next()
+                            .map(|f| f.to_uppercase().chain(c).collect())
+                            .unwrap_or_default()
                     })
                     .collect::<Vec<String>>()
                     .join(" "),
@@ -157,7 +243,10 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "replace" => {
             arity(name, a, 3)?;
             let s = string(&a[0], "the string")?;
-            Value::String(s.replace(&string(&a[1], "the search string")?, &string(&a[2], "the replacement")?))
+            Value::String(s.replace(
+                &string(&a[1], "the search string")?,
+                &string(&a[2], "the replacement")?,
+            ))
         }
         "substr" => {
             arity(name, a, 3)?;
@@ -170,16 +259,25 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                 start += len;
             }
             let start = start.clamp(0, len) as usize;
-            let end = if length < 0.0 { chars.len() } else { (start + length as usize).min(chars.len()) };
+            let end = if length < 0.0 {
+                chars.len()
+            } else {
+                (start + length as usize).min(chars.len())
+            };
             Value::String(chars[start..end].iter().collect())
         }
         "format" => {
-            let (fmt, rest) = a.split_first().ok_or_else(|| err("needs a format string", "write format(\"%s-%d\", a, b)"))?;
+            let (fmt, rest) = a
+                .split_first()
+                .ok_or_else(|| err("needs a format string", "write format(\"%s-%d\", a, b)"))?;
             Value::String(format(&string(fmt, "the format")?, rest)?)
         }
         "join" => {
             arity(name, a, 2)?;
-            Value::String(strings(&list(&a[1], "the second argument")?)?.join(&string(&a[0], "the separator")?))
+            Value::String(
+                strings(&list(&a[1], "the second argument")?)?
+                    .join(&string(&a[0], "the separator")?),
+            )
         }
         "split" => {
             arity(name, a, 2)?;
@@ -198,13 +296,22 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                 Value::Object(m) => Value::Number(m.len() as f64),
                 Value::String(s) => Value::Number(s.chars().count() as f64),
                 Value::Unknown => Value::Unknown,
-                other => return Err(err(format!("cannot take the length of a {}", other.kind()), "pass a list, map or string")),
+                other => {
+                    return Err(err(
+                        format!("cannot take the length of a {}", other.kind()),
+                        "pass a list, map or string",
+                    ))
+                }
             }
         }
         "keys" | "values" => {
             arity(name, a, 1)?;
             let m = map(&a[0], "the argument")?;
-            Value::List(if name == "keys" { m.into_keys().map(Value::String).collect() } else { m.into_values().collect() })
+            Value::List(if name == "keys" {
+                m.into_keys().map(Value::String).collect()
+            } else {
+                m.into_values().collect()
+            })
         }
         "merge" => {
             if a.iter().any(Value::is_unknown) {
@@ -220,14 +327,22 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         }
         "lookup" => {
             if a.len() != 2 && a.len() != 3 {
-                return Err(err("takes 2 or 3 arguments", "write lookup(map, key, default)"));
+                return Err(err(
+                    "takes 2 or 3 arguments",
+                    "write lookup(map, key, default)",
+                ));
             }
             let m = map(&a[0], "the first argument")?;
             let k = string(&a[1], "the key")?;
             match (m.get(&k), a.get(2)) {
                 (Some(v), _) => v.clone(),
                 (None, Some(d)) => d.clone(),
-                (None, None) => return Err(err(format!("the map has no key {k:?}"), "pass a default as the third argument")),
+                (None, None) => {
+                    return Err(err(
+                        format!("the map has no key {k:?}"),
+                        "pass a default as the third argument",
+                    ))
+                }
             }
         }
         "concat" => {
@@ -286,7 +401,12 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         }
         "compact" => {
             arity(name, a, 1)?;
-            Value::List(list(&a[0], "the argument")?.into_iter().filter(|v| !v.is_null() && v.as_str() != Some("")).collect())
+            Value::List(
+                list(&a[0], "the argument")?
+                    .into_iter()
+                    .filter(|v| !v.is_null() && v.as_str() != Some(""))
+                    .collect(),
+            )
         }
         "contains" => {
             arity(name, a, 2)?;
@@ -296,11 +416,17 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 2)?;
             let l = list(&a[0], "the first argument")?;
             if l.is_empty() {
-                return Err(err("cannot take an element of an empty list", "check the list is not empty"));
+                return Err(err(
+                    "cannot take an element of an empty list",
+                    "check the list is not empty",
+                ));
             }
             let i = number(&a[1], "the index")?;
             if i < 0.0 {
-                return Err(err("the index must not be negative", "pass an index of 0 or more"));
+                return Err(err(
+                    "the index must not be negative",
+                    "pass an index of 0 or more",
+                ));
             }
             l[(i as usize) % l.len()].clone()
         }
@@ -309,26 +435,43 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             let keys = strings(&list(&a[0], "the keys")?)?;
             let values = list(&a[1], "the values")?;
             if keys.len() != values.len() {
-                return Err(err(format!("{} keys but {} values", keys.len(), values.len()), "pass lists of the same length"));
+                return Err(err(
+                    format!("{} keys but {} values", keys.len(), values.len()),
+                    "pass lists of the same length",
+                ));
             }
             Value::Object(keys.into_iter().zip(values).collect())
         }
         "range" => {
-            let nums: Vec<f64> = a.iter().map(|v| number(v, "each argument")).collect::<Result<_, _>>()?;
+            let nums: Vec<f64> = a
+                .iter()
+                .map(|v| number(v, "each argument"))
+                .collect::<Result<_, _>>()?;
             let (start, end, step) = match nums.as_slice() {
                 [e] => (0.0, *e, 1.0),
                 [s, e] => (*s, *e, if s <= e { 1.0 } else { -1.0 }),
                 [s, e, st] => (*s, *e, *st),
-                _ => return Err(err("takes 1 to 3 arguments", "write range(5), range(1, 5) or range(0, 10, 2)")),
+                _ => {
+                    return Err(err(
+                        "takes 1 to 3 arguments",
+                        "write range(5), range(1, 5) or range(0, 10, 2)",
+                    ))
+                }
             };
             if step == 0.0 || (step > 0.0 && start > end) || (step < 0.0 && start < end) {
-                return Err(err("the step does not move from start towards end", "check the signs of the arguments"));
+                return Err(err(
+                    "the step does not move from start towards end",
+                    "check the signs of the arguments",
+                ));
             }
             let mut out = Vec::new();
             let mut x = start;
             while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
                 if out.len() >= 1024 * 1024 {
-                    return Err(err("the range is too long", "ask for fewer than 1,048,576 numbers"));
+                    return Err(err(
+                        "the range is too long",
+                        "ask for fewer than 1,048,576 numbers",
+                    ));
                 }
                 out.push(Value::Number(x));
                 x += step;
@@ -344,7 +487,10 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                     return Ok(v.clone());
                 }
             }
-            return Err(err("no argument is set", "add a last argument that is never null"));
+            return Err(err(
+                "no argument is set",
+                "add a last argument that is never null",
+            ));
         }
         "jsonencode" => {
             arity(name, a, 1)?;
@@ -353,24 +499,31 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "jsondecode" => {
             arity(name, a, 1)?;
             let s = string(&a[0], "the argument")?;
-            let j: serde_json::Value =
-                serde_json::from_str(&s).map_err(|e| err(format!("not valid JSON: {e}"), "check the JSON text"))?;
+            let j: serde_json::Value = serde_json::from_str(&s)
+                .map_err(|e| err(format!("not valid JSON: {e}"), "check the JSON text"))?;
             Value::from_json(&j)
         }
         "base64encode" => {
             arity(name, a, 1)?;
-            Value::String(base64::engine::general_purpose::STANDARD.encode(string(&a[0], "the argument")?))
+            Value::String(
+                base64::engine::general_purpose::STANDARD.encode(string(&a[0], "the argument")?),
+            )
         }
         "base64decode" => {
             arity(name, a, 1)?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(string(&a[0], "the argument")?)
                 .map_err(|e| err(format!("not valid base64: {e}"), "check the encoded text"))?;
-            Value::String(String::from_utf8(bytes).map_err(|_| err("the decoded bytes are not UTF-8 text", "decode text only"))?)
+            Value::String(
+                String::from_utf8(bytes)
+                    .map_err(|_| err("the decoded bytes are not UTF-8 text", "decode text only"))?,
+            )
         }
         "sha256" => {
             arity(name, a, 1)?;
-            Value::String(hex::encode(sha2::Sha256::digest(string(&a[0], "the argument")?.as_bytes())))
+            Value::String(hex::encode(sha2::Sha256::digest(
+                string(&a[0], "the argument")?.as_bytes(),
+            )))
         }
         "file" => {
             arity(name, a, 1)?;
@@ -380,21 +533,36 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 2)?;
             let text = read_file(&string(&a[0], "the path")?, base_dir)?;
             let vars = map(&a[1], "the variables")?;
-            let template = hcl_edit::parser::parse_template(&text)
-                .map_err(|e| err(format!("the template does not parse: {}", e.message()), "check the template syntax"))?;
-            let source = crate::config::Source { name: "template".into(), text: text.clone().into() };
+            let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
+                err(
+                    format!("the template does not parse: {}", e.message()),
+                    "check the template syntax",
+                )
+            })?;
+            let source = crate::config::Source {
+                name: "template".into(),
+                text: text.clone().into(),
+            };
             let expr = crate::config::Expr {
-                expr: hcl_edit::expr::Expression::StringTemplate(hcl_edit::template::StringTemplate::from(
-                    template.iter().cloned().collect::<Vec<_>>(),
-                )),
+                expr: hcl_edit::expr::Expression::StringTemplate(
+                    hcl_edit::template::StringTemplate::from(
+                        template.iter().cloned().collect::<Vec<_>>(),
+                    ),
+                ),
                 source,
             };
             let root: BTreeMap<String, Value> = vars;
             let mut scope = crate::eval::Scope::new(&root);
             scope.base_dir = base_dir.map(Path::to_path_buf);
-            crate::eval::eval(&expr, &scope).map_err(|d| err(d.message, "check the template's references"))?
+            crate::eval::eval(&expr, &scope)
+                .map_err(|d| err(d.message, "check the template's references"))?
         }
-        other => return Err(err(format!("there is no function named `{other}`"), "see the README")),
+        other => {
+            return Err(err(
+                format!("there is no function named `{other}`"),
+                "see the README",
+            ))
+        }
     })
 }
 
@@ -403,7 +571,12 @@ fn read_file(path: &str, base_dir: Option<&Path>) -> Result<String, FuncError> {
         Some(dir) if Path::new(path).is_relative() => dir.join(path),
         _ => Path::new(path).to_path_buf(),
     };
-    std::fs::read_to_string(&full).map_err(|e| err(format!("cannot read {path}: {e}"), "paths are relative to the configuration directory"))
+    std::fs::read_to_string(&full).map_err(|e| {
+        err(
+            format!("cannot read {path}: {e}"),
+            "paths are relative to the configuration directory",
+        )
+    })
 }
 
 /// `format` with the common verbs: `%s`, `%d`, `%f`, `%v`, `%q`, `%%`.
@@ -425,24 +598,45 @@ fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
                 break;
             }
         }
-        let verb = chars.next().ok_or_else(|| err("the format ends with a lone %", "write %% for a percent sign"))?;
+        let verb = chars.next().ok_or_else(|| {
+            err(
+                "the format ends with a lone %",
+                "write %% for a percent sign",
+            )
+        })?;
         if verb == '%' {
             out.push('%');
             continue;
         }
-        let arg = next.next().ok_or_else(|| err("not enough arguments for the format", "pass one argument per verb"))?;
+        let arg = next.next().ok_or_else(|| {
+            err(
+                "not enough arguments for the format",
+                "pass one argument per verb",
+            )
+        })?;
         match verb {
             's' | 'v' => out.push_str(&match arg {
                 Value::String(s) => s.clone(),
                 v => v.to_string(),
             }),
-            'q' => out.push_str(&serde_json::Value::String(string(arg, "a %q argument")?).to_string()),
+            'q' => {
+                out.push_str(&serde_json::Value::String(string(arg, "a %q argument")?).to_string())
+            }
             'd' => out.push_str(&format!("{}", number(arg, "a %d argument")?.trunc() as i64)),
             'f' => {
-                let precision = spec.split('.').nth(1).and_then(|p| p.parse().ok()).unwrap_or(6);
+                let precision = spec
+                    .split('.')
+                    .nth(1)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(6);
                 out.push_str(&format!("{:.*}", precision, number(arg, "a %f argument")?));
             }
-            other => return Err(err(format!("unsupported format verb %{other}"), "use %s, %d, %f, %v, %q or %%")),
+            other => {
+                return Err(err(
+                    format!("unsupported format verb %{other}"),
+                    "use %s, %d, %f, %v, %q or %%",
+                ))
+            }
         }
     }
     Ok(out)
@@ -458,20 +652,78 @@ mod tests {
 
     #[test]
     fn string_functions() {
-        assert_eq!(f("format", vec![Value::string("%s-%03d"), Value::string("a"), Value::Number(7.0)]), Value::string("a-7"));
-        assert_eq!(f("join", vec![Value::string(","), Value::List(vec![Value::string("a"), Value::string("b")])]), Value::string("a,b"));
-        assert_eq!(f("substr", vec![Value::string("hello"), Value::Number(1.0), Value::Number(3.0)]), Value::string("ell"));
-        assert_eq!(f("sha256", vec![Value::string("")]), Value::string("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
-        assert_eq!(f("base64decode", vec![f("base64encode", vec![Value::string("hi")])]), Value::string("hi"));
+        assert_eq!(
+            f(
+                "format",
+                vec![
+                    Value::string("%s-%03d"),
+                    Value::string("a"),
+                    Value::Number(7.0)
+                ]
+            ),
+            Value::string("a-7")
+        );
+        assert_eq!(
+            f(
+                "join",
+                vec![
+                    Value::string(","),
+                    Value::List(vec![Value::string("a"), Value::string("b")])
+                ]
+            ),
+            Value::string("a,b")
+        );
+        assert_eq!(
+            f(
+                "substr",
+                vec![
+                    Value::string("hello"),
+                    Value::Number(1.0),
+                    Value::Number(3.0)
+                ]
+            ),
+            Value::string("ell")
+        );
+        assert_eq!(
+            f("sha256", vec![Value::string("")]),
+            Value::string("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+        assert_eq!(
+            f(
+                "base64decode",
+                vec![f("base64encode", vec![Value::string("hi")])]
+            ),
+            Value::string("hi")
+        );
     }
 
     #[test]
     fn collection_functions() {
-        let l = Value::List(vec![Value::Number(1.0), Value::Number(1.0), Value::Number(2.0)]);
+        let l = Value::List(vec![
+            Value::Number(1.0),
+            Value::Number(1.0),
+            Value::Number(2.0),
+        ]);
         assert_eq!(f("length", vec![l.clone()]), Value::Number(3.0));
-        assert_eq!(f("distinct", vec![l.clone()]), Value::List(vec![Value::Number(1.0), Value::Number(2.0)]));
-        assert_eq!(f("range", vec![Value::Number(3.0)]), Value::List(vec![Value::Number(0.0), Value::Number(1.0), Value::Number(2.0)]));
-        assert_eq!(f("coalesce", vec![Value::Null, Value::string(""), Value::string("x")]), Value::string("x"));
+        assert_eq!(
+            f("distinct", vec![l.clone()]),
+            Value::List(vec![Value::Number(1.0), Value::Number(2.0)])
+        );
+        assert_eq!(
+            f("range", vec![Value::Number(3.0)]),
+            Value::List(vec![
+                Value::Number(0.0),
+                Value::Number(1.0),
+                Value::Number(2.0)
+            ])
+        );
+        assert_eq!(
+            f(
+                "coalesce",
+                vec![Value::Null, Value::string(""), Value::string("x")]
+            ),
+            Value::string("x")
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@ pub fn load_dir(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
             diags.push(
                 Diagnostic::error(
                     "inferform::config::unreadable_dir",
-                    format!("cannot read the configuration directory {}: {err}", dir.display()),
+                    format!(
+                        "cannot read the configuration directory {}: {err}",
+                        dir.display()
+                    ),
                 )
                 .with_help("pass the directory that holds your .hcl files with -C DIR"),
             );
@@ -55,7 +58,9 @@ pub fn load_dir(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
                 "inferform::config::no_files",
                 format!("no configuration files (*.hcl) in {}", dir.display()),
             )
-            .with_help("run inferform in the directory that holds your configuration, or pass -C DIR"),
+            .with_help(
+                "run inferform in the directory that holds your configuration, or pass -C DIR",
+            ),
         );
     }
     let (config, more) = load_sources(files);
@@ -73,9 +78,15 @@ fn display_name(dir: &str, name: &str) -> String {
 
 /// Loads configuration from in-memory files: `(name, text)` pairs.
 pub fn load_sources(files: Vec<(String, String)>) -> (Config, Diagnostics) {
-    let mut loader = Loader { config: Config::default(), diags: Diagnostics::new() };
+    let mut loader = Loader {
+        config: Config::default(),
+        diags: Diagnostics::new(),
+    };
     for (name, text) in files {
-        let source = Source { name: name.into(), text: text.into() };
+        let source = Source {
+            name: name.into(),
+            text: text.into(),
+        };
         loader.config.sources.push(source.clone());
         match hcl_edit::parser::parse_body(&source.text) {
             Ok(body) => loader.file(&source, &body),
@@ -90,10 +101,13 @@ pub fn load_sources(files: Vec<(String, String)>) -> (Config, Diagnostics) {
 pub(crate) fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic {
     let offset = line_col_offset(&source.text, err.location().line(), err.location().column());
     let end = next_char_end(&source.text, offset);
-    Diagnostic::error("inferform::syntax", format!("syntax error: {}", first_line(err.message())))
-        .with_span(source.span(offset..end))
-        .with_label("here")
-        .with_help("check the HCL syntax near this point: a missing quote, brace or `=`?")
+    Diagnostic::error(
+        "inferform::syntax",
+        format!("syntax error: {}", first_line(err.message())),
+    )
+    .with_span(source.span(offset..end))
+    .with_label("here")
+    .with_help("check the HCL syntax near this point: a missing quote, brace or `=`?")
 }
 
 fn first_line(s: &str) -> &str {
@@ -119,7 +133,10 @@ fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
 }
 
 fn next_char_end(text: &str, offset: usize) -> usize {
-    text[offset.min(text.len())..].chars().next().map_or(offset, |c| offset + c.len_utf8())
+    text[offset.min(text.len())..]
+        .chars()
+        .next()
+        .map_or(offset, |c| offset + c.len_utf8())
 }
 
 struct Loader {
@@ -151,8 +168,18 @@ fn label_text(label: &BlockLabel) -> String {
 }
 
 impl Loader {
-    fn error(&mut self, code: &str, message: impl Into<String>, span: SourceSpan, help: impl Into<String>) {
-        self.diags.push(Diagnostic::error(code, message).with_span(span).with_help(help));
+    fn error(
+        &mut self,
+        code: &str,
+        message: impl Into<String>,
+        span: SourceSpan,
+        help: impl Into<String>,
+    ) {
+        self.diags.push(
+            Diagnostic::error(code, message)
+                .with_span(span)
+                .with_help(help),
+        );
     }
 
     fn file(&mut self, source: &Source, body: &HclBody) {
@@ -160,7 +187,10 @@ impl Loader {
             match structure {
                 Structure::Attribute(attr) => self.error(
                     "inferform::config::unexpected_attribute",
-                    format!("unexpected attribute `{}` at the top level", attr.key.as_str()),
+                    format!(
+                        "unexpected attribute `{}` at the top level",
+                        attr.key.as_str()
+                    ),
                     span_of(source, &attr.key),
                     "top-level attributes are not allowed: put values in a `locals { ... }` block",
                 ),
@@ -176,11 +206,18 @@ impl Loader {
         let kind = block.ident.as_str();
         let usage = format!(
             "{kind} {}",
-            want.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" ")
+            want.iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         self.error(
             "inferform::config::block_labels",
-            format!("a `{kind}` block takes {} label(s), found {}", want.len(), block.labels.len()),
+            format!(
+                "a `{kind}` block takes {} label(s), found {}",
+                want.len(),
+                block.labels.len()
+            ),
             header_span(source, block),
             format!("write it as `{} {{ ... }}`", usage.trim_end()),
         );
@@ -356,7 +393,11 @@ impl Loader {
     }
 
     fn convert_body(&mut self, source: &Source, body: &HclBody, span: SourceSpan) -> Body {
-        let mut out = Body { attributes: Vec::new(), blocks: Vec::new(), span };
+        let mut out = Body {
+            attributes: Vec::new(),
+            blocks: Vec::new(),
+            span,
+        };
         for structure in body.iter() {
             match structure {
                 Structure::Attribute(attr) => {
@@ -375,7 +416,10 @@ impl Loader {
                     out.attributes.push(AttrNode {
                         name,
                         name_span,
-                        expr: Expr { expr: attr.value.clone(), source: source.clone() },
+                        expr: Expr {
+                            expr: attr.value.clone(),
+                            source: source.clone(),
+                        },
                     });
                 }
                 Structure::Block(block) => {
@@ -393,12 +437,22 @@ impl Loader {
     }
 
     fn variable(&mut self, source: &Source, block: &Block) {
-        let Some(labels) = self.labels(source, block, &["NAME"]) else { return };
+        let Some(labels) = self.labels(source, block, &["NAME"]) else {
+            return;
+        };
         let name = labels[0].clone();
         let span = header_span(source, block);
         let body = self.body(source, block);
         self.only_attributes(
-            &Body { blocks: body.blocks.iter().filter(|b| b.kind != "validation").cloned().collect(), ..body.clone() },
+            &Body {
+                blocks: body
+                    .blocks
+                    .iter()
+                    .filter(|b| b.kind != "validation")
+                    .cloned()
+                    .collect(),
+                ..body.clone()
+            },
             &["type", "default", "description", "sensitive", "nullable"],
             "variable",
         );
@@ -428,15 +482,21 @@ impl Loader {
             ty,
             default: body.attribute("default").map(|a| a.expr.clone()),
             description: self.literal_string(body.attribute("description")),
-            sensitive: self.literal_bool(body.attribute("sensitive")).unwrap_or(false),
-            nullable: self.literal_bool(body.attribute("nullable")).unwrap_or(true),
+            sensitive: self
+                .literal_bool(body.attribute("sensitive"))
+                .unwrap_or(false),
+            nullable: self
+                .literal_bool(body.attribute("nullable"))
+                .unwrap_or(true),
             span,
         };
         self.config.variables.insert(name, variable);
     }
 
     fn resource(&mut self, source: &Source, block: &Block, data: bool) {
-        let Some(labels) = self.labels(source, block, &["TYPE", "NAME"]) else { return };
+        let Some(labels) = self.labels(source, block, &["TYPE", "NAME"]) else {
+            return;
+        };
         let span = header_span(source, block);
         let addr = if data {
             ResourceAddr::data(&labels[0], &labels[1])
@@ -446,7 +506,11 @@ impl Loader {
         let body = self.body(source, block);
         let mut resource = Resource {
             addr,
-            body: Body { attributes: Vec::new(), blocks: Vec::new(), span: body.span.clone() },
+            body: Body {
+                attributes: Vec::new(),
+                blocks: Vec::new(),
+                span: body.span.clone(),
+            },
             count: None,
             for_each: None,
             depends_on: Vec::new(),
@@ -478,11 +542,24 @@ impl Loader {
                 _ => resource.body.blocks.push(block),
             }
         }
-        if let Some(prev) = self.config.resources.iter().find(|r| r.addr == resource.addr) {
+        if let Some(prev) = self
+            .config
+            .resources
+            .iter()
+            .find(|r| r.addr == resource.addr)
+        {
             let (line, _) = prev.span.line_col();
             let message = format!("{} is declared twice", resource.addr);
-            let help = format!("the first declaration is at {}:{line}; resource names must be unique per type", prev.span.file);
-            self.error("inferform::config::duplicate_resource", message, resource.span.clone(), help);
+            let help = format!(
+                "the first declaration is at {}:{line}; resource names must be unique per type",
+                prev.span.file
+            );
+            self.error(
+                "inferform::config::duplicate_resource",
+                message,
+                resource.span.clone(),
+                help,
+            );
             return;
         }
         self.config.resources.push(resource);
@@ -515,10 +592,18 @@ impl Loader {
     }
 
     fn lifecycle(&mut self, body: &Body) -> Lifecycle {
-        self.only_attributes(body, &["create_before_destroy", "prevent_destroy", "ignore_changes"], "lifecycle");
+        self.only_attributes(
+            body,
+            &["create_before_destroy", "prevent_destroy", "ignore_changes"],
+            "lifecycle",
+        );
         let mut lifecycle = Lifecycle {
-            create_before_destroy: self.literal_bool(body.attribute("create_before_destroy")).unwrap_or(false),
-            prevent_destroy: self.literal_bool(body.attribute("prevent_destroy")).unwrap_or(false),
+            create_before_destroy: self
+                .literal_bool(body.attribute("create_before_destroy"))
+                .unwrap_or(false),
+            prevent_destroy: self
+                .literal_bool(body.attribute("prevent_destroy"))
+                .unwrap_or(false),
             ignore_changes: Vec::new(),
         };
         if let Some(attr) = body.attribute("ignore_changes") {
@@ -536,7 +621,9 @@ impl Loader {
                         }
                     }
                 }
-                Expression::Variable(v) if v.as_str() == "all" => lifecycle.ignore_changes.push("*".into()),
+                Expression::Variable(v) if v.as_str() == "all" => {
+                    lifecycle.ignore_changes.push("*".into())
+                }
                 _ => self.error(
                     "inferform::config::bad_ignore_changes",
                     "`ignore_changes` must be a list of attribute names, or `all`",
@@ -552,7 +639,9 @@ impl Loader {
         self.only_attributes(body, &["create", "update", "delete"], "timeouts");
         let mut out = BTreeMap::new();
         for attr in &body.attributes {
-            let Some(text) = self.literal_string(Some(attr)) else { continue };
+            let Some(text) = self.literal_string(Some(attr)) else {
+                continue;
+            };
             match parse_duration(&text) {
                 Some(secs) => {
                     out.insert(attr.name.clone(), secs);
@@ -585,7 +674,10 @@ impl Loader {
                 "inferform::config::duplicate_provider",
                 format!("provider `{}` is configured twice", p.name),
                 p.span,
-                format!("the first configuration is at {}:{line}; give one an `alias`", prev.file),
+                format!(
+                    "the first configuration is at {}:{line}; give one an `alias`",
+                    prev.file
+                ),
             );
         }
     }
@@ -629,7 +721,10 @@ mod tests {
 
     #[test]
     fn parse_error_points_at_line() {
-        let (_, diags) = load_sources(vec![("main.hcl".into(), "resource \"a\" \"b\" {\n  x = \n}\n".into())]);
+        let (_, diags) = load_sources(vec![(
+            "main.hcl".into(),
+            "resource \"a\" \"b\" {\n  x = \n}\n".into(),
+        )]);
         let d = diags.iter().next().unwrap();
         assert_eq!(d.code, "inferform::syntax");
         assert!(d.location().unwrap().starts_with("main.hcl:"));

@@ -37,7 +37,11 @@ pub struct Reference {
 
 /// Every reference an expression makes, in source order.
 pub fn references(expr: &Expr) -> Vec<Reference> {
-    let mut walker = Walker { expr, bound: Vec::new(), out: Vec::new() };
+    let mut walker = Walker {
+        expr,
+        bound: Vec::new(),
+        out: Vec::new(),
+    };
     walker.expr(&expr.expr);
     walker.out
 }
@@ -49,7 +53,13 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn reference(&mut self, root: &str, ops: &[&TraversalOperator], whole: &Expression, end: Option<usize>) {
+    fn reference(
+        &mut self,
+        root: &str,
+        ops: &[&TraversalOperator],
+        whole: &Expression,
+        end: Option<usize>,
+    ) {
         if self.bound.iter().any(|b| b == root) {
             return;
         }
@@ -72,16 +82,25 @@ impl Walker<'_> {
             ("path", _) => (Subject::Path, 0),
             ("self", _) => (Subject::SelfRef, 0),
             ("data", [ty, name, ..]) => (Subject::Resource(ResourceAddr::data(ty, name)), 2),
-            (ty, [name, ..]) if ty.contains('_') => (Subject::Resource(ResourceAddr::new(ty, name)), 1),
+            (ty, [name, ..]) if ty.contains('_') => {
+                (Subject::Resource(ResourceAddr::new(ty, name)), 1)
+            }
             (other, _) => (Subject::Other(other.to_string()), 0),
         };
         let attrs = names.into_iter().skip(used).collect();
-        self.out.push(Reference { subject, attrs, span });
+        self.out.push(Reference {
+            subject,
+            attrs,
+            span,
+        });
     }
 
     fn expr(&mut self, e: &Expression) {
         match e {
-            Expression::Null(_) | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
+            Expression::Null(_)
+            | Expression::Bool(_)
+            | Expression::Number(_)
+            | Expression::String(_) => {}
             Expression::Array(items) => items.iter().for_each(|i| self.expr(i)),
             Expression::Object(obj) => {
                 for (k, v) in obj.iter() {
@@ -110,8 +129,15 @@ impl Walker<'_> {
                 match &t.expr {
                     Expression::Variable(v) => {
                         // The span covers the root and the attribute names that were read.
-                        let n = ops.iter().take_while(|o| matches!(o, TraversalOperator::GetAttr(_))).count();
-                        let end = if n > 0 { t.operators[n - 1].span().map(|r| r.end) } else { None };
+                        let n = ops
+                            .iter()
+                            .take_while(|o| matches!(o, TraversalOperator::GetAttr(_)))
+                            .count();
+                        let end = if n > 0 {
+                            t.operators[n - 1].span().map(|r| r.end)
+                        } else {
+                            None
+                        };
                         self.reference(v.as_str(), &ops, &t.expr, end);
                     }
                     other => self.expr(other),
@@ -129,7 +155,10 @@ impl Walker<'_> {
             }
             Expression::ForExpr(f) => {
                 self.expr(&f.intro.collection_expr);
-                let pushed = self.bind(f.intro.key_var.as_ref().map(|k| k.as_str()), f.intro.value_var.as_str());
+                let pushed = self.bind(
+                    f.intro.key_var.as_ref().map(|k| k.as_str()),
+                    f.intro.value_var.as_str(),
+                );
                 if let Some(k) = &f.key_expr {
                     self.expr(k);
                 }
@@ -183,8 +212,12 @@ impl Walker<'_> {
 
 /// A bare resource reference, as `depends_on` takes: `TYPE.NAME` or `data.TYPE.NAME`.
 pub fn static_resource_ref(expr: &Expression) -> Option<ResourceAddr> {
-    let Expression::Traversal(t) = expr else { return None };
-    let Expression::Variable(root) = &t.expr else { return None };
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
     let names: Option<Vec<&str>> = t
         .operators
         .iter()
@@ -228,8 +261,14 @@ mod tests {
     use crate::config::Source;
 
     fn refs(src: &str) -> Vec<Subject> {
-        let source = Source { name: "t.hcl".into(), text: src.into() };
-        let expr = Expr { expr: hcl_edit::parser::parse_expr(src).unwrap(), source };
+        let source = Source {
+            name: "t.hcl".into(),
+            text: src.into(),
+        };
+        let expr = Expr {
+            expr: hcl_edit::parser::parse_expr(src).unwrap(),
+            source,
+        };
         references(&expr).into_iter().map(|r| r.subject).collect()
     }
 
@@ -237,9 +276,21 @@ mod tests {
     fn finds_references() {
         assert_eq!(
             refs("\"${var.env}-${fabric_workspace.main.id}\""),
-            vec![Subject::Variable("env".into()), Subject::Resource(ResourceAddr::new("fabric_workspace", "main"))]
+            vec![
+                Subject::Variable("env".into()),
+                Subject::Resource(ResourceAddr::new("fabric_workspace", "main"))
+            ]
         );
-        assert_eq!(refs("data.fabric_workspace.shared.id"), vec![Subject::Resource(ResourceAddr::data("fabric_workspace", "shared"))]);
-        assert_eq!(refs("[for s in local.items : s.name]"), vec![Subject::Local("items".into())]);
+        assert_eq!(
+            refs("data.fabric_workspace.shared.id"),
+            vec![Subject::Resource(ResourceAddr::data(
+                "fabric_workspace",
+                "shared"
+            ))]
+        );
+        assert_eq!(
+            refs("[for s in local.items : s.name]"),
+            vec![Subject::Local("items".into())]
+        );
     }
 }

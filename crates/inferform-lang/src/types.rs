@@ -32,7 +32,8 @@ pub fn parse_type(expr: &Expression) -> Result<Type, String> {
                         };
                         let inner = match value.expr() {
                             Expression::FuncCall(c) if c.name.name.as_str() == "optional" => {
-                                let first = c.args.iter().next().ok_or("optional() needs a type")?;
+                                let first =
+                                    c.args.iter().next().ok_or("optional() needs a type")?;
                                 parse_type(first)?
                             }
                             e => parse_type(e)?,
@@ -75,17 +76,25 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
     }
     match (ty, value) {
         (Type::String, Value::String(s)) => Ok(Value::String(s)),
-        (Type::String, Value::Number(n)) => Ok(Value::String(inferform_types::value::format_number(n))),
+        (Type::String, Value::Number(n)) => {
+            Ok(Value::String(inferform_types::value::format_number(n)))
+        }
         (Type::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
         (Type::Number, Value::Number(n)) => Ok(Value::Number(n)),
-        (Type::Number, Value::String(s)) => {
-            s.trim().parse::<f64>().map(Value::Number).map_err(|_| format!("a number is required, got the string {s:?}"))
-        }
+        (Type::Number, Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map(Value::Number)
+            .map_err(|_| format!("a number is required, got the string {s:?}")),
         (Type::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
-        (Type::Bool, Value::String(s)) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
+        (Type::Bool, Value::String(s)) if s == "true" || s == "false" => {
+            Ok(Value::Bool(s == "true"))
+        }
         (Type::List(inner) | Type::Set(inner), Value::List(items)) => {
-            let mut out: Vec<Value> =
-                items.into_iter().map(|v| convert(v, inner)).collect::<Result<_, _>>()?;
+            let mut out: Vec<Value> = items
+                .into_iter()
+                .map(|v| convert(v, inner))
+                .collect::<Result<_, _>>()?;
             if matches!(ty, Type::Set(_)) {
                 let mut unique: Vec<Value> = Vec::with_capacity(out.len());
                 for v in out.drain(..) {
@@ -98,13 +107,18 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
             Ok(Value::List(out))
         }
         (Type::Map(inner), Value::Object(map)) => Ok(Value::Object(
-            map.into_iter().map(|(k, v)| Ok((k, convert(v, inner)?))).collect::<Result<_, String>>()?,
+            map.into_iter()
+                .map(|(k, v)| Ok((k, convert(v, inner)?)))
+                .collect::<Result<_, String>>()?,
         )),
         (Type::Object(fields), Value::Object(mut map)) => {
             let mut out = BTreeMap::new();
             for (name, fty) in fields {
                 let v = map.remove(name).unwrap_or(Value::Null);
-                out.insert(name.clone(), convert(v, fty).map_err(|e| format!("attribute `{name}`: {e}"))?);
+                out.insert(
+                    name.clone(),
+                    convert(v, fty).map_err(|e| format!("attribute `{name}`: {e}"))?,
+                );
             }
             Ok(Value::Object(out))
         }
@@ -138,8 +152,14 @@ mod tests {
 
     #[test]
     fn converts_scalars() {
-        assert_eq!(convert(Value::Number(3.0), &Type::String).unwrap(), Value::string("3"));
-        assert_eq!(convert(Value::string("4"), &Type::Number).unwrap(), Value::Number(4.0));
+        assert_eq!(
+            convert(Value::Number(3.0), &Type::String).unwrap(),
+            Value::string("3")
+        );
+        assert_eq!(
+            convert(Value::string("4"), &Type::Number).unwrap(),
+            Value::Number(4.0)
+        );
         assert!(convert(Value::string("x"), &Type::Number).is_err());
         assert!(convert(Value::List(vec![]), &Type::String).is_err());
     }

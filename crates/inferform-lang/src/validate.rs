@@ -27,12 +27,23 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         if !schemas.providers.contains(&p.name) {
             let help = match did_you_mean(&p.name, schemas.providers.iter().map(String::as_str)) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("the providers are: {}", schemas.providers.iter().cloned().collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "the providers are: {}",
+                    schemas
+                        .providers
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
             diags.push(
-                Diagnostic::error("inferform::config::unknown_provider", format!("unknown provider `{}`", p.name))
-                    .with_span(p.span.clone())
-                    .with_help(help),
+                Diagnostic::error(
+                    "inferform::config::unknown_provider",
+                    format!("unknown provider `{}`", p.name),
+                )
+                .with_span(p.span.clone())
+                .with_help(help),
             );
         }
     }
@@ -43,10 +54,17 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
             ResourceMode::Data => schemas.data_sources,
         };
         if !table.contains_key(&r.addr.type_name) {
-            let kind = if r.addr.mode == ResourceMode::Data { "data source" } else { "resource" };
+            let kind = if r.addr.mode == ResourceMode::Data {
+                "data source"
+            } else {
+                "resource"
+            };
             let help = match did_you_mean(&r.addr.type_name, table.keys().map(String::as_str)) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("the {kind} types are: {}", table.keys().cloned().collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "the {kind} types are: {}",
+                    table.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
             };
             diags.push(
                 Diagnostic::error(
@@ -74,9 +92,12 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
                 if let Subject::Resource(addr) = &reference.subject {
                     if addr == &r.addr {
                         diags.push(
-                            Diagnostic::error("inferform::config::self_reference", format!("{} refers to itself", r.addr))
-                                .with_span(reference.span)
-                                .with_help("a resource cannot use its own attributes"),
+                            Diagnostic::error(
+                                "inferform::config::self_reference",
+                                format!("{} refers to itself", r.addr),
+                            )
+                            .with_span(reference.span)
+                            .with_help("a resource cannot use its own attributes"),
                         );
                     }
                 }
@@ -93,9 +114,12 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         if let Some(default) = &variable.default {
             if let Some(r) = references(default).into_iter().next() {
                 diags.push(
-                    Diagnostic::error("inferform::config::variable_default_reference", "a variable's default cannot refer to anything")
-                        .with_span(r.span)
-                        .with_help("use a literal value, or compute the value in a local"),
+                    Diagnostic::error(
+                        "inferform::config::variable_default_reference",
+                        "a variable's default cannot refer to anything",
+                    )
+                    .with_span(r.span)
+                    .with_help("use a literal value, or compute the value in a local"),
                 );
             }
         }
@@ -110,8 +134,16 @@ fn collect_body_exprs<'a>(body: &'a crate::config::Body, out: &mut Vec<&'a Expr>
     }
 }
 
-fn undeclared_resource(addr: &ResourceAddr, span: inferform_types::SourceSpan, config: &Config) -> Diagnostic {
-    let kind = if addr.mode == ResourceMode::Data { "data source" } else { "managed resource" };
+fn undeclared_resource(
+    addr: &ResourceAddr,
+    span: inferform_types::SourceSpan,
+    config: &Config,
+) -> Diagnostic {
+    let kind = if addr.mode == ResourceMode::Data {
+        "data source"
+    } else {
+        "managed resource"
+    };
     let names: Vec<String> = config
         .resources
         .iter()
@@ -119,8 +151,17 @@ fn undeclared_resource(addr: &ResourceAddr, span: inferform_types::SourceSpan, c
         .map(|r| r.addr.name.clone())
         .collect();
     let help = match did_you_mean(&addr.name, names.iter().map(String::as_str)) {
-        Some(s) => format!("did you mean `{}`?", inferform_types::ResourceAddr { name: s.to_string(), ..addr.clone() }),
-        None => format!("declare it with `resource \"{}\" \"{}\" {{ ... }}`, or fix the reference", addr.type_name, addr.name),
+        Some(s) => format!(
+            "did you mean `{}`?",
+            inferform_types::ResourceAddr {
+                name: s.to_string(),
+                ..addr.clone()
+            }
+        ),
+        None => format!(
+            "declare it with `resource \"{}\" \"{}\" {{ ... }}`, or fix the reference",
+            addr.type_name, addr.name
+        ),
     };
     Diagnostic::error(
         "inferform::config::undeclared_resource",
@@ -135,15 +176,25 @@ fn check_refs(expr: &Expr, config: &Config, resource: Option<&Resource>, diags: 
     for r in references(expr) {
         let problem = match &r.subject {
             Subject::Variable(name) if !config.variables.contains_key(name) => Some(
-                Diagnostic::error("inferform::config::undeclared_variable", format!("reference to undeclared variable `{name}`")).with_help(
+                Diagnostic::error(
+                    "inferform::config::undeclared_variable",
+                    format!("reference to undeclared variable `{name}`"),
+                )
+                .with_help(
                     match did_you_mean(name, config.variables.keys().map(String::as_str)) {
                         Some(s) => format!("did you mean `var.{s}`?"),
-                        None => format!("declare it with `variable \"{name}\" {{ type = string }}`"),
+                        None => {
+                            format!("declare it with `variable \"{name}\" {{ type = string }}`")
+                        }
                     },
                 ),
             ),
             Subject::Local(name) if !config.locals.contains_key(name) => Some(
-                Diagnostic::error("inferform::config::undeclared_local", format!("reference to undeclared local value `{name}`")).with_help(
+                Diagnostic::error(
+                    "inferform::config::undeclared_local",
+                    format!("reference to undeclared local value `{name}`"),
+                )
+                .with_help(
                     match did_you_mean(name, config.locals.keys().map(String::as_str)) {
                         Some(s) => format!("did you mean `local.{s}`?"),
                         None => format!("define it in a `locals {{ {name} = ... }}` block"),
@@ -155,16 +206,25 @@ fn check_refs(expr: &Expr, config: &Config, resource: Option<&Resource>, diags: 
                 None
             }
             Subject::Count if resource.is_none_or(|res| res.count.is_none()) => Some(
-                Diagnostic::error("inferform::config::count_outside", "`count.index` is used where `count` is not set")
-                    .with_help("add `count = N` to the resource, or remove the reference"),
+                Diagnostic::error(
+                    "inferform::config::count_outside",
+                    "`count.index` is used where `count` is not set",
+                )
+                .with_help("add `count = N` to the resource, or remove the reference"),
             ),
             Subject::Each if resource.is_none_or(|res| res.for_each.is_none()) => Some(
-                Diagnostic::error("inferform::config::each_outside", "`each` is used where `for_each` is not set")
-                    .with_help("add `for_each = ...` to the resource, or remove the reference"),
+                Diagnostic::error(
+                    "inferform::config::each_outside",
+                    "`each` is used where `for_each` is not set",
+                )
+                .with_help("add `for_each = ...` to the resource, or remove the reference"),
             ),
             Subject::Other(name) => Some(
-                Diagnostic::error("inferform::config::unknown_reference", format!("unknown name `{name}`"))
-                    .with_help("refer to var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME"),
+                Diagnostic::error(
+                    "inferform::config::unknown_reference",
+                    format!("unknown name `{name}`"),
+                )
+                .with_help("refer to var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME"),
             ),
             _ => None,
         };

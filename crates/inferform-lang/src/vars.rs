@@ -16,7 +16,11 @@ use crate::types::convert;
 #[derive(Clone, Debug)]
 pub enum VarSource {
     /// `INFERFORM_VAR_name=value` or `--var name=value`: the raw text.
-    Raw { name: String, value: String, origin: String },
+    Raw {
+        name: String,
+        value: String,
+        origin: String,
+    },
     /// A var file: `name = expression` lines.
     File(Source),
 }
@@ -29,11 +33,20 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
     let scope = Scope::new(&empty);
     for source in sources {
         match source {
-            VarSource::Raw { name, value, origin } => {
+            VarSource::Raw {
+                name,
+                value,
+                origin,
+            } => {
                 let Some(var) = config.variables.get(name) else {
                     diags.push(
-                        Diagnostic::error("inferform::vars::undeclared", format!("{origin} sets `{name}`, which is not a declared variable"))
-                            .with_help(format!("declare it with `variable \"{name}\" {{}}`, or check the spelling")),
+                        Diagnostic::error(
+                            "inferform::vars::undeclared",
+                            format!("{origin} sets `{name}`, which is not a declared variable"),
+                        )
+                        .with_help(format!(
+                            "declare it with `variable \"{name}\" {{}}`, or check the spelling"
+                        )),
                     );
                     continue;
                 };
@@ -43,7 +56,10 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                     Some(_) => hcl_edit::parser::parse_expr(value)
                         .map_err(|e| e.message().to_string())
                         .and_then(|expr| {
-                            let src = Source { name: origin.clone().into(), text: value.clone().into() };
+                            let src = Source {
+                                name: origin.clone().into(),
+                                text: value.clone().into(),
+                            };
                             eval(&Expr { expr, source: src }, &scope).map_err(|d| d.message)
                         }),
                 };
@@ -52,8 +68,13 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                         given.insert(name.clone(), v);
                     }
                     Err(msg) => diags.push(
-                        Diagnostic::error("inferform::vars::bad_value", format!("{origin}: the value of `{name}` does not parse: {msg}"))
-                            .with_help("write the value as an HCL expression, for example [\"a\", \"b\"]"),
+                        Diagnostic::error(
+                            "inferform::vars::bad_value",
+                            format!("{origin}: the value of `{name}` does not parse: {msg}"),
+                        )
+                        .with_help(
+                            "write the value as an HCL expression, for example [\"a\", \"b\"]",
+                        ),
                     ),
                 }
             }
@@ -64,13 +85,19 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                         match structure {
                             Structure::Attribute(attr) => {
                                 let name = attr.key.as_str();
-                                let expr = Expr { expr: attr.value.clone(), source: source.clone() };
+                                let expr = Expr {
+                                    expr: attr.value.clone(),
+                                    source: source.clone(),
+                                };
                                 if !config.variables.contains_key(name) {
                                     use hcl_edit::Span;
                                     diags.push(
-                                        Diagnostic::warning("inferform::vars::undeclared", format!("value for undeclared variable `{name}`"))
-                                            .with_span(source.span(attr.key.span().unwrap_or(0..0)))
-                                            .with_help("declare the variable, or remove this line"),
+                                        Diagnostic::warning(
+                                            "inferform::vars::undeclared",
+                                            format!("value for undeclared variable `{name}`"),
+                                        )
+                                        .with_span(source.span(attr.key.span().unwrap_or(0..0)))
+                                        .with_help("declare the variable, or remove this line"),
                                     );
                                     continue;
                                 }
@@ -84,9 +111,12 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                             Structure::Block(b) => {
                                 use hcl_edit::Span;
                                 diags.push(
-                                    Diagnostic::error("inferform::vars::block", "a var file holds only `name = value` lines")
-                                        .with_span(source.span(b.ident.span().unwrap_or(0..0)))
-                                        .with_help("remove the block"),
+                                    Diagnostic::error(
+                                        "inferform::vars::block",
+                                        "a var file holds only `name = value` lines",
+                                    )
+                                    .with_span(source.span(b.ident.span().unwrap_or(0..0)))
+                                    .with_help("remove the block"),
                                 )
                             }
                         }
@@ -121,9 +151,12 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
         };
         if value.is_null() && !var.nullable {
             diags.push(
-                Diagnostic::error("inferform::vars::null", format!("variable `{name}` must not be null"))
-                    .with_span(var.span.clone())
-                    .with_help("give it a value"),
+                Diagnostic::error(
+                    "inferform::vars::null",
+                    format!("variable `{name}` must not be null"),
+                )
+                .with_span(var.span.clone())
+                .with_help("give it a value"),
             );
             continue;
         }
@@ -132,16 +165,26 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                 Ok(v) => v,
                 Err(msg) => {
                     diags.push(
-                        Diagnostic::error("inferform::vars::type", format!("invalid value for variable `{name}`: {msg}"))
-                            .with_span(var.span.clone())
-                            .with_help(format!("the variable's type is {}", ty.display())),
+                        Diagnostic::error(
+                            "inferform::vars::type",
+                            format!("invalid value for variable `{name}`: {msg}"),
+                        )
+                        .with_span(var.span.clone())
+                        .with_help(format!("the variable's type is {}", ty.display())),
                     );
                     continue;
                 }
             },
             None => value,
         };
-        out.insert(name.clone(), if var.sensitive { value.sensitive() } else { value });
+        out.insert(
+            name.clone(),
+            if var.sensitive {
+                value.sensitive()
+            } else {
+                value
+            },
+        );
     }
     (out, diags)
 }

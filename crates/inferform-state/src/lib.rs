@@ -89,7 +89,9 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(state: State) -> Self {
-        MemoryStore { state: Mutex::new(state) }
+        MemoryStore {
+            state: Mutex::new(state),
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
@@ -144,13 +146,24 @@ impl SledStore {
         let path = dir.display().to_string();
         let db = sled::Config::new().path(dir).open().map_err(|e| {
             let message = e.to_string();
-            if message.contains("lock") || message.contains("WouldBlock") || message.contains("temporarily unavailable") {
+            if message.contains("lock")
+                || message.contains("WouldBlock")
+                || message.contains("temporarily unavailable")
+            {
                 StateError::Locked { path: path.clone() }
             } else {
-                StateError::Open { path: path.clone(), message }
+                StateError::Open {
+                    path: path.clone(),
+                    message,
+                }
             }
         })?;
-        let open = |name: &str| db.open_tree(name).map_err(|e| StateError::Open { path: path.clone(), message: e.to_string() });
+        let open = |name: &str| {
+            db.open_tree(name).map_err(|e| StateError::Open {
+                path: path.clone(),
+                message: e.to_string(),
+            })
+        };
         let store = SledStore {
             meta: open("meta")?,
             resources: open("resources")?,
@@ -159,8 +172,14 @@ impl SledStore {
             db,
         };
         if store.meta.get(LINEAGE).map_err(write_err)?.is_none() {
-            store.meta.insert(LINEAGE, uuid::Uuid::new_v4().to_string().as_bytes()).map_err(write_err)?;
-            store.meta.insert(SERIAL, &0u64.to_be_bytes()).map_err(write_err)?;
+            store
+                .meta
+                .insert(LINEAGE, uuid::Uuid::new_v4().to_string().as_bytes())
+                .map_err(write_err)?;
+            store
+                .meta
+                .insert(SERIAL, &0u64.to_be_bytes())
+                .map_err(write_err)?;
             store.flush()?;
         }
         Ok(store)
@@ -171,7 +190,12 @@ impl SledStore {
     }
 
     /// Applies one change to a tree and bumps the serial, atomically, then makes it durable.
-    fn write(&self, tree: &sled::Tree, key: &str, value: Option<Vec<u8>>) -> Result<(), StateError> {
+    fn write(
+        &self,
+        tree: &sled::Tree,
+        key: &str,
+        value: Option<Vec<u8>>,
+    ) -> Result<(), StateError> {
         use sled::Transactional;
         (&self.meta, tree)
             .transaction(|(meta, tree)| {
@@ -187,12 +211,15 @@ impl SledStore {
         self.flush()
     }
 
-    fn read_tree<T: for<'de> Deserialize<'de>>(tree: &sled::Tree) -> Result<BTreeMap<String, T>, StateError> {
+    fn read_tree<T: for<'de> Deserialize<'de>>(
+        tree: &sled::Tree,
+    ) -> Result<BTreeMap<String, T>, StateError> {
         let mut out = BTreeMap::new();
         for item in tree.iter() {
             let (k, v) = item.map_err(|e| StateError::Corrupt(e.to_string()))?;
             let key = String::from_utf8_lossy(&k).to_string();
-            let value = serde_json::from_slice(&v).map_err(|e| StateError::Corrupt(format!("{key}: {e}")))?;
+            let value = serde_json::from_slice(&v)
+                .map_err(|e| StateError::Corrupt(format!("{key}: {e}")))?;
             out.insert(key, value);
         }
         Ok(out)
@@ -219,7 +246,12 @@ impl StateStore for SledStore {
             .map_err(|e| StateError::Corrupt(e.to_string()))?
             .map(|v| String::from_utf8_lossy(&v).to_string())
             .unwrap_or_default();
-        let serial = self.meta.get(SERIAL).map_err(|e| StateError::Corrupt(e.to_string()))?.map(|v| decode_serial(&v)).unwrap_or(0);
+        let serial = self
+            .meta
+            .get(SERIAL)
+            .map_err(|e| StateError::Corrupt(e.to_string()))?
+            .map(|v| decode_serial(&v))
+            .unwrap_or(0);
         Ok(State {
             lineage,
             serial,
@@ -239,9 +271,16 @@ impl StateStore for SledStore {
 
     fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError> {
         use sled::Transactional;
-        let encoded: Vec<(String, Vec<u8>)> =
-            outputs.iter().map(|(k, v)| Ok((k.clone(), json(v)?))).collect::<Result<_, StateError>>()?;
-        let old: Vec<sled::IVec> = self.outputs.iter().keys().collect::<Result<_, _>>().map_err(write_err)?;
+        let encoded: Vec<(String, Vec<u8>)> = outputs
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), json(v)?)))
+            .collect::<Result<_, StateError>>()?;
+        let old: Vec<sled::IVec> = self
+            .outputs
+            .iter()
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(write_err)?;
         (&self.meta, &self.outputs)
             .transaction(|(meta, tree)| {
                 let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
@@ -290,14 +329,15 @@ mod tests {
             store.put_resource(&resource("a.b")).unwrap();
             store.put_resource(&resource("a.c")).unwrap();
             store.remove_resource("a.c").unwrap();
-            store.record_intent(&Intent {
-                addr: "a.d".into(),
-                type_name: "t".into(),
-                provider: "p".into(),
-                planned: serde_json::json!({}),
-                dependencies: vec![],
-            })
-            .unwrap();
+            store
+                .record_intent(&Intent {
+                    addr: "a.d".into(),
+                    type_name: "t".into(),
+                    provider: "p".into(),
+                    planned: serde_json::json!({}),
+                    dependencies: vec![],
+                })
+                .unwrap();
             let state = store.load().unwrap();
             lineage = state.lineage.clone();
             assert_eq!(state.serial, 4);

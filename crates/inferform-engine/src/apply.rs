@@ -1,0 +1,608 @@
+//! Applying a plan: every change starts the moment the changes it depends on finish, in its
+//! own task, so a slow object never holds up an unrelated one. Creates and updates wait for
+//! their dependencies; deletes wait for the deletes of whatever depended on them. A failure
+//! skips its dependents and nothing else; each success is written to state as it happens,
+//! and a create's intent is recorded before the create is sent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use inferform_lang::config::Config;
+use inferform_lang::decode::decode_body;
+use inferform_lang::eval::{eval, Scope};
+use inferform_lang::refs::{references, Subject};
+use inferform_provider::{Object, OpContext, Progress, Provider, ProviderError};
+use inferform_state::{Intent, OutputState, ResourceState, StateStore};
+use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr, Value};
+
+use crate::graph::body_exprs;
+use crate::plan::{expand, instance_scope, json_object, set_instance, Plan, ResourceChange};
+use crate::{Action, Engine};
+
+/// Receives apply progress, for display.
+pub trait ApplyObserver: Send + Sync {
+    /// A change starts (`Creating...`).
+    fn started(&self, addr: &ResourceInstanceAddr, action: Action);
+    /// The cloud object's status changed while waiting.
+    fn status(&self, addr: &ResourceInstanceAddr, status: &str);
+    /// A change finished; `id` is the object's id when it has one.
+    fn finished(
+        &self,
+        addr: &ResourceInstanceAddr,
+        action: Action,
+        id: Option<&str>,
+        elapsed: Duration,
+    );
+    /// A change failed.
+    fn failed(&self, addr: &ResourceInstanceAddr, action: Action, error: &str);
+}
+
+/// How an apply ended.
+#[derive(Debug, Default)]
+pub struct ApplyOutcome {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// Changes that failed, with why.
+    pub failures: Vec<(String, String)>,
+    /// Changes not started because something they depend on failed, or the run was stopped.
+    pub skipped: Vec<String>,
+    pub diagnostics: Diagnostics,
+    /// Outputs after apply.
+    pub outputs: BTreeMap<String, OutputState>,
+}
+
+/// Inputs of an apply.
+pub struct ApplyInput {
+    pub config: Arc<Config>,
+    pub plan: Plan,
+    pub store: Arc<dyn StateStore>,
+    pub observer: Arc<dyn ApplyObserver>,
+    /// Set to stop starting new changes (Ctrl-C); changes in flight finish and are recorded.
+    pub stop: Arc<AtomicBool>,
+    pub base_dir: Option<PathBuf>,
+}
+
+struct Ctx {
+    engine: Arc<Engine>,
+    config: Arc<Config>,
+    root: RwLock<BTreeMap<String, Value>>,
+    store: Arc<dyn StateStore>,
+    observer: Arc<dyn ApplyObserver>,
+    base_dir: Option<PathBuf>,
+}
+
+/// Strips nulls from objects at every depth: providers get only what is set.
+fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(strip_nulls).collect())
+        }
+        v => v,
+    }
+}
+
+/// The planned attributes without sensitive values, safe to keep in an intent.
+fn without_sensitive(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Sensitive(_) => serde_json::Value::Null,
+        Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), without_sensitive(v)))
+                .collect(),
+        ),
+        Value::List(items) => {
+            serde_json::Value::Array(items.iter().map(without_sensitive).collect())
+        }
+        v => v.to_json().unwrap_or(serde_json::Value::Null),
+    }
+}
+
+impl Ctx {
+    /// Evaluates the instance's configuration now that everything it depends on is applied.
+    fn configured(&self, change: &ResourceChange) -> Result<(Value, Object), String> {
+        let r = self
+            .config
+            .resource(&change.addr.resource)
+            .ok_or_else(|| format!("{} is not in the configuration", change.addr.resource))?;
+        let schema = self
+            .engine
+            .schemas
+            .get(&r.addr.type_name)
+            .ok_or("unknown resource type")?;
+        let root = self.root.read().unwrap_or_else(|p| p.into_inner());
+        let mut diags = Diagnostics::new();
+        let locals = self.locals_for(r, &root, &mut diags);
+        let mut scope = Scope {
+            root: Some(&root),
+            bound: Vec::new(),
+            base_dir: self.base_dir.clone(),
+        };
+        scope = scope.with("local", locals);
+        let keys = expand(r, &scope).map_err(|d| d.message)?;
+        let each = keys
+            .into_iter()
+            .find(|(k, _)| *k == change.addr.key)
+            .map(|(_, e)| e)
+            .unwrap_or(None);
+        let iscope = instance_scope(&scope, &change.addr.key, &each, r);
+        let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+        let cfg = decode_body(&r.body, schema, &iscope, &what, &mut diags);
+        if let Some(d) = diags.iter().find(|d| d.is_error()) {
+            return Err(d.message.clone());
+        }
+        let json = cfg.to_json().ok_or_else(|| {
+            "a value is still unknown after its dependencies were applied".to_string()
+        })?;
+        Ok((cfg, json_object(&strip_nulls(json))))
+    }
+
+    /// Evaluates the locals a resource reads (and those they read), in dependency order.
+    fn locals_for(
+        &self,
+        r: &inferform_lang::Resource,
+        root: &BTreeMap<String, Value>,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let mut needed: Vec<String> = Vec::new();
+        let mut exprs = body_exprs(&r.body);
+        exprs.extend(r.count.iter());
+        exprs.extend(r.for_each.iter());
+        fn visit(
+            config: &Config,
+            name: &str,
+            needed: &mut Vec<String>,
+            visiting: &mut BTreeSet<String>,
+        ) {
+            if needed.iter().any(|n| n == name) || !visiting.insert(name.to_string()) {
+                return;
+            }
+            if let Some(local) = config.locals.get(name) {
+                for r in references(&local.expr) {
+                    if let Subject::Local(dep) = r.subject {
+                        visit(config, &dep, needed, visiting);
+                    }
+                }
+            }
+            needed.push(name.to_string());
+        }
+        let mut visiting = BTreeSet::new();
+        for e in exprs {
+            for reference in references(e) {
+                if let Subject::Local(name) = reference.subject {
+                    visit(&self.config, &name, &mut needed, &mut visiting);
+                }
+            }
+        }
+        let mut locals = BTreeMap::new();
+        for name in needed {
+            let Some(local) = self.config.locals.get(&name) else {
+                continue;
+            };
+            let scope = Scope {
+                root: Some(root),
+                bound: vec![("local".into(), Value::Object(locals.clone()))],
+                base_dir: self.base_dir.clone(),
+            };
+            match eval(&local.expr, &scope) {
+                Ok(v) => {
+                    locals.insert(name, v);
+                }
+                Err(d) => diags.push(d),
+            }
+        }
+        Value::Object(locals)
+    }
+
+    fn timeout(&self, change: &ResourceChange, op: &str) -> Option<Duration> {
+        let r = self.config.resource(&change.addr.resource)?;
+        r.timeouts.get(op).map(|s| Duration::from_secs(*s))
+    }
+
+    fn op_context(&self, change: &ResourceChange, op: &str) -> OpContext {
+        let observer = self.observer.clone();
+        let addr = change.addr.clone();
+        OpContext {
+            progress: Arc::new(move |p| match p {
+                Progress::Status(s) => observer.status(&addr, &s),
+            }),
+            timeout: self.timeout(change, op),
+        }
+    }
+
+    fn record(
+        &self,
+        change: &ResourceChange,
+        type_name: &str,
+        attrs: &Object,
+    ) -> Result<(), String> {
+        let state = ResourceState {
+            addr: change.addr.to_string(),
+            type_name: type_name.to_string(),
+            provider: change.provider.clone(),
+            attributes: serde_json::Value::Object(attrs.clone()),
+            dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
+        };
+        self.store.put_resource(&state).map_err(|e| e.to_string())?;
+        let v = Value::from_json(&state.attributes);
+        let v = match self.engine.schemas.get(type_name) {
+            Some(s) => crate::diff::mark_sensitive(v, s),
+            None => v,
+        };
+        set_instance(
+            &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
+            &change.addr,
+            v,
+        );
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        provider: &dyn Provider,
+        change: &ResourceChange,
+        cfg: &Value,
+        planned: &Object,
+    ) -> Result<Object, String> {
+        let type_name = &change.addr.resource.type_name;
+        let intent = Intent {
+            addr: change.addr.to_string(),
+            type_name: type_name.clone(),
+            provider: change.provider.clone(),
+            planned: strip_nulls(without_sensitive(cfg)),
+            dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
+        };
+        self.store
+            .record_intent(&intent)
+            .map_err(|e| e.to_string())?;
+        match provider
+            .create(&self.op_context(change, "create"), type_name, planned)
+            .await
+        {
+            Ok(obj) => {
+                self.record(change, type_name, &obj)?;
+                self.store
+                    .clear_intent(&intent.addr)
+                    .map_err(|e| e.to_string())?;
+                Ok(obj)
+            }
+            Err(e) => {
+                // A definite refusal created nothing; an ambiguous failure keeps the intent so
+                // the next run can look the object up and adopt it.
+                if !ambiguous(&e) {
+                    let _ = self.store.clear_intent(&intent.addr);
+                }
+                Err(e.to_string())
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        provider: &dyn Provider,
+        change: &ResourceChange,
+        before: &Value,
+    ) -> Result<(), String> {
+        let type_name = &change.addr.resource.type_name;
+        let prior = json_object(&before.to_json().unwrap_or_default());
+        provider
+            .delete(&self.op_context(change, "delete"), type_name, &prior)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.store
+            .remove_resource(&change.addr.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Carries out one change. Returns the object's id when it has one.
+    async fn run(&self, change: &ResourceChange) -> Result<Option<String>, String> {
+        let provider = self
+            .engine
+            .providers
+            .get(&change.provider)
+            .cloned()
+            .ok_or_else(|| format!("provider `{}` is not configured", change.provider))?;
+        let type_name = &change.addr.resource.type_name;
+        let id_of = |o: &Object| o.get("id").and_then(|v| v.as_str()).map(str::to_string);
+        match change.action {
+            Action::NoOp | Action::Read => Ok(None),
+            Action::Create => {
+                let (cfg, planned) = self.configured(change)?;
+                self.create(provider.as_ref(), change, &cfg, &planned)
+                    .await
+                    .map(|o| id_of(&o))
+            }
+            Action::Update => {
+                let (_, planned) = self.configured(change)?;
+                let before = change
+                    .before
+                    .as_ref()
+                    .and_then(Value::to_json)
+                    .unwrap_or_default();
+                let obj = provider
+                    .update(
+                        &self.op_context(change, "update"),
+                        type_name,
+                        &json_object(&before),
+                        &planned,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.record(change, type_name, &obj)?;
+                Ok(id_of(&obj))
+            }
+            Action::Replace { create_first } => {
+                let (cfg, planned) = self.configured(change)?;
+                let before = change.before.clone().unwrap_or(Value::Null);
+                if create_first {
+                    // The new object takes the address at once; the old one is deleted after.
+                    let obj = self
+                        .create(provider.as_ref(), change, &cfg, &planned)
+                        .await?;
+                    let prior = json_object(&before.to_json().unwrap_or_default());
+                    provider.delete(&self.op_context(change, "delete"), type_name, &prior).await.map_err(|e| {
+                        format!("the replacement was created, but deleting the old object failed (delete it by hand): {e}")
+                    })?;
+                    Ok(id_of(&obj))
+                } else {
+                    self.delete(provider.as_ref(), change, &before).await?;
+                    self.create(provider.as_ref(), change, &cfg, &planned)
+                        .await
+                        .map(|o| id_of(&o))
+                }
+            }
+            Action::Delete => {
+                let before = change.before.clone().unwrap_or(Value::Null);
+                self.delete(provider.as_ref(), change, &before).await?;
+                let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
+                set_instance(&mut root, &change.addr, Value::Null);
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn ambiguous(e: &ProviderError) -> bool {
+    use inferform_provider::ErrorKind;
+    matches!(e.kind, ErrorKind::Transport | ErrorKind::Timeout)
+        || e.status.is_some_and(|s| s >= 500)
+}
+
+/// Which changes each change must wait for (indexes into `changes`).
+fn dependencies(changes: &[ResourceChange]) -> Vec<Vec<usize>> {
+    let mut by_resource: BTreeMap<&inferform_types::ResourceAddr, Vec<usize>> = BTreeMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        by_resource.entry(&c.addr.resource).or_default().push(i);
+    }
+    let mut deps = vec![Vec::new(); changes.len()];
+    for (i, c) in changes.iter().enumerate() {
+        for dep in &c.dependencies {
+            for &j in by_resource.get(dep).map(Vec::as_slice).unwrap_or(&[]) {
+                if i == j {
+                    continue;
+                }
+                let other = &changes[j];
+                match (c.action, other.action) {
+                    // A delete waits for the deletes of what depended on it: if i depends on
+                    // j and both go, i goes first.
+                    (Action::Delete, Action::Delete) => deps[j].push(i),
+                    (Action::Delete, _) => {}
+                    (_, Action::Delete) => {}
+                    _ => deps[i].push(j),
+                }
+            }
+        }
+    }
+    for d in &mut deps {
+        d.sort_unstable();
+        d.dedup();
+    }
+    deps
+}
+
+impl Engine {
+    /// Applies a plan. Never stops at the first failure: independent changes go on.
+    pub async fn apply(self: &Arc<Self>, input: ApplyInput) -> ApplyOutcome {
+        let mut outcome = ApplyOutcome::default();
+        let changes: Vec<ResourceChange> = input
+            .plan
+            .changes
+            .into_iter()
+            .filter(|c| c.action != Action::NoOp)
+            .collect();
+        let ctx = Arc::new(Ctx {
+            engine: self.clone(),
+            config: input.config.clone(),
+            root: RwLock::new(input.plan.root),
+            store: input.store.clone(),
+            observer: input.observer.clone(),
+            base_dir: input.base_dir.clone(),
+        });
+        let deps = dependencies(&changes);
+        let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+        for (i, ds) in deps.iter().enumerate() {
+            for &d in ds {
+                dependents[d].push(i);
+            }
+        }
+        let changes = Arc::new(changes);
+        let mut done = vec![false; changes.len()];
+        let mut set = tokio::task::JoinSet::new();
+        let spawn = |i: usize,
+                     set: &mut tokio::task::JoinSet<(
+            usize,
+            Result<Option<String>, String>,
+            Duration,
+        )>| {
+            let ctx = ctx.clone();
+            let changes = changes.clone();
+            set.spawn(async move {
+                let change = &changes[i];
+                ctx.observer.started(&change.addr, change.action);
+                let start = Instant::now();
+                let result = ctx.run(change).await;
+                (i, result, start.elapsed())
+            });
+        };
+        let mut stopped = false;
+        for i in 0..changes.len() {
+            if waiting[i] == 0 {
+                spawn(i, &mut set);
+            }
+        }
+        while let Some(joined) = set.join_next().await {
+            let (i, result, elapsed) = match joined {
+                Ok(r) => r,
+                Err(e) => {
+                    outcome.failures.push((
+                        "(task)".into(),
+                        format!("an apply task stopped unexpectedly: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            done[i] = true;
+            let change = &changes[i];
+            match result {
+                Ok(id) => {
+                    input
+                        .observer
+                        .finished(&change.addr, change.action, id.as_deref(), elapsed);
+                    match change.action {
+                        Action::Create => outcome.added += 1,
+                        Action::Update => outcome.changed += 1,
+                        Action::Delete => outcome.destroyed += 1,
+                        Action::Replace { .. } => {
+                            outcome.added += 1;
+                            outcome.destroyed += 1
+                        }
+                        Action::NoOp | Action::Read => {}
+                    }
+                    if input.stop.load(Ordering::SeqCst) {
+                        stopped = true;
+                        continue;
+                    }
+                    for &d in &dependents[i] {
+                        waiting[d] -= 1;
+                        if waiting[d] == 0 && !done[d] {
+                            spawn(d, &mut set);
+                        }
+                    }
+                }
+                Err(message) => {
+                    input.observer.failed(&change.addr, change.action, &message);
+                    outcome.failures.push((change.addr.to_string(), message));
+                    // Everything downstream is skipped.
+                    let mut stack = dependents[i].clone();
+                    while let Some(d) = stack.pop() {
+                        if !done[d] {
+                            done[d] = true;
+                            outcome.skipped.push(changes[d].addr.to_string());
+                            stack.extend(dependents[d].iter().copied());
+                        }
+                    }
+                }
+            }
+        }
+        for (i, finished) in done.iter().enumerate() {
+            if !finished && !outcome.skipped.contains(&changes[i].addr.to_string()) {
+                outcome.skipped.push(changes[i].addr.to_string());
+            }
+        }
+        if stopped {
+            outcome.diagnostics.push(
+                Diagnostic::error(
+                    "inferform::apply::interrupted",
+                    "the apply was interrupted; changes in flight finished and are recorded",
+                )
+                .with_help("run apply again to carry out the rest"),
+            );
+        }
+        outcome.skipped.sort();
+        outcome.skipped.dedup();
+
+        // Outputs from the final values.
+        if !input.plan.destroy {
+            let root = ctx.root.read().unwrap_or_else(|p| p.into_inner());
+            let scope = Scope {
+                root: Some(&root),
+                bound: Vec::new(),
+                base_dir: input.base_dir.clone(),
+            };
+            for (name, output) in &input.config.outputs {
+                match eval(&output.value, &scope) {
+                    Ok(v) if v.is_wholly_known() => {
+                        let sensitive = output.sensitive || v.is_sensitive();
+                        let value = v.to_json().unwrap_or_default();
+                        outcome
+                            .outputs
+                            .insert(name.clone(), OutputState { value, sensitive });
+                    }
+                    Ok(_) => {}
+                    Err(d) => {
+                        if outcome.failures.is_empty() {
+                            outcome.diagnostics.push(d);
+                        }
+                    }
+                }
+            }
+        }
+        if let Err(e) = input.store.put_outputs(&outcome.outputs) {
+            outcome.diagnostics.push(Diagnostic::error(
+                "inferform::state::write",
+                format!("cannot write outputs to state: {e}"),
+            ));
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inferform_types::ResourceAddr;
+
+    fn change(addr: &str, action: Action, deps: &[&str]) -> ResourceChange {
+        ResourceChange {
+            addr: addr.parse().unwrap(),
+            provider: "inferform".into(),
+            action,
+            before: None,
+            after: None,
+            replace_paths: vec![],
+            dependencies: deps
+                .iter()
+                .map(|d| d.parse::<ResourceInstanceAddr>().unwrap().resource)
+                .collect::<Vec<ResourceAddr>>(),
+        }
+    }
+
+    #[test]
+    fn creates_wait_for_dependencies_and_deletes_go_in_reverse() {
+        let changes = vec![
+            change("a.ws", Action::Create, &[]),
+            change("a.ep", Action::Create, &["a.ws"]),
+            change("b.ws", Action::Delete, &[]),
+            change("b.ep", Action::Delete, &["b.ws"]),
+        ];
+        let deps = dependencies(&changes);
+        assert_eq!(deps[1], vec![0]);
+        assert_eq!(
+            deps[2],
+            vec![3],
+            "the workspace delete waits for the endpoint delete"
+        );
+        assert!(deps[3].is_empty());
+    }
+}

@@ -1,0 +1,295 @@
+//! Diffing one resource instance: its configuration against its prior state gives the planned
+//! new state and the [`Action`](crate::Action), with the attribute paths that force a
+//! replacement.
+
+use std::collections::BTreeMap;
+
+use inferform_types::{Nesting, Schema, Value};
+
+/// The outcome of comparing configuration with prior state for one instance.
+pub struct Diff {
+    /// The state the object will have after apply: configured values, computed values kept
+    /// from prior state (or unknown for a new object).
+    pub planned: Value,
+    /// Paths of settable attributes whose planned value differs from prior (`description`,
+    /// `reserved_resource.mu.max`).
+    pub changed: Vec<String>,
+    /// The subset of `changed` that forces replacement.
+    pub replace_paths: Vec<String>,
+}
+
+/// True for values a user would not tell apart from "not set".
+fn is_empty(v: &Value) -> bool {
+    match v.unmarked() {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+/// Computes the planned state of a new object: configured values, unknown computed ones.
+pub fn planned_create(config: &Value, schema: &Schema) -> Value {
+    let empty = BTreeMap::new();
+    let cfg = config.as_object().unwrap_or(&empty);
+    let mut out = BTreeMap::new();
+    for (name, attr) in &schema.attributes {
+        let c = cfg.get(name).cloned().unwrap_or(Value::Null);
+        let v = if attr.computed && c.is_null() {
+            Value::Unknown
+        } else {
+            c
+        };
+        out.insert(name.clone(), v);
+    }
+    for (name, block) in &schema.blocks {
+        let c = cfg.get(name).cloned().unwrap_or(Value::Null);
+        let v = match (block.nesting, c) {
+            (Nesting::Single, Value::Null) => Value::Null,
+            (Nesting::Single, c) => planned_create(&c, &block.schema),
+            (Nesting::List, Value::List(items)) => Value::List(
+                items
+                    .iter()
+                    .map(|i| planned_create(i, &block.schema))
+                    .collect(),
+            ),
+            (Nesting::List, _) => Value::List(Vec::new()),
+        };
+        out.insert(name.clone(), v);
+    }
+    Value::Object(out)
+}
+
+/// Diffs configuration against prior state. `ignore` lists attribute paths whose changes are
+/// ignored (`lifecycle { ignore_changes }`); `*` ignores all.
+pub fn diff(config: &Value, prior: &Value, schema: &Schema, ignore: &[String]) -> Diff {
+    let mut d = Diff {
+        planned: Value::Null,
+        changed: Vec::new(),
+        replace_paths: Vec::new(),
+    };
+    d.planned = merge(
+        config,
+        prior,
+        schema,
+        "",
+        ignore,
+        &mut d.changed,
+        &mut d.replace_paths,
+    );
+    d
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+fn ignored(path: &str, ignore: &[String]) -> bool {
+    ignore
+        .iter()
+        .any(|i| i == "*" || i == path || path.starts_with(&format!("{i}.")))
+}
+
+fn merge(
+    config: &Value,
+    prior: &Value,
+    schema: &Schema,
+    prefix: &str,
+    ignore: &[String],
+    changed: &mut Vec<String>,
+    replace: &mut Vec<String>,
+) -> Value {
+    let empty = BTreeMap::new();
+    let cfg = config.as_object().unwrap_or(&empty);
+    let old = prior.as_object().unwrap_or(&empty);
+    let mut out = BTreeMap::new();
+    for (name, attr) in &schema.attributes {
+        let path = join(prefix, name);
+        let c = cfg.get(name).cloned().unwrap_or(Value::Null);
+        let p = old.get(name).cloned().unwrap_or(Value::Null);
+        let planned =
+            if !attr.settable() || (attr.computed && c.is_null()) || ignored(&path, ignore) {
+                p.clone()
+            } else if c.is_null() && is_empty(&p) {
+                // An optional value left out, which the cloud reports as empty: no change.
+                p.clone()
+            } else {
+                c
+            };
+        if attr.settable() && differs(&planned, &p) {
+            changed.push(path.clone());
+            if attr.force_new {
+                replace.push(path);
+            }
+        }
+        out.insert(name.clone(), planned);
+    }
+    for (name, block) in &schema.blocks {
+        let path = join(prefix, name);
+        let c = cfg.get(name).cloned().unwrap_or(Value::Null);
+        let p = old.get(name).cloned().unwrap_or(Value::Null);
+        if ignored(&path, ignore) {
+            out.insert(name.clone(), p);
+            continue;
+        }
+        let planned = match block.nesting {
+            Nesting::Single => {
+                if c.is_null() && p.is_null() {
+                    Value::Null
+                } else if c.is_null() {
+                    // The block was removed: every attribute inside it changes.
+                    let before = changed.len();
+                    merge(
+                        &Value::Null,
+                        &p,
+                        &block.schema,
+                        &path,
+                        ignore,
+                        changed,
+                        replace,
+                    );
+                    if changed.len() == before {
+                        changed.push(path.clone());
+                    }
+                    Value::Null
+                } else {
+                    merge(&c, &p, &block.schema, &path, ignore, changed, replace)
+                }
+            }
+            Nesting::List => {
+                let items = c.as_list().map(<[Value]>::to_vec).unwrap_or_default();
+                let olds = p.as_list().map(<[Value]>::to_vec).unwrap_or_default();
+                let mut planned = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let prior_item = olds.get(i).cloned().unwrap_or(Value::Null);
+                    planned.push(merge(
+                        item,
+                        &prior_item,
+                        &block.schema,
+                        &format!("{path}[{i}]"),
+                        ignore,
+                        changed,
+                        replace,
+                    ));
+                }
+                if olds.len() > items.len() {
+                    changed.push(path.clone());
+                }
+                Value::List(planned)
+            }
+        };
+        out.insert(name.clone(), planned);
+    }
+    Value::Object(out)
+}
+
+/// True when a planned value is not (known to be) the prior one.
+fn differs(planned: &Value, prior: &Value) -> bool {
+    if !planned.is_wholly_known() {
+        return true;
+    }
+    planned.deep_unmarked() != prior.deep_unmarked()
+}
+
+/// Marks every attribute the schema calls sensitive, at any depth.
+pub fn mark_sensitive(value: Value, schema: &Schema) -> Value {
+    let Value::Object(map) = value else {
+        return value;
+    };
+    let out = map
+        .into_iter()
+        .map(|(k, v)| {
+            let v = if schema.attributes.get(&k).is_some_and(|a| a.sensitive) {
+                v.sensitive()
+            } else if let Some(block) = schema.blocks.get(&k) {
+                match v {
+                    Value::List(items) => Value::List(
+                        items
+                            .into_iter()
+                            .map(|i| mark_sensitive(i, &block.schema))
+                            .collect(),
+                    ),
+                    v => mark_sensitive(v, &block.schema),
+                }
+            } else {
+                v
+            };
+            (k, v)
+        })
+        .collect();
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inferform_types::{Attribute, Block, Type};
+
+    fn schema() -> Schema {
+        Schema::new()
+            .attr("id", Attribute::computed(Type::String))
+            .attr("name", Attribute::required(Type::String))
+            .attr("type", Attribute::required(Type::String).force_new())
+            .attr("description", Attribute::optional(Type::String))
+            .block(
+                "mu",
+                Block::single(Schema::new().attr("max", Attribute::optional(Type::Number))),
+            )
+    }
+
+    fn obj(pairs: Vec<(&str, Value)>) -> Value {
+        Value::object(pairs)
+    }
+
+    #[test]
+    fn no_change_when_equal() {
+        let prior = obj(vec![
+            ("id", Value::string("x")),
+            ("name", Value::string("a")),
+            ("type", Value::string("t")),
+            ("description", Value::string("")),
+            ("mu", obj(vec![("max", Value::Number(1.0))])),
+        ]);
+        let config = obj(vec![
+            ("name", Value::string("a")),
+            ("type", Value::string("t")),
+            ("mu", obj(vec![("max", Value::Number(1.0))])),
+        ]);
+        let d = diff(&config, &prior, &schema(), &[]);
+        assert!(d.changed.is_empty(), "{:?}", d.changed);
+        assert_eq!(d.planned.get("id"), Some(&Value::string("x")));
+    }
+
+    #[test]
+    fn update_and_replace_paths() {
+        let prior = obj(vec![
+            ("id", Value::string("x")),
+            ("name", Value::string("a")),
+            ("type", Value::string("t")),
+            ("mu", obj(vec![("max", Value::Number(1.0))])),
+        ]);
+        let config = obj(vec![
+            ("name", Value::string("b")),
+            ("type", Value::string("u")),
+            ("mu", obj(vec![("max", Value::Number(2.0))])),
+        ]);
+        let d = diff(&config, &prior, &schema(), &[]);
+        assert_eq!(d.changed, vec!["name", "type", "mu.max"]);
+        assert_eq!(d.replace_paths, vec!["type"]);
+        let d = diff(&config, &prior, &schema(), &["type".into(), "mu".into()]);
+        assert_eq!(d.changed, vec!["name"]);
+    }
+
+    #[test]
+    fn create_marks_computed_unknown() {
+        let config = obj(vec![("name", Value::string("a"))]);
+        let planned = planned_create(&config, &schema());
+        assert_eq!(planned.get("id"), Some(&Value::Unknown));
+        assert_eq!(planned.get("name"), Some(&Value::string("a")));
+    }
+}

@@ -1,0 +1,733 @@
+//! Planning: refresh what state tracks, evaluate the configuration in dependency order, and
+//! diff each resource instance into a [`ResourceChange`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use inferform_lang::config::{Config, Resource};
+use inferform_lang::decode::decode_body;
+use inferform_lang::eval::{eval, Scope};
+use inferform_provider::{Object, OpContext};
+use inferform_state::State;
+use inferform_types::{
+    Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Value,
+};
+
+use crate::diff::{diff, mark_sensitive, planned_create};
+use crate::graph::{resource_dependencies, ConfigGraph, Node};
+use crate::{Action, Engine};
+
+/// What to plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Read every tracked object from its cloud first (`--refresh=false` turns it off).
+    pub refresh: bool,
+    /// Plan to delete everything state tracks.
+    pub destroy: bool,
+    /// The configuration directory, for `path.*` and `file()`.
+    pub base_dir: Option<PathBuf>,
+}
+
+/// The planned change of one resource instance.
+#[derive(Clone, Debug)]
+pub struct ResourceChange {
+    pub addr: ResourceInstanceAddr,
+    pub provider: String,
+    pub action: Action,
+    /// Prior state (refreshed), sensitive attributes marked. `None` for `Create`.
+    pub before: Option<Value>,
+    /// Planned state, with unknowns and sensitive marks. `None` for `Delete`.
+    pub after: Option<Value>,
+    /// Attribute paths whose change forces the replacement.
+    pub replace_paths: Vec<String>,
+    /// Resources this instance depends on (from configuration, or from state for deletes).
+    pub dependencies: Vec<ResourceAddr>,
+}
+
+/// A change made outside inferform, found by refresh.
+#[derive(Clone, Debug)]
+pub struct Drift {
+    pub addr: String,
+    /// The state inferform had recorded.
+    pub before: Value,
+    /// What the cloud reports now; `None` when the object is gone.
+    pub after: Option<Value>,
+}
+
+/// A root output's planned value.
+#[derive(Clone, Debug)]
+pub struct OutputChange {
+    pub name: String,
+    pub before: Option<Value>,
+    pub after: Value,
+    pub sensitive: bool,
+}
+
+/// A complete plan.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// One entry per resource instance in configuration or state, sorted by address.
+    pub changes: Vec<ResourceChange>,
+    pub drift: Vec<Drift>,
+    pub outputs: Vec<OutputChange>,
+    pub destroy: bool,
+    /// Every value the configuration can refer to, as planned: apply starts from it.
+    pub root: BTreeMap<String, Value>,
+    /// Instances adopted from unresolved create intents.
+    pub adopted: Vec<String>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+            || self.outputs.iter().any(|o| {
+                o.before.as_ref().map(Value::deep_unmarked) != Some(o.after.deep_unmarked())
+            })
+    }
+
+    /// (to add, to change, to destroy), counting a replace as one add and one destroy.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for ch in &self.changes {
+            match ch.action {
+                Action::Create => c.0 += 1,
+                Action::Update => c.1 += 1,
+                Action::Replace { .. } => {
+                    c.0 += 1;
+                    c.2 += 1
+                }
+                Action::Delete => c.2 += 1,
+                Action::NoOp | Action::Read => {}
+            }
+        }
+        c
+    }
+}
+
+pub(crate) fn json_object(v: &serde_json::Value) -> Object {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Keys of a resource's instances, from `count` or `for_each`, with the value of `each`.
+pub(crate) fn expand(
+    r: &Resource,
+    scope: &Scope,
+) -> Result<Vec<(InstanceKey, Option<Value>)>, Diagnostic> {
+    if let Some(count) = &r.count {
+        let v = eval(count, scope)?;
+        if v.is_unknown() {
+            return Err(unknown_keys(count, "count"));
+        }
+        let n = v
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && *n >= 0.0)
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "inferform::plan::bad_count",
+                    format!("`count` must be a whole number of 0 or more, got {}", v),
+                )
+                .with_span(count.span())
+                .with_help("write count = 3, or an expression that gives a whole number")
+            })?;
+        return Ok((0..n as i64).map(|i| (InstanceKey::Int(i), None)).collect());
+    }
+    if let Some(for_each) = &r.for_each {
+        let v = eval(for_each, scope)?;
+        if !v.is_wholly_known() && (v.is_unknown() || v.as_object().is_none()) {
+            return Err(unknown_keys(for_each, "for_each"));
+        }
+        return match v.deep_unmarked() {
+            Value::Object(map) => Ok(map
+                .into_iter()
+                .map(|(k, v)| (InstanceKey::Str(k), Some(v)))
+                .collect()),
+            Value::List(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item {
+                        Value::String(s) => {
+                            out.push((InstanceKey::Str(s.clone()), Some(Value::String(s))))
+                        }
+                        Value::Unknown => return Err(unknown_keys(for_each, "for_each")),
+                        other => {
+                            return Err(Diagnostic::error(
+                                "inferform::plan::bad_for_each",
+                                format!(
+                                    "`for_each` over a set takes strings, found a {}",
+                                    other.kind()
+                                ),
+                            )
+                            .with_span(for_each.span())
+                            .with_help("use toset([\"a\", \"b\"]) or a map"))
+                        }
+                    }
+                }
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                out.dedup_by(|a, b| a.0 == b.0);
+                Ok(out)
+            }
+            other => Err(Diagnostic::error(
+                "inferform::plan::bad_for_each",
+                format!(
+                    "`for_each` takes a map or a set of strings, got {}",
+                    other.kind()
+                ),
+            )
+            .with_span(for_each.span())
+            .with_help("use a map, or toset([...]) of strings")),
+        };
+    }
+    Ok(vec![(InstanceKey::None, None)])
+}
+
+fn unknown_keys(expr: &inferform_lang::Expr, what: &str) -> Diagnostic {
+    Diagnostic::error("inferform::plan::unknown_keys", format!("the `{what}` value depends on values known only after apply"))
+        .with_span(expr.span())
+        .with_help(format!("`{what}` must be known at plan time: base it on variables and locals, or apply the resources it reads first with --target"))
+}
+
+/// The scope of one instance: `count.index` or `each.key`/`each.value` bound.
+pub(crate) fn instance_scope<'a>(
+    base: &Scope<'a>,
+    key: &InstanceKey,
+    each: &Option<Value>,
+    r: &Resource,
+) -> Scope<'a> {
+    let mut scope = base.clone();
+    match key {
+        InstanceKey::Int(i) if r.count.is_some() => {
+            scope = scope.with(
+                "count",
+                Value::object([("index", Value::Number(*i as f64))]),
+            );
+        }
+        InstanceKey::Str(k) => {
+            scope = scope.with(
+                "each",
+                Value::object([
+                    ("key", Value::string(k.clone())),
+                    ("value", each.clone().unwrap_or(Value::Null)),
+                ]),
+            );
+        }
+        _ => {}
+    }
+    scope
+}
+
+/// Sets an instance's value in the root: `root[type][name]`, `[index]` or `["key"]`.
+pub(crate) fn set_instance(
+    root: &mut BTreeMap<String, Value>,
+    addr: &ResourceInstanceAddr,
+    value: Value,
+) {
+    let (top, container) = match addr.resource.mode {
+        inferform_types::ResourceMode::Managed => (addr.resource.type_name.clone(), None),
+        inferform_types::ResourceMode::Data => {
+            ("data".to_string(), Some(addr.resource.type_name.clone()))
+        }
+    };
+    let mut slot = root
+        .entry(top)
+        .or_insert_with(|| Value::Object(BTreeMap::new()));
+    if let Some(ty) = container {
+        let Value::Object(map) = slot else { return };
+        slot = map
+            .entry(ty)
+            .or_insert_with(|| Value::Object(BTreeMap::new()));
+    }
+    let Value::Object(by_name) = slot else { return };
+    match &addr.key {
+        InstanceKey::None => {
+            by_name.insert(addr.resource.name.clone(), value);
+        }
+        InstanceKey::Int(i) => {
+            let entry = by_name
+                .entry(addr.resource.name.clone())
+                .or_insert_with(|| Value::List(Vec::new()));
+            if let Value::List(items) = entry {
+                let i = *i as usize;
+                if items.len() <= i {
+                    items.resize(i + 1, Value::Null);
+                }
+                items[i] = value;
+            }
+        }
+        InstanceKey::Str(k) => {
+            let entry = by_name
+                .entry(addr.resource.name.clone())
+                .or_insert_with(|| Value::Object(BTreeMap::new()));
+            if let Value::Object(map) = entry {
+                map.insert(k.clone(), value);
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Reads every object state tracks, in parallel. Returns the refreshed state and drift.
+    async fn refresh(
+        &self,
+        state: &State,
+        diags: &mut Diagnostics,
+    ) -> (BTreeMap<String, Option<serde_json::Value>>, Vec<Drift>) {
+        let mut set = tokio::task::JoinSet::new();
+        for (addr, r) in &state.resources {
+            let Some(provider) = self.providers.get(&r.provider).cloned() else {
+                diags.push(Diagnostic::error(
+                    "inferform::plan::no_provider",
+                    format!(
+                        "{addr} is managed by provider `{}`, which is not configured",
+                        r.provider
+                    ),
+                ));
+                continue;
+            };
+            let (addr, r) = (addr.clone(), r.clone());
+            set.spawn(async move {
+                let res = provider
+                    .read(
+                        &OpContext::silent(),
+                        &r.type_name,
+                        &json_object(&r.attributes),
+                    )
+                    .await;
+                (addr, r, res)
+            });
+        }
+        let mut refreshed = BTreeMap::new();
+        let mut drift = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let Ok((addr, r, res)) = joined else { continue };
+            match res {
+                Ok(found) => {
+                    let after = found.map(serde_json::Value::Object);
+                    if after.as_ref() != Some(&r.attributes) {
+                        let schema = self.schemas.get(&r.type_name);
+                        let mark = |v: Value| schema.map_or(v.clone(), |s| mark_sensitive(v, s));
+                        let before = mark(Value::from_json(&r.attributes));
+                        let now = after.as_ref().map(|a| mark(Value::from_json(a)));
+                        if now.as_ref().map(Value::deep_unmarked) != Some(before.deep_unmarked()) {
+                            drift.push(Drift { addr: addr.clone(), before, after: now });
+                        }
+                    }
+                    refreshed.insert(addr, after);
+                }
+                Err(e) => diags.push(
+                    Diagnostic::error("inferform::plan::refresh", format!("{addr}: cannot read the object: {e}"))
+                        .with_help("check the provider's credentials and endpoint, or plan with --refresh=false"),
+                ),
+            }
+        }
+        drift.sort_by(|a, b| a.addr.cmp(&b.addr));
+        (refreshed, drift)
+    }
+
+    /// Looks up the objects of unresolved create intents by name. Returns adopted states.
+    pub(crate) async fn find_intents(
+        &self,
+        state: &State,
+        diags: &mut Diagnostics,
+    ) -> BTreeMap<String, Option<serde_json::Value>> {
+        let mut out = BTreeMap::new();
+        for (addr, intent) in &state.intents {
+            if state.resources.contains_key(addr) {
+                out.insert(addr.clone(), None);
+                continue;
+            }
+            let Some(provider) = self.providers.get(&intent.provider) else {
+                continue;
+            };
+            match provider.find(&OpContext::silent(), &intent.type_name, &json_object(&intent.planned)).await {
+                Ok(found) => {
+                    out.insert(addr.clone(), found.map(serde_json::Value::Object));
+                }
+                Err(e) => diags.push(Diagnostic::error(
+                    "inferform::plan::intent",
+                    format!("{addr}: an earlier run was interrupted while creating it, and looking it up failed: {e}"),
+                )),
+            }
+        }
+        out
+    }
+
+    /// Plans the configuration against state.
+    pub async fn plan(
+        &self,
+        config: &Config,
+        vars: &BTreeMap<String, Value>,
+        state: &State,
+        opts: &PlanOptions,
+    ) -> (Plan, Diagnostics) {
+        let mut diags = Diagnostics::new();
+        let mut plan = Plan {
+            destroy: opts.destroy,
+            ..Plan::default()
+        };
+        let mut prior: BTreeMap<String, serde_json::Value> = state
+            .resources
+            .iter()
+            .map(|(k, v)| (k.clone(), v.attributes.clone()))
+            .collect();
+        let mut providers_of: BTreeMap<String, (String, String, Vec<String>)> = state
+            .resources
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    (
+                        v.type_name.clone(),
+                        v.provider.clone(),
+                        v.dependencies.clone(),
+                    ),
+                )
+            })
+            .collect();
+        for (addr, found) in self.find_intents(state, &mut diags).await {
+            if let (Some(obj), Some(intent)) = (found, state.intents.get(&addr)) {
+                prior.insert(addr.clone(), obj);
+                providers_of.insert(
+                    addr.clone(),
+                    (
+                        intent.type_name.clone(),
+                        intent.provider.clone(),
+                        intent.dependencies.clone(),
+                    ),
+                );
+                plan.adopted.push(addr);
+            }
+        }
+        if opts.refresh {
+            let mut refresh_state = state.clone();
+            for addr in &plan.adopted {
+                if let (Some(attrs), Some((ty, provider, deps))) =
+                    (prior.get(addr), providers_of.get(addr))
+                {
+                    refresh_state.resources.insert(
+                        addr.clone(),
+                        inferform_state::ResourceState {
+                            addr: addr.clone(),
+                            type_name: ty.clone(),
+                            provider: provider.clone(),
+                            attributes: attrs.clone(),
+                            dependencies: deps.clone(),
+                        },
+                    );
+                }
+            }
+            let (refreshed, drift) = self.refresh(&refresh_state, &mut diags).await;
+            for (addr, found) in refreshed {
+                match found {
+                    Some(v) => {
+                        prior.insert(addr, v);
+                    }
+                    None => {
+                        prior.remove(&addr);
+                    }
+                }
+            }
+            plan.drift = drift;
+        }
+        if diags.has_errors() {
+            return (plan, diags);
+        }
+
+        let mut root: BTreeMap<String, Value> = BTreeMap::new();
+        root.insert("var".into(), Value::Object(vars.clone()));
+        let dir = opts
+            .base_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| ".".into());
+        root.insert(
+            "path".into(),
+            Value::object([
+                ("module", Value::string(&dir)),
+                ("root", Value::string(&dir)),
+                ("cwd", Value::string(&dir)),
+            ]),
+        );
+        let mut base = Scope::default();
+        base.base_dir = opts.base_dir.clone();
+
+        let graph = ConfigGraph::build(config);
+        let order = match graph.order(config) {
+            Ok(o) => o,
+            Err(cycle) => {
+                cycle.into_iter().for_each(|d| diags.push(d));
+                return (plan, diags);
+            }
+        };
+
+        // Prior values are what references see for objects that do not change.
+        for (addr, attrs) in &prior {
+            if let (Ok(a), Some((ty, _, _))) =
+                (addr.parse::<ResourceInstanceAddr>(), providers_of.get(addr))
+            {
+                let v = Value::from_json(attrs);
+                let v = self
+                    .schemas
+                    .get(ty)
+                    .map_or(v.clone(), |s| mark_sensitive(v, s));
+                set_instance(&mut root, &a, v);
+            }
+        }
+
+        let mut in_config: BTreeSet<String> = BTreeSet::new();
+        let mut locals = BTreeMap::new();
+        for node in &order {
+            match node {
+                Node::Local(name) => {
+                    let mut scope = base.clone();
+                    scope.root = Some(&root);
+                    let v = match eval(
+                        &config.locals[name].expr,
+                        &scope.with("local", Value::Object(locals.clone())),
+                    ) {
+                        Ok(v) => v,
+                        Err(d) => {
+                            diags.push(d);
+                            Value::Unknown
+                        }
+                    };
+                    locals.insert(name.clone(), v);
+                }
+                Node::Resource(i) => {
+                    let r = &config.resources[*i];
+                    root.insert("local".into(), Value::Object(locals.clone()));
+                    let changes = self.plan_resource(
+                        config,
+                        *i,
+                        &root,
+                        &base,
+                        &prior,
+                        opts.destroy,
+                        &mut diags,
+                    );
+                    let Some(changes) = changes else { continue };
+                    // Reset the resource's entry so that instances no longer configured vanish.
+                    if let Some(Value::Object(m)) = root.get_mut(&r.addr.type_name) {
+                        m.remove(&r.addr.name);
+                    }
+                    if r.count.is_some() {
+                        set_placeholder(&mut root, &r.addr, Value::List(Vec::new()));
+                    } else if r.for_each.is_some() {
+                        set_placeholder(&mut root, &r.addr, Value::Object(BTreeMap::new()));
+                    }
+                    for change in changes {
+                        in_config.insert(change.addr.to_string());
+                        let v = change
+                            .after
+                            .clone()
+                            .or_else(|| change.before.clone())
+                            .unwrap_or(Value::Null);
+                        set_instance(&mut root, &change.addr, v);
+                        plan.changes.push(change);
+                    }
+                }
+                Node::Output(_) => {}
+            }
+        }
+        root.insert("local".into(), Value::Object(locals));
+
+        // Objects in state that the configuration no longer has (or everything, to destroy).
+        for (addr, attrs) in &prior {
+            if in_config.contains(addr) {
+                continue;
+            }
+            let Ok(a) = addr.parse::<ResourceInstanceAddr>() else {
+                continue;
+            };
+            let Some((ty, provider, deps)) = providers_of.get(addr) else {
+                continue;
+            };
+            let before = Value::from_json(attrs);
+            let before = self
+                .schemas
+                .get(ty)
+                .map_or(before.clone(), |s| mark_sensitive(before, s));
+            plan.changes.push(ResourceChange {
+                addr: a,
+                provider: provider.clone(),
+                action: Action::Delete,
+                before: Some(before),
+                after: None,
+                replace_paths: Vec::new(),
+                dependencies: deps
+                    .iter()
+                    .filter_map(|d| d.parse::<ResourceInstanceAddr>().ok().map(|a| a.resource))
+                    .collect(),
+            });
+        }
+
+        if !opts.destroy {
+            let scope = Scope {
+                root: Some(&root),
+                bound: Vec::new(),
+                base_dir: opts.base_dir.clone(),
+            };
+            for (name, output) in &config.outputs {
+                match eval(&output.value, &scope) {
+                    Ok(v) => {
+                        let sensitive = output.sensitive || v.is_sensitive();
+                        if v.is_sensitive() && !output.sensitive {
+                            diags.push(
+                                Diagnostic::error("inferform::plan::output_sensitive", format!("output `{name}` shows a sensitive value"))
+                                    .with_span(output.value.span())
+                                    .with_help("add `sensitive = true` to the output block to show it only on request"),
+                            );
+                        }
+                        plan.outputs.push(OutputChange {
+                            name: name.clone(),
+                            before: state.outputs.get(name).map(|o| {
+                                let v = Value::from_json(&o.value);
+                                if o.sensitive {
+                                    v.sensitive()
+                                } else {
+                                    v
+                                }
+                            }),
+                            after: if sensitive { v.sensitive() } else { v },
+                            sensitive,
+                        });
+                    }
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+        plan.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+        check_prevent_destroy(config, &plan, &mut diags);
+        plan.root = root;
+        (plan, diags)
+    }
+
+    /// Plans every instance of one resource block. `None` when the block could not be expanded.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_resource(
+        &self,
+        config: &Config,
+        idx: usize,
+        root: &BTreeMap<String, Value>,
+        base: &Scope,
+        prior: &BTreeMap<String, serde_json::Value>,
+        destroy: bool,
+        diags: &mut Diagnostics,
+    ) -> Option<Vec<ResourceChange>> {
+        let r = &config.resources[idx];
+        if destroy {
+            return Some(Vec::new());
+        }
+        let Some(schema) = self.schemas.get(&r.addr.type_name) else {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::plan::unknown_type",
+                    format!("unknown resource type `{}`", r.addr.type_name),
+                )
+                .with_span(r.span.clone()),
+            );
+            return None;
+        };
+        let mut scope = base.clone();
+        scope.root = Some(root);
+        let keys = match expand(r, &scope) {
+            Ok(k) => k,
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        };
+        let provider = r.addr.provider_name().to_string();
+        let dependencies = resource_dependencies(config, idx);
+        let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+        let mut out = Vec::new();
+        for (key, each) in keys {
+            let addr = r.addr.instance(key.clone());
+            let iscope = instance_scope(&scope, &key, &each, r);
+            let before_errors = diags.0.len();
+            let mut cfg = decode_body(&r.body, schema, &iscope, &what, diags);
+            if diags.0[before_errors..].iter().any(|d| d.is_error()) {
+                continue;
+            }
+            if r.addr.type_name == "inferform_data" {
+                if let Value::Object(m) = &mut cfg {
+                    let input = m.get("input").cloned().unwrap_or(Value::Null);
+                    m.insert("output".into(), input);
+                }
+            }
+            let prior_value = prior.get(&addr.to_string()).map(Value::from_json);
+            let change = match prior_value {
+                None => ResourceChange {
+                    addr,
+                    provider: provider.clone(),
+                    action: Action::Create,
+                    before: None,
+                    after: Some(mark_sensitive(planned_create(&cfg, schema), schema)),
+                    replace_paths: Vec::new(),
+                    dependencies: dependencies.clone(),
+                },
+                Some(before) => {
+                    let d = diff(&cfg, &before, schema, &r.lifecycle.ignore_changes);
+                    let mut planned = d.planned;
+                    if r.addr.type_name == "inferform_data" && !d.changed.is_empty() {
+                        if let Value::Object(m) = &mut planned {
+                            let input = cfg.get("input").cloned().unwrap_or(Value::Null);
+                            m.insert("output".into(), input);
+                        }
+                    }
+                    let action = if !d.replace_paths.is_empty() {
+                        planned = planned_create(&cfg, schema);
+                        Action::Replace {
+                            create_first: r.lifecycle.create_before_destroy,
+                        }
+                    } else if d.changed.is_empty() {
+                        Action::NoOp
+                    } else {
+                        Action::Update
+                    };
+                    if r.lifecycle.prevent_destroy && matches!(action, Action::Replace { .. }) {
+                        diags.push(prevent_destroy(r, &addr));
+                    }
+                    ResourceChange {
+                        addr,
+                        provider: provider.clone(),
+                        action,
+                        before: Some(mark_sensitive(before, schema)),
+                        after: Some(mark_sensitive(planned, schema)),
+                        replace_paths: d.replace_paths,
+                        dependencies: dependencies.clone(),
+                    }
+                }
+            };
+            out.push(change);
+        }
+        Some(out)
+    }
+}
+
+fn set_placeholder(root: &mut BTreeMap<String, Value>, addr: &ResourceAddr, value: Value) {
+    if let Value::Object(m) = root
+        .entry(addr.type_name.clone())
+        .or_insert_with(|| Value::Object(BTreeMap::new()))
+    {
+        m.insert(addr.name.clone(), value);
+    }
+}
+
+pub(crate) fn prevent_destroy(r: &Resource, addr: &ResourceInstanceAddr) -> Diagnostic {
+    Diagnostic::error("inferform::plan::prevent_destroy", format!("{addr} has lifecycle.prevent_destroy set, but the plan would destroy it"))
+        .with_span(r.span.clone())
+        .with_help("remove prevent_destroy, or change the configuration so the object is not replaced or removed")
+}
+
+/// Reports deletes of resources whose configuration still says prevent_destroy.
+pub(crate) fn check_prevent_destroy(config: &Config, plan: &Plan, diags: &mut Diagnostics) {
+    for change in &plan.changes {
+        if change.action == Action::Delete {
+            if let Some(r) = config.resource(&change.addr.resource) {
+                if r.lifecycle.prevent_destroy {
+                    diags.push(prevent_destroy(r, &change.addr));
+                }
+            }
+        }
+    }
+}
