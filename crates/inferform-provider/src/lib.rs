@@ -17,6 +17,7 @@ use inferform_types::Schema;
 
 pub mod http;
 pub mod redact;
+pub mod settings;
 pub mod shape;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

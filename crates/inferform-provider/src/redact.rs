@@ -54,7 +54,8 @@ impl Redactor {
         }
     }
 
-    /// The text with every known secret replaced by [`REDACTED`].
+    /// The text with every known secret, and every `Signature=...` value (signatures differ
+    /// per request, so they cannot be listed), replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for secret in &self.secrets {
@@ -62,8 +63,34 @@ impl Redactor {
                 out = out.replace(secret.as_str(), REDACTED);
             }
         }
-        out
+        redact_signatures(&out)
     }
+}
+
+/// Replaces the value after each `signature=` (any case) up to a space, comma, quote or `&`.
+pub fn redact_signatures(text: &str) -> String {
+    const KEY: &str = "signature=";
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains(KEY) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find(KEY) {
+        let value_start = search + found + KEY.len();
+        let value_end = text[value_start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '&' | ';'))
+            .map_or(text.len(), |n| value_start + n);
+        out.push_str(&text[rest..value_start]);
+        if value_end > value_start {
+            out.push_str(REDACTED);
+        }
+        rest = value_end;
+        search = value_end.max(value_start);
+    }
+    out.push_str(&text[rest..]);
+    out
 }
 
 impl fmt::Debug for Redactor {
@@ -112,6 +139,21 @@ mod tests {
         assert_eq!(r.redact("x abcdef y abc"), "x (redacted) y (redacted)");
         assert_eq!(r.redact("nothing"), "nothing");
         assert_eq!(format!("{r:?}"), "Redactor(2 secrets)");
+    }
+
+    #[test]
+    fn signatures_are_replaced() {
+        let r = Redactor::new();
+        assert_eq!(
+            r.redact("SDK-HMAC-SHA256 Access=A, SignedHeaders=host, Signature=abc123 and more"),
+            "SDK-HMAC-SHA256 Access=A, SignedHeaders=host, Signature=(redacted) and more"
+        );
+        assert_eq!(
+            r.redact("plain Credential=x,signature=s3cr3t\"}"),
+            "plain Credential=x,signature=(redacted)\"}"
+        );
+        assert_eq!(r.redact("Signature="), "Signature=");
+        assert_eq!(r.redact("no sig"), "no sig");
     }
 
     #[test]

@@ -1,0 +1,735 @@
+//! The configured `fabric` provider: create, read, update, delete and find for the four
+//! resource types.
+//!
+//! Workspaces and models have no single GET: they are read by listing with `id=`. Endpoints and
+//! service instances have one, and change asynchronously: creates and updates wait for
+//! `RUNNING`, deletes for a 404 or `DELETED`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use inferform_provider::http::Method;
+use inferform_provider::shape::{self, from_api, str_field, text_field, to_api, Naming};
+use inferform_provider::wait::{create_or_adopt, wait_for, Deadline, Observed};
+use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
+use inferform_types::{Nesting, Schema};
+use serde_json::Value as Json;
+
+use crate::client::{seg, FabricClient, Host};
+use crate::schema;
+
+/// The four resource types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Workspace,
+    Endpoint,
+    Model,
+    ServiceInstance,
+}
+
+impl Kind {
+    pub fn of(type_name: &str) -> Result<Kind, ProviderError> {
+        Ok(match type_name {
+            schema::WORKSPACE => Kind::Workspace,
+            schema::ENDPOINT => Kind::Endpoint,
+            schema::MODEL => Kind::Model,
+            schema::SERVICE_INSTANCE => Kind::ServiceInstance,
+            other => {
+                return Err(ProviderError::new(
+                    ErrorKind::Invalid,
+                    format!("the fabric provider has no resource type `{other}`"),
+                ))
+            }
+        })
+    }
+
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::Workspace => schema::WORKSPACE,
+            Kind::Endpoint => schema::ENDPOINT,
+            Kind::Model => schema::MODEL,
+            Kind::ServiceInstance => schema::SERVICE_INSTANCE,
+        }
+    }
+
+    fn host(self) -> Host {
+        match self {
+            Kind::ServiceInstance => Host::Ep,
+            _ => Host::Main,
+        }
+    }
+
+    /// The collection's path: `/v1/workspaces/{ws}/endpoints`.
+    pub fn collection(self, ws: &str) -> String {
+        match self {
+            Kind::Workspace => "/v1/workspaces".to_string(),
+            Kind::Endpoint => format!("/v1/workspaces/{}/endpoints", seg(ws)),
+            Kind::Model => format!("/v1/workspaces/{}/models", seg(ws)),
+            Kind::ServiceInstance => format!("/v1/workspaces/{}/services/instances", seg(ws)),
+        }
+    }
+
+    pub fn item(self, ws: &str, id: &str) -> String {
+        format!("{}/{}", self.collection(ws), seg(id))
+    }
+
+    /// The list answer's items field.
+    fn items_key(self) -> &'static str {
+        match self {
+            Kind::Workspace => "workspaces",
+            Kind::Endpoint => "endpoints",
+            Kind::Model => "models",
+            Kind::ServiceInstance => "instances",
+        }
+    }
+
+    fn has_single_get(self) -> bool {
+        matches!(self, Kind::Endpoint | Kind::ServiceInstance)
+    }
+
+    /// The status a create or update waits for; `None` for "any settled status".
+    fn ready_status(self) -> Option<&'static str> {
+        match self {
+            Kind::Endpoint | Kind::ServiceInstance => Some("RUNNING"),
+            _ => None,
+        }
+    }
+
+    /// The fields an update (PUT) may carry.
+    fn updatable(self) -> &'static [&'static str] {
+        match self {
+            Kind::Workspace => &["name", "description", "metastore_id"],
+            Kind::Endpoint => &["name", "description", "reserved_resource"],
+            Kind::Model => &["name", "description", "version"],
+            Kind::ServiceInstance => &["name", "description", "config"],
+        }
+    }
+}
+
+/// How long an object may stay invisible right after its create answered.
+const MISSING_POLLS_ALLOWED: u32 = 5;
+
+/// A configured Fabric provider.
+#[derive(Debug)]
+pub struct FabricProvider {
+    client: FabricClient,
+    schemas: BTreeMap<String, Schema>,
+}
+
+impl FabricProvider {
+    pub fn new(client: FabricClient) -> Self {
+        FabricProvider {
+            client,
+            schemas: schema::resources(),
+        }
+    }
+
+    fn schema(&self, kind: Kind) -> &Schema {
+        // Every Kind has a schema: resources() lists them all (tested).
+        &self.schemas[kind.type_name()]
+    }
+
+    /// Reads an object's API form; `None` when it does not exist.
+    pub async fn fetch(
+        &self,
+        kind: Kind,
+        ws: &str,
+        id: &str,
+    ) -> Result<Option<Object>, ProviderError> {
+        let found = if kind.has_single_get() {
+            let response = self
+                .client
+                .send(Method::GET, kind.host(), &kind.item(ws, id), &[], None)
+                .await?;
+            if response.status == 404 {
+                return Ok(None);
+            }
+            if !response.is_success() {
+                return Err(self.client.error(&response));
+            }
+            match response.json()? {
+                Json::Object(o) => Some(o),
+                other => {
+                    return Err(response.error(
+                        ErrorKind::Api,
+                        None,
+                        format!("expected a JSON object, got {}", kind_of(&other)),
+                    ))
+                }
+            }
+        } else {
+            self.list_find(kind, ws, &[("id", id)], |item| {
+                text_field(item, "id").as_deref() == Some(id)
+            })
+            .await?
+        };
+        let Some(mut found) = found else {
+            return Ok(None);
+        };
+        if str_field(&found, "status").is_some_and(|s| s.eq_ignore_ascii_case("DELETED")) {
+            return Ok(None);
+        }
+        if kind == Kind::Model {
+            self.add_model_version(ws, id, &mut found).await?;
+        }
+        Ok(Some(found))
+    }
+
+    /// Pages through a list until an item matches.
+    async fn list_find(
+        &self,
+        kind: Kind,
+        ws: &str,
+        filters: &[(&str, &str)],
+        matches: impl Fn(&Object) -> bool,
+    ) -> Result<Option<Object>, ProviderError> {
+        const PAGE: usize = 100;
+        const MAX_PAGES: usize = 100;
+        let path = kind.collection(ws);
+        let mut offset = 0usize;
+        for _ in 0..MAX_PAGES {
+            let offset_text = offset.to_string();
+            let limit_text = PAGE.to_string();
+            let mut query: Vec<(&str, &str)> = filters.to_vec();
+            query.push(("offset", &offset_text));
+            query.push(("limit", &limit_text));
+            let answer = self
+                .client
+                .call(Method::GET, kind.host(), &path, &query, None)
+                .await?;
+            let items = list_items(&answer, kind.items_key());
+            if let Some(found) = items.iter().find(|item| matches(item)) {
+                return Ok(Some(found.clone()));
+            }
+            offset += items.len();
+            let total = answer
+                .get("total")
+                .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()))
+                .unwrap_or(0) as usize;
+            if items.is_empty() || offset >= total {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Models list without their version: fetch it from `/versions` when missing.
+    async fn add_model_version(
+        &self,
+        ws: &str,
+        id: &str,
+        model: &mut Object,
+    ) -> Result<(), ProviderError> {
+        if model.get("version").is_some_and(Json::is_object) {
+            if !model.contains_key("version_id") {
+                if let Some(vid) = model
+                    .get("version")
+                    .and_then(Json::as_object)
+                    .and_then(|v| text_field(v, "id"))
+                {
+                    model.insert("version_id".into(), Json::String(vid));
+                }
+            }
+            return Ok(());
+        }
+        let path = format!("{}/versions", Kind::Model.item(ws, id));
+        let response = self
+            .client
+            .send(Method::GET, Host::Main, &path, &[], None)
+            .await?;
+        if response.status == 404 {
+            return Ok(());
+        }
+        if !response.is_success() {
+            return Err(self.client.error(&response));
+        }
+        let answer = response.json()?;
+        let versions = list_items(&answer, "versions");
+        let current = text_field(model, "version_id")
+            .or_else(|| text_field(model, "latest_version_id"))
+            .or_else(|| text_field(model, "current_version_id"));
+        let chosen = current
+            .as_deref()
+            .and_then(|cur| {
+                versions
+                    .iter()
+                    .find(|v| text_field(v, "id").as_deref() == Some(cur))
+            })
+            .or_else(|| {
+                // Newest by create_time when the cloud says, else the last listed.
+                versions
+                    .iter()
+                    .max_by(|a, b| str_field(a, "create_time").cmp(&str_field(b, "create_time")))
+            });
+        if let Some(version) = chosen {
+            if !model.contains_key("version_id") {
+                if let Some(vid) = text_field(version, "id") {
+                    model.insert("version_id".into(), Json::String(vid));
+                }
+            }
+            model.insert("version".into(), Json::Object(version.clone()));
+        }
+        Ok(())
+    }
+
+    /// The attributes an API object describes, in the configuration's shape.
+    fn to_attrs(&self, kind: Kind, api: &Object, prior: &Object) -> Object {
+        let mut out = from_api(self.schema(kind), api, Naming::Same, Some(prior));
+        if let Some(id) = text_field(api, "id").or_else(|| text_field(prior, "id")) {
+            out.insert("id".into(), Json::String(id));
+        }
+        if kind != Kind::Workspace {
+            if let Some(ws) = prior.get("workspace_id").filter(|v| v.is_string()) {
+                out.insert("workspace_id".into(), ws.clone());
+            }
+        }
+        out
+    }
+
+    fn what(kind: Kind, attrs: &Object, id: &str) -> String {
+        match str_field(attrs, "name") {
+            Some(name) => format!("{} \"{name}\" ({id})", kind.type_name()),
+            None => format!("{} {id}", kind.type_name()),
+        }
+    }
+
+    /// Polls until the object reaches `target` (or any settled status when `None`).
+    async fn wait_ready(
+        &self,
+        ctx: &OpContext,
+        deadline: Deadline,
+        kind: Kind,
+        ws: &str,
+        id: &str,
+        what: &str,
+    ) -> Result<Object, ProviderError> {
+        let target = kind.ready_status();
+        let missing = AtomicU32::new(0);
+        let missing = &missing;
+        wait_for(
+            ctx,
+            deadline,
+            what,
+            target.unwrap_or("ready"),
+            || async move {
+                match self.fetch(kind, ws, id).await? {
+                    None => {
+                        if missing.fetch_add(1, Ordering::SeqCst) >= MISSING_POLLS_ALLOWED {
+                            Ok(Observed::Failed {
+                                status: "DELETED".into(),
+                                code: None,
+                                message: Some("it is gone".into()),
+                            })
+                        } else {
+                            Ok(Observed::Pending {
+                                status: "PENDING".into(),
+                            })
+                        }
+                    }
+                    Some(api) => Ok(observe(api, target)),
+                }
+            },
+        )
+        .await
+    }
+
+    async fn wait_gone(
+        &self,
+        ctx: &OpContext,
+        deadline: Deadline,
+        kind: Kind,
+        ws: &str,
+        id: &str,
+        what: &str,
+    ) -> Result<(), ProviderError> {
+        wait_for(ctx, deadline, what, "deleted", || async move {
+            Ok(match self.fetch(kind, ws, id).await? {
+                None => Observed::Done {
+                    status: Some("DELETED".into()),
+                    value: (),
+                },
+                Some(api) => {
+                    let status = str_field(&api, "status").unwrap_or("DELETING").to_string();
+                    if is_failed(&status) {
+                        Observed::Failed {
+                            code: str_field(&api, "error_code").map(str::to_string),
+                            message: str_field(&api, "error_msg").map(str::to_string),
+                            status,
+                        }
+                    } else {
+                        Observed::Pending { status }
+                    }
+                }
+            })
+        })
+        .await
+    }
+
+    /// The id of an object named as `planned` names it, in its workspace.
+    async fn find_api(
+        &self,
+        kind: Kind,
+        planned: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
+        let ws = workspace_of(kind, planned)?;
+        let Some(name) = str_field(planned, "name") else {
+            return Ok(None);
+        };
+        self.list_find(kind, &ws, &[("name", name)], |item| {
+            str_field(item, "name") == Some(name)
+        })
+        .await
+    }
+
+    fn create_body(&self, kind: Kind, planned: &Object) -> Json {
+        Json::Object(to_api(
+            self.schema(kind),
+            planned,
+            Naming::Same,
+            &["workspace_id"],
+        ))
+    }
+
+    fn update_body(&self, kind: Kind, prior: &Object, planned: &Object) -> Json {
+        let mut body = to_api(self.schema(kind), planned, Naming::Same, &["workspace_id"]);
+        body.retain(|k, _| kind.updatable().contains(&k.as_str()));
+        // A description taken out of the configuration is cleared, not left as it was.
+        if !body.contains_key("description")
+            && prior
+                .get("description")
+                .is_some_and(|d| !shape::is_empty(d))
+        {
+            body.insert("description".into(), Json::String(String::new()));
+        }
+        // A model's version is a new version: send it only when it changed.
+        if kind == Kind::Model && prior.get("version") == planned.get("version") {
+            body.remove("version");
+        }
+        Json::Object(body)
+    }
+}
+
+/// What one poll of an object says, waiting for `target`.
+fn observe(api: Object, target: Option<&str>) -> Observed<Object> {
+    let Some(status) = str_field(&api, "status").map(str::to_string) else {
+        return Observed::Done {
+            status: None,
+            value: api,
+        };
+    };
+    let reached = match target {
+        Some(t) => status.eq_ignore_ascii_case(t),
+        None => !is_transitional(&status) && !is_failed(&status),
+    };
+    if reached {
+        Observed::Done {
+            status: Some(status),
+            value: api,
+        }
+    } else if is_transitional(&status) {
+        Observed::Pending { status }
+    } else {
+        // A failed status, or one that will not turn into the target (FROZEN, STOPPED).
+        Observed::Failed {
+            code: str_field(&api, "error_code").map(str::to_string),
+            message: str_field(&api, "error_msg").map(str::to_string),
+            status,
+        }
+    }
+}
+
+fn is_failed(status: &str) -> bool {
+    status.to_ascii_uppercase().ends_with("FAILED")
+}
+
+fn is_transitional(status: &str) -> bool {
+    matches!(
+        status.to_ascii_uppercase().as_str(),
+        "CREATING" | "UPDATING" | "DELETING" | "PENDING" | "STARTING" | "STOPPING"
+    )
+}
+
+/// The items of a list answer: the named field, or the first array in the object.
+pub fn list_items(answer: &Json, key: &str) -> Vec<Object> {
+    let array = match answer {
+        Json::Array(items) => Some(items),
+        Json::Object(o) => o
+            .get(key)
+            .and_then(Json::as_array)
+            .or_else(|| o.values().find_map(Json::as_array)),
+        _ => None,
+    };
+    array
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_object().cloned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn kind_of(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "nothing",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "an object",
+    }
+}
+
+fn workspace_of(kind: Kind, attrs: &Object) -> Result<String, ProviderError> {
+    if kind == Kind::Workspace {
+        return Ok(String::new());
+    }
+    str_field(attrs, "workspace_id")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Invalid,
+                format!("{} needs workspace_id", kind.type_name()),
+            )
+        })
+}
+
+fn id_of(kind: Kind, attrs: &Object) -> Result<String, ProviderError> {
+    text_field(attrs, "id")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Invalid,
+                format!("{} has no id in its state", kind.type_name()),
+            )
+        })
+}
+
+/// `planned` with every settable attribute and block of the schema present, null when unset:
+/// for a create or update, what the configuration leaves out is known to be null.
+pub fn complete(schema: &Schema, attrs: &Object) -> Object {
+    let mut out = attrs.clone();
+    for (name, attr) in &schema.attributes {
+        if attr.settable() {
+            out.entry(name.clone()).or_insert(Json::Null);
+        }
+    }
+    for (name, block) in &schema.blocks {
+        let slot = out.entry(name.clone()).or_insert(Json::Null);
+        match (block.nesting, slot) {
+            (Nesting::Single, Json::Object(inner)) => {
+                *inner = complete(&block.schema, inner);
+            }
+            (Nesting::List, Json::Array(items)) => {
+                for item in items.iter_mut() {
+                    if let Json::Object(inner) = item {
+                        *inner = complete(&block.schema, inner);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Provider for FabricProvider {
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        type_name: &str,
+        prior: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
+        let kind = Kind::of(type_name)?;
+        let ws = workspace_of(kind, prior)?;
+        let id = id_of(kind, prior)?;
+        Ok(self
+            .fetch(kind, &ws, &id)
+            .await?
+            .map(|api| self.to_attrs(kind, &api, prior)))
+    }
+
+    async fn create(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        planned: &Object,
+    ) -> Result<Object, ProviderError> {
+        let kind = Kind::of(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let planned = complete(self.schema(kind), planned);
+        let ws = workspace_of(kind, &planned)?;
+        let body = self.create_body(kind, &planned);
+        let path = kind.collection(&ws);
+        let (planned_ref, body_ref, path_ref) = (&planned, &body, &path);
+        let id = create_or_adopt(
+            self.client.http().retry_policy(),
+            || async move {
+                let answer = self
+                    .client
+                    .call(Method::POST, kind.host(), path_ref, &[], Some(body_ref))
+                    .await?;
+                answer
+                    .as_object()
+                    .and_then(|o| text_field(o, "id"))
+                    .ok_or_else(|| {
+                        ProviderError::new(
+                            ErrorKind::Api,
+                            format!("POST {path_ref} answered without an id"),
+                        )
+                    })
+            },
+            || async move {
+                Ok(self
+                    .find_api(kind, planned_ref)
+                    .await?
+                    .and_then(|o| text_field(&o, "id")))
+            },
+        )
+        .await?;
+        let what = Self::what(kind, &planned, &id);
+        let api = self
+            .wait_ready(ctx, deadline, kind, &ws, &id, &what)
+            .await?;
+        Ok(self.to_attrs(kind, &api, &planned))
+    }
+
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        prior: &Object,
+        planned: &Object,
+    ) -> Result<Object, ProviderError> {
+        let kind = Kind::of(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let planned = complete(self.schema(kind), planned);
+        let ws = workspace_of(kind, prior)?;
+        let id = id_of(kind, prior)?;
+        let body = self.update_body(kind, prior, &planned);
+        self.client
+            .call(
+                Method::PUT,
+                kind.host(),
+                &kind.item(&ws, &id),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        let what = Self::what(kind, &planned, &id);
+        let api = self
+            .wait_ready(ctx, deadline, kind, &ws, &id, &what)
+            .await?;
+        let mut planned = planned;
+        planned.insert("id".into(), Json::String(id));
+        Ok(self.to_attrs(kind, &api, &planned))
+    }
+
+    async fn delete(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        prior: &Object,
+    ) -> Result<(), ProviderError> {
+        let kind = Kind::of(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let ws = workspace_of(kind, prior)?;
+        let id = id_of(kind, prior)?;
+        let response = self
+            .client
+            .send(Method::DELETE, kind.host(), &kind.item(&ws, &id), &[], None)
+            .await?;
+        if response.status == 404 {
+            return Ok(());
+        }
+        if !response.is_success() {
+            return Err(self.client.error(&response));
+        }
+        let what = Self::what(kind, prior, &id);
+        self.wait_gone(ctx, deadline, kind, &ws, &id, &what).await
+    }
+
+    async fn find(
+        &self,
+        _ctx: &OpContext,
+        type_name: &str,
+        planned: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
+        let kind = Kind::of(type_name)?;
+        let planned = complete(self.schema(kind), planned);
+        let ws = workspace_of(kind, &planned)?;
+        let Some(found) = self.find_api(kind, &planned).await? else {
+            return Ok(None);
+        };
+        let Some(id) = text_field(&found, "id") else {
+            return Ok(None);
+        };
+        Ok(self
+            .fetch(kind, &ws, &id)
+            .await?
+            .map(|api| self.to_attrs(kind, &api, &planned)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statuses() {
+        let obj = |s: &str| json!({"status": s}).as_object().cloned().unwrap();
+        assert!(matches!(
+            observe(obj("CREATING"), Some("RUNNING")),
+            Observed::Pending { .. }
+        ));
+        assert!(matches!(
+            observe(obj("RUNNING"), Some("RUNNING")),
+            Observed::Done { .. }
+        ));
+        assert!(matches!(
+            observe(obj("CREATE_FAILED"), Some("RUNNING")),
+            Observed::Failed { .. }
+        ));
+        assert!(matches!(
+            observe(obj("FROZEN"), Some("RUNNING")),
+            Observed::Failed { .. }
+        ));
+        assert!(matches!(
+            observe(obj("ACTIVE"), None),
+            Observed::Done { .. }
+        ));
+        assert!(matches!(
+            observe(obj("UPDATING"), None),
+            Observed::Pending { .. }
+        ));
+        assert!(matches!(
+            observe(Object::new(), Some("RUNNING")),
+            Observed::Done { .. }
+        ));
+    }
+
+    #[test]
+    fn list_answers() {
+        let a = json!({"total": 2, "endpoints": [{"id": "a"}, {"id": "b"}]});
+        assert_eq!(list_items(&a, "endpoints").len(), 2);
+        let a = json!({"total": 1, "items": [{"id": "a"}]});
+        assert_eq!(list_items(&a, "endpoints").len(), 1);
+        assert!(list_items(&json!({"total": 0}), "x").is_empty());
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(Kind::Workspace.item("", "w1"), "/v1/workspaces/w1");
+        assert_eq!(
+            Kind::ServiceInstance.item("w1", "i1"),
+            "/v1/workspaces/w1/services/instances/i1"
+        );
+        assert_eq!(
+            Kind::Endpoint.collection("w 1"),
+            "/v1/workspaces/w%201/endpoints"
+        );
+    }
+}
