@@ -1,0 +1,507 @@
+//! Shared state, the router, and the layers every cloud call passes through: request ids,
+//! faults, and authentication.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use time::macros::format_description;
+use time::PrimitiveDateTime;
+
+use crate::config::{AmbiguousMode, Config, Effective, Faults, Timings};
+use crate::reply::{code, ApiError, Cloud};
+use crate::sign;
+use crate::store::Store;
+use crate::{alaya, fabric, invoke, local};
+
+/// The gateway rejects signed bodies over 12 MB.
+pub(crate) const MAX_BODY: usize = 12 * 1024 * 1024;
+
+/// How far `X-Sdk-Date` may be from now **[ours: 15 minutes]**.
+const MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;
+
+/// Everything a handler can reach.
+pub(crate) struct App {
+    pub keys: Keys,
+    pub store: Store,
+    pub timings: RwLock<Timings>,
+    pub faults: RwLock<Arc<Faults>>,
+    limiter: [Mutex<Window>; 2],
+    /// The address the server listens on, once bound; used when a request has no `Host`.
+    pub bound: OnceLock<SocketAddr>,
+}
+
+pub(crate) struct Keys {
+    pub fabric_access_key: String,
+    pub fabric_secret_key: String,
+    pub fabric_auth_token: String,
+    pub alaya_access_key: String,
+    pub alaya_secret_key: String,
+}
+
+/// A fixed one-second window of request counts, for the 429 fault.
+#[derive(Default)]
+struct Window {
+    second: u64,
+    count: u32,
+}
+
+pub(crate) type Shared = Arc<App>;
+
+impl App {
+    pub(crate) fn new(config: Config) -> Result<Shared, crate::Error> {
+        config
+            .faults
+            .validate()
+            .map_err(|msg| crate::Error::InvalidFaults { msg })?;
+        let store = Store::open(config.data_dir.clone())?;
+        Ok(Arc::new(App {
+            keys: Keys {
+                fabric_access_key: config.fabric_access_key,
+                fabric_secret_key: config.fabric_secret_key,
+                fabric_auth_token: config.fabric_auth_token,
+                alaya_access_key: config.alaya_access_key,
+                alaya_secret_key: config.alaya_secret_key,
+            },
+            store,
+            timings: RwLock::new(config.timings),
+            faults: RwLock::new(Arc::new(config.faults)),
+            limiter: [Mutex::new(Window::default()), Mutex::new(Window::default())],
+            bound: OnceLock::new(),
+        }))
+    }
+
+    pub(crate) fn timings(&self) -> Timings {
+        *self.timings.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn faults(&self) -> Arc<Faults> {
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether a create should end in a failed status, by the configured share.
+    pub(crate) fn roll_create_failure(&self, call: &str) -> bool {
+        roll(self.faults().for_call(call).create_failure_rate)
+    }
+
+    /// Counts one request against the cloud's rate; `Some(seconds)` when over the limit.
+    fn throttle(&self, cloud: Cloud, limit: u32) -> Option<u64> {
+        if limit == 0 {
+            return None;
+        }
+        let idx = match cloud {
+            Cloud::Fabric => 0,
+            Cloud::Alaya => 1,
+        };
+        let now = crate::store::now_ms();
+        let second = now / 1000;
+        let mut w = self.limiter[idx].lock().unwrap_or_else(|e| e.into_inner());
+        if w.second != second {
+            w.second = second;
+            w.count = 0;
+        }
+        w.count = w.count.saturating_add(1);
+        if w.count > limit {
+            Some(1)
+        } else {
+            None
+        }
+    }
+
+    /// `http://host:port` as the client reached us: the `Host` header when it looks like one,
+    /// else the bound address.
+    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+            });
+        match (host, self.bound.get()) {
+            (Some(h), _) => format!("http://{h}"),
+            (None, Some(addr)) => format!("http://{addr}"),
+            (None, None) => "http://127.0.0.1".to_owned(),
+        }
+    }
+}
+
+/// `true` with probability `p`.
+pub(crate) fn roll(p: f64) -> bool {
+    p > 0.0 && (p >= 1.0 || rand::random::<f64>() < p)
+}
+
+/// The whole server: both clouds, the Alaya service URLs, and `/_local`.
+pub(crate) fn router(app: Shared) -> Router {
+    let fabric = fabric::routes()
+        .merge(invoke::fabric_routes())
+        .route_layer(middleware::from_fn_with_state(app.clone(), fabric_auth))
+        .route_layer(middleware::from_fn_with_state(app.clone(), faults));
+    let alaya = alaya::routes()
+        .route_layer(middleware::from_fn_with_state(app.clone(), alaya_auth))
+        .route_layer(middleware::from_fn_with_state(app.clone(), faults));
+    let alaya_svc =
+        invoke::alaya_routes().route_layer(middleware::from_fn_with_state(app.clone(), faults));
+    Router::new()
+        .merge(fabric)
+        .nest("/api/serverless-infer/v1", alaya)
+        .merge(alaya_svc)
+        .merge(local::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(request_id))
+        .with_state(app)
+}
+
+/// Which cloud's error format a path gets.
+pub(crate) fn cloud_of(path: &str) -> Cloud {
+    if path.starts_with("/api/serverless-infer") || path.starts_with("/alaya-svc") {
+        Cloud::Alaya
+    } else {
+        Cloud::Fabric
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let err = match cloud_of(&path) {
+        Cloud::Fabric => ApiError::fabric(
+            StatusCode::NOT_FOUND,
+            "APIG.0101",
+            format!("The API does not exist or has not been published in the environment: {path}"),
+        ),
+        Cloud::Alaya => ApiError::alaya(StatusCode::NOT_FOUND, format!("no such API: {path}")),
+    };
+    err.into_response()
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let msg = format!(
+        "The API does not exist: {} is not allowed on {}",
+        req.method(),
+        req.uri().path()
+    );
+    match cloud_of(req.uri().path()) {
+        Cloud::Fabric => ApiError::fabric(StatusCode::METHOD_NOT_ALLOWED, "APIG.0101", msg),
+        Cloud::Alaya => ApiError::alaya(StatusCode::METHOD_NOT_ALLOWED, msg),
+    }
+    .into_response()
+}
+
+/// Puts a fresh `X-Request-Id` on every answer.
+async fn request_id(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// The call kind of a matched route, as named in [`Faults::calls`](crate::Faults).
+pub(crate) fn call_kind(method: &Method, route: &str) -> &'static str {
+    let m = method.as_str();
+    let route = route
+        .strip_prefix("/api/serverless-infer/v1")
+        .unwrap_or(route);
+    match (m, route) {
+        ("POST", "/v1/workspaces") => "fabric.workspace.create",
+        ("GET", "/v1/workspaces") => "fabric.workspace.list",
+        ("PUT", "/v1/workspaces/{ws}") => "fabric.workspace.update",
+        ("DELETE", "/v1/workspaces/{ws}") => "fabric.workspace.delete",
+        ("POST", "/v1/workspaces/{ws}/endpoints") => "fabric.endpoint.create",
+        ("GET", "/v1/workspaces/{ws}/endpoints") => "fabric.endpoint.list",
+        ("GET", "/v1/workspaces/{ws}/endpoints/{id}") => "fabric.endpoint.show",
+        ("PUT", "/v1/workspaces/{ws}/endpoints/{id}") => "fabric.endpoint.update",
+        ("DELETE", "/v1/workspaces/{ws}/endpoints/{id}") => "fabric.endpoint.delete",
+        ("POST", "/v1/workspaces/{ws}/models") => "fabric.model.create",
+        ("GET", "/v1/workspaces/{ws}/models") => "fabric.model.list",
+        ("PUT", "/v1/workspaces/{ws}/models/{id}") => "fabric.model.update",
+        ("DELETE", "/v1/workspaces/{ws}/models/{id}") => "fabric.model.delete",
+        ("GET", "/v1/workspaces/{ws}/models/{id}/versions") => "fabric.model.versions",
+        ("POST", "/v1/workspaces/{ws}/services/instances") => "fabric.instance.create",
+        ("GET", "/v1/workspaces/{ws}/services/instances") => "fabric.instance.list",
+        ("GET", "/v1/workspaces/{ws}/services/instances/{id}") => "fabric.instance.show",
+        ("PUT", "/v1/workspaces/{ws}/services/instances/{id}") => "fabric.instance.update",
+        ("DELETE", "/v1/workspaces/{ws}/services/instances/{id}") => "fabric.instance.delete",
+        ("POST", "/v1/workspaces/{ws}/services/instances/{id}/invocations") => {
+            "fabric.instance.invoke"
+        }
+        ("POST", "/deployment/expert") => "alaya.deployment.create",
+        ("PUT", "/deployment/expert/{id}") => "alaya.deployment.update",
+        ("GET", "/deployment/list") => "alaya.deployment.list",
+        ("GET", "/deployment/{id}") => "alaya.deployment.show",
+        ("DELETE", "/deployment/{id}") => "alaya.deployment.delete",
+        ("PUT", "/deployment/{id}/scale") => "alaya.deployment.scale",
+        ("POST", "/deployment/{id}/cancel") => "alaya.deployment.cancel",
+        ("POST", "/alaya-svc/{id}/v1/chat/completions") => "alaya.invoke",
+        _ => "other",
+    }
+}
+
+/// Injects the configured faults: throttling, latency, errors, and ambiguous creates.
+async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let cloud = cloud_of(req.uri().path());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let call = call_kind(req.method(), &route);
+    let all = app.faults();
+    let eff: Effective = all.for_call(call);
+    if let Some(secs) = app.throttle(cloud, all.rate_limit_per_sec) {
+        let mut err = ApiError::new(
+            cloud,
+            StatusCode::TOO_MANY_REQUESTS,
+            "APIG.0308",
+            "The throttling threshold has been reached",
+        );
+        err.retry_after = Some(secs);
+        return err.into_response();
+    }
+    if eff.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(eff.latency_ms)).await;
+    }
+    if roll(eff.error_rate) {
+        let (status, c) = if rand::random::<bool>() {
+            (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL)
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE)
+        };
+        return ApiError::new(
+            cloud,
+            status,
+            c,
+            "injected fault: the service failed this call",
+        )
+        .into_response();
+    }
+    let resp = next.run(req).await;
+    if call.ends_with(".create") && resp.status().is_success() && roll(eff.ambiguous_rate) {
+        let drop = match eff.ambiguous_mode {
+            AmbiguousMode::Error500 => false,
+            AmbiguousMode::Drop => true,
+            AmbiguousMode::Either => rand::random::<bool>(),
+        };
+        if drop {
+            return dropped_connection();
+        }
+        return ApiError::new(
+            cloud,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            "injected fault: the answer was lost (the call may have taken effect)",
+        )
+        .into_response();
+    }
+    resp
+}
+
+/// An answer whose body fails at once, so that the server closes the connection before a
+/// whole answer reaches the client.
+fn dropped_connection() -> Response {
+    let mut resp = Response::new(Body::new(invoke::FailingBody));
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(1_000_000u32));
+    resp
+}
+
+/// Checks Fabric credentials: `X-Auth-Token`, or an `SDK-HMAC-SHA256` signature.
+async fn fabric_auth(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::fabric(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "APIG.0201",
+                "Request entity too large (over 12 MB) or unreadable",
+            )
+            .into_response()
+        }
+    };
+    if let Err(e) = check_fabric(&app, &parts, &bytes, time::OffsetDateTime::now_utc()) {
+        return e.into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn unauthorized(code: &str, msg: impl Into<String>) -> ApiError {
+    ApiError::fabric(StatusCode::UNAUTHORIZED, code, msg)
+}
+
+pub(crate) fn check_fabric(
+    app: &App,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    now: time::OffsetDateTime,
+) -> Result<(), ApiError> {
+    let headers = &parts.headers;
+    if let Some(token) = headers.get("x-auth-token") {
+        return if token.as_bytes() == app.keys.fabric_auth_token.as_bytes() {
+            Ok(())
+        } else {
+            Err(unauthorized(
+                "APIG.0301",
+                "Incorrect IAM authentication information: decrypt token fail",
+            ))
+        };
+    }
+    let Some(auth) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized(
+            "APIG.0301",
+            "Incorrect IAM authentication information: x-auth-token not found",
+        ));
+    };
+    let parsed = auth.to_str().ok().and_then(sign::parse_authorization);
+    let Some(parsed) = parsed else {
+        return Err(unauthorized(
+            "APIG.1002",
+            "Incorrect token or token resolution failed: the Authorization header is not \
+             `SDK-HMAC-SHA256 Access=.., SignedHeaders=.., Signature=..`",
+        ));
+    };
+    let aksk_fail = |detail: &str| {
+        unauthorized(
+            "APIG.0301",
+            format!(
+                "Incorrect IAM authentication information: verify aksk signature fail ({detail})"
+            ),
+        )
+    };
+    if parsed.access != app.keys.fabric_access_key {
+        return Err(aksk_fail("unknown access key"));
+    }
+    let date = headers
+        .get("x-sdk-date")
+        .and_then(|d| d.to_str().ok())
+        .ok_or_else(|| aksk_fail("X-Sdk-Date is missing"))?;
+    let when = PrimitiveDateTime::parse(
+        date,
+        format_description!("[year][month][day]T[hour][minute][second]Z"),
+    )
+    .map_err(|_| aksk_fail("X-Sdk-Date is not YYYYMMDDTHHMMSSZ"))?
+    .assume_utc();
+    if (now - when).whole_seconds().abs() > MAX_CLOCK_SKEW_SECS {
+        return Err(aksk_fail(
+            "X-Sdk-Date is more than 15 minutes from the server's time",
+        ));
+    }
+    let mut signed = Vec::with_capacity(parsed.signed_headers.len());
+    for name in &parsed.signed_headers {
+        let value = headers
+            .get(name.as_str())
+            .ok_or_else(|| aksk_fail(&format!("signed header {name} is not in the request")))?;
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        signed.push((name.clone(), value));
+    }
+    let payload_hash = match headers.get("x-sdk-content-sha256") {
+        Some(v) if v.as_bytes() == b"UNSIGNED-PAYLOAD" => "UNSIGNED-PAYLOAD".to_owned(),
+        _ => sign::hex_sha256(body),
+    };
+    let creq = sign::canonical_request(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &signed,
+        &payload_hash,
+    );
+    let sts = sign::string_to_sign(&creq, date);
+    if sign::verify(&app.keys.fabric_secret_key, &sts, &parsed.signature) {
+        Ok(())
+    } else {
+        Err(aksk_fail("signature mismatch")
+            .with_solution(format!("The server's canonical request was:\n{creq}")))
+    }
+}
+
+/// Checks the Alaya `Authorization: plain Credential={AK},Signature={SK}` header.
+async fn alaya_auth(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::alaya(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large (over 12 MB) or unreadable",
+            )
+            .into_response()
+        }
+    };
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(header) = header else {
+        return ApiError::alaya(StatusCode::UNAUTHORIZED, "missing Authorization header")
+            .into_response();
+    };
+    let Some((ak, sk)) = parse_plain(header) else {
+        return ApiError::alaya(
+            StatusCode::UNAUTHORIZED,
+            "malformed Authorization header: expected `plain Credential=AK,Signature=SK`",
+        )
+        .into_response();
+    };
+    if ak != app.keys.alaya_access_key || sk != app.keys.alaya_secret_key {
+        return ApiError::alaya(StatusCode::UNAUTHORIZED, "invalid credential").into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Parses `plain Credential=AK,Signature=SK` (spaces after the comma allowed).
+pub(crate) fn parse_plain(value: &str) -> Option<(&str, &str)> {
+    let rest = value.trim().strip_prefix("plain ")?;
+    let (cred, sig) = rest.split_once(',')?;
+    let ak = cred.trim().strip_prefix("Credential=")?;
+    let sk = sig.trim().strip_prefix("Signature=")?;
+    if ak.is_empty() || sk.is_empty() {
+        return None;
+    }
+    Some((ak, sk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_credentials_parse() {
+        assert_eq!(
+            parse_plain("plain Credential=a,Signature=b"),
+            Some(("a", "b"))
+        );
+        assert_eq!(
+            parse_plain("plain Credential=a, Signature=b"),
+            Some(("a", "b"))
+        );
+        assert_eq!(parse_plain("plain Credential=,Signature=b"), None);
+        assert_eq!(parse_plain("Bearer x"), None);
+    }
+
+    #[test]
+    fn every_route_has_a_call_kind() {
+        assert_eq!(
+            call_kind(&Method::POST, "/api/serverless-infer/v1/deployment/expert"),
+            "alaya.deployment.create"
+        );
+        assert_eq!(
+            call_kind(&Method::GET, "/v1/workspaces/{ws}/endpoints/{id}"),
+            "fabric.endpoint.show"
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! Invocations: Fabric's `.../instances/{id}/invocations` and Alaya's
+//! `{serviceUrl}/v1/chat/completions`, answering OpenAI-style `chat.completion.chunk` events.
+//!
+//! The text is derived from the prompt alone, so tests can predict it: the assistant repeats
+//! the last user message after `You said:`, one word per chunk.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use http_body::Frame;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::alaya::scaled_to_zero;
+use crate::app::Shared;
+use crate::fields::{self, Fields};
+use crate::reply::{code, ApiError, Cloud, Result};
+use crate::store::Kind;
+
+pub(crate) fn fabric_routes() -> Router<Shared> {
+    Router::new().route(
+        "/v1/workspaces/{ws}/services/instances/{id}/invocations",
+        post(fabric_invoke),
+    )
+}
+
+pub(crate) fn alaya_routes() -> Router<Shared> {
+    Router::new().route("/alaya-svc/{id}/v1/chat/completions", post(alaya_invoke))
+}
+
+/// The prompt's messages, checked.
+fn messages(cloud: Cloud, body: &[u8]) -> Result<(String, Option<u64>, Option<String>, bool)> {
+    let b = fields::object(cloud, body)?;
+    let f = Fields::new(cloud, &b);
+    let list = f
+        .get("messages")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| ApiError::bad_request(cloud, "messages is required: a non-empty list"))?;
+    let mut last_user = String::new();
+    for (i, m) in list.iter().enumerate() {
+        let role = m.get("role").and_then(Value::as_str);
+        let content = m.get("content").and_then(Value::as_str);
+        match (role, content) {
+            (Some(role), Some(content)) => {
+                if role == "user" {
+                    last_user = content.to_owned();
+                }
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    cloud,
+                    format!("messages[{i}] needs a string role and a string content"),
+                ))
+            }
+        }
+    }
+    let max_tokens = f.opt_uint("max_tokens")?;
+    let model = f.opt_str("model")?;
+    let stream = match f.get("stream") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::bad_request(cloud, "stream must be a boolean")),
+    };
+    Ok((last_user, max_tokens, model, stream))
+}
+
+/// The answer's words and finish reason for a prompt.
+fn answer(prompt: &str, max_tokens: Option<u64>) -> (Vec<String>, &'static str) {
+    let text = format!("You said: {}", prompt.trim());
+    let words: Vec<String> = text
+        .split_whitespace()
+        .enumerate()
+        .map(|(i, w)| {
+            if i == 0 {
+                w.to_owned()
+            } else {
+                format!(" {w}")
+            }
+        })
+        .collect();
+    match max_tokens {
+        Some(n) if (n as usize) < words.len() => (words[..n as usize].to_vec(), "length"),
+        _ => (words, "stop"),
+    }
+}
+
+/// The completion as server-sent events, or as one `chat.completion` object.
+fn completion(prompt: &str, max_tokens: Option<u64>, model: &str, stream: bool) -> Response {
+    let (words, finish) = answer(prompt, max_tokens);
+    let digest = hex::encode(Sha256::digest(prompt.as_bytes()));
+    let id = format!("chatcmpl-{}", &digest[..22]);
+    let created = crate::store::now_ms() / 1000;
+    if !stream {
+        let content: String = words.concat();
+        let body = json!({
+            "id": id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                         "finish_reason": finish}],
+            "usage": {"prompt_tokens": prompt.split_whitespace().count(),
+                      "completion_tokens": words.len(),
+                      "total_tokens": prompt.split_whitespace().count() + words.len()},
+        });
+        return (StatusCode::OK, axum::Json(body)).into_response();
+    }
+    let chunk = |delta: Value, finish: Value| {
+        let v = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "system_fingerprint": null, "usage": null,
+        });
+        Bytes::from(format!("data: {v}\n\n"))
+    };
+    let mut events = VecDeque::new();
+    events.push_back(chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    ));
+    for w in &words {
+        events.push_back(chunk(json!({"content": w}), Value::Null));
+    }
+    events.push_back(chunk(json!({}), json!(finish)));
+    events.push_back(Bytes::from_static(b"data: [DONE]\n\n"));
+    let mut resp = Response::new(Body::new(Chunks(events)));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// A body that yields its chunks one frame each, as a streaming server does.
+struct Chunks(VecDeque<Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// A body that fails at once: the server closes the connection without a whole answer.
+pub(crate) struct FailingBody;
+
+impl http_body::Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "injected fault: connection dropped",
+        ))))
+    }
+}
+
+async fn fabric_invoke(
+    State(app): State<Shared>,
+    Path((ws, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    let (prompt, max_tokens, _, stream) = messages(Cloud::Fabric, &body)?;
+    app.store
+        .tx(|t| {
+            if t.get(Kind::FabricWorkspace, &ws).is_none() {
+                return Err(ApiError::not_found(Cloud::Fabric, "workspace", &ws));
+            }
+            let inst = t
+                .get(Kind::FabricServiceInstance, &id)
+                .filter(|i| i.str("workspace_id") == ws)
+                .ok_or_else(|| ApiError::not_found(Cloud::Fabric, "service instance", &id))?;
+            if inst.status != "RUNNING" && inst.status != "UPDATING" {
+                return Err(ApiError::fabric(
+                    StatusCode::BAD_REQUEST,
+                    code::WRONG_STATUS,
+                    format!(
+                        "service instance {id} is {} and cannot be invoked now",
+                        inst.status
+                    ),
+                ));
+            }
+            Ok(())
+        })
+        .map_err(|e| ApiError::internal(Cloud::Fabric, e.0))??;
+    Ok(completion(&prompt, max_tokens, &id, stream))
+}
+
+async fn alaya_invoke(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let a = Cloud::Alaya;
+    let key = headers
+        .get("apikey")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        })
+        .map(str::to_owned);
+    let (prompt, max_tokens, model, stream) = messages(a, &body)?;
+    let cold = app
+        .store
+        .tx(|t| {
+            let d = t.get(Kind::AlayaExpertDeployment, &id).ok_or_else(|| {
+                ApiError::alaya(
+                    StatusCode::NOT_FOUND,
+                    format!("deployment {id} does not exist"),
+                )
+            })?;
+            let expected = d.str("apiKey");
+            if key.as_deref() != Some(expected) {
+                return Err(ApiError::alaya(
+                    StatusCode::UNAUTHORIZED,
+                    "missing or wrong apiKey header",
+                ));
+            }
+            if d.status != "running" {
+                return Err(ApiError::alaya(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "deployment {id} is {} and cannot serve requests now",
+                        d.status
+                    ),
+                ));
+            }
+            let served: Vec<&str> = d
+                .body
+                .get("servedName")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let model = match &model {
+                Some(m) if served.contains(&m.as_str()) => m.clone(),
+                Some(m) => {
+                    return Err(ApiError::alaya(
+                        StatusCode::NOT_FOUND,
+                        format!("model {m:?} is not served here; servedName is {served:?}"),
+                    ))
+                }
+                None => served.first().map(|s| (*s).to_owned()).unwrap_or_default(),
+            };
+            let cold = scaled_to_zero(d, t.now);
+            let now = t.now;
+            if let Some(d) = t.get_mut(Kind::AlayaExpertDeployment, &id) {
+                d.last_used_ms = now;
+            }
+            Ok((cold, model))
+        })
+        .map_err(|e| ApiError::internal(a, e.0))??;
+    let (cold, model) = cold;
+    if cold {
+        // Scaled to zero: this request wakes the service and waits for its cold start.
+        let ms = app.timings().alaya_starting_ms;
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    Ok(completion(&prompt, max_tokens, &model, stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_derived_from_the_prompt() {
+        let (words, finish) = answer("hello  there", None);
+        assert_eq!(words.concat(), "You said: hello there");
+        assert_eq!(finish, "stop");
+        let (words, finish) = answer("hello there", Some(2));
+        assert_eq!(words.concat(), "You said:");
+        assert_eq!(finish, "length");
+    }
+}
