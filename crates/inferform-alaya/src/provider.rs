@@ -1,0 +1,537 @@
+//! The configured `alaya` provider and `alaya_expert_deployment`'s operations.
+//!
+//! Create waits for `running`. Update changes `scale` online through `/scale`; any other change
+//! goes through the offline update: cancel, wait for `stopped`, PUT the whole body, wait for
+//! `running`. Delete waits until the service is gone. Statuses are read with the misspellings
+//! some pages use (`staring`, `stoping`, `stoped`) mapped to the right words.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use inferform_provider::http::Method;
+use inferform_provider::shape::{from_api, str_field, text_field, to_api, Naming};
+use inferform_provider::wait::{create_or_adopt, wait_for, Deadline, Observed};
+use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
+use inferform_types::{Nesting, Schema};
+use serde_json::Value as Json;
+
+use crate::client::{encode, AlayaClient, Answer};
+use crate::schema;
+
+/// How many polls an offline update may show `stopped` before the service starts again.
+const STOPPED_POLLS_ALLOWED: u32 = 20;
+
+/// A configured Alaya provider.
+#[derive(Debug)]
+pub struct AlayaProvider {
+    client: AlayaClient,
+    schema: Schema,
+}
+
+/// `staring` → `starting`, `stoping` → `stopping`, `stoped` → `stopped`; lowercase.
+pub fn normalize_status(status: &str) -> String {
+    let s = status.trim().to_ascii_lowercase();
+    match s.as_str() {
+        "staring" => "starting".into(),
+        "stoping" => "stopping".into(),
+        "stoped" => "stopped".into(),
+        _ => s,
+    }
+}
+
+fn is_transitional(status: &str) -> bool {
+    matches!(
+        status,
+        "starting"
+            | "stopping"
+            | "pending"
+            | "creating"
+            | "deploying"
+            | "updating"
+            | "deleting"
+            | "scaling"
+    )
+}
+
+/// What a poll waiting for `target` makes of a status. `stopped_ok` lets a `stopped` count as
+/// still changing (during an offline update, before the restart).
+fn observe(api: Object, target: &str, stopped_ok: bool) -> Observed<Object> {
+    let status = match str_field(&api, "status") {
+        Some(s) => normalize_status(s),
+        None => {
+            return Observed::Done {
+                status: None,
+                value: api,
+            }
+        }
+    };
+    if status == target {
+        Observed::Done {
+            status: Some(status),
+            value: api,
+        }
+    } else if is_transitional(&status)
+        || (stopped_ok && status == "stopped")
+        // A cancel takes a moment to begin.
+        || (target == "stopped" && status == "running")
+    {
+        Observed::Pending { status }
+    } else {
+        let message = ["errorMsg", "error_msg", "message", "reason", "msg"]
+            .iter()
+            .find_map(|k| str_field(&api, k))
+            .map(str::to_string);
+        Observed::Failed {
+            status,
+            code: text_field(&api, "errorCode"),
+            message,
+        }
+    }
+}
+
+/// The GET answer flattened: the deployment's settings may sit under `expert`.
+pub fn flatten(data: &Json) -> Object {
+    let mut flat = data.as_object().cloned().unwrap_or_default();
+    if let Some(expert) = flat.get("expert").and_then(Json::as_object).cloned() {
+        for (k, v) in expert {
+            let slot = flat.entry(k).or_insert(Json::Null);
+            if slot.is_null() {
+                *slot = v;
+            }
+        }
+    }
+    flat
+}
+
+impl AlayaProvider {
+    pub fn new(client: AlayaClient) -> Self {
+        AlayaProvider {
+            client,
+            schema: schema::expert_deployment(),
+        }
+    }
+
+    fn check_type(type_name: &str) -> Result<(), ProviderError> {
+        if type_name == schema::EXPERT_DEPLOYMENT {
+            Ok(())
+        } else {
+            Err(ProviderError::new(
+                ErrorKind::Invalid,
+                format!("the alaya provider has no resource type `{type_name}`"),
+            ))
+        }
+    }
+
+    /// The deployment's API form, flattened; `None` when it does not exist.
+    pub async fn fetch(&self, id: &str) -> Result<Option<Object>, ProviderError> {
+        let path = format!("/deployment/{}", encode(id));
+        match self.client.call(Method::GET, &path, &[], None).await? {
+            Answer::NotFound => Ok(None),
+            Answer::Data(Json::Null) => Ok(None),
+            Answer::Data(data) => {
+                let flat = flatten(&data);
+                if str_field(&flat, "status")
+                    .is_some_and(|s| matches!(normalize_status(s).as_str(), "deleted" | "removed"))
+                {
+                    return Ok(None);
+                }
+                Ok(Some(flat))
+            }
+        }
+    }
+
+    fn to_attrs(&self, api: &Object, prior: &Object) -> Object {
+        let mut out = from_api(&self.schema, api, Naming::Camel, Some(prior));
+        if let Some(id) = text_field(api, "serviceId")
+            .or_else(|| text_field(api, "id"))
+            .or_else(|| text_field(prior, "id"))
+        {
+            out.insert("id".into(), Json::String(id));
+        }
+        if let Some(status) = str_field(api, "status") {
+            out.insert("status".into(), Json::String(normalize_status(status)));
+        }
+        out
+    }
+
+    fn body(&self, planned: &Object) -> Json {
+        let mut body = to_api(&self.schema, planned, Naming::Camel, &[]);
+        // The API requires extensions; none is an empty object.
+        body.entry("extensions")
+            .or_insert_with(|| Json::Object(Object::new()));
+        Json::Object(body)
+    }
+
+    async fn wait_status(
+        &self,
+        ctx: &OpContext,
+        deadline: Deadline,
+        id: &str,
+        what: &str,
+        target: &'static str,
+        stopped_ok: bool,
+    ) -> Result<Object, ProviderError> {
+        let polls = AtomicU32::new(0);
+        let polls = &polls;
+        wait_for(ctx, deadline, what, target, || async move {
+            let n = polls.fetch_add(1, Ordering::SeqCst);
+            match self.fetch(id).await? {
+                // Just created, and not listed yet: give it a few polls.
+                None if n < 5 => Ok(Observed::Pending {
+                    status: "pending".into(),
+                }),
+                None => Ok(Observed::Failed {
+                    status: "deleted".into(),
+                    code: None,
+                    message: Some("it is gone".into()),
+                }),
+                Some(api) => Ok(observe(
+                    api,
+                    target,
+                    stopped_ok && n < STOPPED_POLLS_ALLOWED,
+                )),
+            }
+        })
+        .await
+    }
+
+    async fn wait_gone(
+        &self,
+        ctx: &OpContext,
+        deadline: Deadline,
+        id: &str,
+        what: &str,
+    ) -> Result<(), ProviderError> {
+        wait_for(ctx, deadline, what, "deleted", || async move {
+            Ok(match self.fetch(id).await? {
+                None => Observed::Done {
+                    status: Some("deleted".into()),
+                    value: (),
+                },
+                Some(api) => {
+                    let status = str_field(&api, "status")
+                        .map(normalize_status)
+                        .unwrap_or_else(|| "deleting".into());
+                    if status == "failed" {
+                        match observe(api, "deleted", false) {
+                            Observed::Failed {
+                                status,
+                                code,
+                                message,
+                            } => Observed::Failed {
+                                status,
+                                code,
+                                message,
+                            },
+                            _ => Observed::Pending { status },
+                        }
+                    } else {
+                        Observed::Pending { status }
+                    }
+                }
+            })
+        })
+        .await
+    }
+
+    /// The list row of the deployment `planned` names (vksId, namespace, name).
+    async fn find_row(&self, planned: &Object) -> Result<Option<Object>, ProviderError> {
+        let (Some(vks), Some(ns), Some(name)) = (
+            str_field(planned, "vks_id"),
+            str_field(planned, "namespace"),
+            str_field(planned, "name"),
+        ) else {
+            return Ok(None);
+        };
+        const SIZE: usize = 100;
+        let size = SIZE.to_string();
+        for page in 1..=100usize {
+            let page_text = page.to_string();
+            let query = [
+                ("vksId", vks),
+                ("namespace", ns),
+                ("name", name),
+                ("model", "expert"),
+                ("page", page_text.as_str()),
+                ("size", size.as_str()),
+            ];
+            let data = match self
+                .client
+                .call(Method::GET, "/deployment/list", &query, None)
+                .await?
+            {
+                Answer::Data(d) => d,
+                Answer::NotFound => return Ok(None),
+            };
+            let rows: Vec<Object> = data
+                .get("rows")
+                .or_else(|| data.get("list"))
+                .and_then(Json::as_array)
+                .map(|rows| rows.iter().filter_map(|r| r.as_object().cloned()).collect())
+                .unwrap_or_default();
+            let hit = rows.iter().find(|row| {
+                str_field(row, "name") == Some(name)
+                    && str_field(row, "vksId").is_none_or(|v| v == vks)
+                    && str_field(row, "namespace").is_none_or(|v| v == ns)
+            });
+            if let Some(row) = hit {
+                return Ok(Some(row.clone()));
+            }
+            let count = data
+                .get("count")
+                .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok()))
+                .unwrap_or(0) as usize;
+            if rows.is_empty() || page * SIZE >= count {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    fn what(planned: &Object, id: &str) -> String {
+        match str_field(planned, "name") {
+            Some(name) => format!("{} \"{name}\" ({id})", schema::EXPERT_DEPLOYMENT),
+            None => format!("{} {id}", schema::EXPERT_DEPLOYMENT),
+        }
+    }
+}
+
+fn id_of(attrs: &Object) -> Result<String, ProviderError> {
+    text_field(attrs, "id")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Invalid,
+                format!("{} has no id in its state", schema::EXPERT_DEPLOYMENT),
+            )
+        })
+}
+
+/// `attrs` with every settable attribute and block present, null when unset.
+fn complete(schema: &Schema, attrs: &Object) -> Object {
+    let mut out = attrs.clone();
+    for (name, attr) in &schema.attributes {
+        if attr.settable() {
+            out.entry(name.clone()).or_insert(Json::Null);
+        }
+    }
+    for (name, block) in &schema.blocks {
+        let slot = out.entry(name.clone()).or_insert(Json::Null);
+        match (block.nesting, slot) {
+            (Nesting::Single, Json::Object(inner)) => *inner = complete(&block.schema, inner),
+            (Nesting::List, Json::Array(items)) => {
+                for item in items.iter_mut() {
+                    if let Json::Object(inner) = item {
+                        *inner = complete(&block.schema, inner);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Provider for AlayaProvider {
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        type_name: &str,
+        prior: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
+        Self::check_type(type_name)?;
+        let id = id_of(prior)?;
+        Ok(self.fetch(&id).await?.map(|api| self.to_attrs(&api, prior)))
+    }
+
+    async fn create(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        planned: &Object,
+    ) -> Result<Object, ProviderError> {
+        Self::check_type(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let planned = complete(&self.schema, planned);
+        let body = self.body(&planned);
+        let (planned_ref, body_ref) = (&planned, &body);
+        let id = create_or_adopt(
+            self.client.http().retry_policy(),
+            || async move {
+                let data = self
+                    .client
+                    .data(Method::POST, "/deployment/expert", &[], Some(body_ref))
+                    .await?;
+                data.as_object()
+                    .and_then(|d| text_field(d, "serviceId").or_else(|| text_field(d, "id")))
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| {
+                        ProviderError::new(
+                            ErrorKind::Api,
+                            "POST /api/serverless-infer/v1/deployment/expert answered without a serviceId",
+                        )
+                    })
+            },
+            || async move {
+                Ok(self.find_row(planned_ref).await?.and_then(|row| {
+                    text_field(&row, "serviceId").or_else(|| text_field(&row, "id"))
+                }))
+            },
+        )
+        .await?;
+        let what = Self::what(&planned, &id);
+        let api = self
+            .wait_status(ctx, deadline, &id, &what, "running", false)
+            .await?;
+        Ok(self.to_attrs(&api, &planned))
+    }
+
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        prior: &Object,
+        planned: &Object,
+    ) -> Result<Object, ProviderError> {
+        Self::check_type(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let planned = complete(&self.schema, planned);
+        let id = id_of(prior)?;
+        let what = Self::what(&planned, &id);
+        let mut before = to_api(&self.schema, prior, Naming::Camel, &[]);
+        let mut after = to_api(&self.schema, &planned, Naming::Camel, &[]);
+        let scale_changed = before.remove("scale") != after.remove("scale");
+        let offline = before != after;
+        let api = if offline {
+            self.client
+                .data(
+                    Method::POST,
+                    &format!("/deployment/{}/cancel", encode(&id)),
+                    &[],
+                    None,
+                )
+                .await?;
+            self.wait_status(ctx, deadline, &id, &what, "stopped", false)
+                .await?;
+            self.client
+                .data(
+                    Method::PUT,
+                    &format!("/deployment/expert/{}", encode(&id)),
+                    &[],
+                    Some(&self.body(&planned)),
+                )
+                .await?;
+            self.wait_status(ctx, deadline, &id, &what, "running", true)
+                .await?
+        } else {
+            if scale_changed {
+                let scale = to_api(&self.schema, &planned, Naming::Camel, &[])
+                    .remove("scale")
+                    .unwrap_or(Json::Null);
+                let body = serde_json::json!({ "scale": scale });
+                self.client
+                    .data(
+                        Method::PUT,
+                        &format!("/deployment/{}/scale", encode(&id)),
+                        &[],
+                        Some(&body),
+                    )
+                    .await?;
+            }
+            self.wait_status(ctx, deadline, &id, &what, "running", false)
+                .await?
+        };
+        let mut planned = planned;
+        planned.insert("id".into(), Json::String(id));
+        Ok(self.to_attrs(&api, &planned))
+    }
+
+    async fn delete(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        prior: &Object,
+    ) -> Result<(), ProviderError> {
+        Self::check_type(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let id = id_of(prior)?;
+        let path = format!("/deployment/{}", encode(&id));
+        if let Answer::NotFound = self.client.call(Method::DELETE, &path, &[], None).await? {
+            return Ok(());
+        }
+        let what = Self::what(prior, &id);
+        self.wait_gone(ctx, deadline, &id, &what).await
+    }
+
+    async fn find(
+        &self,
+        _ctx: &OpContext,
+        type_name: &str,
+        planned: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
+        Self::check_type(type_name)?;
+        let planned = complete(&self.schema, planned);
+        let Some(row) = self.find_row(&planned).await? else {
+            return Ok(None);
+        };
+        let Some(id) = text_field(&row, "serviceId").or_else(|| text_field(&row, "id")) else {
+            return Ok(None);
+        };
+        Ok(self
+            .fetch(&id)
+            .await?
+            .map(|api| self.to_attrs(&api, &planned)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn misspelled_statuses() {
+        assert_eq!(normalize_status("staring"), "starting");
+        assert_eq!(normalize_status("stoping"), "stopping");
+        assert_eq!(normalize_status("stoped"), "stopped");
+        assert_eq!(normalize_status("Running"), "running");
+        let o = |s: &str| json!({"status": s}).as_object().cloned().unwrap();
+        assert!(matches!(
+            observe(o("staring"), "running", false),
+            Observed::Pending { .. }
+        ));
+        assert!(matches!(
+            observe(o("stoped"), "stopped", false),
+            Observed::Done { .. }
+        ));
+        assert!(matches!(
+            observe(o("stoped"), "running", true),
+            Observed::Pending { .. }
+        ));
+        assert!(matches!(
+            observe(o("stopped"), "running", false),
+            Observed::Failed { .. }
+        ));
+        match observe(
+            json!({"status": "failed", "message": "image pull"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            "running",
+            false,
+        ) {
+            Observed::Failed { message, .. } => assert_eq!(message.as_deref(), Some("image pull")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn settings_under_expert_are_found() {
+        let flat = flatten(&json!({
+            "serviceId": "s1", "status": "running", "vksId": "v",
+            "expert": {"headConfig": {"image": "i"}, "vksId": "other"}
+        }));
+        assert_eq!(flat["headConfig"], json!({"image": "i"}));
+        assert_eq!(flat["vksId"], json!("v"));
+    }
+}
