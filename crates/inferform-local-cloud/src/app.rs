@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -252,7 +252,11 @@ pub(crate) fn call_kind(method: &Method, route: &str) -> &'static str {
 
 /// Injects the configured faults: throttling, latency, errors, and ambiguous creates.
 async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response {
-    let cloud = cloud_of(req.uri().path());
+    // Inside the nested Alaya router the URI has lost its prefix; the original one has not.
+    let cloud = match req.extensions().get::<OriginalUri>() {
+        Some(original) => cloud_of(original.path()),
+        None => cloud_of(req.uri().path()),
+    };
     let route = req
         .extensions()
         .get::<MatchedPath>()

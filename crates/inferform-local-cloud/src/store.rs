@@ -274,6 +274,18 @@ impl Store {
         txn.sweep();
         let out = f(&mut txn);
         let touched = std::mem::take(&mut txn.touched);
+        // Whatever the change scheduled must be seen by the next sweep.
+        for (kind, id) in &touched {
+            let due = guard
+                .objects
+                .get(kind)
+                .and_then(|m| m.get(id))
+                .and_then(|o| o.next.as_ref())
+                .map(|n| n.at_ms);
+            if let Some(at) = due {
+                guard.next_due = guard.next_due.min(at);
+            }
+        }
         if let Some(dir) = &self.dir {
             let mut seen = std::collections::HashSet::new();
             for (kind, id) in touched {
@@ -369,18 +381,10 @@ impl Txn<'_> {
             .get_mut(&kind)
             .and_then(|m| m.get_mut(id))?;
         self.touched.push((kind, id.to_owned()));
-        if let Some(n) = &obj.next {
-            self.inner.next_due = self.inner.next_due.min(n.at_ms);
-        }
-        // The caller may schedule a transition; make the next sweep look.
-        self.inner.next_due = 0;
         Some(obj)
     }
 
     pub(crate) fn insert(&mut self, obj: Object) {
-        if obj.next.is_some() {
-            self.inner.next_due = 0;
-        }
         self.touched.push((obj.kind, obj.id.clone()));
         self.inner
             .objects

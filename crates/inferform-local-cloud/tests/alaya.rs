@@ -232,3 +232,16 @@ async fn min_zero_scales_to_zero_and_wakes_on_request() {
     assert_eq!(v["choices"][0]["message"]["content"], "You said: wake");
     cloud.shutdown().await;
 }
+
+#[tokio::test]
+async fn unknown_routes_answer_in_the_alaya_envelope() {
+    let (cloud, c) = start(test_config(50)).await;
+    let r = c.alaya(Method::GET, "/nothing/here", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(r.body["code"], -1);
+    let r = c.alaya(Method::POST, "/deployment/list", None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.text);
+    assert_eq!(r.body["code"], -1);
+    assert!(r.headers.contains_key("x-request-id"));
+    cloud.shutdown().await;
+}
