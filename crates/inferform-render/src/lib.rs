@@ -1,1 +1,571 @@
-//! inferform-render
+//! Plans and diagnostics → text for people: the terminal plan in Terraform's layout (`+`, `~`,
+//! `-/+`, `-`, attribute-level diffs, `(known after apply)`, `(sensitive value)`,
+//! `# forces replacement`), and diagnostics with the source snippet underlined (miette).
+//!
+//! Rendering is pure: it returns strings and never prints, so it is snapshot-tested.
+//! Sensitive values are replaced by `(sensitive value)` here and nowhere leak through.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use inferform_engine::{Action, Plan, ResourceChange};
+use inferform_types::{Diagnostic, Nesting, Schema, Value};
+
+mod text;
+
+pub use text::{format_value, Style};
+
+/// How to render: colours on or off.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOptions {
+    pub color: bool,
+}
+
+/// Renders a diagnostic as miette's graphical report: code, message, snippet, help.
+pub fn render_diagnostic(d: &Diagnostic, opts: RenderOptions) -> String {
+    let theme = if opts.color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    let report = NamedDiagnostic(d);
+    if handler.render_report(&mut out, &report).is_err() {
+        out = format!("Error: {}\n", d.message);
+    }
+    out
+}
+
+/// A diagnostic whose source carries its file name, so the snippet header shows it.
+struct NamedDiagnostic<'a>(&'a Diagnostic);
+
+impl std::fmt::Debug for NamedDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for NamedDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.location() {
+            Some(loc) => write!(f, "{}: {}", loc, self.0.message),
+            None => f.write_str(&self.0.message),
+        }
+    }
+}
+
+impl std::error::Error for NamedDiagnostic<'_> {}
+
+impl miette::Diagnostic for NamedDiagnostic<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        miette::Diagnostic::code(self.0)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        miette::Diagnostic::severity(self.0)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        miette::Diagnostic::help(self.0)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.0
+            .span
+            .as_ref()
+            .map(|s| &s.text as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        miette::Diagnostic::labels(self.0)
+    }
+}
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Replace {
+            create_first: false,
+        } => "-/+",
+        Action::Replace { create_first: true } => "+/-",
+        Action::Delete => "-",
+        Action::Read => "<=",
+        Action::NoOp => " ",
+    }
+}
+
+fn legend_line(action: Action) -> &'static str {
+    match action {
+        Action::Create => "  + create",
+        Action::Update => "  ~ update in-place",
+        Action::Replace {
+            create_first: false,
+        } => "-/+ destroy and then create replacement",
+        Action::Replace { create_first: true } => "+/- create replacement and then destroy",
+        Action::Delete => "  - destroy",
+        Action::Read => " <= read (data resources)",
+        Action::NoOp => "",
+    }
+}
+
+/// Renders a plan as `inferform plan` prints it.
+pub fn render_plan(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    opts: RenderOptions,
+) -> String {
+    let style = Style { color: opts.color };
+    let mut out = String::new();
+    if !plan.drift.is_empty() {
+        out.push_str(&render_drift(plan, schemas, style));
+    }
+    let changes: Vec<&ResourceChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if changes.is_empty() {
+        let outputs_change = plan.outputs.iter().any(output_changed);
+        if !outputs_change {
+            out.push_str(&style.bold("No changes."));
+            out.push_str(" Your infrastructure matches the configuration.\n\n");
+            out.push_str("inferform has compared your real infrastructure against your configuration and\nfound no differences, so no changes are needed.\n");
+            return out;
+        }
+    } else {
+        out.push_str("inferform used the selected providers to generate the following execution\nplan. Resource actions are indicated with the following symbols:\n");
+        let mut seen: Vec<Action> = Vec::new();
+        for order in [
+            Action::Create,
+            Action::Update,
+            Action::Replace {
+                create_first: false,
+            },
+            Action::Replace { create_first: true },
+            Action::Delete,
+        ] {
+            if changes.iter().any(|c| c.action == order) && !seen.contains(&order) {
+                seen.push(order);
+                out.push_str(&style.action(order, legend_line(order)));
+                out.push('\n');
+            }
+        }
+        out.push_str("\ninferform will perform the following actions:\n\n");
+        for c in &changes {
+            let schema = schemas.get(&c.addr.resource.type_name);
+            out.push_str(&render_change(c, schema, in_config, style));
+            out.push('\n');
+        }
+    }
+    let (add, change, destroy) = plan.counts();
+    let _ = writeln!(
+        out,
+        "{} {add} to add, {change} to change, {destroy} to destroy.",
+        style.bold("Plan:")
+    );
+    out.push_str(&render_output_changes(plan, style));
+    out
+}
+
+fn output_changed(o: &inferform_engine::OutputChange) -> bool {
+    o.before.as_ref().map(Value::deep_unmarked) != Some(o.after.deep_unmarked())
+        || !o.after.is_wholly_known()
+}
+
+fn render_output_changes(plan: &Plan, style: Style) -> String {
+    let changed: Vec<_> = plan.outputs.iter().filter(|o| output_changed(o)).collect();
+    if changed.is_empty() {
+        return String::new();
+    }
+    let width = changed.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    let mut out = String::from("\nChanges to Outputs:\n");
+    for o in changed {
+        let (sym, action) = if o.before.is_none() {
+            ("+", Action::Create)
+        } else {
+            ("~", Action::Update)
+        };
+        let after = if o.sensitive {
+            "(sensitive value)".to_string()
+        } else {
+            format_value(&o.after, 4)
+        };
+        let line = match &o.before {
+            None => format!("{sym} {:width$} = {after}", o.name),
+            Some(b) => {
+                let before = if o.sensitive {
+                    "(sensitive value)".to_string()
+                } else {
+                    format_value(b, 4)
+                };
+                format!("{sym} {:width$} = {before} -> {after}", o.name)
+            }
+        };
+        let _ = writeln!(out, "  {}", style.action(action, &line));
+    }
+    out
+}
+
+fn render_drift(plan: &Plan, schemas: &BTreeMap<String, Schema>, style: Style) -> String {
+    let mut out = String::new();
+    out.push_str(&style.bold("Note: Objects have changed outside of inferform"));
+    out.push_str("\n\ninferform detected the following changes made outside of inferform since the\nlast \"inferform apply\" which may have affected this plan:\n\n");
+    for d in &plan.drift {
+        let ty = d
+            .addr
+            .split('[')
+            .next()
+            .unwrap_or(&d.addr)
+            .split('.')
+            .rev()
+            .nth(1)
+            .unwrap_or("");
+        let name = d
+            .addr
+            .split('[')
+            .next()
+            .unwrap_or(&d.addr)
+            .rsplit('.')
+            .next()
+            .unwrap_or("");
+        match &d.after {
+            None => {
+                let _ = writeln!(out, "  # {} has been deleted", style.bold(&d.addr));
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    style.action(
+                        Action::Delete,
+                        &format!("- resource \"{ty}\" \"{name}\" {{")
+                    )
+                );
+                let mut body = String::new();
+                object_diff(
+                    &mut body,
+                    Some(&d.before),
+                    None,
+                    schemas.get(ty),
+                    &[],
+                    6,
+                    style,
+                    false,
+                );
+                out.push_str(&body);
+                out.push_str("    }\n\n");
+            }
+            Some(after) => {
+                let _ = writeln!(out, "  # {} has changed", style.bold(&d.addr));
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    style.action(
+                        Action::Update,
+                        &format!("~ resource \"{ty}\" \"{name}\" {{")
+                    )
+                );
+                let mut body = String::new();
+                object_diff(
+                    &mut body,
+                    Some(&d.before),
+                    Some(after),
+                    schemas.get(ty),
+                    &[],
+                    6,
+                    style,
+                    true,
+                );
+                out.push_str(&body);
+                out.push_str("    }\n\n");
+            }
+        }
+    }
+    out.push_str("Unless you have made equivalent changes to your configuration, or ignored the\nrelevant attributes using ignore_changes, the following plan may include\nactions to undo or respond to these changes.\n\n");
+    out.push_str(&"─".repeat(77));
+    out.push_str("\n\n");
+    out
+}
+
+/// Renders one resource change: the comment line, then the resource with its attribute diff.
+pub fn render_change(
+    c: &ResourceChange,
+    schema: Option<&Schema>,
+    in_config: &BTreeSet<String>,
+    style: Style,
+) -> String {
+    let mut out = String::new();
+    let addr = c.addr.to_string();
+    let what = match c.action {
+        Action::Create => "will be created".to_string(),
+        Action::Update => "will be updated in-place".to_string(),
+        Action::Replace { .. } => "must be replaced".to_string(),
+        Action::Delete => "will be destroyed".to_string(),
+        Action::Read => "will be read during apply".to_string(),
+        Action::NoOp => "has no changes".to_string(),
+    };
+    let _ = writeln!(out, "  # {} {what}", style.bold(&addr));
+    if c.action == Action::Delete && !in_config.contains(&c.addr.resource.to_string()) {
+        let _ = writeln!(
+            out,
+            "  # (because {} is not in configuration)",
+            c.addr.resource
+        );
+    }
+    let sym = symbol(c.action);
+    let pad = if sym.len() == 1 { "  " } else { "" };
+    let _ = writeln!(
+        out,
+        "{pad}{} resource \"{}\" \"{}\" {{",
+        style.action(c.action, sym),
+        c.addr.resource.type_name,
+        c.addr.resource.name
+    );
+    let full = matches!(c.action, Action::Create | Action::Delete);
+    object_diff(
+        &mut out,
+        c.before.as_ref(),
+        c.after.as_ref(),
+        schema,
+        &c.replace_paths,
+        6,
+        style,
+        !full,
+    );
+    out.push_str("    }\n");
+    out
+}
+
+fn action_of(before: Option<&Value>, after: Option<&Value>) -> Action {
+    match (before, after) {
+        (None, Some(_)) => Action::Create,
+        (Some(_), None) => Action::Delete,
+        _ => Action::Update,
+    }
+}
+
+fn present(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !matches!(v, Value::Null))
+}
+
+/// Writes the attribute lines of an object diff at `indent` spaces. With `hide_unchanged`,
+/// unchanged attributes other than `id` and `name` are counted, not shown.
+#[allow(clippy::too_many_arguments)]
+fn object_diff(
+    out: &mut String,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    schema: Option<&Schema>,
+    replace_paths: &[String],
+    indent: usize,
+    style: Style,
+    hide_unchanged: bool,
+) {
+    object_diff_at(
+        out,
+        before,
+        after,
+        schema,
+        replace_paths,
+        "",
+        indent,
+        style,
+        hide_unchanged,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn object_diff_at(
+    out: &mut String,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    schema: Option<&Schema>,
+    replace_paths: &[String],
+    prefix: &str,
+    indent: usize,
+    style: Style,
+    hide_unchanged: bool,
+) {
+    let empty = BTreeMap::new();
+    let b = before.and_then(|v| v.as_object()).unwrap_or(&empty);
+    let a = after.and_then(|v| v.as_object()).unwrap_or(&empty);
+    let is_block = |k: &str| schema.is_some_and(|s| s.blocks.contains_key(k));
+    let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    let attrs: Vec<&String> = keys.iter().copied().filter(|k| !is_block(k)).collect();
+    let blocks: Vec<&String> = keys.iter().copied().filter(|k| is_block(k)).collect();
+    let mut hidden = 0;
+    let mut lines: Vec<(Action, String, String, bool)> = Vec::new();
+    for k in attrs {
+        let bv = present(b.get(k.as_str()).filter(|_| before.is_some()));
+        let av = present(a.get(k.as_str()).filter(|_| after.is_some()));
+        if bv.is_none() && av.is_none() {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let forces = replace_paths.contains(&path);
+        let action = match (before.is_some(), after.is_some()) {
+            (false, _) => Action::Create,
+            (_, false) => Action::Delete,
+            _ => {
+                if bv.map(Value::deep_unmarked) == av.map(Value::deep_unmarked)
+                    && av.is_none_or(Value::is_wholly_known)
+                {
+                    if hide_unchanged && k != "id" && k != "name" {
+                        hidden += 1;
+                        continue;
+                    }
+                    Action::NoOp
+                } else {
+                    action_of(bv, av)
+                }
+            }
+        };
+        let inner = indent + 2;
+        let text = match action {
+            Action::Create => format_value(av.unwrap_or(&Value::Null), inner),
+            Action::Delete => format!(
+                "{} -> null",
+                format_value(bv.unwrap_or(&Value::Null), inner)
+            ),
+            Action::NoOp => format_value(av.unwrap_or(&Value::Null), inner),
+            _ => format!(
+                "{} -> {}",
+                format_value(bv.unwrap_or(&Value::Null), inner),
+                format_value(av.unwrap_or(&Value::Null), inner)
+            ),
+        };
+        lines.push((action, k.to_string(), text, forces));
+    }
+    let width = lines.iter().map(|l| l.1.len()).max().unwrap_or(0);
+    for (action, name, text, forces) in lines {
+        let sym = match action {
+            Action::Create => "+",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+            _ => "~",
+        };
+        let note = if forces {
+            style.red(" # forces replacement")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{}{} {name:width$} = {text}{note}",
+            " ".repeat(indent),
+            style.action(action, sym)
+        );
+    }
+    for k in blocks {
+        let bv = present(b.get(k.as_str()).filter(|_| before.is_some()));
+        let av = present(a.get(k.as_str()).filter(|_| after.is_some()));
+        let sub = schema.and_then(|s| s.blocks.get(k.as_str()));
+        let path = if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let (bitems, aitems): (Vec<Option<&Value>>, Vec<Option<&Value>>) =
+            match sub.map(|s| s.nesting) {
+                Some(Nesting::List) => {
+                    let bl = bv.and_then(|v| v.as_list()).unwrap_or(&[]);
+                    let al = av.and_then(|v| v.as_list()).unwrap_or(&[]);
+                    let n = bl.len().max(al.len());
+                    (
+                        (0..n).map(|i| bl.get(i)).collect(),
+                        (0..n).map(|i| al.get(i)).collect(),
+                    )
+                }
+                _ => (vec![bv], vec![av]),
+            };
+        for (i, (bi, ai)) in bitems.into_iter().zip(aitems).enumerate() {
+            if bi.is_none() && ai.is_none() {
+                continue;
+            }
+            let item_path = if matches!(sub.map(|s| s.nesting), Some(Nesting::List)) {
+                format!("{path}[{i}]")
+            } else {
+                path.clone()
+            };
+            let action = match (
+                before.is_some() && bi.is_some(),
+                after.is_some() && ai.is_some(),
+            ) {
+                (false, true) => Action::Create,
+                (true, false) => Action::Delete,
+                _ => {
+                    if bi.map(Value::deep_unmarked) == ai.map(Value::deep_unmarked)
+                        && ai.is_none_or(Value::is_wholly_known)
+                    {
+                        if hide_unchanged {
+                            hidden += 1;
+                            continue;
+                        }
+                        Action::NoOp
+                    } else {
+                        Action::Update
+                    }
+                }
+            };
+            let sym = match action {
+                Action::Create => "+",
+                Action::Delete => "-",
+                Action::NoOp => " ",
+                _ => "~",
+            };
+            let _ = writeln!(
+                out,
+                "{}{} {k} {{",
+                " ".repeat(indent),
+                style.action(action, sym)
+            );
+            let (bb, ab) = match action {
+                Action::Create => (None, ai),
+                Action::Delete => (bi, None),
+                _ => (bi, ai),
+            };
+            object_diff_at(
+                out,
+                bb,
+                ab,
+                sub.map(|s| &s.schema),
+                replace_paths,
+                &item_path,
+                indent + 4,
+                style,
+                hide_unchanged,
+            );
+            let _ = writeln!(out, "{}}}", " ".repeat(indent + 2));
+        }
+    }
+    if hidden > 0 {
+        let noun = if hidden == 1 {
+            "attribute or block"
+        } else {
+            "attributes or blocks"
+        };
+        let _ = writeln!(
+            out,
+            "{}{}",
+            " ".repeat(indent + 2),
+            style.dim(&format!("# ({hidden} unchanged {noun} hidden)"))
+        );
+    }
+}
+
+/// Renders outputs as `inferform output` and the end of apply print them.
+pub fn render_outputs(outputs: &BTreeMap<String, inferform_state::OutputState>) -> String {
+    let mut out = String::new();
+    for (name, o) in outputs {
+        let value = if o.sensitive {
+            "<sensitive>".to_string()
+        } else {
+            format_value(&Value::from_json(&o.value), 0)
+        };
+        let _ = writeln!(out, "{name} = {value}");
+    }
+    out
+}

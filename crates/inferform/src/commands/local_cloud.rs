@@ -1,0 +1,40 @@
+//! `inferform local-cloud serve`: the local cloud, standalone, until Ctrl-C.
+
+use inferform_local_cloud::{Config, LocalCloud};
+
+use crate::ui::Ui;
+use crate::LocalCloudCommand;
+
+pub async fn run(cmd: LocalCloudCommand, ui: &Ui) -> u8 {
+    let LocalCloudCommand::Serve { addr, data, config } = cmd;
+    let mut cfg = match config {
+        Some(path) => match Config::load(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                ui.error_line(&format!("Error: cannot read {}: {e}", path.display()));
+                return 1;
+            }
+        },
+        None => Config::default(),
+    };
+    if data.is_some() {
+        cfg.data_dir = data;
+    }
+    let cloud = match LocalCloud::start(cfg, addr).await {
+        Ok(c) => c,
+        Err(e) => {
+            ui.error_line(&format!(
+                "Error: cannot start the local cloud on {addr}: {e}"
+            ));
+            return 1;
+        }
+    };
+    ui.line(&format!("local cloud listening on {}", cloud.base_url()));
+    ui.line(
+        "  DataArts Fabric: endpoint and ep_endpoint = this URL; Alaya NeW: endpoint = this URL",
+    );
+    ui.line("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    cloud.shutdown().await;
+    0
+}

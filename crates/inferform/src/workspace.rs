@@ -1,0 +1,394 @@
+//! What every command that works on a configuration does first: load the files, work out the
+//! variables, validate against the providers' schemas, open state, start the embedded local
+//! cloud when asked, and configure the providers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use inferform_lang::config::Config;
+use inferform_lang::decode::decode_body;
+use inferform_lang::eval::Scope;
+use inferform_lang::validate::{validate, Schemas};
+use inferform_lang::vars::{resolve, VarSource};
+use inferform_local_cloud::LocalCloud;
+use inferform_provider::{Provider, ProviderEnv, ProviderFactory};
+use inferform_state::{SledStore, StateError};
+use inferform_types::{Diagnostic, Diagnostics, Schema, Value};
+
+/// Every provider inferform knows, by name.
+pub fn factories() -> BTreeMap<String, Arc<dyn ProviderFactory>> {
+    let list: Vec<Arc<dyn ProviderFactory>> = vec![
+        Arc::new(inferform_engine::builtin::BuiltinFactory),
+        inferform_fabric::factory(),
+        inferform_alaya::factory(),
+    ];
+    list.into_iter()
+        .map(|f| (f.name().to_string(), f))
+        .collect()
+}
+
+/// Every resource type's schema.
+pub fn schemas(factories: &BTreeMap<String, Arc<dyn ProviderFactory>>) -> BTreeMap<String, Schema> {
+    factories
+        .values()
+        .flat_map(|f| f.resource_schemas())
+        .collect()
+}
+
+/// A loaded, validated configuration.
+pub struct Workspace {
+    pub dir: PathBuf,
+    pub config: Config,
+    pub vars: BTreeMap<String, Value>,
+    pub factories: BTreeMap<String, Arc<dyn ProviderFactory>>,
+    pub schemas: BTreeMap<String, Schema>,
+    /// Warnings found while loading, to show with the result.
+    pub warnings: Diagnostics,
+}
+
+/// How `dir` is shown in messages: as the user wrote it.
+pub fn display_dir(dir: &Path) -> String {
+    let s = dir.display().to_string();
+    if s == "." {
+        String::new()
+    } else {
+        s
+    }
+}
+
+/// The variable sources in precedence order: environment, auto files, then the command line.
+pub fn var_sources(dir: &Path, cli: &[CliVar]) -> (Vec<VarSource>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut sources = Vec::new();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| k.strip_prefix("INFERFORM_VAR_").map(|n| (n.to_string(), v)))
+        .collect();
+    env.sort();
+    for (name, value) in env {
+        sources.push(VarSource::Raw {
+            origin: format!("INFERFORM_VAR_{name}"),
+            name,
+            value,
+        });
+    }
+    let mut auto: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n == "inferform.vars.hcl" || n.ends_with(".auto.vars.hcl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    // inferform.vars.hcl first, then the auto files in name order.
+    auto.sort_by_key(|n| (n != "inferform.vars.hcl", n.clone()));
+    let shown = display_dir(dir);
+    for name in auto {
+        let path = dir.join(&name);
+        let label = if shown.is_empty() {
+            name.clone()
+        } else {
+            format!("{shown}/{name}")
+        };
+        read_var_file(&path, label, &mut sources, &mut diags);
+    }
+    for v in cli {
+        match v {
+            CliVar::Assign(text) => match text.split_once('=') {
+                Some((name, value)) => sources.push(VarSource::Raw {
+                    name: name.trim().to_string(),
+                    value: value.to_string(),
+                    origin: format!("--var {name}"),
+                }),
+                None => diags.push(
+                    Diagnostic::error(
+                        "inferform::vars::bad_flag",
+                        format!("--var {text:?} has no `=`"),
+                    )
+                    .with_help("write --var name=value"),
+                ),
+            },
+            CliVar::File(path) => {
+                read_var_file(path, path.display().to_string(), &mut sources, &mut diags)
+            }
+        }
+    }
+    (sources, diags)
+}
+
+fn read_var_file(
+    path: &Path,
+    label: String,
+    sources: &mut Vec<VarSource>,
+    diags: &mut Diagnostics,
+) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => sources.push(VarSource::File(inferform_lang::Source {
+            name: label.into(),
+            text: text.into(),
+        })),
+        Err(e) => diags.push(
+            Diagnostic::error(
+                "inferform::vars::unreadable",
+                format!("cannot read the var file {label}: {e}"),
+            )
+            .with_help("check the path given to --var-file"),
+        ),
+    }
+}
+
+/// A `--var` or `--var-file`, in command-line order.
+#[derive(Clone, Debug)]
+pub enum CliVar {
+    Assign(String),
+    File(PathBuf),
+}
+
+/// Loads and validates the configuration in `dir`, with variables. All diagnostics on failure.
+pub fn load(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
+    let (config, mut diags) = inferform_lang::load_dir(dir, &display_dir(dir));
+    let factories = factories();
+    let schemas = schemas(&factories);
+    if !diags.has_errors() {
+        let data_sources = BTreeMap::new();
+        let providers: BTreeSet<String> = factories.keys().cloned().collect();
+        diags.extend(validate(
+            &config,
+            &Schemas {
+                resources: &schemas,
+                data_sources: &data_sources,
+                providers: &providers,
+            },
+        ));
+    }
+    let (sources, more) = var_sources(dir, cli_vars);
+    diags.extend(more);
+    let (vars, more) = resolve(&config, &sources);
+    diags.extend(more);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(Workspace {
+        dir: dir.to_path_buf(),
+        config,
+        vars,
+        factories,
+        schemas,
+        warnings: diags,
+    })
+}
+
+/// Where this configuration's working data lives.
+pub fn data_dir(dir: &Path) -> PathBuf {
+    dir.join(".inferform")
+}
+
+/// Opens the state store.
+pub fn open_state(dir: &Path) -> Result<Arc<SledStore>, Diagnostic> {
+    let path = data_dir(dir).join("state");
+    if let Err(e) = std::fs::create_dir_all(&path) {
+        return Err(Diagnostic::error(
+            "inferform::state::open",
+            format!("cannot create {}: {e}", path.display()),
+        ));
+    }
+    SledStore::open(&path).map(Arc::new).map_err(|e| match e {
+        StateError::Locked { .. } => Diagnostic::error("inferform::state::locked", e.to_string())
+            .with_help("wait for the other inferform command in this directory to finish"),
+        other => Diagnostic::error("inferform::state::open", other.to_string()),
+    })
+}
+
+/// Starts the embedded local cloud with its data under `.inferform/local-cloud/`.
+/// `INFERFORM_LOCAL_CLOUD_CONFIG` may name a JSON file of keys, timings and faults.
+pub async fn start_local_cloud(dir: &Path) -> Result<LocalCloud, Diagnostic> {
+    let mut config = match std::env::var_os("INFERFORM_LOCAL_CLOUD_CONFIG") {
+        Some(path) => inferform_local_cloud::Config::load(Path::new(&path)).map_err(|e| {
+            Diagnostic::error(
+                "inferform::local_cloud::config",
+                format!("cannot read the local cloud's configuration: {e}"),
+            )
+            .with_help("INFERFORM_LOCAL_CLOUD_CONFIG must name a JSON file")
+        })?,
+        None => inferform_local_cloud::Config::default(),
+    };
+    let cloud_dir = data_dir(dir).join("local-cloud");
+    config.data_dir = Some(cloud_dir.clone());
+    // The cloud keeps its port from run to run, as a real cloud keeps its hostnames: the URLs
+    // it hands out (serviceUrl, access_url) stay valid and show no drift.
+    let port_file = cloud_dir.join("port");
+    let saved: Option<u16> = std::fs::read_to_string(&port_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let cloud = match saved {
+        Some(port) => match LocalCloud::start(
+            config.clone(),
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
+        .await
+        {
+            Ok(c) => Ok(c),
+            Err(_) => LocalCloud::start(config, any).await,
+        },
+        None => LocalCloud::start(config, any).await,
+    }
+    .map_err(|e| {
+        Diagnostic::error(
+            "inferform::local_cloud::start",
+            format!("cannot start the local cloud: {e}"),
+        )
+        .with_help("check that .inferform/local-cloud is writable")
+    })?;
+    if saved != Some(cloud.addr().port()) {
+        let _ = std::fs::create_dir_all(&cloud_dir);
+        let _ = std::fs::write(&port_file, cloud.addr().port().to_string());
+    }
+    Ok(cloud)
+}
+
+/// The provider names a run needs: those of configured resources, of tracked objects, and
+/// of provider blocks.
+pub fn needed_providers(ws: &Workspace, state: &inferform_state::State) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = ws
+        .config
+        .resources
+        .iter()
+        .map(|r| r.addr.provider_name().to_string())
+        .collect();
+    out.extend(state.resources.values().map(|r| r.provider.clone()));
+    out.extend(state.intents.values().map(|r| r.provider.clone()));
+    out.extend(ws.config.providers.iter().map(|p| p.name.clone()));
+    out
+}
+
+/// Configures each needed provider from its block, the environment, and the local cloud.
+pub fn configure_providers(
+    ws: &Workspace,
+    needed: &BTreeSet<String>,
+    local: Option<&LocalCloud>,
+) -> Result<BTreeMap<String, Arc<dyn Provider>>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out = BTreeMap::new();
+    let mut env_vars: BTreeMap<String, String> = std::env::vars().collect();
+    if local.is_some() {
+        // The local cloud has its own keys: real credentials are never sent to it.
+        env_vars.retain(|k, _| !k.starts_with("HW_") && !k.starts_with("ALAYA_"));
+    }
+    let env = ProviderEnv { vars: env_vars };
+    let root = BTreeMap::from([("var".to_string(), Value::Object(ws.vars.clone()))]);
+    let scope = Scope::new(&root);
+    for name in needed {
+        let Some(factory) = ws.factories.get(name) else {
+            continue;
+        };
+        let block = ws.config.provider(name);
+        let mut config = match block {
+            Some(p) => {
+                let what = format!("provider \"{name}\"");
+                let before = diags.0.len();
+                let v = decode_body(
+                    &p.body,
+                    &factory.provider_schema(),
+                    &scope,
+                    &what,
+                    &mut diags,
+                );
+                if diags.0[before..].iter().any(|d| d.is_error()) {
+                    continue;
+                }
+                match v.deep_unmarked().to_json() {
+                    Some(serde_json::Value::Object(m)) => {
+                        m.into_iter().filter(|(_, v)| !v.is_null()).collect()
+                    }
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                "inferform::provider::unknown",
+                                format!("provider \"{name}\" uses a value not known until apply"),
+                            )
+                            .with_span(p.span.clone())
+                            .with_help("provider settings may use variables and literals only"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            None => serde_json::Map::new(),
+        };
+        if let Some(cloud) = local {
+            local_cloud_settings(name, &mut config, &cloud.base_url());
+        }
+        match factory.configure(&config, &env) {
+            Ok(p) => {
+                out.insert(name.clone(), p);
+            }
+            Err(e) => {
+                let mut d = Diagnostic::error(
+                    "inferform::provider::configure",
+                    format!("provider \"{name}\": {}", e.message),
+                );
+                if let Some(help) = &e.help {
+                    d = d.with_help(help.clone());
+                }
+                let span = match block {
+                    Some(p) => e
+                        .attribute
+                        .as_deref()
+                        .and_then(|a| p.body.attribute(a))
+                        .map(|a| a.name_span.clone())
+                        .or_else(|| Some(p.span.clone())),
+                    None => ws
+                        .config
+                        .resources
+                        .iter()
+                        .find(|r| r.addr.provider_name() == name)
+                        .map(|r| r.span.clone()),
+                };
+                if block.is_none() {
+                    d.help = Some(format!(
+                        "{}; this configuration has no provider \"{name}\" block, so only the environment was read",
+                        d.help.unwrap_or_default()
+                    ));
+                }
+                diags.push(d.with_span_opt(span));
+            }
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+/// Points a provider at the local cloud and gives it the local cloud's default keys unless the
+/// block sets credentials itself.
+fn local_cloud_settings(
+    name: &str,
+    config: &mut serde_json::Map<String, serde_json::Value>,
+    base_url: &str,
+) {
+    let defaults = inferform_local_cloud::Config::default();
+    let set = |config: &mut serde_json::Map<String, serde_json::Value>, k: &str, v: &str| {
+        config.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    };
+    match name {
+        "fabric" => {
+            set(config, "endpoint", base_url);
+            set(config, "ep_endpoint", base_url);
+            if !config.contains_key("access_key") && !config.contains_key("auth_token") {
+                set(config, "access_key", &defaults.fabric_access_key);
+                set(config, "secret_key", &defaults.fabric_secret_key);
+            }
+        }
+        "alaya" => {
+            set(config, "endpoint", base_url);
+            if !config.contains_key("access_key") {
+                set(config, "access_key", &defaults.alaya_access_key);
+                set(config, "secret_key", &defaults.alaya_secret_key);
+            }
+        }
+        _ => {}
+    }
+}
