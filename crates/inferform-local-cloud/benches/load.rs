@@ -77,10 +77,16 @@ async fn run() {
             let mut latencies = Vec::new();
             let mut last = seed;
             let mut n: u64 = 0;
+            let mut since_create: u64 = 0;
             while Instant::now() < deadline {
                 n += 1;
+                since_create += 1;
+                let is_create = since_create == create_every;
+                if is_create {
+                    since_create = 0;
+                }
                 let t = Instant::now();
-                let result = if n % create_every == 0 {
+                let result = if is_create {
                     http.post(&endpoints)
                         .header("X-Auth-Token", "local-token")
                         .json(&json!({"name": format!("e-{worker}-{n}"), "type": "inference",
@@ -95,7 +101,6 @@ async fn run() {
                 };
                 match result {
                     Ok(resp) if resp.status().is_success() => {
-                        let is_create = n % create_every == 0;
                         match resp.json::<Value>().await {
                             Ok(v) => {
                                 if is_create {
