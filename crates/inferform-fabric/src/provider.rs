@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use inferform_provider::http::Method;
-use inferform_provider::shape::{self, from_api, str_field, text_field, to_api, Naming};
+use inferform_provider::shape::{self, complete, from_api, str_field, text_field, to_api, Naming};
 use inferform_provider::wait::{create_or_adopt, wait_for, Deadline, Observed};
 use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
-use inferform_types::{Nesting, Schema};
+use inferform_types::Schema;
 use serde_json::Value as Json;
 
 use crate::client::{seg, FabricClient, Host};
@@ -504,34 +504,6 @@ fn id_of(kind: Kind, attrs: &Object) -> Result<String, ProviderError> {
                 format!("{} has no id in its state", kind.type_name()),
             )
         })
-}
-
-/// `planned` with every settable attribute and block of the schema present, null when unset:
-/// for a create or update, what the configuration leaves out is known to be null.
-pub fn complete(schema: &Schema, attrs: &Object) -> Object {
-    let mut out = attrs.clone();
-    for (name, attr) in &schema.attributes {
-        if attr.settable() {
-            out.entry(name.clone()).or_insert(Json::Null);
-        }
-    }
-    for (name, block) in &schema.blocks {
-        let slot = out.entry(name.clone()).or_insert(Json::Null);
-        match (block.nesting, slot) {
-            (Nesting::Single, Json::Object(inner)) => {
-                *inner = complete(&block.schema, inner);
-            }
-            (Nesting::List, Json::Array(items)) => {
-                for item in items.iter_mut() {
-                    if let Json::Object(inner) = item {
-                        *inner = complete(&block.schema, inner);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 #[async_trait::async_trait]

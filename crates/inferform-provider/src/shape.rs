@@ -159,6 +159,33 @@ pub fn from_api(schema: &Schema, api: &Object, naming: Naming, prior: Option<&Ob
     out
 }
 
+/// `attrs` with every settable attribute and every block of the schema present, null when
+/// unset, in nested blocks too. For a create or update, what the configuration leaves out is
+/// known to be null; [`from_api`] then keeps it null.
+pub fn complete(schema: &Schema, attrs: &Object) -> Object {
+    let mut out = attrs.clone();
+    for (name, attr) in &schema.attributes {
+        if attr.settable() {
+            out.entry(name.clone()).or_insert(Json::Null);
+        }
+    }
+    for (name, block) in &schema.blocks {
+        let slot = out.entry(name.clone()).or_insert(Json::Null);
+        match (block.nesting, slot) {
+            (Nesting::Single, Json::Object(inner)) => *inner = complete(&block.schema, inner),
+            (Nesting::List, Json::Array(items)) => {
+                for item in items.iter_mut() {
+                    if let Json::Object(inner) = item {
+                        *inner = complete(&block.schema, inner);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Null, `""`, `[]` and `{}`: the ways an API says "nothing".
 pub fn is_empty(v: &Json) -> bool {
     match v {
@@ -307,6 +334,18 @@ mod tests {
         assert_eq!(got["extra"], json!({"x": "server default"}));
         assert_eq!(got["description"], json!(""));
         assert_eq!(got["pvc_mounts"], Json::Null);
+    }
+
+    #[test]
+    fn complete_fills_nulls() {
+        let attrs = obj(json!({"vks_id": "v", "scale": {"min": 1}, "pvc_mounts": [{}]}));
+        let got = complete(&schema(), &attrs);
+        assert_eq!(
+            Json::Object(got),
+            json!({"vks_id": "v", "workspace_id": null, "description": null, "env": null,
+                   "scale": {"min": 1, "rps_value": null}, "pvc_mounts": [{"pvc_name": null}],
+                   "extra": null})
+        );
     }
 
     #[test]
