@@ -4,9 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use inferform_types::{Diagnostic, Diagnostics, ResourceAddr, ResourceMode, Schema};
+use inferform_types::{Diagnostic, Diagnostics, ResourceAddr, ResourceMode, Schema, Value};
 
 use crate::config::{Config, Expr, Resource};
+use crate::decode::decode_body;
+use crate::eval::Scope;
 use crate::refs::{references, Subject};
 use crate::suggest::did_you_mean;
 
@@ -104,6 +106,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
             }
         }
     }
+    check_bodies(config, schemas, &mut diags);
     for local in config.locals.values() {
         check_refs(&local.expr, config, None, &mut diags);
     }
@@ -125,6 +128,39 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         }
     }
     diags
+}
+
+/// Decodes every resource body against its schema with every reference unknown, so unknown
+/// arguments, misplaced blocks, missing required arguments and literal type errors are found
+/// without variable values or state.
+fn check_bodies(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
+    let mut root: BTreeMap<String, Value> = BTreeMap::new();
+    for name in ["var", "local", "data", "path", "count", "each", "self"] {
+        root.insert(name.to_string(), Value::Unknown);
+    }
+    for r in &config.resources {
+        root.insert(r.addr.type_name.clone(), Value::Unknown);
+    }
+    let scope = Scope::new(&root);
+    for r in &config.resources {
+        let table = match r.addr.mode {
+            ResourceMode::Managed => schemas.resources,
+            ResourceMode::Data => schemas.data_sources,
+        };
+        if let Some(schema) = table.get(&r.addr.type_name) {
+            let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+            let mut found = Diagnostics::new();
+            decode_body(&r.body, schema, &scope, &what, &mut found);
+            // Evaluation errors here come from unknown placeholders; reference checks report
+            // those properly, so only the schema's own findings are kept.
+            diags.extend(Diagnostics(
+                found
+                    .into_iter()
+                    .filter(|d| d.code.starts_with("inferform::config::"))
+                    .collect(),
+            ));
+        }
+    }
 }
 
 fn collect_body_exprs<'a>(body: &'a crate::config::Body, out: &mut Vec<&'a Expr>) {

@@ -32,28 +32,32 @@ pub fn render_diagnostic(d: &Diagnostic, opts: RenderOptions) -> String {
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
-    let report = NamedDiagnostic(d);
+    let report = NamedDiagnostic {
+        diagnostic: d,
+        source: d.named_source(),
+    };
     if handler.render_report(&mut out, &report).is_err() {
         out = format!("Error: {}\n", d.message);
     }
     out
 }
 
-/// A diagnostic whose source carries its file name, so the snippet header shows it.
-struct NamedDiagnostic<'a>(&'a Diagnostic);
+/// A diagnostic whose source carries its file name, so the snippet header shows
+/// `[file:line:column]`.
+struct NamedDiagnostic<'a> {
+    diagnostic: &'a Diagnostic,
+    source: Option<miette::NamedSource<String>>,
+}
 
 impl std::fmt::Debug for NamedDiagnostic<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        self.diagnostic.fmt(f)
     }
 }
 
 impl std::fmt::Display for NamedDiagnostic<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.location() {
-            Some(loc) => write!(f, "{}: {}", loc, self.0.message),
-            None => f.write_str(&self.0.message),
-        }
+        f.write_str(&self.diagnostic.message)
     }
 }
 
@@ -61,22 +65,19 @@ impl std::error::Error for NamedDiagnostic<'_> {}
 
 impl miette::Diagnostic for NamedDiagnostic<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        miette::Diagnostic::code(self.0)
+        miette::Diagnostic::code(self.diagnostic)
     }
     fn severity(&self) -> Option<miette::Severity> {
-        miette::Diagnostic::severity(self.0)
+        miette::Diagnostic::severity(self.diagnostic)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        miette::Diagnostic::help(self.0)
+        miette::Diagnostic::help(self.diagnostic)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.0
-            .span
-            .as_ref()
-            .map(|s| &s.text as &dyn miette::SourceCode)
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        miette::Diagnostic::labels(self.0)
+        miette::Diagnostic::labels(self.diagnostic)
     }
 }
 

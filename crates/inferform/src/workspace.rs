@@ -326,7 +326,11 @@ pub fn configure_providers(
             Err(e) => {
                 let mut d = Diagnostic::error(
                     "inferform::provider::configure",
-                    format!("provider \"{name}\": {}", e.message),
+                    if e.message.starts_with(&format!("provider \"{name}\"")) {
+                        e.message.clone()
+                    } else {
+                        format!("provider \"{name}\": {}", e.message)
+                    },
                 );
                 if let Some(help) = &e.help {
                     d = d.with_help(help.clone());

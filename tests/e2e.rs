@@ -1,0 +1,452 @@
+//! End-to-end: the real `inferform` binary against the embedded local cloud on 127.0.0.1.
+//! Each test copies its configuration into a temporary directory, so tests run in parallel
+//! and leave nothing behind.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_inferform");
+
+/// A temporary working directory holding a configuration and a fast local cloud.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new(files: &[(&str, &str)]) -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write config");
+        }
+        // Short transitions keep the suite fast; the statuses still pass CREATING → RUNNING.
+        std::fs::write(
+            dir.path().join("local-cloud.json"),
+            r#"{"timings": {"all_ms": 300}}"#,
+        )
+        .expect("write cloud config");
+        Work { dir }
+    }
+
+    fn quickstart() -> Work {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&root).expect("examples/quickstart") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "hcl") {
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                files.push((name, std::fs::read_to_string(&path).expect("read example")));
+            }
+        }
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        Work::new(&refs)
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        let output = Command::new(BIN)
+            .arg("-C")
+            .arg(self.path())
+            .args(args)
+            .env(
+                "INFERFORM_LOCAL_CLOUD_CONFIG",
+                self.path().join("local-cloud.json"),
+            )
+            .env("NO_COLOR", "1")
+            .env_remove("HW_ACCESS_KEY")
+            .env_remove("HW_SECRET_KEY")
+            .env_remove("HW_AUTH_TOKEN")
+            .env_remove("ALAYA_ACCESS_KEY")
+            .env_remove("ALAYA_SECRET_KEY")
+            .env_remove("INFERFORM_LOCAL_CLOUD")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run inferform");
+        Out::from(output)
+    }
+
+    /// Every object the local cloud holds, by kind, read through `inferform local-cloud serve`
+    /// on the same data folder.
+    fn cloud_objects(&self) -> serde_json::Value {
+        let data = self.path().join(".inferform/local-cloud");
+        let mut child = Command::new(BIN)
+            .args(["local-cloud", "serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start local cloud");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read banner");
+        let url = first.trim().rsplit(' ').next().expect("url").to_string();
+        let addr = url.trim_start_matches("http://").to_string();
+        let body = http_get(&addr, "/_local/objects");
+        let _ = child.kill();
+        let _ = child.wait();
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("objects JSON: {e}: {body}"))
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback; returns the body.
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect to local cloud");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+    out
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&o.stderr).to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn count(objects: &serde_json::Value) -> usize {
+    objects.as_object().map_or(0, |m| {
+        m.values().map(|v| v.as_array().map_or(0, Vec::len)).sum()
+    })
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+}
+
+#[test]
+fn quickstart_apply_then_no_op_plan_then_destroy() {
+    let work = Work::quickstart();
+
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 5 added, 0 changed, 0 destroyed."),
+        "{apply:?}"
+    );
+    // Dependencies first: the instance is created only after its endpoint and model.
+    assert!(
+        line_of(&apply.stdout, "fabric_endpoint.chat: Creation complete")
+            < line_of(&apply.stdout, "fabric_service_instance.chat: Creating...")
+    );
+    assert!(
+        line_of(&apply.stdout, "fabric_model.llama: Creation complete")
+            < line_of(&apply.stdout, "fabric_service_instance.chat: Creating...")
+    );
+    assert!(
+        apply.stdout.contains("status CREATING"),
+        "the endpoint is seen CREATING before RUNNING: {apply:?}"
+    );
+    for output in [
+        "workspace_id",
+        "endpoint_id",
+        "model_id",
+        "chat_instance_id",
+        "alaya_service_id",
+    ] {
+        assert!(
+            apply.stdout.contains(&format!("{output} = \"")),
+            "output {output}: {apply:?}"
+        );
+    }
+
+    let objects = work.cloud_objects();
+    for kind in [
+        "fabric_workspace",
+        "fabric_endpoint",
+        "fabric_model",
+        "fabric_service_instance",
+        "alaya_expert_deployment",
+    ] {
+        assert_eq!(
+            objects[kind].as_array().map(Vec::len),
+            Some(1),
+            "{kind} in {objects}"
+        );
+    }
+    assert_eq!(objects["fabric_endpoint"][0]["status"], "RUNNING");
+    // The API key is a secret: it never shows in the output.
+    let api_key = objects["alaya_expert_deployment"][0]["apiKey"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!api_key.is_empty(), "{objects}");
+    assert!(!apply.stdout.contains(&api_key) && !apply.stderr.contains(&api_key));
+
+    let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("No changes. Your infrastructure matches the configuration."),
+        "{plan:?}"
+    );
+
+    let output = work.run(&["output", "--raw", "workspace_id"]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        output.stdout,
+        objects["fabric_workspace"][0]["id"].as_str().unwrap()
+    );
+
+    let destroy = work.run(&["destroy", "--local-cloud", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete! Resources: 5 destroyed."),
+        "{destroy:?}"
+    );
+    // Reverse order: the instance goes before the endpoint and model, those before the workspace.
+    let out = &destroy.stdout;
+    assert!(
+        line_of(out, "fabric_service_instance.chat: Destruction complete")
+            < line_of(out, "fabric_endpoint.chat: Destroying...")
+    );
+    assert!(
+        line_of(out, "fabric_service_instance.chat: Destruction complete")
+            < line_of(out, "fabric_model.llama: Destroying...")
+    );
+    assert!(
+        line_of(out, "fabric_endpoint.chat: Destruction complete")
+            < line_of(out, "fabric_workspace.main: Destroying...")
+    );
+    assert!(
+        line_of(out, "fabric_model.llama: Destruction complete")
+            < line_of(out, "fabric_workspace.main: Destroying...")
+    );
+
+    let objects = work.cloud_objects();
+    assert_eq!(
+        count(&objects),
+        0,
+        "the local cloud still holds objects: {objects}"
+    );
+
+    let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.code, 2,
+        "after destroy the plan creates everything again: {plan:?}"
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 5 to add, 0 to change, 0 to destroy."),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn plan_shows_changes_with_detailed_exitcode() {
+    let work = Work::new(&[(
+        "main.hcl",
+        r#"
+resource "inferform_data" "a" {
+  input = { name = "x" }
+}
+"#,
+    )]);
+    let plan = work.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(
+        plan.stdout.contains("# inferform_data.a will be created"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+        "{plan:?}"
+    );
+    let apply = work.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let plan = work.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
+
+#[test]
+fn apply_without_approval_asks_and_cancels() {
+    let work = Work::new(&[("main.hcl", "resource \"inferform_data\" \"a\" {}\n")]);
+    let apply = work.run(&["apply"]);
+    assert_eq!(apply.code, 1, "{apply:?}");
+    assert!(
+        apply.stderr.contains("Only 'yes' will be accepted"),
+        "{apply:?}"
+    );
+    assert!(apply.stderr.contains("--auto-approve"), "{apply:?}");
+    let plan = work.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "nothing was applied: {plan:?}");
+}
+
+/// Asserts a clean failure: exit 1, a message naming file and line, no panic.
+fn assert_diagnostic(out: &Out, message: &str, location: &str) {
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(message),
+        "expected {message:?}: {out:?}"
+    );
+    assert!(
+        out.stderr.contains(location),
+        "expected location {location:?}: {out:?}"
+    );
+    assert!(!out.stderr.contains("panicked"), "{out:?}");
+}
+
+#[test]
+fn missing_credentials_name_the_provider_block() {
+    let work = Work::new(&[(
+        "main.hcl",
+        "provider \"fabric\" {\n  region = \"cn-north-4\"\n}\n\nresource \"fabric_workspace\" \"main\" {\n  name = \"x\"\n}\n",
+    )]);
+    let out = work.run(&["plan"]);
+    assert_diagnostic(
+        &out,
+        "provider \"fabric\" has no credentials",
+        "main.hcl:1:1",
+    );
+    assert!(out.stderr.contains("HW_ACCESS_KEY"), "{out:?}");
+}
+
+#[test]
+fn unknown_resource_type_suggests_the_right_one() {
+    let work = Work::new(&[(
+        "main.hcl",
+        "resource \"fabric_workspce\" \"main\" {\n  name = \"x\"\n}\n",
+    )]);
+    let out = work.run(&["plan", "--local-cloud"]);
+    assert_diagnostic(
+        &out,
+        "unknown resource type `fabric_workspce`",
+        "main.hcl:1:1",
+    );
+    assert!(
+        out.stderr.contains("did you mean `fabric_workspace`?"),
+        "{out:?}"
+    );
+    let out = work.run(&["validate"]);
+    assert_diagnostic(
+        &out,
+        "unknown resource type `fabric_workspce`",
+        "main.hcl:1:1",
+    );
+}
+
+#[test]
+fn reference_to_undeclared_resource_points_at_it() {
+    let work = Work::new(&[(
+        "main.hcl",
+        r#"resource "fabric_workspace" "main" {
+  name = "x"
+}
+
+resource "fabric_endpoint" "chat" {
+  workspace_id = fabric_workspace.mian.id
+  name         = "chat"
+  type         = "inference"
+}
+"#,
+    )]);
+    let out = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_diagnostic(
+        &out,
+        "reference to undeclared managed resource `fabric_workspace.mian`",
+        "main.hcl:6:18",
+    );
+    assert!(
+        out.stderr.contains("did you mean `fabric_workspace.main`?"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn every_error_is_reported_together() {
+    let work = Work::new(&[(
+        "main.hcl",
+        r#"resource "inferform_data" "a" {
+  inptu = 1
+}
+
+resource "inferform_data" "b" {
+  input = var.nope
+}
+
+resource "fabric_workspce" "c" {}
+"#,
+    )]);
+    let out = work.run(&["validate"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    for expected in [
+        "unknown argument `inptu`",
+        "main.hcl:2:3",
+        "did you mean `input`?",
+        "undeclared variable `nope`",
+        "main.hcl:6:11",
+        "unknown resource type `fabric_workspce`",
+        "main.hcl:9:1",
+    ] {
+        assert!(out.stderr.contains(expected), "{expected}: {out:?}");
+    }
+}
+
+#[test]
+fn syntax_errors_point_at_the_line() {
+    let work = Work::new(&[(
+        "main.hcl",
+        "resource \"inferform_data\" \"a\" {\n  input = \n}\n",
+    )]);
+    let out = work.run(&["validate"]);
+    assert_diagnostic(&out, "syntax error", "main.hcl:");
+}
