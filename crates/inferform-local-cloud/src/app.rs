@@ -199,9 +199,37 @@ async fn method_not_allowed(req: Request) -> Response {
     .into_response()
 }
 
-/// Puts a fresh `X-Request-Id` on every answer.
+/// Puts a fresh `X-Request-Id` on every answer, and gives errors that axum itself produced
+/// (an extractor's plain-text rejection) the cloud's error format.
 async fn request_id(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
     let mut resp = next.run(req).await;
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if (resp.status().is_client_error() || resp.status().is_server_error())
+        && !is_json
+        && !path.starts_with("/_local")
+    {
+        let status = resp.status();
+        let text = axum::body::to_bytes(std::mem::take(resp.body_mut()), 64 * 1024)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let c = if status.is_server_error() {
+            code::INTERNAL
+        } else {
+            code::BAD_REQUEST
+        };
+        let msg = if text.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            text
+        };
+        resp = ApiError::new(cloud_of(&path), status, c, msg).into_response();
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);

@@ -106,6 +106,22 @@ fn name_taken(what: &str, name: &str) -> ApiError {
     )
 }
 
+/// Refuses a change to a field that cannot be updated in place; the same value is fine, so a
+/// client may send the whole object back.
+fn unchanged(obj: &Object, pointer: &str, given: Option<&Value>, what: &str) -> Result<()> {
+    let Some(given) = given.filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let current = Value::Object(obj.body.clone());
+    if current.pointer(pointer) == Some(given) {
+        return Ok(());
+    }
+    let field = pointer.trim_start_matches('/').replace('/', ".");
+    Err(bad(format!(
+        "{field} cannot be changed; create a new {what}"
+    )))
+}
+
 /// The workspace must exist.
 fn need_workspace(t: &Txn<'_>, ws: &str) -> Result<()> {
     match t.get(Kind::FabricWorkspace, ws) {
@@ -262,14 +278,17 @@ async fn update_workspace(
     let name = f.opt_name("name", 64)?;
     let description = f.opt_str("description")?;
     let metastore_id = f.opt_str("metastore_id")?;
-    if f.has("enterprise_project_id") {
-        return Err(bad(
-            "enterprise_project_id cannot be changed; create a new workspace",
-        ));
-    }
     let base = app.base_url(&headers);
     let view = tx(&app, |t| {
         need_workspace(t, &ws)?;
+        if let Some(w) = t.get(Kind::FabricWorkspace, &ws) {
+            unchanged(
+                w,
+                "/enterprise_project_id",
+                b.get("enterprise_project_id"),
+                "workspace",
+            )?;
+        }
         if let Some(name) = &name {
             if t.iter(Kind::FabricWorkspace)
                 .any(|o| o.id != ws && o.str("name") == name)
@@ -468,13 +487,11 @@ async fn update_endpoint(
     let name = f.opt_name("name", 64)?;
     let description = f.opt_str("description")?;
     let rr = reserved_resource(&f)?;
-    if f.has("type") {
-        return Err(bad("type cannot be changed; create a new endpoint"));
-    }
     let timing = app.timings().endpoint_update_ms;
     let base = app.base_url(&headers);
     let view = tx(&app, |t| {
         let ep = child(t, Kind::FabricEndpoint, &ws, &id, "endpoint")?;
+        unchanged(ep, "/type", b.get("type"), "endpoint")?;
         if ep.status != "RUNNING" && ep.status != "UPDATE_FAILED" {
             return Err(wrong_status("endpoint", &id, &ep.status, "updated"));
         }
@@ -712,12 +729,10 @@ async fn update_model(
         Some(v) => Some(version_fields(Some(v))?),
         None => None,
     };
-    if f.has("type") {
-        return Err(bad("type cannot be changed; create a new model"));
-    }
     let timing = app.timings().model_update_ms;
     let (status, version_id) = tx(&app, |t| {
         let m = child(t, Kind::FabricModel, &ws, &id, "model")?;
+        unchanged(m, "/type", b.get("type"), "model")?;
         if version.is_some() && m.status == "UPDATING" {
             return Err(wrong_status("model", &id, &m.status, "given a new version"));
         }
@@ -1020,24 +1035,29 @@ async fn update_instance(
             if let Some(m) = r.opt_uint("max")? {
                 max = Some(m);
             }
-            if r.has("min") {
-                return Err(bad(
-                    "config.model_instance_config.resource.min cannot be changed; create a new service instance",
-                ));
-            }
-        }
-    }
-    for fixed in ["endpoint_id", "source"] {
-        if f.has(fixed) {
-            return Err(bad(format!(
-                "{fixed} cannot be changed; create a new service instance"
-            )));
         }
     }
     let timing = app.timings().instance_update_ms;
     let base = app.base_url(&headers);
     let view = tx(&app, |t| {
         let inst = child(t, Kind::FabricServiceInstance, &ws, &id, "service instance")?;
+        let what = "service instance";
+        unchanged(inst, "/endpoint_id", b.get("endpoint_id"), what)?;
+        let source = b.get("source");
+        unchanged(inst, "/source/id", source.and_then(|s| s.get("id")), what)?;
+        unchanged(
+            inst,
+            "/source/version_id",
+            source.and_then(|s| s.get("version_id")),
+            what,
+        )?;
+        let resource = b
+            .get("config")
+            .and_then(|c| c.pointer("/model_instance_config/resource"));
+        for k in ["min", "spec_code"] {
+            let pointer = format!("/config/model_instance_config/resource/{k}");
+            unchanged(inst, &pointer, resource.and_then(|r| r.get(k)), what)?;
+        }
         if inst.status != "RUNNING" && inst.status != "FAILED" {
             return Err(wrong_status(
                 "service instance",

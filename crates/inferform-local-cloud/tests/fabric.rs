@@ -371,3 +371,25 @@ async fn instance_sizes_are_checked_against_the_endpoint() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     cloud.shutdown().await;
 }
+
+#[tokio::test]
+async fn malformed_paths_get_a_fabric_error_body() {
+    let (cloud, c) = start(test_config(50)).await;
+    let r = c
+        .raw(
+            Method::GET,
+            "/v1/workspaces/%FF%FE/endpoints/x",
+            &[("X-Auth-Token", "local-token")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(
+        r.str("/error_code"),
+        "dataartsfabric.00040001",
+        "{}",
+        r.text
+    );
+    assert!(r.headers.contains_key("x-request-id"));
+    cloud.shutdown().await;
+}

@@ -268,3 +268,48 @@ async fn lists_page_with_offset_and_limit() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     cloud.shutdown().await;
 }
+
+#[tokio::test]
+async fn sending_fixed_fields_back_unchanged_is_fine() {
+    let (cloud, c) = start(test_config(50)).await;
+    let s = setup(&c).await;
+    let ep_path = format!("{WS}/{}/endpoints/{}", s.ws, s.ep);
+    let r = c
+        .fabric(
+            Method::PUT,
+            &ep_path,
+            &[],
+            Some(&json!({"type": "inference", "description": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let inst_path = format!("{WS}/{}/services/instances/{}", s.ws, s.inst);
+    let same = json!({"endpoint_id": s.ep, "source": {"id": s.model}, "name": "i",
+        "config": {"model_instance_config": {"resource": {"spec_code": "mu.s", "min": 1, "max": 2}}}});
+    let r = c.fabric(Method::PUT, &inst_path, &[], Some(&same)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    c.wait_fabric(&inst_path, "RUNNING").await;
+    let moved = json!({"config": {"model_instance_config": {"resource": {"min": 2, "max": 2}}}});
+    let r = c.fabric(Method::PUT, &inst_path, &[], Some(&moved)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.str("/error_msg").contains("min cannot be changed"),
+        "{}",
+        r.text
+    );
+    let r = c
+        .fabric(
+            Method::PUT,
+            &format!("{WS}/{}", s.ws),
+            &[],
+            Some(&json!({"enterprise_project_id": "0"})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the default enterprise project, unchanged: {}",
+        r.text
+    );
+    cloud.shutdown().await;
+}
