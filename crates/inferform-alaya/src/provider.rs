@@ -8,7 +8,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use inferform_provider::http::Method;
-use inferform_provider::shape::{complete, from_api, str_field, text_field, to_api, Naming};
+use inferform_provider::shape::{
+    carry_computed, complete, from_api, str_field, text_field, to_api, Naming,
+};
 use inferform_provider::wait::{create_or_adopt, wait_for, Deadline, Observed};
 use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
 use inferform_types::Schema;
@@ -21,10 +23,17 @@ use crate::schema;
 const STOPPED_POLLS_ALLOWED: u32 = 20;
 
 /// A configured Alaya provider.
-#[derive(Debug)]
 pub struct AlayaProvider {
     client: AlayaClient,
     schema: Schema,
+}
+
+impl std::fmt::Debug for AlayaProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlayaProvider")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `staring` → `starting`, `stoping` → `stopping`, `stoped` → `stopped`; lowercase.
@@ -370,7 +379,7 @@ impl Provider for AlayaProvider {
     ) -> Result<Object, ProviderError> {
         Self::check_type(type_name)?;
         let deadline = Deadline::start(ctx);
-        let planned = complete(&self.schema, planned);
+        let planned = carry_computed(&self.schema, &complete(&self.schema, planned), prior);
         let id = id_of(prior)?;
         let what = Self::what(&planned, &id);
         let mut before = to_api(&self.schema, prior, Naming::Camel, &[]);

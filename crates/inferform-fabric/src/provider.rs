@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use inferform_provider::http::Method;
-use inferform_provider::shape::{self, complete, from_api, str_field, text_field, to_api, Naming};
+use inferform_provider::shape::{
+    self, carry_computed, complete, from_api, str_field, text_field, to_api, Naming,
+};
 use inferform_provider::wait::{create_or_adopt, wait_for, Deadline, Observed};
 use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
 use inferform_types::Schema;
@@ -110,10 +112,17 @@ impl Kind {
 const MISSING_POLLS_ALLOWED: u32 = 5;
 
 /// A configured Fabric provider.
-#[derive(Debug)]
 pub struct FabricProvider {
     client: FabricClient,
     schemas: BTreeMap<String, Schema>,
+}
+
+impl std::fmt::Debug for FabricProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FabricProvider")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FabricProvider {
@@ -577,7 +586,11 @@ impl Provider for FabricProvider {
     ) -> Result<Object, ProviderError> {
         let kind = Kind::of(type_name)?;
         let deadline = Deadline::start(ctx);
-        let planned = complete(self.schema(kind), planned);
+        let planned = carry_computed(
+            self.schema(kind),
+            &complete(self.schema(kind), planned),
+            prior,
+        );
         let ws = workspace_of(kind, prior)?;
         let id = id_of(kind, prior)?;
         let body = self.update_body(kind, prior, &planned);

@@ -186,6 +186,31 @@ pub fn complete(schema: &Schema, attrs: &Object) -> Object {
     out
 }
 
+/// `planned` with each optional-and-computed attribute it leaves null taken from `prior`, in
+/// single blocks too: an update keeps what the cloud chose, as a plan shows it (no diff).
+pub fn carry_computed(schema: &Schema, planned: &Object, prior: &Object) -> Object {
+    let mut out = planned.clone();
+    for (name, attr) in &schema.attributes {
+        if attr.optional && attr.computed && out.get(name).is_none_or(Json::is_null) {
+            if let Some(v) = prior.get(name).filter(|v| !v.is_null()) {
+                out.insert(name.clone(), v.clone());
+            }
+        }
+    }
+    for (name, block) in &schema.blocks {
+        if block.nesting != Nesting::Single {
+            continue;
+        }
+        if let (Some(Json::Object(inner)), Some(Json::Object(before))) =
+            (out.get(name), prior.get(name))
+        {
+            let carried = carry_computed(&block.schema, inner, before);
+            out.insert(name.clone(), Json::Object(carried));
+        }
+    }
+    out
+}
+
 /// Null, `""`, `[]` and `{}`: the ways an API says "nothing".
 pub fn is_empty(v: &Json) -> bool {
     match v {
@@ -345,6 +370,23 @@ mod tests {
             json!({"vks_id": "v", "workspace_id": null, "description": null, "env": null,
                    "scale": {"min": 1, "rps_value": null}, "pvc_mounts": [{"pvc_name": null}],
                    "extra": null})
+        );
+    }
+
+    #[test]
+    fn computed_values_carry_into_updates() {
+        let schema = Schema::new()
+            .attr("a", Attribute::optional_computed(Type::String))
+            .attr("b", Attribute::optional(Type::String))
+            .block(
+                "s",
+                Block::single(Schema::new().attr("c", Attribute::optional_computed(Type::Number))),
+            );
+        let planned = obj(json!({"a": null, "b": null, "s": {"c": null}}));
+        let prior = obj(json!({"a": "x", "b": "y", "s": {"c": 3}}));
+        assert_eq!(
+            Json::Object(carry_computed(&schema, &planned, &prior)),
+            json!({"a": "x", "b": null, "s": {"c": 3}})
         );
     }
 
