@@ -247,7 +247,7 @@ async fn create(State(app): State<Shared>, body: Bytes) -> Result<Response> {
         );
         if fail {
             obj.next = Some(Transition {
-                at_ms: t.now + timing,
+                at_ms: t.now.saturating_add(timing),
                 to: "failed".into(),
                 merge: None,
                 error: Some(ObjError {

@@ -159,7 +159,7 @@ pub(crate) fn router(app: Shared) -> Router {
         .merge(local::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::disable())
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(request_id))
         .with_state(app)
 }

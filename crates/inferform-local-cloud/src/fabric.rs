@@ -421,7 +421,7 @@ async fn create_endpoint(
         let mut obj = Object::new(Kind::FabricEndpoint, id, as_map(body), "CREATING", t.now);
         if fail {
             obj.next = Some(Transition {
-                at_ms: t.now + timing,
+                at_ms: t.now.saturating_add(timing),
                 to: "CREATE_FAILED".into(),
                 merge: None,
                 error: Some(injected_failure("endpoint")),
@@ -523,7 +523,10 @@ async fn update_endpoint(
         if let Some(v) = rr {
             merge.insert("reserved_resource".into(), v);
         }
-        merge.insert("update_time".into(), json!(iso_time(t.now + timing)));
+        merge.insert(
+            "update_time".into(),
+            json!(iso_time(t.now.saturating_add(timing))),
+        );
         let now = t.now;
         let ep = t
             .get_mut(Kind::FabricEndpoint, &id)
@@ -956,7 +959,7 @@ async fn create_instance(
         );
         if fail {
             obj.next = Some(Transition {
-                at_ms: t.now + timing,
+                at_ms: t.now.saturating_add(timing),
                 to: "FAILED".into(),
                 merge: None,
                 error: Some(injected_failure("service instance")),
@@ -1100,7 +1103,10 @@ async fn update_instance(
         if let Some(d) = description {
             merge.insert("description".into(), json!(d));
         }
-        merge.insert("update_time".into(), json!(iso_time(t.now + timing)));
+        merge.insert(
+            "update_time".into(),
+            json!(iso_time(t.now.saturating_add(timing))),
+        );
         let now = t.now;
         let inst = t
             .get_mut(Kind::FabricServiceInstance, &id)

@@ -150,3 +150,22 @@ async fn alaya_checks_the_plain_credential() {
     }
     cloud.shutdown().await;
 }
+
+#[tokio::test]
+async fn bodies_over_12_mb_are_refused() {
+    let (cloud, c) = start(test_config(50)).await;
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(12 * 1024 * 1024));
+    let r = c
+        .raw(
+            Method::POST,
+            "/v1/workspaces",
+            &[("X-Auth-Token", "local-token")],
+            Some(&big),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.str("/error_code"), "APIG.0201");
+    let r = c.raw(Method::POST, "/_local/faults", &[], Some(&big)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    cloud.shutdown().await;
+}
