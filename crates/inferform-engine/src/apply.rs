@@ -17,6 +17,7 @@ use inferform_lang::refs::{references, Subject};
 use inferform_provider::{Object, OpContext, Progress, Provider, ProviderError};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
 use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr, Value};
+use tokio::task::JoinSet;
 
 use crate::graph::body_exprs;
 use crate::plan::{expand, instance_scope, json_object, set_instance, Plan, ResourceChange};
@@ -372,6 +373,9 @@ impl Ctx {
     }
 }
 
+/// What an apply task reports: the change's index, its result, how long it took.
+type TaskResult = (usize, Result<Option<String>, String>, Duration);
+
 fn ambiguous(e: &ProviderError) -> bool {
     use inferform_provider::ErrorKind;
     matches!(e.kind, ErrorKind::Transport | ErrorKind::Timeout)
@@ -438,13 +442,8 @@ impl Engine {
         }
         let changes = Arc::new(changes);
         let mut done = vec![false; changes.len()];
-        let mut set = tokio::task::JoinSet::new();
-        let spawn = |i: usize,
-                     set: &mut tokio::task::JoinSet<(
-            usize,
-            Result<Option<String>, String>,
-            Duration,
-        )>| {
+        let mut set: JoinSet<TaskResult> = JoinSet::new();
+        let spawn = |i: usize, set: &mut JoinSet<TaskResult>| {
             let ctx = ctx.clone();
             let changes = changes.clone();
             set.spawn(async move {
@@ -456,10 +455,8 @@ impl Engine {
             });
         };
         let mut stopped = false;
-        for i in 0..changes.len() {
-            if waiting[i] == 0 {
-                spawn(i, &mut set);
-            }
+        for (i, _) in waiting.iter().enumerate().filter(|(_, w)| **w == 0) {
+            spawn(i, &mut set);
         }
         while let Some(joined) = set.join_next().await {
             let (i, result, elapsed) = match joined {

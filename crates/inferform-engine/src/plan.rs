@@ -447,8 +447,10 @@ impl Engine {
                 ("cwd", Value::string(&dir)),
             ]),
         );
-        let mut base = Scope::default();
-        base.base_dir = opts.base_dir.clone();
+        let base = Scope {
+            base_dir: opts.base_dir.clone(),
+            ..Scope::default()
+        };
 
         let graph = ConfigGraph::build(config);
         let order = match graph.order(config) {

@@ -507,14 +507,22 @@ impl Evaluator<'_, '_> {
                             Value::List(items) => items.push(value),
                             _ => unreachable!("grouped entries are lists"),
                         }
-                    } else if map.contains_key(&key) {
-                        return Err(self.error(
-                            f.key_expr.as_ref().unwrap_or(&f.value_expr),
-                            format!("duplicate key {key:?} in the for expression's result"),
-                            "make keys unique, or group values with `...` after the value",
-                        ));
                     } else {
-                        map.insert(key, value);
+                        match map.entry(key) {
+                            std::collections::btree_map::Entry::Occupied(e) => {
+                                return Err(self.error(
+                                    f.key_expr.as_ref().unwrap_or(&f.value_expr),
+                                    format!(
+                                        "duplicate key {:?} in the for expression's result",
+                                        e.key()
+                                    ),
+                                    "make keys unique, or group values with `...` after the value",
+                                ))
+                            }
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                e.insert(value);
+                            }
+                        }
                     }
                 }
             }

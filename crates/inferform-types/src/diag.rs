@@ -55,7 +55,8 @@ pub struct Diagnostic {
     /// The label under the underlined snippet.
     pub label: Option<String>,
     pub help: Option<String>,
-    pub span: Option<SourceSpan>,
+    /// Boxed to keep `Result<_, Diagnostic>` small.
+    pub span: Option<Box<SourceSpan>>,
 }
 
 impl Diagnostic {
@@ -78,12 +79,12 @@ impl Diagnostic {
     }
 
     pub fn with_span(mut self, span: SourceSpan) -> Self {
-        self.span = Some(span);
+        self.span = Some(Box::new(span));
         self
     }
 
     pub fn with_span_opt(mut self, span: Option<SourceSpan>) -> Self {
-        self.span = span;
+        self.span = span.map(Box::new);
         self
     }
 
@@ -158,7 +159,7 @@ impl Diagnostic {
     pub fn named_source(&self) -> Option<NamedSource<String>> {
         self.span
             .as_ref()
-            .map(|s| NamedSource::new(s.file.to_string(), s.text.to_string()))
+            .map(|s| NamedSource::new(&s.file, s.text.to_string()))
     }
 }
 

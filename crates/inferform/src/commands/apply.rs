@@ -17,8 +17,11 @@ use crate::ApplyArgs;
 /// Prints progress lines as Terraform does, and "Still ..." every 10 seconds.
 struct Progress {
     color: bool,
-    in_flight: Mutex<BTreeMap<String, (Action, Instant, Option<String>)>>,
+    in_flight: Mutex<BTreeMap<String, InFlight>>,
 }
+
+/// A change in progress: what it does, when it started, the cloud status last seen.
+type InFlight = (Action, Instant, Option<String>);
 
 impl Progress {
     fn print(&self, line: String) {
