@@ -129,6 +129,54 @@ pub trait Provider: Send + Sync {
         type_name: &str,
         planned: &Object,
     ) -> Result<Option<Object>, ProviderError>;
+
+    /// Reads an existing object by its import id, for `inferform import` and `import` blocks.
+    /// The id format is per type (`WORKSPACE_ID/ENDPOINT_ID` for objects inside a workspace).
+    /// `Ok(None)` when no such object exists.
+    async fn import(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        id: &str,
+    ) -> Result<Option<Object>, ProviderError> {
+        let _ = (ctx, id);
+        Err(ProviderError::new(
+            ErrorKind::Invalid,
+            format!("{type_name} cannot be imported"),
+        ))
+    }
+
+    /// Reads a data source: looks an existing object up by the arguments in `config` (its name,
+    /// and its parent) and returns all its attributes. No match is an error.
+    async fn read_data(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        config: &Object,
+    ) -> Result<Object, ProviderError> {
+        let _ = (ctx, config);
+        Err(ProviderError::new(
+            ErrorKind::Invalid,
+            format!("there is no data source {type_name}"),
+        ))
+    }
+
+    /// Sends one chat message to a running service (a Fabric service instance, an Alaya
+    /// deployment) and streams the answer: `on_text` receives each piece as it arrives.
+    async fn invoke(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        state: &Object,
+        message: &str,
+        on_text: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(), ProviderError> {
+        let _ = (ctx, state, message, on_text);
+        Err(ProviderError::new(
+            ErrorKind::Invalid,
+            format!("{type_name} cannot be invoked"),
+        ))
+    }
 }
 
 /// Knows a provider's schemas and builds a configured [`Provider`] from a `provider` block.
@@ -141,6 +189,12 @@ pub trait ProviderFactory: Send + Sync {
 
     /// Every resource type this provider serves, with its schema.
     fn resource_schemas(&self) -> BTreeMap<String, Schema>;
+
+    /// Every data source type this provider serves, with its schema: the look-up arguments
+    /// are required or optional, everything else computed.
+    fn data_source_schemas(&self) -> BTreeMap<String, Schema> {
+        BTreeMap::new()
+    }
 
     /// Builds a provider from the block's attributes (unset ones absent) and the environment.
     fn configure(
