@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p inferform-local-cloud --bench load` (env: `LOAD_SECS`, default 5;
 //! `LOAD_CONCURRENCY`, default 64; `LOAD_CREATE_EVERY`, default 10: one create per that many
-//! calls, the rest are shows of endpoints already made). Bounded in time; talks to 127.0.0.1 only.
+//! calls, the rest are shows of endpoints already made; `LOAD_STORE`: `memory`, `disk` (a data
+//! folder in a temporary directory, every change synced) or `both`, the default, one run after
+//! the other). Faults are off. Bounded in time; talks to 127.0.0.1 only.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,14 +28,25 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(run());
+    let store = std::env::var("LOAD_STORE").unwrap_or_else(|_| "both".to_owned());
+    if store == "memory" || store == "both" {
+        runtime.block_on(run("in memory", Config::default()));
+    }
+    if store == "disk" || store == "both" {
+        let dir = tempfile::tempdir().expect("a temporary data folder");
+        let config = Config {
+            data_dir: Some(dir.path().to_owned()),
+            ..Config::default()
+        };
+        runtime.block_on(run("with a data folder", config));
+    }
 }
 
-async fn run() {
+async fn run(label: &str, config: Config) {
     let secs = env("LOAD_SECS", 5).clamp(1, 120);
     let concurrency = env("LOAD_CONCURRENCY", 64).clamp(1, 1024);
     let create_every = env("LOAD_CREATE_EVERY", 10).max(1);
-    let cloud = LocalCloud::start(Config::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+    let cloud = LocalCloud::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("the local cloud starts");
     let base = cloud.base_url();
@@ -141,7 +154,7 @@ async fn run() {
     let ok = ok.load(Ordering::Relaxed);
     let failed = failed.load(Ordering::Relaxed);
     println!(
-        "local-cloud load: {:.0} req/s ({ok} ok, {failed} failed in {elapsed:.1}s; \
+        "local-cloud load ({label}): {:.0} req/s ({ok} ok, {failed} failed in {elapsed:.1}s; \
          concurrency {concurrency}, 1 create per {create_every} calls; p50 {:?}, p99 {:?})",
         ok as f64 / elapsed,
         pct(0.50),
