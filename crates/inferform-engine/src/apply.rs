@@ -232,6 +232,7 @@ impl Ctx {
             provider: change.provider.clone(),
             attributes: serde_json::Value::Object(attrs.clone()),
             dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
+            tainted: false,
         };
         self.store.put_resource(&state).map_err(|e| e.to_string())?;
         let v = Value::from_json(&state.attributes);
@@ -275,6 +276,39 @@ impl Ctx {
                     .clear_intent(&intent.addr)
                     .map_err(|e| e.to_string())?;
                 Ok(obj)
+            }
+            Err(e) if e.kind == inferform_provider::ErrorKind::Failed => {
+                // The cloud made the object but it failed to start: track it as tainted so
+                // that the next plan replaces it, rather than leaving it unknown to state.
+                match provider
+                    .find(&OpContext::silent(), type_name, planned)
+                    .await
+                {
+                    Ok(Some(obj)) => {
+                        let record = ResourceState {
+                            addr: intent.addr.clone(),
+                            type_name: type_name.clone(),
+                            provider: change.provider.clone(),
+                            attributes: serde_json::Value::Object(obj),
+                            dependencies: intent.dependencies.clone(),
+                            tainted: true,
+                        };
+                        self.store
+                            .put_resource(&record)
+                            .map_err(|e| e.to_string())?;
+                        self.store
+                            .clear_intent(&intent.addr)
+                            .map_err(|e| e.to_string())?;
+                        Err(format!("{e}; the failed object is kept in state as tainted and will be replaced by the next apply"))
+                    }
+                    // Not found: nothing was left behind. A failed look-up keeps the intent
+                    // for the next run to resolve.
+                    Ok(None) => {
+                        let _ = self.store.clear_intent(&intent.addr);
+                        Err(e.to_string())
+                    }
+                    Err(_) => Err(e.to_string()),
+                }
             }
             Err(e) => {
                 // A definite refusal created nothing; an ambiguous failure keeps the intent so
@@ -382,6 +416,56 @@ fn ambiguous(e: &ProviderError) -> bool {
         || e.status.is_some_and(|s| s >= 500)
 }
 
+/// Carries out the state-only parts of a plan: `moved` blocks, imported objects, and
+/// refreshed objects of a refresh-only plan. These touch no cloud.
+fn record_moves_and_imports(
+    plan: &Plan,
+    store: &dyn StateStore,
+    config: &Config,
+) -> Result<(), String> {
+    if !plan.moved.is_empty() {
+        let state = store.load().map_err(|e| e.to_string())?;
+        for (from, to) in &plan.moved {
+            if let Some(r) = state.resources.get(from) {
+                let moved = ResourceState {
+                    addr: to.clone(),
+                    ..r.clone()
+                };
+                store.put_resource(&moved).map_err(|e| e.to_string())?;
+                store.remove_resource(from).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    for (addr, (type_name, provider, attrs)) in &plan.record {
+        match attrs {
+            Some(attrs) => {
+                let dependencies = addr
+                    .parse::<ResourceInstanceAddr>()
+                    .ok()
+                    .and_then(|a| config.resources.iter().position(|r| r.addr == a.resource))
+                    .map(|idx| {
+                        crate::graph::resource_dependencies(config, idx)
+                            .iter()
+                            .map(|d| d.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let record = ResourceState {
+                    addr: addr.clone(),
+                    type_name: type_name.clone(),
+                    provider: provider.clone(),
+                    attributes: attrs.clone(),
+                    dependencies,
+                    tainted: false,
+                };
+                store.put_resource(&record).map_err(|e| e.to_string())?;
+            }
+            None => store.remove_resource(addr).map_err(|e| e.to_string())?,
+        }
+    }
+    Ok(())
+}
+
 /// Which changes each change must wait for (indexes into `changes`).
 fn dependencies(changes: &[ResourceChange]) -> Vec<Vec<usize>> {
     let mut by_resource: BTreeMap<&inferform_types::ResourceAddr, Vec<usize>> = BTreeMap::new();
@@ -418,6 +502,13 @@ impl Engine {
     /// Applies a plan. Never stops at the first failure: independent changes go on.
     pub async fn apply(self: &Arc<Self>, input: ApplyInput) -> ApplyOutcome {
         let mut outcome = ApplyOutcome::default();
+        if let Err(e) = record_moves_and_imports(&input.plan, input.store.as_ref(), &input.config) {
+            outcome.diagnostics.push(Diagnostic::error(
+                "inferform::state::write",
+                format!("cannot record the plan's moves and imports in state: {e}"),
+            ));
+            return outcome;
+        }
         let changes: Vec<ResourceChange> = input
             .plan
             .changes

@@ -40,6 +40,7 @@ pub fn resource_dependencies(config: &Config, idx: usize) -> Vec<ResourceAddr> {
     let mut exprs = body_exprs(&r.body);
     exprs.extend(r.count.iter());
     exprs.extend(r.for_each.iter());
+    exprs.extend(r.lifecycle.replace_triggered_by.iter());
     let mut out: Vec<ResourceAddr> = r.depends_on.iter().map(|(a, _)| a.clone()).collect();
     let mut seen_locals = Vec::new();
     let mut stack: Vec<&Expr> = exprs;
@@ -106,6 +107,7 @@ impl ConfigGraph {
                 .into_iter()
                 .chain(r.count.iter())
                 .chain(r.for_each.iter())
+                .chain(r.lifecycle.replace_triggered_by.iter())
             {
                 add_refs(&from, e, &mut edges);
             }

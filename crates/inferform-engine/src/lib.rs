@@ -15,6 +15,7 @@ pub mod builtin;
 pub mod diff;
 pub mod graph;
 pub mod plan;
+pub mod planfile;
 
 pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
 pub use plan::{Drift, OutputChange, Plan, PlanOptions, ResourceChange};

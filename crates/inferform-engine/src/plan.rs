@@ -26,6 +26,13 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// The configuration directory, for `path.*` and `file()`.
     pub base_dir: Option<PathBuf>,
+    /// Only record what changed outside inferform; plan no changes (`--refresh-only`).
+    pub refresh_only: bool,
+    /// Plan only these resources or instances and what they depend on (`--target`); when
+    /// destroying, these and what depends on them.
+    pub targets: Vec<ResourceInstanceAddr>,
+    /// Replace these instances even if nothing forces it (`--replace`).
+    pub replace: Vec<ResourceInstanceAddr>,
 }
 
 /// The planned change of one resource instance.
@@ -75,11 +82,28 @@ pub struct Plan {
     pub root: BTreeMap<String, Value>,
     /// Instances adopted from unresolved create intents.
     pub adopted: Vec<String>,
+    /// `moved` blocks that apply: (from, to) addresses.
+    pub moved: Vec<(String, String)>,
+    /// Instances that `import` blocks bring under management, with their import ids.
+    pub imports: BTreeMap<String, String>,
+    /// Objects the apply must record as they are now (imports, and with `refresh_only` every
+    /// refreshed object): address → (type, provider, attributes; `None` when gone).
+    pub record: BTreeMap<String, (String, String, Option<serde_json::Value>)>,
+    /// The plan only records refreshed state (`--refresh-only`).
+    pub refresh_only: bool,
+    /// Targeting was in effect: the plan may be incomplete.
+    pub targeted: bool,
+    /// Why an instance is replaced when no attribute forces it: `tainted`, `requested`
+    /// (`--replace`) or `triggered` (`replace_triggered_by`).
+    pub replace_reasons: BTreeMap<String, String>,
 }
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
+        !self.moved.is_empty()
+            || !self.imports.is_empty()
+            || (self.refresh_only && !self.drift.is_empty())
+            || self.changes.iter().any(|c| c.action != Action::NoOp)
             || self.outputs.iter().any(|o| {
                 o.before.as_ref().map(Value::deep_unmarked) != Some(o.after.deep_unmarked())
             })
@@ -264,7 +288,200 @@ pub(crate) fn set_instance(
     }
 }
 
+/// True when a resource's `replace_triggered_by` fires: a referenced resource is created,
+/// updated or replaced, or a referenced attribute's planned value differs from its prior one.
+fn triggered(r: &Resource, changes: &[ResourceChange]) -> bool {
+    use inferform_lang::refs::{references, Subject};
+    r.lifecycle.replace_triggered_by.iter().any(|expr| {
+        references(expr).into_iter().any(|reference| {
+            let Subject::Resource(target) = reference.subject else {
+                return false;
+            };
+            changes
+                .iter()
+                .filter(|c| c.addr.resource == target)
+                .any(|c| {
+                    if c.action == Action::NoOp || c.action == Action::Delete {
+                        return false;
+                    }
+                    match reference.attrs.first() {
+                        None => true,
+                        Some(attr) => {
+                            let before = c
+                                .before
+                                .as_ref()
+                                .and_then(|b| b.get(attr))
+                                .map(Value::deep_unmarked);
+                            let after = c.after.as_ref().and_then(|a| a.get(attr));
+                            match after {
+                                None => before.is_some(),
+                                Some(a) => {
+                                    !a.is_wholly_known() || Some(a.deep_unmarked()) != before
+                                }
+                            }
+                        }
+                    }
+                })
+        })
+    })
+}
+
+/// Keeps only the changes `--target` selects: the targeted resources or instances and what
+/// they depend on; when destroying, the targets and what depends on them.
+fn retain_targets(
+    plan: &mut Plan,
+    targets: &[ResourceInstanceAddr],
+    destroy: bool,
+    config: &Config,
+) {
+    let matches = |addr: &ResourceInstanceAddr, t: &ResourceInstanceAddr| {
+        addr.resource == t.resource && (t.key == InstanceKey::None || addr.key == t.key)
+    };
+    let mut keep: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .filter(|c| targets.iter().any(|t| matches(&c.addr, t)))
+        .map(|c| c.addr.to_string())
+        .collect();
+    loop {
+        let before = keep.len();
+        for c in &plan.changes {
+            if keep.contains(&c.addr.to_string()) && !destroy {
+                // What a kept change depends on is kept too.
+                let mut deps: Vec<ResourceAddr> = c.dependencies.clone();
+                if let Some(idx) = config
+                    .resources
+                    .iter()
+                    .position(|r| r.addr == c.addr.resource)
+                {
+                    deps.extend(resource_dependencies(config, idx));
+                }
+                for other in &plan.changes {
+                    if deps.contains(&other.addr.resource) {
+                        keep.insert(other.addr.to_string());
+                    }
+                }
+            }
+            if destroy
+                && c.dependencies.iter().any(|d| {
+                    plan.changes
+                        .iter()
+                        .any(|o| &o.addr.resource == d && keep.contains(&o.addr.to_string()))
+                })
+            {
+                // What depends on a destroyed target goes too.
+                keep.insert(c.addr.to_string());
+            }
+        }
+        if keep.len() == before {
+            break;
+        }
+    }
+    plan.changes.retain(|c| keep.contains(&c.addr.to_string()));
+}
+
 impl Engine {
+    /// Reads the objects of `import` blocks that state does not track yet.
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_imports(
+        &self,
+        config: &Config,
+        vars: &BTreeMap<String, Value>,
+        opts: &PlanOptions,
+        prior: &mut BTreeMap<String, serde_json::Value>,
+        providers_of: &mut BTreeMap<String, (String, String, Vec<String>)>,
+        plan: &mut Plan,
+        diags: &mut Diagnostics,
+    ) {
+        let root = BTreeMap::from([("var".to_string(), Value::Object(vars.clone()))]);
+        let scope = Scope {
+            root: Some(&root),
+            bound: Vec::new(),
+            base_dir: opts.base_dir.clone(),
+        };
+        for import in &config.imports {
+            let addr = import.to.to_string();
+            if prior.contains_key(&addr) || opts.destroy {
+                continue;
+            }
+            if config.resource(&import.to.resource).is_none() {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::plan::import_target",
+                        format!(
+                            "cannot import into {addr}: the configuration has no such resource"
+                        ),
+                    )
+                    .with_span(import.span.clone())
+                    .with_help(format!(
+                        "add a `resource \"{}\" \"{}\"` block for the object",
+                        import.to.resource.type_name, import.to.resource.name
+                    )),
+                );
+                continue;
+            }
+            let id = match eval(&import.id, &scope) {
+                Ok(v) => match v.as_str() {
+                    Some(s) => s.to_string(),
+                    None => {
+                        diags.push(
+                            Diagnostic::error(
+                                "inferform::plan::import_id",
+                                format!("the import id must be a known string, got {}", v.kind()),
+                            )
+                            .with_span(import.id.span())
+                            .with_help(
+                                "write the object's id as a string, or build it from variables",
+                            ),
+                        );
+                        continue;
+                    }
+                },
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            let provider_name = import.to.resource.provider_name().to_string();
+            let Some(provider) = self.providers.get(&provider_name) else {
+                continue;
+            };
+            let type_name = &import.to.resource.type_name;
+            match provider.import(&OpContext::silent(), type_name, &id).await {
+                Ok(Some(obj)) => {
+                    let attrs = serde_json::Value::Object(obj);
+                    prior.insert(addr.clone(), attrs.clone());
+                    providers_of.insert(
+                        addr.clone(),
+                        (type_name.clone(), provider_name.clone(), Vec::new()),
+                    );
+                    plan.record.insert(
+                        addr.clone(),
+                        (type_name.clone(), provider_name, Some(attrs)),
+                    );
+                    plan.imports.insert(addr, id);
+                }
+                Ok(None) => diags.push(
+                    Diagnostic::error(
+                        "inferform::plan::import_missing",
+                        format!("cannot import {addr}: no {type_name} has the id {id:?}"),
+                    )
+                    .with_span(import.span.clone())
+                    .with_help(
+                        "check the id; for objects inside a workspace it is WORKSPACE_ID/OBJECT_ID",
+                    ),
+                ),
+                Err(e) => diags.push(
+                    Diagnostic::error(
+                        "inferform::plan::import_failed",
+                        format!("cannot import {addr}: {e}"),
+                    )
+                    .with_span(import.span.clone()),
+                ),
+            }
+        }
+    }
+
     /// Reads every object state tracks, in parallel. Returns the refreshed state and drift.
     async fn refresh(
         &self,
@@ -411,6 +628,7 @@ impl Engine {
                             provider: provider.clone(),
                             attributes: attrs.clone(),
                             dependencies: deps.clone(),
+                            tainted: false,
                         },
                     );
                 }
@@ -428,6 +646,55 @@ impl Engine {
             }
             plan.drift = drift;
         }
+        if diags.has_errors() {
+            return (plan, diags);
+        }
+        if opts.refresh_only {
+            plan.refresh_only = true;
+            for d in &plan.drift {
+                if let Some(r) = state.resources.get(&d.addr) {
+                    let now = d
+                        .after
+                        .as_ref()
+                        .map(|_| prior.get(&d.addr).cloned().unwrap_or_default());
+                    plan.record.insert(
+                        d.addr.clone(),
+                        (r.type_name.clone(), r.provider.clone(), now),
+                    );
+                }
+            }
+            return (plan, diags);
+        }
+
+        // `moved` blocks: state recorded under the old address now belongs to the new one.
+        for m in &config.moved {
+            let (from, to) = (m.from.to_string(), m.to.to_string());
+            if prior.contains_key(&to) || !prior.contains_key(&from) {
+                continue;
+            }
+            if let (Some(attrs), Some(p)) = (prior.remove(&from), providers_of.remove(&from)) {
+                prior.insert(to.clone(), attrs);
+                providers_of.insert(to.clone(), p);
+                for d in &mut plan.drift {
+                    if d.addr == from {
+                        d.addr = to.clone();
+                    }
+                }
+                plan.moved.push((from, to));
+            }
+        }
+
+        // `import` blocks: read each object that state does not know yet.
+        self.plan_imports(
+            config,
+            vars,
+            opts,
+            &mut prior,
+            &mut providers_of,
+            &mut plan,
+            &mut diags,
+        )
+        .await;
         if diags.has_errors() {
             return (plan, diags);
         }
@@ -497,6 +764,22 @@ impl Engine {
                 Node::Resource(i) => {
                     let r = &config.resources[*i];
                     root.insert("local".into(), Value::Object(locals.clone()));
+                    let triggered = triggered(r, &plan.changes);
+                    let reason = |a: &ResourceInstanceAddr| -> Option<&'static str> {
+                        let key = a.to_string();
+                        if state.resources.get(&key).is_some_and(|r| r.tainted)
+                            && prior.contains_key(&key)
+                        {
+                            Some("tainted")
+                        } else if opts.replace.iter().any(|t| t == a) {
+                            Some("requested")
+                        } else if triggered {
+                            Some("triggered")
+                        } else {
+                            None
+                        }
+                    };
+                    let force = |a: &ResourceInstanceAddr| reason(a).is_some();
                     let changes = self.plan_resource(
                         config,
                         *i,
@@ -504,6 +787,7 @@ impl Engine {
                         &base,
                         &prior,
                         opts.destroy,
+                        &force,
                         &mut diags,
                     );
                     let Some(changes) = changes else { continue };
@@ -518,6 +802,14 @@ impl Engine {
                     }
                     for change in changes {
                         in_config.insert(change.addr.to_string());
+                        if let (Action::Replace { .. }, true, Some(why)) = (
+                            change.action,
+                            change.replace_paths.is_empty(),
+                            reason(&change.addr),
+                        ) {
+                            plan.replace_reasons
+                                .insert(change.addr.to_string(), why.to_string());
+                        }
                         let v = change
                             .after
                             .clone()
@@ -598,6 +890,10 @@ impl Engine {
             }
         }
         plan.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+        if !opts.targets.is_empty() {
+            plan.targeted = true;
+            retain_targets(&mut plan, &opts.targets, opts.destroy, config);
+        }
         check_prevent_destroy(config, &plan, &mut diags);
         plan.root = root;
         (plan, diags)
@@ -613,6 +909,7 @@ impl Engine {
         base: &Scope,
         prior: &BTreeMap<String, serde_json::Value>,
         destroy: bool,
+        force_replace: &dyn Fn(&ResourceInstanceAddr) -> bool,
         diags: &mut Diagnostics,
     ) -> Option<Vec<ResourceChange>> {
         let r = &config.resources[idx];
@@ -676,7 +973,8 @@ impl Engine {
                             m.insert("output".into(), input);
                         }
                     }
-                    let action = if !d.replace_paths.is_empty() {
+                    let forced = force_replace(&addr);
+                    let action = if !d.replace_paths.is_empty() || forced {
                         planned = planned_create(&cfg, schema);
                         Action::Replace {
                             create_first: r.lifecycle.create_before_destroy,

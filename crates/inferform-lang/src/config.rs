@@ -100,6 +100,9 @@ pub struct Lifecycle {
     pub create_before_destroy: bool,
     pub prevent_destroy: bool,
     pub ignore_changes: Vec<String>,
+    /// `replace_triggered_by`: references to resources (replace when they change) or to
+    /// their attributes (replace when the value changes).
+    pub replace_triggered_by: Vec<Expr>,
 }
 
 /// A `resource` or `data` block.
@@ -136,6 +139,22 @@ pub struct Local {
     pub span: SourceSpan,
 }
 
+/// A `moved { from = ..., to = ... }` block: state under `from` now belongs to `to`.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: inferform_types::ResourceInstanceAddr,
+    pub to: inferform_types::ResourceInstanceAddr,
+    pub span: SourceSpan,
+}
+
+/// An `import { to = ..., id = "..." }` block: bring an existing object under management.
+#[derive(Clone, Debug)]
+pub struct Import {
+    pub to: inferform_types::ResourceInstanceAddr,
+    pub id: Expr,
+    pub span: SourceSpan,
+}
+
 /// A whole configuration: one directory of `.hcl` files.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -145,6 +164,8 @@ pub struct Config {
     pub locals: BTreeMap<String, Local>,
     pub resources: Vec<Resource>,
     pub outputs: BTreeMap<String, Output>,
+    pub moved: Vec<Moved>,
+    pub imports: Vec<Import>,
 }
 
 impl Config {

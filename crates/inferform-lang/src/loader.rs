@@ -309,7 +309,9 @@ impl Loader {
                 // Settings blocks (required_providers, required_version) carry nothing the
                 // engine needs today; they are accepted so that existing files load.
             }
-            "module" | "moved" | "import" | "check" => self.error(
+            "moved" => self.moved(source, block),
+            "import" => self.import(source, block),
+            "module" | "check" => self.error(
                 "inferform::config::unsupported_block",
                 format!("`{kind}` blocks are not supported by this version of inferform"),
                 header_span(source, block),
@@ -565,6 +567,93 @@ impl Loader {
         self.config.resources.push(resource);
     }
 
+    /// An instance address written as a reference: `fabric_endpoint.chat`, `a.b[0]`, `a.b["k"]`.
+    fn instance_ref(
+        &mut self,
+        body: &Body,
+        name: &str,
+        block: &str,
+        span: &SourceSpan,
+    ) -> Option<inferform_types::ResourceInstanceAddr> {
+        let Some(attr) = body.attribute(name) else {
+            self.error(
+                "inferform::config::missing_argument",
+                format!("a `{block}` block needs `{name}`"),
+                span.clone(),
+                format!("add `{name} = TYPE.NAME`"),
+            );
+            return None;
+        };
+        let text = attr.expr.source.text[attr.expr.span().range]
+            .trim()
+            .to_string();
+        match text.parse::<inferform_types::ResourceInstanceAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.error(
+                    "inferform::config::bad_address",
+                    format!("`{name}` must be a resource address such as fabric_endpoint.chat"),
+                    attr.expr.span(),
+                    "write the address without quotes: TYPE.NAME, TYPE.NAME[0] or TYPE.NAME[\"key\"]",
+                );
+                None
+            }
+        }
+    }
+
+    fn moved(&mut self, source: &Source, block: &Block) {
+        if !block.labels.is_empty() {
+            self.labels(source, block, &[]);
+            return;
+        }
+        let span = header_span(source, block);
+        let body = self.body(source, block);
+        self.only_attributes(&body, &["from", "to"], "moved");
+        let (Some(from), Some(to)) = (
+            self.instance_ref(&body, "from", "moved", &span),
+            self.instance_ref(&body, "to", "moved", &span),
+        ) else {
+            return;
+        };
+        if from.resource.type_name != to.resource.type_name {
+            self.error(
+                "inferform::config::moved_type",
+                format!("cannot move {from} to {to}: a move keeps the resource type"),
+                span,
+                "to change the type, remove the old resource and import the object into the new one",
+            );
+            return;
+        }
+        self.config.moved.push(Moved { from, to, span });
+    }
+
+    fn import(&mut self, source: &Source, block: &Block) {
+        if !block.labels.is_empty() {
+            self.labels(source, block, &[]);
+            return;
+        }
+        let span = header_span(source, block);
+        let body = self.body(source, block);
+        self.only_attributes(&body, &["to", "id"], "import");
+        let Some(to) = self.instance_ref(&body, "to", "import", &span) else {
+            return;
+        };
+        let Some(id) = body.attribute("id") else {
+            self.error(
+                "inferform::config::missing_argument",
+                "an `import` block needs `id`",
+                span,
+                "add `id = \"...\"`: the object's id in its cloud",
+            );
+            return;
+        };
+        self.config.imports.push(Import {
+            to,
+            id: id.expr.clone(),
+            span,
+        });
+    }
+
     fn depends_on(&mut self, attr: &AttrNode) -> Vec<(ResourceAddr, SourceSpan)> {
         let Expression::Array(items) = &attr.expr.expr else {
             self.error(
@@ -594,7 +683,12 @@ impl Loader {
     fn lifecycle(&mut self, body: &Body) -> Lifecycle {
         self.only_attributes(
             body,
-            &["create_before_destroy", "prevent_destroy", "ignore_changes"],
+            &[
+                "create_before_destroy",
+                "prevent_destroy",
+                "ignore_changes",
+                "replace_triggered_by",
+            ],
             "lifecycle",
         );
         let mut lifecycle = Lifecycle {
@@ -605,7 +699,35 @@ impl Loader {
                 .literal_bool(body.attribute("prevent_destroy"))
                 .unwrap_or(false),
             ignore_changes: Vec::new(),
+            replace_triggered_by: Vec::new(),
         };
+        if let Some(attr) = body.attribute("replace_triggered_by") {
+            match &attr.expr.expr {
+                Expression::Array(items) => {
+                    for item in items.iter() {
+                        if matches!(item, Expression::Traversal(_)) {
+                            lifecycle.replace_triggered_by.push(Expr {
+                                expr: item.clone(),
+                                source: attr.expr.source.clone(),
+                            });
+                        } else {
+                            self.error(
+                                "inferform::config::bad_replace_triggered_by",
+                                "each `replace_triggered_by` entry must refer to a resource or one of its attributes",
+                                attr.expr.span_of(item),
+                                "write replace_triggered_by = [fabric_model.llama] or [fabric_model.llama.version_id]",
+                            );
+                        }
+                    }
+                }
+                _ => self.error(
+                    "inferform::config::bad_replace_triggered_by",
+                    "`replace_triggered_by` must be a list of references",
+                    attr.expr.span(),
+                    "write replace_triggered_by = [fabric_model.llama]",
+                ),
+            }
+        }
         if let Some(attr) = body.attribute("ignore_changes") {
             match &attr.expr.expr {
                 Expression::Array(items) => {

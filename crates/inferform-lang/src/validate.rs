@@ -86,6 +86,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         collect_body_exprs(&r.body, &mut exprs);
         exprs.extend(r.count.iter());
         exprs.extend(r.for_each.iter());
+        exprs.extend(r.lifecycle.replace_triggered_by.iter());
         for e in exprs {
             check_refs(e, config, Some(r), &mut diags);
         }

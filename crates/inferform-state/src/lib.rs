@@ -27,6 +27,10 @@ pub struct ResourceState {
     /// deletes run in reverse order even after the configuration forgets them.
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// The object exists but did not reach a working state (its create failed after the cloud
+    /// made it): the next plan replaces it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
 }
 
 /// A create about to be sent: if the process dies before the answer is recorded, the next run
@@ -79,6 +83,9 @@ pub trait StateStore: Send + Sync {
     fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError>;
     fn record_intent(&self, intent: &Intent) -> Result<(), StateError>;
     fn clear_intent(&self, addr: &str) -> Result<(), StateError>;
+    /// Replaces the whole state (`state push`), keeping nothing of the old one but bumping the
+    /// serial past both.
+    fn replace(&self, state: &State) -> Result<(), StateError>;
 }
 
 /// State kept in memory, for tests.
@@ -123,6 +130,16 @@ impl StateStore for MemoryStore {
     }
     fn clear_intent(&self, addr: &str) -> Result<(), StateError> {
         self.with(|s| s.intents.remove(addr));
+        Ok(())
+    }
+    fn replace(&self, state: &State) -> Result<(), StateError> {
+        self.with(|s| {
+            let serial = s.serial.max(state.serial);
+            *s = State {
+                serial,
+                ..state.clone()
+            };
+        });
         Ok(())
     }
 }
@@ -304,6 +321,55 @@ impl StateStore for SledStore {
     fn clear_intent(&self, addr: &str) -> Result<(), StateError> {
         self.write(&self.intents, addr, None)
     }
+
+    fn replace(&self, state: &State) -> Result<(), StateError> {
+        use sled::Transactional;
+        let keys = |t: &sled::Tree| {
+            t.iter()
+                .keys()
+                .collect::<Result<Vec<sled::IVec>, _>>()
+                .map_err(write_err)
+        };
+        let (old_r, old_o, old_i) = (
+            keys(&self.resources)?,
+            keys(&self.outputs)?,
+            keys(&self.intents)?,
+        );
+        let resources: Vec<(String, Vec<u8>)> = state
+            .resources
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), json(v)?)))
+            .collect::<Result<_, StateError>>()?;
+        let outputs: Vec<(String, Vec<u8>)> = state
+            .outputs
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), json(v)?)))
+            .collect::<Result<_, StateError>>()?;
+        (&self.meta, &self.resources, &self.outputs, &self.intents)
+            .transaction(|(meta, res, out, int)| {
+                let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
+                meta.insert(SERIAL, &(serial.max(state.serial) + 1).to_be_bytes())?;
+                meta.insert(LINEAGE, state.lineage.as_bytes())?;
+                for k in &old_r {
+                    res.remove(k)?;
+                }
+                for k in &old_o {
+                    out.remove(k)?;
+                }
+                for k in &old_i {
+                    int.remove(k)?;
+                }
+                for (k, v) in &resources {
+                    res.insert(k.as_bytes(), v.as_slice())?;
+                }
+                for (k, v) in &outputs {
+                    out.insert(k.as_bytes(), v.as_slice())?;
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StateError::Write(format!("{e:?}")))?;
+        self.flush()
+    }
 }
 
 #[cfg(test)]
@@ -317,6 +383,7 @@ mod tests {
             provider: "inferform".into(),
             attributes: serde_json::json!({"id": addr}),
             dependencies: vec![],
+            tainted: false,
         }
     }
 
@@ -348,6 +415,24 @@ mod tests {
         assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.b"]);
         assert!(state.intents.contains_key("a.d"));
         assert_eq!(state.serial, 4);
+    }
+
+    #[test]
+    fn replace_swaps_everything_and_moves_serial_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.put_resource(&resource("a.old")).unwrap();
+        let mut next = State {
+            lineage: "other".into(),
+            serial: 2,
+            ..State::default()
+        };
+        next.resources.insert("a.new".into(), resource("a.new"));
+        store.replace(&next).unwrap();
+        let state = store.load().unwrap();
+        assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.new"]);
+        assert_eq!(state.lineage, "other");
+        assert!(state.serial > 2);
     }
 
     #[test]

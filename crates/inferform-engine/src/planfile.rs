@@ -1,0 +1,423 @@
+//! Saved plans (`plan --out FILE`): a JSON document holding the plan as reviewed, the state
+//! lineage and serial it was made against, a hash of the configuration, and the options.
+//!
+//! A plan file travels as a CI artifact, so it holds no secret in clear: every sensitive value
+//! is replaced by a salted SHA-256 of it (`{"$sensitive": "…"}`), and unknown values by
+//! `{"$unknown": true}`. `apply FILE` re-plans from the same configuration, variables and
+//! state, refuses if anything differs from the saved plan, and applies the fresh plan, which
+//! carries the real values.
+
+use std::collections::BTreeMap;
+
+use inferform_types::{ResourceInstanceAddr, Schema, Value};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::plan::{Drift, OutputChange, Plan, ResourceChange};
+use crate::Action;
+
+/// The version of the plan file format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The options a plan was made with; `apply FILE` re-plans with the same.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SavedOptions {
+    pub destroy: bool,
+    pub refresh: bool,
+    #[serde(default)]
+    pub refresh_only: bool,
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub replace: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedChange {
+    pub address: String,
+    pub provider: String,
+    pub action: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    #[serde(default)]
+    pub replace_paths: Vec<String>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedDrift {
+    pub address: String,
+    pub before: serde_json::Value,
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedOutput {
+    pub name: String,
+    pub before: Option<serde_json::Value>,
+    pub after: serde_json::Value,
+    pub sensitive: bool,
+}
+
+/// A saved plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanFile {
+    pub format_version: u32,
+    pub inferform_version: String,
+    /// The state this plan was made against.
+    pub lineage: String,
+    pub serial: u64,
+    /// SHA-256 over the configuration files' names and contents.
+    pub config_hash: String,
+    /// The salt of every sensitive value's hash in this file.
+    pub salt: String,
+    pub options: SavedOptions,
+    /// Variable values: non-sensitive in clear, sensitive as salted hashes.
+    pub variables: BTreeMap<String, serde_json::Value>,
+    pub changes: Vec<SavedChange>,
+    #[serde(default)]
+    pub drift: Vec<SavedDrift>,
+    #[serde(default)]
+    pub outputs: Vec<SavedOutput>,
+    /// `moved` blocks that apply: (from, to).
+    #[serde(default)]
+    pub moved: Vec<(String, String)>,
+    /// Addresses imported, with their import ids.
+    #[serde(default)]
+    pub imports: BTreeMap<String, String>,
+    /// Why instances are replaced when no attribute forces it.
+    #[serde(default)]
+    pub replace_reasons: BTreeMap<String, String>,
+    /// A hash of what the plan will do; `apply FILE` compares it with a fresh plan's.
+    pub fingerprint: String,
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::NoOp => "no-op",
+        Action::Create => "create",
+        Action::Read => "read",
+        Action::Update => "update",
+        Action::Replace {
+            create_first: false,
+        } => "delete-create",
+        Action::Replace { create_first: true } => "create-delete",
+        Action::Delete => "delete",
+    }
+}
+
+fn parse_action(s: &str) -> Option<Action> {
+    Some(match s {
+        "no-op" => Action::NoOp,
+        "create" => Action::Create,
+        "read" => Action::Read,
+        "update" => Action::Update,
+        "delete-create" => Action::Replace {
+            create_first: false,
+        },
+        "create-delete" => Action::Replace { create_first: true },
+        "delete" => Action::Delete,
+        _ => return None,
+    })
+}
+
+/// A salted hash of a value, for comparing secrets without keeping them.
+pub fn secret_hash(salt: &str, v: &Value) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update(b"\0");
+    h.update(
+        v.deep_unmarked()
+            .to_json()
+            .unwrap_or_default()
+            .to_string()
+            .as_bytes(),
+    );
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+/// Encodes a value: unknowns and sensitive values become markers; no secret is kept.
+pub fn encode(v: &Value, salt: &str) -> serde_json::Value {
+    match v {
+        Value::Unknown => serde_json::json!({"$unknown": true}),
+        Value::Sensitive(inner) => serde_json::json!({"$sensitive": secret_hash(salt, inner)}),
+        Value::List(items) => {
+            serde_json::Value::Array(items.iter().map(|i| encode(i, salt)).collect())
+        }
+        Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), encode(v, salt)))
+                .collect(),
+        ),
+        v => v.to_json().unwrap_or_default(),
+    }
+}
+
+/// Decodes a value; a sensitive marker becomes a sensitive null (shown, never known).
+pub fn decode(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Object(m)
+            if m.len() == 1 && m.get("$unknown") == Some(&serde_json::Value::Bool(true)) =>
+        {
+            Value::Unknown
+        }
+        serde_json::Value::Object(m)
+            if m.len() == 1 && m.get("$sensitive").is_some_and(|v| v.is_string()) =>
+        {
+            Value::Null.sensitive()
+        }
+        serde_json::Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), decode(v))).collect())
+        }
+        serde_json::Value::Array(items) => Value::List(items.iter().map(decode).collect()),
+        other => Value::from_json(other),
+    }
+}
+
+/// SHA-256 over configuration files, as `(name, text)` pairs in any order.
+pub fn config_hash<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut files: Vec<(&str, &str)> = files.into_iter().collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for (name, text) in files {
+        h.update(name.as_bytes());
+        h.update(b"\0");
+        h.update(text.len().to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Only the attributes the configuration sets: what a plan decides, as opposed to what the
+/// cloud reports (status, timestamps), which may move between plan and apply.
+fn settable_only(v: &Value, schema: Option<&Schema>) -> Value {
+    let (Some(schema), Value::Object(m)) = (schema, v) else {
+        return v.clone();
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        if let Some(a) = schema.attributes.get(k) {
+            if a.settable() {
+                out.insert(k.clone(), v.clone());
+            }
+        } else if let Some(b) = schema.blocks.get(k) {
+            let inner = match v {
+                Value::List(items) => Value::List(
+                    items
+                        .iter()
+                        .map(|i| settable_only(i, Some(&b.schema)))
+                        .collect(),
+                ),
+                v => settable_only(v, Some(&b.schema)),
+            };
+            out.insert(k.clone(), inner);
+        }
+    }
+    Value::Object(out)
+}
+
+/// A hash of what a plan does: each change's address, action, forcing paths and configured
+/// values (secrets by salted hash). Two plans with the same fingerprint do the same thing.
+pub fn fingerprint(plan: &Plan, schemas: &BTreeMap<String, Schema>, salt: &str) -> String {
+    let items: Vec<serde_json::Value> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| {
+            let schema = schemas.get(&c.addr.resource.type_name);
+            serde_json::json!({
+                "address": c.addr.to_string(),
+                "action": action_name(c.action),
+                "replace_paths": c.replace_paths,
+                "after": c.after.as_ref().map(|a| encode(&settable_only(a, schema), salt)),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "changes": items,
+        "moved": plan.moved,
+        "imports": plan.imports,
+        "refresh_only": plan.refresh_only,
+        "drift": if plan.refresh_only {
+            plan.drift.iter().map(|d| serde_json::json!([d.addr, d.after.as_ref().map(|a| encode(a, salt))])).collect()
+        } else {
+            Vec::new()
+        },
+    });
+    let mut h = Sha256::new();
+    h.update(doc.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// A fresh random salt.
+pub fn new_salt() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}
+
+impl PlanFile {
+    /// Builds the saved form of a plan.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        plan: &Plan,
+        schemas: &BTreeMap<String, Schema>,
+        lineage: &str,
+        serial: u64,
+        config_hash: String,
+        options: SavedOptions,
+        variables: &BTreeMap<String, Value>,
+    ) -> PlanFile {
+        let salt = new_salt();
+        let change = |c: &ResourceChange| SavedChange {
+            address: c.addr.to_string(),
+            provider: c.provider.clone(),
+            action: action_name(c.action).to_string(),
+            before: c.before.as_ref().map(|v| encode(v, &salt)),
+            after: c.after.as_ref().map(|v| encode(v, &salt)),
+            replace_paths: c.replace_paths.clone(),
+            dependencies: c.dependencies.iter().map(|d| d.to_string()).collect(),
+        };
+        PlanFile {
+            format_version: FORMAT_VERSION,
+            inferform_version: env!("CARGO_PKG_VERSION").to_string(),
+            lineage: lineage.to_string(),
+            serial,
+            config_hash,
+            options,
+            variables: variables
+                .iter()
+                .map(|(k, v)| (k.clone(), encode(v, &salt)))
+                .collect(),
+            changes: plan.changes.iter().map(change).collect(),
+            drift: plan
+                .drift
+                .iter()
+                .map(|d| SavedDrift {
+                    address: d.addr.clone(),
+                    before: encode(&d.before, &salt),
+                    after: d.after.as_ref().map(|a| encode(a, &salt)),
+                })
+                .collect(),
+            outputs: plan
+                .outputs
+                .iter()
+                .map(|o| SavedOutput {
+                    name: o.name.clone(),
+                    before: o.before.as_ref().map(|v| encode(v, &salt)),
+                    after: encode(&o.after, &salt),
+                    sensitive: o.sensitive,
+                })
+                .collect(),
+            moved: plan.moved.clone(),
+            imports: plan.imports.clone(),
+            replace_reasons: plan.replace_reasons.clone(),
+            fingerprint: fingerprint(plan, schemas, &salt),
+            salt,
+        }
+    }
+
+    /// The plan as saved, for showing it (values known only as the file records them).
+    pub fn to_plan(&self) -> Result<Plan, String> {
+        let mut changes = Vec::new();
+        for c in &self.changes {
+            let addr: ResourceInstanceAddr = c.address.parse().map_err(|e| format!("{e}"))?;
+            let action = parse_action(&c.action)
+                .ok_or_else(|| format!("unknown action {:?} for {}", c.action, c.address))?;
+            changes.push(ResourceChange {
+                addr,
+                provider: c.provider.clone(),
+                action,
+                before: c.before.as_ref().map(decode),
+                after: c.after.as_ref().map(decode),
+                replace_paths: c.replace_paths.clone(),
+                dependencies: c
+                    .dependencies
+                    .iter()
+                    .filter_map(|d| d.parse::<ResourceInstanceAddr>().ok().map(|a| a.resource))
+                    .collect(),
+            });
+        }
+        Ok(Plan {
+            changes,
+            drift: self
+                .drift
+                .iter()
+                .map(|d| Drift {
+                    addr: d.address.clone(),
+                    before: decode(&d.before),
+                    after: d.after.as_ref().map(decode),
+                })
+                .collect(),
+            outputs: self
+                .outputs
+                .iter()
+                .map(|o| OutputChange {
+                    name: o.name.clone(),
+                    before: o.before.as_ref().map(decode),
+                    after: decode(&o.after),
+                    sensitive: o.sensitive,
+                })
+                .collect(),
+            destroy: self.options.destroy,
+            root: BTreeMap::new(),
+            adopted: Vec::new(),
+            moved: self.moved.clone(),
+            imports: self.imports.clone(),
+            record: BTreeMap::new(),
+            refresh_only: self.options.refresh_only,
+            targeted: !self.options.targets.is_empty(),
+            replace_reasons: self.replace_reasons.clone(),
+        })
+    }
+
+    /// Checks a variable's value against the one saved; `None` when it matches.
+    pub fn variable_differs(&self, name: &str, value: &Value) -> Option<String> {
+        let saved = self.variables.get(name)?;
+        let now = encode(value, &self.salt);
+        (saved != &now).then(|| {
+            if value.is_sensitive() {
+                format!("the sensitive variable `{name}` has a different value than when the plan was made")
+            } else {
+                format!("variable `{name}` is {} now, but {} in the plan", value, decode(saved))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_reach_the_file() {
+        let v = Value::object([
+            ("key", Value::string("s3cr3t-value").sensitive()),
+            ("id", Value::Unknown),
+        ]);
+        let salt = new_salt();
+        let encoded = encode(&v, &salt).to_string();
+        assert!(!encoded.contains("s3cr3t-value"));
+        assert!(encoded.contains("$sensitive") && encoded.contains("$unknown"));
+        let back = decode(&serde_json::from_str(&encoded).unwrap());
+        assert!(back.get("key").unwrap().is_sensitive());
+        assert!(back.get("id").unwrap().is_unknown());
+    }
+
+    #[test]
+    fn same_secret_same_hash_with_same_salt() {
+        let a = Value::string("x").sensitive();
+        assert_eq!(secret_hash("s", &a), secret_hash("s", &Value::string("x")));
+        assert_ne!(secret_hash("s", &a), secret_hash("t", &a));
+        assert_ne!(secret_hash("s", &a), secret_hash("s", &Value::string("y")));
+    }
+
+    #[test]
+    fn config_hash_ignores_order() {
+        assert_eq!(
+            config_hash([("a", "1"), ("b", "2")]),
+            config_hash([("b", "2"), ("a", "1")])
+        );
+        assert_ne!(config_hash([("a", "1")]), config_hash([("a", "2")]));
+    }
+}
