@@ -8,15 +8,27 @@
 //! - a 5xx, a timeout or a dropped connection is retried only for idempotent methods
 //!   (GET, PUT, DELETE). A POST that fails that way is ambiguous: the object may exist. The
 //!   caller then looks it up by name and adopts it ([`crate::create_or_adopt`]).
+//!
+//! Time limits: each attempt may take `request_timeout` ([`ClientSettings`]), but never longer
+//! than the time its operation has left ([`HttpRequest::until`], from
+//! [`OpContext::timeout`](crate::OpContext)). A backoff that would end past the deadline is not
+//! slept: the last answer (or failure) is returned instead. A streamed answer
+//! ([`HttpClient::open`]) may take as long as its operation allows, but no more than
+//! `request_timeout` may pass between two pieces of it.
 
 use std::fmt;
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::{Stream, StreamExt};
 pub use reqwest::{Method, Url};
 
 use crate::redact::{is_secret_header, Redactor, REDACTED};
+use crate::wait::{format_duration, Deadline};
 use crate::{ErrorKind, ProviderError};
 
 /// One request, before authentication. Cloned for each attempt, since signatures carry the time.
@@ -28,6 +40,8 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The exact body bytes (empty for none).
     pub body: Vec<u8>,
+    /// When the operation this request belongs to must give up.
+    pub deadline: Deadline,
 }
 
 impl HttpRequest {
@@ -37,7 +51,14 @@ impl HttpRequest {
             url,
             headers: Vec::new(),
             body: Vec::new(),
+            deadline: Deadline::never(),
         }
+    }
+
+    /// Bounds every attempt, and the waits between them, by the operation's deadline.
+    pub fn until(mut self, deadline: Deadline) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Sets a JSON body and its content type.
@@ -106,6 +127,7 @@ impl fmt::Debug for HttpRequest {
             .field("url", &self.url.as_str())
             .field("headers", &headers)
             .field("body_len", &self.body.len())
+            .field("deadline", &self.deadline.remaining())
             .finish()
     }
 }
@@ -402,6 +424,7 @@ pub struct HttpClient {
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryPolicy,
     redactor: Redactor,
+    request_timeout: Duration,
 }
 
 impl fmt::Debug for HttpClient {
@@ -409,8 +432,26 @@ impl fmt::Debug for HttpClient {
         f.debug_struct("HttpClient")
             .field("limiter", &self.limiter)
             .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// What [`HttpClient::open`] got back.
+#[derive(Debug)]
+pub enum Opened {
+    /// A success, its body still arriving.
+    Stream(ResponseStream),
+    /// Any other answer, read whole.
+    Answer(HttpResponse),
+}
+
+/// How long one attempt may take, and whether the operation's deadline (rather than the
+/// client's `request_timeout`) set that.
+#[derive(Clone, Copy, Debug)]
+struct Limit {
+    time: Duration,
+    by_deadline: bool,
 }
 
 impl HttpClient {
@@ -419,8 +460,9 @@ impl HttpClient {
         auth: Arc<dyn Authenticator>,
         redactor: Redactor,
     ) -> Result<Self, ProviderError> {
+        // No overall timeout here: every attempt sets its own, which the operation's
+        // deadline may shorten (see the module docs).
         let client = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
             .user_agent(concat!("inferform/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -439,7 +481,27 @@ impl HttpClient {
                 .map(Arc::new),
             retry: settings.retry.clone(),
             redactor,
+            request_timeout: settings.request_timeout,
         })
+    }
+
+    /// The same client (connections, rate limit, retries, known secrets) with other
+    /// credentials: for a service that takes its own key rather than the provider's.
+    pub fn with_auth(&self, auth: Arc<dyn Authenticator>) -> Self {
+        HttpClient {
+            auth,
+            ..self.clone()
+        }
+    }
+
+    /// The same client, also hiding `secret` wherever it would show.
+    pub fn with_secret(&self, secret: &str) -> Self {
+        let mut redactor = self.redactor.clone();
+        redactor.add(secret);
+        HttpClient {
+            redactor,
+            ..self.clone()
+        }
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
@@ -452,28 +514,56 @@ impl HttpClient {
 
     /// Sends the request, retrying as the module describes. Any answer that is not retried
     /// (or ran out of retries) comes back as a response, whatever its status; only transport
-    /// failures are errors.
+    /// failures and a passed deadline are errors.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ProviderError> {
+        match self.attempts(request, false).await? {
+            Opened::Answer(response) => Ok(response),
+            // Not asked for; read it whole all the same.
+            Opened::Stream(stream) => stream.read_all().await,
+        }
+    }
+
+    /// Sends a request whose answer streams (server-sent events): a success comes back as soon
+    /// as its head arrives, with its body to read piece by piece; any other answer is read
+    /// whole. Retries as [`HttpClient::send`] does, which is only ever before anything streamed.
+    pub async fn open(&self, request: HttpRequest) -> Result<Opened, ProviderError> {
+        self.attempts(request, true).await
+    }
+
+    async fn attempts(&self, request: HttpRequest, stream: bool) -> Result<Opened, ProviderError> {
         let call = request.call();
+        let deadline = request.deadline;
         let mut retries = 0u32;
         let mut throttles = 0u32;
         loop {
             if let Some(limiter) = &self.limiter {
-                limiter.acquire().await;
+                match deadline.remaining() {
+                    Some(left) => {
+                        if tokio::time::timeout(left, limiter.acquire()).await.is_err() {
+                            return Err(deadline_error(&deadline, &call));
+                        }
+                    }
+                    None => limiter.acquire().await,
+                }
             }
+            let Some(limit) = self.attempt_limit(&deadline) else {
+                return Err(deadline_error(&deadline, &call));
+            };
             let mut attempt = request.clone();
             self.auth.authenticate(&mut attempt)?;
-            let (outcome, result) = match self.execute(&attempt, &call).await {
-                Ok(response) => (Attempt::Status(response.status), Ok(response)),
+            let (outcome, result) = match self.execute(&attempt, &call, limit, stream).await {
+                Ok(Opened::Answer(response)) => (Attempt::Status(response.status), Ok(response)),
+                Ok(opened) => return Ok(opened),
                 Err((attempt, error)) => (attempt, Err(error)),
             };
-            if !retryable(&request.method, outcome) {
-                return result;
+            let out_of_time = matches!(&result, Err(e) if e.kind == ErrorKind::Timeout);
+            if out_of_time || !retryable(&request.method, outcome) {
+                return result.map(Opened::Answer);
             }
             let delay = match (outcome, &result) {
                 (Attempt::Status(429), Ok(response)) => {
                     if throttles >= self.retry.max_throttle_retries {
-                        return result;
+                        return result.map(Opened::Answer);
                     }
                     throttles += 1;
                     self.retry
@@ -482,7 +572,7 @@ impl HttpClient {
                 }
                 (_, result) => {
                     if retries >= self.retry.max_retries {
-                        return result.clone();
+                        return result.clone().map(Opened::Answer);
                     }
                     retries += 1;
                     let retry_after = match result {
@@ -492,7 +582,27 @@ impl HttpClient {
                     retry_after.unwrap_or_else(|| self.retry.backoff(retries - 1))
                 }
             };
+            // A wait that would end past the deadline is not started: the last answer says
+            // more than a timeout would.
+            if deadline.remaining().is_some_and(|left| delay >= left) {
+                return result.map(Opened::Answer);
+            }
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// How long the next attempt may take; `None` when the deadline has passed.
+    fn attempt_limit(&self, deadline: &Deadline) -> Option<Limit> {
+        match deadline.remaining() {
+            Some(left) if left.is_zero() => None,
+            Some(left) if left < self.request_timeout => Some(Limit {
+                time: left,
+                by_deadline: true,
+            }),
+            _ => Some(Limit {
+                time: self.request_timeout,
+                by_deadline: false,
+            }),
         }
     }
 
@@ -500,7 +610,9 @@ impl HttpClient {
         &self,
         request: &HttpRequest,
         call: &str,
-    ) -> Result<HttpResponse, (Attempt, ProviderError)> {
+        limit: Limit,
+        stream: bool,
+    ) -> Result<Opened, (Attempt, ProviderError)> {
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone());
@@ -510,55 +622,259 @@ impl HttpClient {
         if !request.body.is_empty() {
             builder = builder.body(request.body.clone());
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.transport_error(call, &e))?;
+        if !stream {
+            builder = builder.timeout(limit.time);
+        } else if let Some(left) = request.deadline.remaining() {
+            // A streamed answer may take as long as its operation has left.
+            builder = builder.timeout(left);
+        }
+        let response = match tokio::time::timeout(limit.time, builder.send()).await {
+            Ok(sent) => sent.map_err(|e| self.transport_error(call, &e, limit))?,
+            Err(_) => return Err(self.timed_out(call, limit)),
+        };
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(call, &e))?;
-        Ok(HttpResponse::new(status, headers, body.to_vec(), call))
+        if stream && (200..300).contains(&status) {
+            let body = response
+                .bytes_stream()
+                .map(|piece| piece.map(|b| b.to_vec()));
+            return Ok(Opened::Stream(ResponseStream::new(
+                HttpResponse::new(status, headers, Vec::new(), call),
+                Box::pin(body),
+                self.request_timeout,
+                request.deadline,
+                self.redactor.clone(),
+            )));
+        }
+        let body = match tokio::time::timeout(limit.time, response.bytes()).await {
+            Ok(read) => read.map_err(|e| self.transport_error(call, &e, limit))?,
+            Err(_) => return Err(self.timed_out(call, limit)),
+        };
+        Ok(Opened::Answer(HttpResponse::new(
+            status,
+            headers,
+            body.to_vec(),
+            call,
+        )))
     }
 
-    fn transport_error(&self, call: &str, error: &reqwest::Error) -> (Attempt, ProviderError) {
+    fn timed_out(&self, call: &str, limit: Limit) -> (Attempt, ProviderError) {
+        let mut err = if limit.by_deadline {
+            ProviderError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer before the operation's timeout ran out ({} left for this call)",
+                    format_duration(limit.time)
+                ),
+            )
+        } else {
+            ProviderError::new(
+                ErrorKind::Transport,
+                format!("no answer in time (waited {})", format_duration(limit.time)),
+            )
+        };
+        err.call = Some(call.to_string());
+        (Attempt::Timeout, err)
+    }
+
+    fn transport_error(
+        &self,
+        call: &str,
+        error: &reqwest::Error,
+        limit: Limit,
+    ) -> (Attempt, ProviderError) {
+        if error.is_timeout() && !error.is_connect() {
+            return self.timed_out(call, limit);
+        }
         let attempt = if error.is_connect() {
             Attempt::ConnectFailed
-        } else if error.is_timeout() {
-            Attempt::Timeout
         } else {
             Attempt::Dropped
         };
-        // The chain of causes says what happened; the top level only repeats the URL.
-        let mut message = String::new();
-        let mut source: Option<&dyn std::error::Error> = Some(error);
-        while let Some(e) = source {
-            let text = e.to_string();
-            if !text.is_empty() && !message.contains(&text) {
-                if !message.is_empty() {
-                    message.push_str(": ");
-                }
-                message.push_str(&text);
-            }
-            source = e.source();
-        }
         let what = match attempt {
             Attempt::ConnectFailed => "cannot connect",
-            Attempt::Timeout => "no answer in time",
             _ => "the connection failed",
         };
         let mut err = ProviderError::new(
             ErrorKind::Transport,
-            self.redactor.redact(&format!("{what}: {message}")),
+            self.redactor
+                .redact(&format!("{what}: {}", error_chain(error))),
         );
         err.call = Some(call.to_string());
         (attempt, err)
+    }
+}
+
+/// The chain of an error's causes, each once: the top level of a reqwest error only repeats
+/// the URL.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !text.is_empty() && !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        source = e.source();
+    }
+    message
+}
+
+/// The error for a call the operation's deadline left no time for.
+fn deadline_error(deadline: &Deadline, call: &str) -> ProviderError {
+    let timeout = deadline
+        .timeout()
+        .map(|t| format!(" of {}", format_duration(t)))
+        .unwrap_or_default();
+    let mut err = ProviderError::new(
+        ErrorKind::Timeout,
+        format!("the operation's timeout{timeout} ran out before this call could be answered"),
+    );
+    err.call = Some(call.to_string());
+    err
+}
+
+type BodyPieces = Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>;
+
+/// A successful answer whose body is still arriving, as a stream of byte pieces. A piece that
+/// takes longer than the client's `request_timeout` to come, or a body still arriving when the
+/// operation's deadline passes, ends the stream with an error.
+pub struct ResponseStream {
+    /// The answer's status, headers, call and request id; its body is empty.
+    pub head: HttpResponse,
+    body: BodyPieces,
+    idle: Duration,
+    deadline: Deadline,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    redactor: Redactor,
+    done: bool,
+}
+
+impl fmt::Debug for ResponseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseStream")
+            .field("head", &self.head)
+            .field("idle", &self.idle)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponseStream {
+    fn new(
+        head: HttpResponse,
+        body: BodyPieces,
+        idle: Duration,
+        deadline: Deadline,
+        redactor: Redactor,
+    ) -> Self {
+        let wait = Self::wait(idle, &deadline);
+        ResponseStream {
+            head,
+            body,
+            idle,
+            deadline,
+            timer: Box::pin(tokio::time::sleep(wait)),
+            redactor,
+            done: false,
+        }
+    }
+
+    /// How long the next piece may take.
+    fn wait(idle: Duration, deadline: &Deadline) -> Duration {
+        deadline.remaining().map_or(idle, |left| left.min(idle))
+    }
+
+    /// The rest of the body, read whole, as a response.
+    pub async fn read_all(mut self) -> Result<HttpResponse, ProviderError> {
+        let mut body = Vec::new();
+        while let Some(piece) = self.next().await {
+            body.extend_from_slice(&piece?);
+        }
+        let mut response = self.head;
+        response.body = body;
+        Ok(response)
+    }
+
+    fn error(&self, kind: ErrorKind, message: String) -> ProviderError {
+        let mut err = self.head.error(kind, None, message);
+        err.message = self.redactor.redact(&err.message);
+        err
+    }
+
+    fn stalled(&self) -> ProviderError {
+        if self.deadline.passed() {
+            let timeout = self
+                .deadline
+                .timeout()
+                .map(|t| format!(" of {}", format_duration(t)))
+                .unwrap_or_default();
+            self.error(
+                ErrorKind::Timeout,
+                format!("the operation's timeout{timeout} ran out while the answer was arriving"),
+            )
+        } else {
+            self.error(
+                ErrorKind::Transport,
+                format!(
+                    "the answer stopped arriving (nothing for {})",
+                    format_duration(self.idle)
+                ),
+            )
+        }
+    }
+}
+
+impl Stream for ResponseStream {
+    type Item = Result<Vec<u8>, ProviderError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(piece))) => {
+                let wait = Self::wait(this.idle, &this.deadline);
+                this.timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + wait);
+                Poll::Ready(Some(Ok(piece)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.done = true;
+                let err = if e.is_timeout() {
+                    this.stalled()
+                } else {
+                    this.error(
+                        ErrorKind::Transport,
+                        format!(
+                            "the connection failed while the answer was arriving: {}",
+                            error_chain(&e)
+                        ),
+                    )
+                };
+                Poll::Ready(Some(Err(err)))
+            }
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.done = true;
+                    Poll::Ready(Some(Err(this.stalled())))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 
@@ -692,7 +1008,9 @@ mod tests {
 
     mod over_http {
         use super::super::*;
-        use crate::testing::{FakeServer, Reply};
+        use crate::testing::{FakeServer, Piece, Reply};
+        use crate::wait::Deadline;
+        use futures_util::StreamExt;
         use std::sync::atomic::{AtomicUsize, Ordering};
 
         fn fast_policy() -> ClientSettings {
@@ -788,6 +1106,152 @@ mod tests {
                 .unwrap();
             assert_eq!(response.status, 502);
             assert_eq!(server.requests().len(), 6);
+        }
+
+        fn deadline(ms: u64) -> Deadline {
+            Deadline::start(&crate::OpContext {
+                timeout: Some(Duration::from_millis(ms)),
+                ..crate::OpContext::silent()
+            })
+        }
+
+        #[tokio::test]
+        async fn the_deadline_shortens_an_attempt() {
+            let server = FakeServer::start(|_| Reply::Stall(Duration::from_secs(10))).await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let start = std::time::Instant::now();
+            // The client would wait 5 s for an answer; the operation has 300 ms left.
+            let err = client()
+                .send(HttpRequest::new(Method::GET, url).until(deadline(300)))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+            assert_eq!(err.call.as_deref(), Some("GET /v1/x"));
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                start.elapsed()
+            );
+            // Not retried: there is no time left for it.
+            assert_eq!(server.requests().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn no_backoff_is_slept_past_the_deadline() {
+            let server = FakeServer::start(|_| {
+                Reply::json(503, serde_json::json!({"busy": true})).with_header("Retry-After", "30")
+            })
+            .await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let start = std::time::Instant::now();
+            let response = client()
+                .send(HttpRequest::new(Method::GET, url).until(deadline(1000)))
+                .await
+                .unwrap();
+            assert_eq!(response.status, 503);
+            assert_eq!(server.requests().len(), 1);
+            assert!(start.elapsed() < Duration::from_secs(2));
+        }
+
+        #[tokio::test]
+        async fn nothing_is_sent_once_the_deadline_passed() {
+            let server = FakeServer::start(|_| Reply::json(200, serde_json::json!({}))).await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let err = client()
+                .send(HttpRequest::new(Method::POST, url).until(deadline(0)))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Timeout);
+            assert_eq!(
+                err.to_string(),
+                "POST /v1/x: the operation's timeout of 0ms ran out before this call could be \
+                 answered"
+            );
+            assert!(server.requests().is_empty());
+        }
+
+        #[tokio::test]
+        async fn open_hands_out_pieces_as_they_come() {
+            let gate = Arc::new(tokio::sync::Notify::new());
+            let server = FakeServer::start({
+                let gate = gate.clone();
+                move |_| {
+                    Reply::event_stream(vec![
+                        Piece::data("first"),
+                        Piece::Wait(gate.clone()),
+                        Piece::data("second"),
+                    ])
+                    .with_header("X-Request-Id", "req-s")
+                }
+            })
+            .await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let Opened::Stream(mut stream) = client()
+                .open(HttpRequest::new(Method::POST, url))
+                .await
+                .unwrap()
+            else {
+                panic!("expected a stream");
+            };
+            assert_eq!(stream.head.status, 200);
+            assert_eq!(stream.head.request_id.as_deref(), Some("req-s"));
+            // The first piece arrives while the server still holds back the second.
+            let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+                .await
+                .expect("the first piece comes before the body is complete");
+            assert_eq!(first.unwrap().unwrap(), b"first");
+            gate.notify_one();
+            assert_eq!(stream.next().await.unwrap().unwrap(), b"second");
+            assert!(stream.next().await.is_none());
+        }
+
+        #[tokio::test]
+        async fn a_stream_that_stops_arriving_is_an_error() {
+            let server = FakeServer::start(|_| {
+                Reply::event_stream(vec![
+                    Piece::data("first"),
+                    Piece::Pause(Duration::from_secs(5)),
+                    Piece::data("late"),
+                ])
+            })
+            .await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            let settings = ClientSettings {
+                request_timeout: Duration::from_millis(200),
+                ..fast_policy()
+            };
+            let client = HttpClient::new(&settings, Arc::new(NoAuth), Redactor::new()).unwrap();
+            let Opened::Stream(mut stream) = client
+                .open(HttpRequest::new(Method::POST, url))
+                .await
+                .unwrap()
+            else {
+                panic!("expected a stream");
+            };
+            assert_eq!(stream.next().await.unwrap().unwrap(), b"first");
+            let err = stream.next().await.unwrap().unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Transport);
+            assert_eq!(
+                err.to_string(),
+                "POST /v1/x returned 200: the answer stopped arriving (nothing for 200ms)"
+            );
+            assert!(stream.next().await.is_none());
+        }
+
+        #[tokio::test]
+        async fn open_reads_other_answers_whole() {
+            let server = FakeServer::start(|_| {
+                Reply::json(401, serde_json::json!({"error_code": "APIG.1002"}))
+            })
+            .await;
+            let url = Url::parse(&format!("{}/v1/x", server.url())).unwrap();
+            match client().open(HttpRequest::new(Method::POST, url)).await {
+                Ok(Opened::Answer(response)) => {
+                    assert_eq!(response.status, 401);
+                    assert_eq!(response.json().unwrap()["error_code"], "APIG.1002");
+                }
+                other => panic!("{other:?}"),
+            }
         }
 
         #[tokio::test]

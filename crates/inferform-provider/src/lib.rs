@@ -23,7 +23,9 @@ pub mod shape;
 pub mod testing;
 pub mod wait;
 
-pub use http::{ClientSettings, HttpClient, HttpRequest, HttpResponse, RetryPolicy};
+pub use http::{
+    ClientSettings, HttpClient, HttpRequest, HttpResponse, Opened, ResponseStream, RetryPolicy,
+};
 pub use redact::{Redactor, Secret};
 pub use wait::{create_or_adopt, wait_for, Deadline, Observed};
 

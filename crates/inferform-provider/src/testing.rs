@@ -1,6 +1,8 @@
 //! A tiny scripted HTTP/1.1 server on 127.0.0.1 for the provider crates' unit tests (feature
 //! `testing`). It is not the local cloud: it knows no API, it answers what the test's handler
 //! returns and records every request. One request per connection (`Connection: close`).
+//! An answer can also stream ([`Reply::Stream`]: chunked, piece by piece, with pauses or waits
+//! for the test between pieces) or never come ([`Reply::Stall`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -50,6 +52,32 @@ pub enum Reply {
     },
     /// Close the connection without answering.
     Drop,
+    /// Answer nothing for this long, then close the connection.
+    Stall(Duration),
+    /// Send the head at once, then the body in pieces (`Transfer-Encoding: chunked`), each
+    /// written and flushed on its own.
+    Stream {
+        status: u16,
+        headers: Vec<(String, String)>,
+        pieces: Vec<Piece>,
+    },
+}
+
+/// One step of a streamed body.
+#[derive(Clone, Debug)]
+pub enum Piece {
+    /// Send this text as one chunk.
+    Data(String),
+    /// Wait this long before going on.
+    Pause(Duration),
+    /// Wait until the test calls `notify_one` (say, once the client has seen the text so far).
+    Wait(Arc<tokio::sync::Notify>),
+}
+
+impl Piece {
+    pub fn data(text: impl Into<String>) -> Self {
+        Piece::Data(text.into())
+    }
 }
 
 impl Reply {
@@ -58,6 +86,15 @@ impl Reply {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.to_string(),
+        }
+    }
+
+    /// A `text/event-stream` answer of 200 sent in `pieces`.
+    pub fn event_stream(pieces: Vec<Piece>) -> Self {
+        Reply::Stream {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/event-stream".into())],
+            pieces,
         }
     }
 
@@ -75,7 +112,19 @@ impl Reply {
                     body,
                 }
             }
-            Reply::Drop => Reply::Drop,
+            Reply::Stream {
+                status,
+                mut headers,
+                pieces,
+            } => {
+                headers.push((name.into(), value.into()));
+                Reply::Stream {
+                    status,
+                    headers,
+                    pieces,
+                }
+            }
+            other => other,
         }
     }
 }
@@ -187,6 +236,37 @@ async fn serve(
             // Give the client a moment to have sent everything, then hang up.
             tokio::time::sleep(Duration::from_millis(5)).await;
             Ok(())
+        }
+        Reply::Stall(time) => {
+            tokio::time::sleep(time).await;
+            Ok(())
+        }
+        Reply::Stream {
+            status,
+            headers,
+            pieces,
+        } => {
+            let mut out = format!("HTTP/1.1 {status} X\r\n");
+            for (n, v) in headers {
+                out.push_str(&format!("{n}: {v}\r\n"));
+            }
+            out.push_str("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+            stream.write_all(out.as_bytes()).await?;
+            stream.flush().await?;
+            for piece in pieces {
+                match piece {
+                    Piece::Data(text) if text.is_empty() => {}
+                    Piece::Data(text) => {
+                        let chunk = format!("{:x}\r\n{text}\r\n", text.len());
+                        stream.write_all(chunk.as_bytes()).await?;
+                        stream.flush().await?;
+                    }
+                    Piece::Pause(time) => tokio::time::sleep(time).await,
+                    Piece::Wait(signal) => signal.notified().await,
+                }
+            }
+            stream.write_all(b"0\r\n\r\n").await?;
+            stream.shutdown().await
         }
         Reply::Answer {
             status,
