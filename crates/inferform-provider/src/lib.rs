@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use inferform_types::Schema;
 
+pub mod chat;
 pub mod http;
+pub mod lookup;
 pub mod redact;
 pub mod settings;
 pub mod shape;

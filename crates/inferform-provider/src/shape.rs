@@ -159,6 +159,51 @@ pub fn from_api(schema: &Schema, api: &Object, naming: Naming, prior: Option<&Ob
     out
 }
 
+/// The attributes an API answer describes when there is no prior to go by (an import, a data
+/// source): [`from_api`] without a prior, with "nothing" spelled the way a configuration that
+/// leaves it out spells it, so that a plan right after an import shows no change for it: a
+/// settable attribute the API answers with `""`, `[]` or `{}` is null, and so is a list block
+/// without items and a single block with nothing in it. [`from_api`] with the result as the
+/// prior gives the result again.
+pub fn imported(schema: &Schema, api: &Object, naming: Naming) -> Object {
+    let mut out = from_api(schema, api, naming, None);
+    settle(schema, &mut out);
+    out
+}
+
+fn settle(schema: &Schema, attrs: &mut Object) {
+    for (name, attr) in &schema.attributes {
+        if let Some(value) = attrs.get_mut(name) {
+            if attr.settable() && is_empty(value) {
+                *value = Json::Null;
+            }
+        }
+    }
+    for (name, block) in &schema.blocks {
+        let Some(value) = attrs.get_mut(name) else {
+            continue;
+        };
+        let nothing = match value {
+            Json::Object(inner) if block.nesting == Nesting::Single => {
+                settle(&block.schema, inner);
+                inner.values().all(Json::is_null)
+            }
+            Json::Array(items) if block.nesting == Nesting::List => {
+                for item in items.iter_mut() {
+                    if let Json::Object(inner) = item {
+                        settle(&block.schema, inner);
+                    }
+                }
+                items.is_empty()
+            }
+            _ => false,
+        };
+        if nothing {
+            *value = Json::Null;
+        }
+    }
+}
+
 /// `attrs` with every settable attribute and every block of the schema present, null when
 /// unset, in nested blocks too. For a create or update, what the configuration leaves out is
 /// known to be null; [`from_api`] then keeps it null.
@@ -359,6 +404,26 @@ mod tests {
         assert_eq!(got["extra"], json!({"x": "server default"}));
         assert_eq!(got["description"], json!(""));
         assert_eq!(got["pvc_mounts"], Json::Null);
+    }
+
+    #[test]
+    fn imports_spell_nothing_as_null_and_read_back_the_same() {
+        let api = obj(json!({
+            "vksId": "v1", "description": "", "env": {}, "status": "",
+            "scale": {"rpsValue": "10", "min": 0},
+            "extra": {"x": ""},
+            "pvcMounts": []
+        }));
+        let got = imported(&schema(), &api, Naming::Camel);
+        assert_eq!(
+            Json::Object(got.clone()),
+            json!({
+                "description": null, "env": null, "status": "", "vks_id": "v1",
+                "workspace_id": null,
+                "extra": null, "pvc_mounts": null, "scale": {"min": 0, "rps_value": 10}
+            })
+        );
+        assert_eq!(from_api(&schema(), &api, Naming::Camel, Some(&got)), got);
     }
 
     #[test]
