@@ -194,3 +194,28 @@ impl ConfigGraph {
         }
     }
 }
+
+/// The resources and their dependencies in DOT, as `terraform graph` draws them: an edge
+/// from each resource to what it needs.
+pub fn to_dot(config: &Config) -> String {
+    let mut out = String::from("digraph G {\n  rankdir = \"RL\";\n  node [shape = rect, fontname = \"sans-serif\"];\n");
+    let mut names: Vec<String> = config.resources.iter().map(|r| r.addr.to_string()).collect();
+    names.sort();
+    for name in &names {
+        out.push_str(&format!("  \"{name}\" [label=\"{name}\"];\n"));
+    }
+    let mut edges = Vec::new();
+    for (i, r) in config.resources.iter().enumerate() {
+        for dep in resource_dependencies(config, i) {
+            if config.resource(&dep).is_some() {
+                edges.push(format!("  \"{}\" -> \"{}\";\n", r.addr, dep));
+            }
+        }
+    }
+    edges.sort();
+    for e in edges {
+        out.push_str(&e);
+    }
+    out.push_str("}\n");
+    out
+}

@@ -23,6 +23,8 @@ pub enum VarSource {
     },
     /// A var file: `name = expression` lines.
     File(Source),
+    /// A value already known, such as one recorded in a saved plan.
+    Value { name: String, value: Value, origin: String },
 }
 
 /// Works out every variable's value. The result is what `var.*` refers to.
@@ -76,6 +78,16 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                             "write the value as an HCL expression, for example [\"a\", \"b\"]",
                         ),
                     ),
+                }
+            }
+            VarSource::Value { name, value, origin } => {
+                if config.variables.contains_key(name) {
+                    given.insert(name.clone(), value.clone());
+                } else {
+                    diags.push(
+                        Diagnostic::error("inferform::vars::undeclared", format!("{origin} sets `{name}`, which is not a declared variable"))
+                            .with_help("the configuration changed since this value was recorded"),
+                    );
                 }
             }
             VarSource::File(source) => match hcl_edit::parser::parse_body(&source.text) {

@@ -121,11 +121,28 @@ pub fn render_plan(
     if !plan.drift.is_empty() {
         out.push_str(&render_drift(plan, schemas, style));
     }
+    if plan.targeted {
+        out.push_str(&style.yellow("Warning: Resource targeting is in effect"));
+        out.push_str("\n\nYou are creating a plan with --target, which means that the result of this\nplan may not represent all of the changes requested by the current\nconfiguration.\n\n");
+    }
+    let moved_to: BTreeMap<&str, &str> = plan.moved.iter().map(|(f, t)| (t.as_str(), f.as_str())).collect();
     let changes: Vec<&ResourceChange> = plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::NoOp)
+        .filter(|c| {
+            let a = c.addr.to_string();
+            c.action != Action::NoOp || moved_to.contains_key(a.as_str()) || plan.imports.contains_key(&a)
+        })
         .collect();
+    if plan.refresh_only {
+        if plan.drift.is_empty() {
+            out.push_str(&style.bold("No changes."));
+            out.push_str(" Your infrastructure still matches the configuration.\n\ninferform has checked that the real remote objects still match the result of\nyour most recent changes, and found no differences.\n");
+        } else {
+            out.push_str("This is a refresh-only plan, so inferform will not take any actions to undo\nthese. If you were expecting these changes then you can apply this plan to\nrecord the updated values in the inferform state without changing any remote\nobjects.\n");
+        }
+        return out;
+    }
     if changes.is_empty() {
         let outputs_change = plan.outputs.iter().any(output_changed);
         if !outputs_change {
@@ -155,14 +172,21 @@ pub fn render_plan(
         out.push_str("\ninferform will perform the following actions:\n\n");
         for c in &changes {
             let schema = schemas.get(&c.addr.resource.type_name);
-            out.push_str(&render_change(c, schema, in_config, style));
+            let a = c.addr.to_string();
+            let notes = Notes {
+                moved_from: moved_to.get(a.as_str()).copied(),
+                imported: plan.imports.get(&a).map(String::as_str),
+                reason: plan.replace_reasons.get(&a).map(String::as_str),
+            };
+            out.push_str(&render_change_noted(c, schema, in_config, &notes, style));
             out.push('\n');
         }
     }
     let (add, change, destroy) = plan.counts();
+    let imports = if plan.imports.is_empty() { String::new() } else { format!("{} to import, ", plan.imports.len()) };
     let _ = writeln!(
         out,
-        "{} {add} to add, {change} to change, {destroy} to destroy.",
+        "{} {imports}{add} to add, {change} to change, {destroy} to destroy.",
         style.bold("Plan:")
     );
     out.push_str(&render_output_changes(plan, style));
@@ -294,17 +318,59 @@ pub fn render_change(
     in_config: &BTreeSet<String>,
     style: Style,
 ) -> String {
+    render_change_noted(c, schema, in_config, &Notes::default(), style)
+}
+
+/// What the plan says about a change besides its action.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Notes<'a> {
+    /// The address state had before a `moved` block.
+    pub moved_from: Option<&'a str>,
+    /// The import id, when an `import` block brings the object in.
+    pub imported: Option<&'a str>,
+    /// Why a replacement happens when no attribute forces it: tainted, requested, triggered.
+    pub reason: Option<&'a str>,
+}
+
+/// [`render_change`] with the notes Terraform prints: moves, imports, replacement reasons.
+pub fn render_change_noted(
+    c: &ResourceChange,
+    schema: Option<&Schema>,
+    in_config: &BTreeSet<String>,
+    notes: &Notes,
+    style: Style,
+) -> String {
     let mut out = String::new();
     let addr = c.addr.to_string();
-    let what = match c.action {
-        Action::Create => "will be created".to_string(),
-        Action::Update => "will be updated in-place".to_string(),
-        Action::Replace { .. } => "must be replaced".to_string(),
-        Action::Delete => "will be destroyed".to_string(),
-        Action::Read => "will be read during apply".to_string(),
-        Action::NoOp => "has no changes".to_string(),
+    let what = match (c.action, notes.reason) {
+        (Action::Replace { .. }, Some("tainted")) => "is tainted, so must be replaced".to_string(),
+        (Action::Replace { .. }, Some("requested")) => "will be replaced, as requested".to_string(),
+        (Action::Replace { .. }, Some("triggered")) => "will be replaced due to changes in replace_triggered_by".to_string(),
+        (Action::Create, _) => "will be created".to_string(),
+        (Action::Update, _) => "will be updated in-place".to_string(),
+        (Action::Replace { .. }, _) => "must be replaced".to_string(),
+        (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::Read, _) => "will be read during apply".to_string(),
+        (Action::NoOp, _) => match (notes.moved_from, notes.imported) {
+            (Some(_), _) => "has moved".to_string(),
+            (None, Some(_)) => "will be imported".to_string(),
+            (None, None) => "has no changes".to_string(),
+        },
     };
-    let _ = writeln!(out, "  # {} {what}", style.bold(&addr));
+    match (c.action, notes.moved_from) {
+        (Action::NoOp, Some(from)) => {
+            let _ = writeln!(out, "  # {} has moved to {}", style.bold(from), style.bold(&addr));
+        }
+        _ => {
+            let _ = writeln!(out, "  # {} {what}", style.bold(&addr));
+            if let Some(from) = notes.moved_from {
+                let _ = writeln!(out, "  # (moved from {from})");
+            }
+        }
+    }
+    if let (Some(id), false) = (notes.imported, c.action == Action::NoOp) {
+        let _ = writeln!(out, "  # (imported from \"{id}\")");
+    }
     if c.action == Action::Delete && !in_config.contains(&c.addr.resource.to_string()) {
         let _ = writeln!(
             out,

@@ -38,9 +38,22 @@ pub enum Command {
     /// Create, update and delete objects to match the configuration.
     Apply(ApplyArgs),
     /// Delete every object this configuration manages.
-    Destroy(ApplyArgs),
+    Destroy(DestroyArgs),
+    /// Read every tracked object and record what changed outside inferform.
+    Refresh(RefreshArgs),
+    /// Show the state, or a saved plan.
+    Show(ShowArgs),
     /// Show the root outputs from state.
     Output(OutputArgs),
+    /// Bring an existing cloud object under management at ADDR.
+    Import(ImportArgs),
+    /// Print the dependency graph of the configuration in DOT.
+    Graph(GraphArgs),
+    /// Inspect and edit state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Release a state lock left by a run that no longer exists.
+    ForceUnlock(ForceUnlockArgs),
     /// Run the local stand-in for DataArts Fabric and Alaya NeW.
     #[command(name = "local-cloud", subcommand)]
     LocalCloud(LocalCloudCommand),
@@ -68,6 +81,25 @@ pub struct PlanFlags {
     /// Read each tracked object from its cloud before planning.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub refresh: bool,
+    /// Plan no changes: only record what changed outside inferform.
+    #[arg(long)]
+    pub refresh_only: bool,
+    /// Plan only this resource or instance and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Replace this instance even if nothing forces it (repeatable).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+    #[command(flatten)]
+    pub lock: LockFlags,
+}
+
+/// How to wait for the state lock.
+#[derive(Args, Debug, Clone)]
+pub struct LockFlags {
+    /// How long to wait for the state lock held by another run ("0s", "30s", "5m").
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: String,
 }
 
 #[derive(Args, Debug)]
@@ -80,6 +112,9 @@ pub struct PlanArgs {
     /// Plan to destroy every object instead.
     #[arg(long)]
     pub destroy: bool,
+    /// Save the plan to FILE, for `inferform apply FILE` and `inferform show FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -89,6 +124,100 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Apply exactly this saved plan (refused if it is stale).
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A saved plan to show; the state when left out.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock: LockFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// The resource instance to import into, as declared in the configuration.
+    pub addr: String,
+    /// The object's id in its cloud (`WORKSPACE_ID/OBJECT_ID` for objects in a workspace).
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {}
+
+#[derive(Args, Debug)]
+pub struct ForceUnlockArgs {
+    /// The lock ID from the "state is locked" message.
+    pub lock_id: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// List the instances in state.
+    List {
+        /// Only addresses starting with these.
+        addrs: Vec<String>,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// Show one instance's attributes.
+    Show {
+        addr: String,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// Move an instance to another address (after renaming a resource block).
+    Mv {
+        from: String,
+        to: String,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// Forget instances: the cloud objects stay, inferform stops managing them.
+    Rm {
+        #[arg(required = true)]
+        addrs: Vec<String>,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// Print the state as JSON (sensitive attributes are left out).
+    Pull {
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// Replace the state with a JSON document from `state pull`.
+    Push {
+        file: PathBuf,
+        /// Accept another lineage or a lower serial.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -101,6 +230,8 @@ pub struct OutputArgs {
     /// Print a string output's value without quotes.
     #[arg(long)]
     pub raw: bool,
+    #[command(flatten)]
+    pub lock: LockFlags,
 }
 
 #[derive(Subcommand, Debug)]

@@ -111,6 +111,11 @@ pub fn var_sources(dir: &Path, cli: &[CliVar]) -> (Vec<VarSource>, Diagnostics) 
             CliVar::File(path) => {
                 read_var_file(path, path.display().to_string(), &mut sources, &mut diags)
             }
+            CliVar::Saved(name, value) => sources.push(VarSource::Value {
+                name: name.clone(),
+                value: value.clone(),
+                origin: "the saved plan".into(),
+            }),
         }
     }
     (sources, diags)
@@ -137,11 +142,12 @@ fn read_var_file(
     }
 }
 
-/// A `--var` or `--var-file`, in command-line order.
+/// A `--var` or `--var-file`, in command-line order, or a value a saved plan recorded.
 #[derive(Clone, Debug)]
 pub enum CliVar {
     Assign(String),
     File(PathBuf),
+    Saved(String, Value),
 }
 
 /// Loads and validates the configuration in `dir`, with variables. All diagnostics on failure.
@@ -183,20 +189,130 @@ pub fn data_dir(dir: &Path) -> PathBuf {
     dir.join(".inferform")
 }
 
-/// Opens the state store.
-pub fn open_state(dir: &Path) -> Result<Arc<SledStore>, Diagnostic> {
+/// Who holds the state lock, written beside the state while a command holds it. The lock
+/// itself is the state database's exclusive file lock, which the operating system releases
+/// when the process ends, however it ends: a killed run never leaves the state locked.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct LockInfo {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Operation")]
+    pub operation: String,
+    #[serde(rename = "Who")]
+    pub who: String,
+    #[serde(rename = "Version")]
+    pub version: String,
+    #[serde(rename = "Created")]
+    pub created: String,
+    #[serde(rename = "Path")]
+    pub path: String,
+    #[serde(rename = "PID")]
+    pub pid: u32,
+}
+
+impl LockInfo {
+    fn new(operation: &str, path: &Path) -> LockInfo {
+        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "localhost".into());
+        let created = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            operation: operation.to_string(),
+            who: format!("{user}@{host}"),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            created,
+            path: path.display().to_string(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// The lock report, as Terraform words it.
+    pub fn describe(&self) -> String {
+        format!(
+            "Lock Info:\n  ID:        {}\n  Path:      {}\n  Operation: {}\n  Who:       {}\n  Version:   {}\n  Created:   {}\n  PID:       {}",
+            self.id, self.path, self.operation, self.who, self.version, self.created, self.pid
+        )
+    }
+}
+
+/// The state, opened and locked for this command. The lock goes when this is dropped or the
+/// process ends.
+pub struct LockedState {
+    pub store: Arc<SledStore>,
+    info_path: PathBuf,
+    pub info: LockInfo,
+}
+
+impl Drop for LockedState {
+    fn drop(&mut self) {
+        // Remove the holder file only if it is still ours.
+        if read_lock_info(&self.info_path).is_some_and(|i| i.id == self.info.id) {
+            let _ = std::fs::remove_file(&self.info_path);
+        }
+    }
+}
+
+/// The file that names the lock holder.
+pub fn lock_info_path(dir: &Path) -> PathBuf {
+    data_dir(dir).join("state.lock.json")
+}
+
+pub fn read_lock_info(path: &Path) -> Option<LockInfo> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// Parses a `--lock-timeout` value.
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Diagnostic> {
+    inferform_lang::loader::parse_duration(text).map(std::time::Duration::from_secs).ok_or_else(|| {
+        Diagnostic::error("inferform::cli::lock_timeout", format!("--lock-timeout {text:?} is not a duration"))
+            .with_help("write a duration such as 0s, 30s or 5m")
+    })
+}
+
+/// Opens the state store and takes its lock for `operation` (`OperationTypeApply`...), waiting
+/// up to `timeout` for another run to release it.
+pub fn open_state(dir: &Path, operation: &str, timeout: std::time::Duration) -> Result<LockedState, Diagnostic> {
     let path = data_dir(dir).join("state");
     if let Err(e) = std::fs::create_dir_all(&path) {
-        return Err(Diagnostic::error(
-            "inferform::state::open",
-            format!("cannot create {}: {e}", path.display()),
-        ));
+        return Err(Diagnostic::error("inferform::state::open", format!("cannot create {}: {e}", path.display())));
     }
-    SledStore::open(&path).map(Arc::new).map_err(|e| match e {
-        StateError::Locked { .. } => Diagnostic::error("inferform::state::locked", e.to_string())
-            .with_help("wait for the other inferform command in this directory to finish"),
-        other => Diagnostic::error("inferform::state::open", other.to_string()),
-    })
+    let info_path = lock_info_path(dir);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match SledStore::open(&path) {
+            Ok(store) => {
+                let info = LockInfo::new(operation, &path);
+                if let Ok(text) = serde_json::to_string_pretty(&info) {
+                    let _ = std::fs::write(&info_path, text);
+                }
+                return Ok(LockedState { store: Arc::new(store), info_path, info });
+            }
+            Err(StateError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(StateError::Locked { .. }) => {
+                let holder = read_lock_info(&info_path)
+                    .map(|i| i.describe())
+                    .unwrap_or_else(|| "Lock Info: (the holder has not written its details yet)".into());
+                return Err(Diagnostic::error(
+                    "inferform::state::locked",
+                    format!("Error acquiring the state lock\n\nthe state is in use by another inferform run\n{holder}"),
+                )
+                .with_help(
+                    "inferform locks the state so that two runs never write it at once: wait for the other run, \
+                     or pass --lock-timeout 5m to wait for it. The lock is released when that process exits.",
+                ));
+            }
+            Err(other) => return Err(Diagnostic::error("inferform::state::open", other.to_string())),
+        }
+    }
 }
 
 /// Starts the embedded local cloud with its data under `.inferform/local-cloud/`.

@@ -9,10 +9,13 @@ use std::time::{Duration, Instant};
 use inferform_engine::{Action, ApplyInput, ApplyObserver};
 use inferform_types::ResourceInstanceAddr;
 
-use super::plan::{make_plan, prepare};
+use inferform_engine::planfile::{fingerprint, PlanFile};
+use inferform_engine::Plan;
+
+use super::plan::{compute_plan, make_plan, options, prepare, Prepared};
 use crate::ui::Ui;
 use crate::workspace::CliVar;
-use crate::ApplyArgs;
+use crate::{ApplyArgs, DestroyArgs, PlanFlags, RefreshArgs};
 
 /// Prints progress lines as Terraform does, and "Still ..." every 10 seconds.
 struct Progress {
@@ -124,20 +127,139 @@ impl ApplyObserver for Progress {
     }
 }
 
-pub async fn run(dir: &Path, args: &ApplyArgs, vars: &[CliVar], destroy: bool, ui: &Ui) -> u8 {
-    let prepared = match prepare(dir, &args.flags, vars, ui).await {
+/// `inferform apply [PLANFILE]`.
+pub async fn run_apply(dir: &Path, args: &ApplyArgs, vars: &[CliVar], ui: &Ui) -> u8 {
+    if let Some(file) = &args.plan_file {
+        return apply_saved(dir, file, &args.flags, vars, ui).await;
+    }
+    let prepared = match prepare(dir, &args.flags, vars, "OperationTypeApply", ui).await {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let code = apply(&prepared, args, destroy, ui).await;
+    let code = match make_plan(&prepared, &args.flags, false, ui).await {
+        Some(plan) => execute(&prepared, plan, Mode::Apply, args.auto_approve, ui).await,
+        None => 1,
+    };
     prepared.finish().await;
     code
 }
 
-async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &Ui) -> u8 {
-    let Some(plan) = make_plan(p, &args.flags, destroy, ui).await else {
-        return 1;
+/// `inferform destroy`.
+pub async fn run_destroy(dir: &Path, args: &DestroyArgs, vars: &[CliVar], ui: &Ui) -> u8 {
+    let prepared = match prepare(dir, &args.flags, vars, "OperationTypeApply", ui).await {
+        Ok(p) => p,
+        Err(code) => return code,
     };
+    let code = match make_plan(&prepared, &args.flags, true, ui).await {
+        Some(plan) => execute(&prepared, plan, Mode::Destroy, args.auto_approve, ui).await,
+        None => 1,
+    };
+    prepared.finish().await;
+    code
+}
+
+/// `inferform refresh`: a refresh-only apply that needs no approval, as Terraform's.
+pub async fn run_refresh(dir: &Path, args: &RefreshArgs, vars: &[CliVar], ui: &Ui) -> u8 {
+    let mut flags = args.flags.clone();
+    flags.refresh_only = true;
+    let prepared = match prepare(dir, &flags, vars, "OperationTypeRefresh", ui).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let code = match make_plan(&prepared, &flags, false, ui).await {
+        Some(plan) => execute(&prepared, plan, Mode::Apply, true, ui).await,
+        None => 1,
+    };
+    prepared.finish().await;
+    code
+}
+
+fn stale(ui: &Ui, why: String) -> u8 {
+    let d = inferform_types::Diagnostic::error("inferform::plan::stale", format!("Saved plan is stale: {why}"))
+        .with_help("the saved plan can no longer be applied exactly as reviewed; make a new plan with `inferform plan --out FILE`, review it, and apply that");
+    ui.diagnostics([&d]);
+    1
+}
+
+/// `inferform apply PLANFILE`: re-plans from the same inputs and applies only if the result is
+/// exactly the saved plan.
+async fn apply_saved(dir: &Path, file: &Path, flags: &PlanFlags, vars: &[CliVar], ui: &Ui) -> u8 {
+    let saved: PlanFile = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        Ok(f) => f,
+        Err(e) => {
+            let d = inferform_types::Diagnostic::error("inferform::plan::read", format!("{} is not a saved plan: {e}", file.display()))
+                .with_help("pass a file written by `inferform plan --out FILE`");
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
+    if saved.format_version != inferform_engine::planfile::FORMAT_VERSION {
+        return stale(ui, format!("it was written in plan format {}, this inferform reads {}", saved.format_version, inferform_engine::planfile::FORMAT_VERSION));
+    }
+    // The plan's own variable values win, except secrets, which the file does not hold: those
+    // come from the usual sources and are checked against the plan's hashes.
+    let mut vars = vars.to_vec();
+    for (name, encoded) in &saved.variables {
+        if !encoded.get("$sensitive").is_some_and(|v| v.is_string()) {
+            vars.push(CliVar::Saved(name.clone(), inferform_engine::planfile::decode(encoded)));
+        }
+    }
+    let mut flags = flags.clone();
+    flags.refresh = saved.options.refresh;
+    flags.refresh_only = saved.options.refresh_only;
+    flags.targets = saved.options.targets.clone();
+    flags.replace = saved.options.replace.clone();
+    let prepared = match prepare(dir, &flags, &vars, "OperationTypeApply", ui).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let code = apply_checked(&prepared, &saved, &flags, ui).await;
+    prepared.finish().await;
+    code
+}
+
+async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &Ui) -> u8 {
+    if p.state.lineage != saved.lineage {
+        return stale(ui, "it was made for a different state (another lineage)".into());
+    }
+    if p.state.serial != saved.serial {
+        return stale(
+            ui,
+            format!("the state changed since the plan was made (serial {} then, {} now)", saved.serial, p.state.serial),
+        );
+    }
+    if p.config_hash() != saved.config_hash {
+        return stale(ui, "the configuration files changed since the plan was made".into());
+    }
+    for (name, value) in &p.ws.vars {
+        if let Some(why) = saved.variable_differs(name, value) {
+            return stale(ui, why);
+        }
+    }
+    let opts = match options(p, flags, saved.options.destroy) {
+        Ok(o) => o,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
+    let Some(plan) = compute_plan(p, &opts, ui).await else { return 1 };
+    if fingerprint(&plan, &p.ws.schemas, &saved.salt) != saved.fingerprint {
+        return stale(ui, "a fresh plan from the same configuration would do something else: the objects changed in the cloud since the plan was made".into());
+    }
+    let mode = if saved.options.destroy { Mode::Destroy } else { Mode::Apply };
+    execute(p, plan, mode, true, ui).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Apply,
+    Destroy,
+}
+
+/// Asks (unless approved), applies with progress, prints the summary and outputs.
+async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &Ui) -> u8 {
+    let destroy = mode == Mode::Destroy;
     if !plan.has_changes() && plan.adopted.is_empty() {
         if destroy {
             ui.line("\nDestroy complete! Resources: 0 destroyed.");
@@ -147,7 +269,7 @@ async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &
         }
         return 0;
     }
-    if !args.auto_approve {
+    if !auto_approve {
         let question = if destroy {
             "\nDo you really want to destroy all resources?\n  inferform will destroy all your managed infrastructure, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.\n\n  Enter a value: "
         } else {
@@ -156,20 +278,12 @@ async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &
         match ui.ask(question) {
             Some(answer) if answer == "yes" => ui.line(""),
             Some(_) => {
-                ui.error_line(if destroy {
-                    "\nDestroy cancelled."
-                } else {
-                    "\nApply cancelled."
-                });
+                ui.error_line(if destroy { "\nDestroy cancelled." } else { "\nApply cancelled." });
                 return 1;
             }
             None => {
-                ui.error_line(
-                    "\nError: no answer to the confirmation prompt (standard input is closed)",
-                );
-                ui.error_line(
-                    "  Run with --auto-approve to apply without asking, for example in CI.",
-                );
+                ui.error_line("\nError: no answer to the confirmation prompt (standard input is closed)");
+                ui.error_line("  Run with --auto-approve to apply without asking, for example in CI.");
                 return 1;
             }
         }
@@ -177,10 +291,7 @@ async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &
         ui.line("");
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let progress = Arc::new(Progress {
-        color: ui.color,
-        in_flight: Mutex::new(BTreeMap::new()),
-    });
+    let progress = Arc::new(Progress { color: ui.color, in_flight: Mutex::new(BTreeMap::new()) });
     let ticker = {
         let progress = progress.clone();
         tokio::spawn(async move {
@@ -204,7 +315,7 @@ async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &
     let input = ApplyInput {
         config: Arc::new(p.ws.config.clone()),
         plan,
-        store: p.store.clone(),
+        store: p.lock.store.clone(),
         observer: progress.clone(),
         stop,
         base_dir: Some(p.ws.dir.clone()),
@@ -213,10 +324,7 @@ async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &
     ticker.abort();
     interrupt.abort();
     for (addr, message) in &outcome.failures {
-        let d = inferform_types::Diagnostic::error(
-            "inferform::apply::failed",
-            format!("{addr}: {message}"),
-        );
+        let d = inferform_types::Diagnostic::error("inferform::apply::failed", format!("{addr}: {message}"));
         ui.diagnostics([&d]);
     }
     ui.diagnostics(outcome.diagnostics.iter());
@@ -229,22 +337,10 @@ async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &
     let ok = outcome.failures.is_empty() && !outcome.diagnostics.has_errors();
     let style = inferform_render::Style { color: ui.color };
     if destroy {
-        let head = if ok {
-            "Destroy complete!"
-        } else {
-            "Destroy failed."
-        };
-        ui.line(&format!(
-            "\n{} Resources: {} destroyed.",
-            style.bold(head),
-            outcome.destroyed
-        ));
+        let head = if ok { "Destroy complete!" } else { "Destroy failed." };
+        ui.line(&format!("\n{} Resources: {} destroyed.", style.bold(head), outcome.destroyed));
     } else {
-        let head = if ok {
-            "Apply complete!"
-        } else {
-            "Apply failed."
-        };
+        let head = if ok { "Apply complete!" } else { "Apply failed." };
         ui.line(&format!(
             "\n{} Resources: {} added, {} changed, {} destroyed.",
             style.bold(head),
@@ -264,7 +360,7 @@ async fn apply(p: &super::plan::Prepared, args: &ApplyArgs, destroy: bool, ui: &
     }
 }
 
-fn print_outputs(p: &super::plan::Prepared, ui: &Ui) {
+fn print_outputs(p: &Prepared, ui: &Ui) {
     if !p.state.outputs.is_empty() {
         ui.line("\nOutputs:\n");
         ui.out(&inferform_render::render_outputs(&p.state.outputs));

@@ -1,9 +1,14 @@
 //! The commands. Each parses nothing itself (clap did), calls the crates below, and renders.
 
 mod apply;
+mod force_unlock;
+mod graph;
+mod import;
 mod local_cloud;
 mod output;
 mod plan;
+mod show;
+mod state;
 mod validate;
 
 use crate::ui::Ui;
@@ -15,9 +20,15 @@ pub async fn run(cli: Cli, vars: Vec<CliVar>, ui: &Ui) -> u8 {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.dir, &args, ui),
         Command::Plan(args) => plan::run(&cli.dir, &args, &vars, ui).await,
-        Command::Apply(args) => apply::run(&cli.dir, &args, &vars, false, ui).await,
-        Command::Destroy(args) => apply::run(&cli.dir, &args, &vars, true, ui).await,
+        Command::Apply(args) => apply::run_apply(&cli.dir, &args, &vars, ui).await,
+        Command::Destroy(args) => apply::run_destroy(&cli.dir, &args, &vars, ui).await,
+        Command::Refresh(args) => apply::run_refresh(&cli.dir, &args, &vars, ui).await,
+        Command::Show(args) => show::run(&cli.dir, &args, ui),
         Command::Output(args) => output::run(&cli.dir, &args, ui),
+        Command::Import(args) => import::run(&cli.dir, &args, &vars, ui).await,
+        Command::Graph(_) => graph::run(&cli.dir, ui),
+        Command::State(cmd) => state::run(&cli.dir, &cmd, ui),
+        Command::ForceUnlock(args) => force_unlock::run(&cli.dir, &args, ui),
         Command::LocalCloud(cmd) => local_cloud::run(cmd, ui).await,
     }
 }

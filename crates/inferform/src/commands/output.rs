@@ -10,14 +10,21 @@ use crate::workspace;
 use crate::OutputArgs;
 
 pub fn run(dir: &Path, args: &OutputArgs, ui: &Ui) -> u8 {
-    let store = match workspace::open_state(dir) {
+    let timeout = match workspace::parse_timeout(&args.lock.lock_timeout) {
+        Ok(t) => t,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
+    let lock = match workspace::open_state(dir, "OperationTypeOutput", timeout) {
         Ok(s) => s,
         Err(d) => {
             ui.diagnostics([&d]);
             return 1;
         }
     };
-    let state = match store.load() {
+    let state = match lock.store.load() {
         Ok(s) => s,
         Err(e) => {
             ui.diagnostics([&Diagnostic::error("inferform::state::read", e.to_string())]);

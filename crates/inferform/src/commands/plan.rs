@@ -1,22 +1,23 @@
-//! `inferform plan`, and the preparation plan, apply and destroy share.
+//! `inferform plan`, and the preparation plan, apply, destroy, refresh and import share.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use inferform_engine::planfile::{config_hash, PlanFile, SavedOptions};
 use inferform_engine::{Engine, Plan, PlanOptions};
 use inferform_local_cloud::LocalCloud;
-use inferform_state::{SledStore, State, StateStore as _};
-use inferform_types::Diagnostic;
+use inferform_state::{State, StateStore as _};
+use inferform_types::{Diagnostic, ResourceInstanceAddr};
 
 use crate::ui::Ui;
-use crate::workspace::{self, CliVar, Workspace};
+use crate::workspace::{self, CliVar, LockedState, Workspace};
 use crate::{PlanArgs, PlanFlags};
 
 /// Everything a plan needs, ready.
 pub struct Prepared {
     pub ws: Workspace,
-    pub store: Arc<SledStore>,
+    pub lock: LockedState,
     pub state: State,
     pub engine: Arc<Engine>,
     /// Kept alive for the run; shut down at the end.
@@ -29,16 +30,22 @@ impl Prepared {
             cloud.shutdown().await;
         }
     }
+
+    /// What a saved plan records of the inputs.
+    pub fn config_hash(&self) -> String {
+        config_hash(self.ws.config.sources.iter().map(|s| (&*s.name, &*s.text)))
+    }
 }
 
-/// Loads, validates, opens state, starts the local cloud if asked, configures providers.
-/// On failure the diagnostics are printed and the exit code returned.
-pub async fn prepare(
-    dir: &Path,
-    flags: &PlanFlags,
-    vars: &[CliVar],
-    ui: &Ui,
-) -> Result<Prepared, u8> {
+/// Prints diagnostics and turns them into an exit code.
+fn fail(ui: &Ui, d: &Diagnostic) -> u8 {
+    ui.diagnostics([d]);
+    1
+}
+
+/// Loads, validates, locks and reads state, starts the local cloud if asked, configures
+/// providers. On failure the diagnostics are printed and the exit code returned.
+pub async fn prepare(dir: &Path, flags: &PlanFlags, vars: &[CliVar], operation: &str, ui: &Ui) -> Result<Prepared, u8> {
     let ws = match workspace::load(dir, vars) {
         Ok(ws) => ws,
         Err(diags) => {
@@ -47,19 +54,14 @@ pub async fn prepare(
         }
     };
     ui.diagnostics(ws.warnings.iter());
-    let store = workspace::open_state(dir).map_err(|d| {
-        ui.diagnostics([&d]);
-        1u8
-    })?;
-    let state = store.load().map_err(|e| {
-        ui.diagnostics([&Diagnostic::error("inferform::state::read", e.to_string())]);
-        1u8
-    })?;
+    let timeout = workspace::parse_timeout(&flags.lock.lock_timeout).map_err(|d| fail(ui, &d))?;
+    let lock = workspace::open_state(dir, operation, timeout).map_err(|d| fail(ui, &d))?;
+    let state = lock
+        .store
+        .load()
+        .map_err(|e| fail(ui, &Diagnostic::error("inferform::state::read", e.to_string())))?;
     let local_cloud = if flags.local_cloud {
-        Some(workspace::start_local_cloud(dir).await.map_err(|d| {
-            ui.diagnostics([&d]);
-            1u8
-        })?)
+        Some(workspace::start_local_cloud(dir).await.map_err(|d| fail(ui, &d))?)
     } else {
         None
     };
@@ -74,76 +76,121 @@ pub async fn prepare(
             return Err(1);
         }
     };
-    let engine = Arc::new(Engine {
-        providers,
-        schemas: ws.schemas.clone(),
-    });
-    Ok(Prepared {
-        ws,
-        store,
-        state,
-        engine,
-        local_cloud,
+    let engine = Arc::new(Engine { providers, schemas: ws.schemas.clone() });
+    Ok(Prepared { ws, lock, state, engine, local_cloud })
+}
+
+/// Parses `--target`/`--replace` addresses.
+fn addresses(flag: &str, texts: &[String]) -> Result<Vec<ResourceInstanceAddr>, Diagnostic> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse::<ResourceInstanceAddr>().map_err(|e| {
+                Diagnostic::error("inferform::cli::address", format!("--{flag} {t:?}: {e}"))
+                    .with_help("write an address such as fabric_endpoint.chat or inferform_data.item[0]")
+            })
+        })
+        .collect()
+}
+
+/// The plan options from the command line.
+pub fn options(p: &Prepared, flags: &PlanFlags, destroy: bool) -> Result<PlanOptions, Diagnostic> {
+    Ok(PlanOptions {
+        refresh: flags.refresh || flags.refresh_only,
+        destroy,
+        base_dir: Some(p.ws.dir.clone()),
+        refresh_only: flags.refresh_only,
+        targets: addresses("target", &flags.targets)?,
+        replace: addresses("replace", &flags.replace)?,
     })
+}
+
+/// Plans without printing the plan. `None` (after printing diagnostics) on error.
+pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<Plan> {
+    if opts.refresh {
+        for (addr, r) in &p.state.resources {
+            let id = r.attributes.get("id").and_then(|v| v.as_str()).unwrap_or("");
+            ui.line(&format!("{addr}: Refreshing state... [id={id}]"));
+        }
+        if !p.state.resources.is_empty() {
+            ui.line("");
+        }
+    }
+    let (plan, diags) = p.engine.plan(&p.ws.config, &p.ws.vars, &p.state, opts).await;
+    if ui.diagnostics(diags.iter()) {
+        return None;
+    }
+    for addr in &plan.adopted {
+        ui.line(&format!("{addr}: found the object an interrupted run was creating; it will be adopted"));
+    }
+    Some(plan)
+}
+
+/// Prints a plan.
+pub fn print_plan(p: &Prepared, plan: &Plan, ui: &Ui) {
+    let in_config: BTreeSet<String> = p.ws.config.resources.iter().map(|r| r.addr.to_string()).collect();
+    ui.out(&inferform_render::render_plan(plan, &p.ws.schemas, &in_config, ui.render()));
 }
 
 /// Plans and prints the plan. `None` (after printing diagnostics) on error.
 pub async fn make_plan(p: &Prepared, flags: &PlanFlags, destroy: bool, ui: &Ui) -> Option<Plan> {
-    let opts = PlanOptions {
-        refresh: flags.refresh,
-        destroy,
-        base_dir: Some(p.ws.dir.clone()),
-    };
-    for addr in p.state.resources.keys() {
-        if flags.refresh {
-            let id = p.state.resources[addr]
-                .attributes
-                .get("id")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            ui.line(&format!("{addr}: Refreshing state... [id={id}]"));
+    let opts = match options(p, flags, destroy) {
+        Ok(o) => o,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return None;
         }
-    }
-    let (plan, diags) = p
-        .engine
-        .plan(&p.ws.config, &p.ws.vars, &p.state, &opts)
-        .await;
-    if ui.diagnostics(diags.iter()) {
-        return None;
-    }
-    if !p.state.resources.is_empty() && flags.refresh {
-        ui.line("");
-    }
-    for addr in &plan.adopted {
-        ui.line(&format!(
-            "{addr}: found the object an interrupted run was creating; it will be adopted"
-        ));
-    }
-    let in_config: BTreeSet<String> =
-        p.ws.config
-            .resources
-            .iter()
-            .map(|r| r.addr.to_string())
-            .collect();
-    ui.out(&inferform_render::render_plan(
-        &plan,
-        &p.ws.schemas,
-        &in_config,
-        ui.render(),
-    ));
+    };
+    let plan = compute_plan(p, &opts, ui).await?;
+    print_plan(p, &plan, ui);
     Some(plan)
 }
 
 pub async fn run(dir: &Path, args: &PlanArgs, vars: &[CliVar], ui: &Ui) -> u8 {
-    let prepared = match prepare(dir, &args.flags, vars, ui).await {
+    let prepared = match prepare(dir, &args.flags, vars, "OperationTypePlan", ui).await {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let plan = make_plan(&prepared, &args.flags, args.destroy, ui).await;
+    let code = plan(&prepared, args, ui).await;
     prepared.finish().await;
-    match plan {
-        None => 1,
-        Some(plan) if args.detailed_exitcode && plan.has_changes() => 2,
-        Some(_) => 0,
+    code
+}
+
+async fn plan(p: &Prepared, args: &PlanArgs, ui: &Ui) -> u8 {
+    let Some(plan) = make_plan(p, &args.flags, args.destroy, ui).await else { return 1 };
+    if let Some(out) = &args.out {
+        let options = SavedOptions {
+            destroy: args.destroy,
+            refresh: args.flags.refresh,
+            refresh_only: args.flags.refresh_only,
+            targets: args.flags.targets.clone(),
+            replace: args.flags.replace.clone(),
+        };
+        let file = PlanFile::new(&plan, &p.ws.schemas, &p.state.lineage, p.state.serial, p.config_hash(), options, &p.ws.vars);
+        let text = match serde_json::to_string_pretty(&file) {
+            Ok(t) => t,
+            Err(e) => return fail(ui, &Diagnostic::error("inferform::plan::save", format!("cannot encode the plan: {e}"))),
+        };
+        if let Err(e) = std::fs::write(out, text) {
+            return fail(
+                ui,
+                &Diagnostic::error("inferform::plan::save", format!("cannot write the plan to {}: {e}", out.display()))
+                    .with_help("check that the folder exists and is writable"),
+            );
+        }
+        ui.line(&format!("\n{}\n", "─".repeat(77)));
+        ui.line(&format!(
+            "Saved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    inferform apply {}",
+            out.display(),
+            out.display()
+        ));
+    } else {
+        ui.line(&format!("\n{}\n", "─".repeat(77)));
+        ui.line("Note: You didn't use the --out option to save this plan, so inferform can't\nguarantee to take exactly these actions if you run \"inferform apply\" now.");
+    }
+    if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
     }
 }

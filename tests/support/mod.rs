@@ -1,0 +1,180 @@
+//! What the end-to-end suites share: a temporary working directory with a fast local cloud,
+//! running the real binary, and reading the local cloud's objects.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_inferform");
+
+/// A temporary working directory holding a configuration and a fast local cloud.
+pub struct Work {
+    pub dir: tempfile::TempDir,
+}
+
+impl Work {
+    pub fn new(files: &[(&str, &str)]) -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write config");
+        }
+        // Short transitions keep the suite fast; the statuses still pass CREATING → RUNNING.
+        std::fs::write(
+            dir.path().join("local-cloud.json"),
+            r#"{"timings": {"all_ms": 300}}"#,
+        )
+        .expect("write cloud config");
+        Work { dir }
+    }
+
+    pub fn quickstart() -> Work {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&root).expect("examples/quickstart") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "hcl") {
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                files.push((name, std::fs::read_to_string(&path).expect("read example")));
+            }
+        }
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        Work::new(&refs)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes (or replaces) a file in the working directory.
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).expect("write file");
+    }
+
+    /// Replaces the local cloud's configuration (timings, faults) for the next runs.
+    pub fn cloud_config(&self, json: &str) {
+        self.write("local-cloud.json", json);
+    }
+
+    /// The command, ready to run, with a clean environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("-C")
+            .arg(self.path())
+            .args(args)
+            .env("INFERFORM_LOCAL_CLOUD_CONFIG", self.path().join("local-cloud.json"))
+            .env("NO_COLOR", "1")
+            .env_remove("HW_ACCESS_KEY")
+            .env_remove("HW_SECRET_KEY")
+            .env_remove("HW_AUTH_TOKEN")
+            .env_remove("ALAYA_ACCESS_KEY")
+            .env_remove("ALAYA_SECRET_KEY")
+            .env_remove("INFERFORM_LOCAL_CLOUD")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        Out::from(self.command(args).output().expect("run inferform"))
+    }
+
+    /// Every object the local cloud holds, by kind, read through `inferform local-cloud serve`
+    /// on the same data folder.
+    pub fn cloud_objects(&self) -> serde_json::Value {
+        let data = self.path().join(".inferform/local-cloud");
+        let mut child = Command::new(BIN)
+            .args(["local-cloud", "serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start local cloud");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read banner");
+        let url = first.trim().rsplit(' ').next().expect("url").to_string();
+        let addr = url.trim_start_matches("http://").to_string();
+        let body = http_get(&addr, "/_local/objects");
+        let _ = child.kill();
+        let _ = child.wait();
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("objects JSON: {e}: {body}"))
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback; returns the body.
+pub fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect to local cloud");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    }
+}
+
+pub fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+    out
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&o.stderr).to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn count(objects: &serde_json::Value) -> usize {
+    objects.as_object().map_or(0, |m| {
+        m.values().map(|v| v.as_array().map_or(0, Vec::len)).sum()
+    })
+}
+
+pub fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+}
+
