@@ -167,13 +167,15 @@ pub trait Provider: Send + Sync {
 
     /// Sends one chat message to a running service (a Fabric service instance, an Alaya
     /// deployment) and streams the answer: `on_text` receives each piece as it arrives.
+    /// (The `for<'t>` is spelled out: `async_trait` would otherwise tie the text's lifetime to
+    /// the call's, and pieces that live shorter could not be passed.)
     async fn invoke(
         &self,
         ctx: &OpContext,
         type_name: &str,
         state: &Object,
         message: &str,
-        on_text: &(dyn Fn(&str) + Send + Sync),
+        on_text: &(dyn for<'t> Fn(&'t str) + Send + Sync),
     ) -> Result<(), ProviderError> {
         let _ = (ctx, state, message, on_text);
         Err(ProviderError::new(

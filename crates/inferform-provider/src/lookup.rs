@@ -20,6 +20,16 @@ pub enum Lookup {
 /// Sensitive attributes stay sensitive; nothing forces a replacement.
 pub fn data_source_schema(resource: &Schema, lookups: &[(&str, Lookup)]) -> Schema {
     let mut schema = all_computed(resource);
+    let names: Vec<&str> = lookups.iter().map(|(name, _)| *name).collect();
+    let names = match names.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [first @ .., last] => format!("{} and {last}", first.join(", ")),
+    };
+    schema.description = format!(
+        "Looks up an existing one by {names}. {}",
+        resource.description
+    );
     for (name, lookup) in lookups {
         if let Some(attr) = schema.attributes.get_mut(*name) {
             attr.computed = *lookup == Lookup::Optional;
@@ -119,6 +129,10 @@ mod tests {
         let ds = data_source_schema(
             &resource,
             &[("name", Lookup::Required), ("zone", Lookup::Optional)],
+        );
+        assert_eq!(
+            ds.description,
+            "Looks up an existing one by name and zone. "
         );
         let name = &ds.attributes["name"];
         assert!(name.required && !name.optional && !name.computed && !name.force_new);
