@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use inferform_provider::http::{Authenticator, Method, Url};
 use inferform_provider::{
-    ClientSettings, ErrorKind, HttpClient, HttpRequest, HttpResponse, ProviderError, Redactor,
-    Secret,
+    ClientSettings, Deadline, ErrorKind, HttpClient, HttpRequest, HttpResponse, Opened,
+    ProviderError, Redactor, Secret,
 };
 use serde_json::Value as Json;
 
@@ -151,7 +151,23 @@ impl FabricClient {
         url
     }
 
-    /// Sends a call; any status comes back as a response.
+    fn request(
+        &self,
+        method: Method,
+        host: Host,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Json>,
+        deadline: Deadline,
+    ) -> HttpRequest {
+        let mut request = HttpRequest::new(method, self.url(host, path, query)).until(deadline);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+    }
+
+    /// Sends a call within the operation's `deadline`; any status comes back as a response.
     pub async fn send(
         &self,
         method: Method,
@@ -159,12 +175,25 @@ impl FabricClient {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Json>,
+        deadline: Deadline,
     ) -> Result<HttpResponse, ProviderError> {
-        let mut request = HttpRequest::new(method, self.url(host, path, query));
-        if let Some(body) = body {
-            request = request.json(body);
-        }
+        let request = self.request(method, host, path, query, body, deadline);
         self.http.send(request).await
+    }
+
+    /// Sends a call whose answer streams (an invocation); see [`HttpClient::open`].
+    pub async fn open(
+        &self,
+        method: Method,
+        host: Host,
+        path: &str,
+        body: &Json,
+        deadline: Deadline,
+    ) -> Result<Opened, ProviderError> {
+        let request = self
+            .request(method, host, path, &[], Some(body), deadline)
+            .header("Accept", "text/event-stream");
+        self.http.open(request).await
     }
 
     /// Sends a call and returns its JSON body, or the error the answer describes.
@@ -175,8 +204,9 @@ impl FabricClient {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Json>,
+        deadline: Deadline,
     ) -> Result<Json, ProviderError> {
-        let response = self.send(method, host, path, query, body).await?;
+        let response = self.send(method, host, path, query, body, deadline).await?;
         if response.is_success() {
             response.json()
         } else {

@@ -55,6 +55,10 @@ impl ProviderFactory for FabricFactory {
         schema::resources()
     }
 
+    fn data_source_schemas(&self) -> BTreeMap<String, Schema> {
+        schema::data_sources()
+    }
+
     fn configure(
         &self,
         config: &Object,

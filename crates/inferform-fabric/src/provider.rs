@@ -4,16 +4,24 @@
 //! Workspaces and models have no single GET: they are read by listing with `id=`. Endpoints and
 //! service instances have one, and change asynchronously: creates and updates wait for
 //! `RUNNING`, deletes for a 404 or `DELETED`.
+//!
+//! Import ids are `WORKSPACE_ID` for a workspace and `WORKSPACE_ID/ID` for what a workspace
+//! holds. Data sources look an object up by `name` (in `workspace_id`) with the lists' `name=`
+//! filter, keep the items whose name matches exactly, and read the one found as an import
+//! does. A service instance is invoked on the ep host's `.../invocations`, its answer streamed.
+//! Every call of an operation is bounded by its [`OpContext::timeout`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use inferform_provider::chat;
 use inferform_provider::http::Method;
+use inferform_provider::lookup::{none_found, several_found, split_import_id};
 use inferform_provider::shape::{
-    self, carry_computed, complete, from_api, str_field, text_field, to_api, Naming,
+    self, carry_computed, complete, from_api, imported, str_field, text_field, to_api, Naming,
 };
 use inferform_provider::wait::{create_or_adopt, wait_for, Deadline, Observed};
-use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
+use inferform_provider::{ErrorKind, Object, OpContext, Opened, Provider, ProviderError};
 use inferform_types::Schema;
 use serde_json::Value as Json;
 
@@ -85,6 +93,33 @@ impl Kind {
         }
     }
 
+    /// The parts of an import id.
+    pub fn import_format(self) -> &'static [&'static str] {
+        match self {
+            Kind::Workspace => &["WORKSPACE_ID"],
+            Kind::Endpoint => &["WORKSPACE_ID", "ENDPOINT_ID"],
+            Kind::Model => &["WORKSPACE_ID", "MODEL_ID"],
+            Kind::ServiceInstance => &["WORKSPACE_ID", "INSTANCE_ID"],
+        }
+    }
+
+    /// The workspace and the object's id an import id names.
+    pub fn parse_import_id(self, id: &str) -> Result<(&str, &str), ProviderError> {
+        let parts = split_import_id(self.type_name(), id, self.import_format())?;
+        match parts.as_slice() {
+            [id] => Ok(("", id)),
+            [ws, id] => Ok((ws, id)),
+            _ => Err(ProviderError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "`{id}` is not an import id of {}: expected {}",
+                    self.type_name(),
+                    self.import_format().join("/")
+                ),
+            )),
+        }
+    }
+
     fn has_single_get(self) -> bool {
         matches!(self, Kind::Endpoint | Kind::ServiceInstance)
     }
@@ -141,6 +176,7 @@ impl FabricProvider {
     /// Reads an object's API form; `None` when it does not exist.
     pub async fn fetch(
         &self,
+        deadline: Deadline,
         kind: Kind,
         ws: &str,
         id: &str,
@@ -148,7 +184,14 @@ impl FabricProvider {
         let found = if kind.has_single_get() {
             let response = self
                 .client
-                .send(Method::GET, kind.host(), &kind.item(ws, id), &[], None)
+                .send(
+                    Method::GET,
+                    kind.host(),
+                    &kind.item(ws, id),
+                    &[],
+                    None,
+                    deadline,
+                )
                 .await?;
             if response.status == 404 {
                 return Ok(None);
@@ -167,7 +210,7 @@ impl FabricProvider {
                 }
             }
         } else {
-            self.list_find(kind, ws, &[("id", id)], |item| {
+            self.list_find(deadline, kind, ws, &[("id", id)], |item| {
                 text_field(item, "id").as_deref() == Some(id)
             })
             .await?
@@ -179,7 +222,7 @@ impl FabricProvider {
             return Ok(None);
         }
         if kind == Kind::Model {
-            self.add_model_version(ws, id, &mut found).await?;
+            self.add_model_version(deadline, ws, id, &mut found).await?;
         }
         Ok(Some(found))
     }
@@ -187,14 +230,33 @@ impl FabricProvider {
     /// Pages through a list until an item matches.
     async fn list_find(
         &self,
+        deadline: Deadline,
         kind: Kind,
         ws: &str,
         filters: &[(&str, &str)],
         matches: impl Fn(&Object) -> bool,
     ) -> Result<Option<Object>, ProviderError> {
+        Ok(self
+            .list_matching(deadline, kind, ws, filters, matches, 1)
+            .await?
+            .pop())
+    }
+
+    /// Pages through a list (with the API's `filters`) and returns the items that match, up
+    /// to `most` of them.
+    async fn list_matching(
+        &self,
+        deadline: Deadline,
+        kind: Kind,
+        ws: &str,
+        filters: &[(&str, &str)],
+        matches: impl Fn(&Object) -> bool,
+        most: usize,
+    ) -> Result<Vec<Object>, ProviderError> {
         const PAGE: usize = 100;
         const MAX_PAGES: usize = 100;
         let path = kind.collection(ws);
+        let mut found = Vec::new();
         let mut offset = 0usize;
         for _ in 0..MAX_PAGES {
             let offset_text = offset.to_string();
@@ -204,13 +266,16 @@ impl FabricProvider {
             query.push(("limit", &limit_text));
             let answer = self
                 .client
-                .call(Method::GET, kind.host(), &path, &query, None)
+                .call(Method::GET, kind.host(), &path, &query, None, deadline)
                 .await?;
             let items = list_items(&answer, kind.items_key());
-            if let Some(found) = items.iter().find(|item| matches(item)) {
-                return Ok(Some(found.clone()));
-            }
             offset += items.len();
+            for item in items.iter().filter(|item| matches(item)) {
+                found.push(item.clone());
+                if found.len() >= most {
+                    return Ok(found);
+                }
+            }
             let total = answer
                 .get("total")
                 .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()))
@@ -219,12 +284,13 @@ impl FabricProvider {
                 break;
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// Models list without their version: fetch it from `/versions` when missing.
     async fn add_model_version(
         &self,
+        deadline: Deadline,
         ws: &str,
         id: &str,
         model: &mut Object,
@@ -244,7 +310,7 @@ impl FabricProvider {
         let path = format!("{}/versions", Kind::Model.item(ws, id));
         let response = self
             .client
-            .send(Method::GET, Host::Main, &path, &[], None)
+            .send(Method::GET, Host::Main, &path, &[], None, deadline)
             .await?;
         if response.status == 404 {
             return Ok(());
@@ -295,6 +361,17 @@ impl FabricProvider {
         out
     }
 
+    /// The attributes of an object read with no prior state (an import, a data source).
+    fn imported_attrs(&self, kind: Kind, api: &Object, ws: &str, id: &str) -> Object {
+        let mut out = imported(self.schema(kind), api, Naming::Same);
+        let id = text_field(api, "id").unwrap_or_else(|| id.to_string());
+        out.insert("id".into(), Json::String(id));
+        if kind != Kind::Workspace {
+            out.insert("workspace_id".into(), Json::String(ws.to_string()));
+        }
+        out
+    }
+
     fn what(kind: Kind, attrs: &Object, id: &str) -> String {
         match str_field(attrs, "name") {
             Some(name) => format!("{} \"{name}\" ({id})", kind.type_name()),
@@ -321,7 +398,7 @@ impl FabricProvider {
             what,
             target.unwrap_or("ready"),
             || async move {
-                match self.fetch(kind, ws, id).await? {
+                match self.fetch(deadline, kind, ws, id).await? {
                     None => {
                         if missing.fetch_add(1, Ordering::SeqCst) >= MISSING_POLLS_ALLOWED {
                             Ok(Observed::Failed {
@@ -352,7 +429,7 @@ impl FabricProvider {
         what: &str,
     ) -> Result<(), ProviderError> {
         wait_for(ctx, deadline, what, "deleted", || async move {
-            Ok(match self.fetch(kind, ws, id).await? {
+            Ok(match self.fetch(deadline, kind, ws, id).await? {
                 None => Observed::Done {
                     status: Some("DELETED".into()),
                     value: (),
@@ -377,6 +454,7 @@ impl FabricProvider {
     /// The id of an object named as `planned` names it, in its workspace.
     async fn find_api(
         &self,
+        deadline: Deadline,
         kind: Kind,
         planned: &Object,
     ) -> Result<Option<Object>, ProviderError> {
@@ -384,7 +462,7 @@ impl FabricProvider {
         let Some(name) = str_field(planned, "name") else {
             return Ok(None);
         };
-        self.list_find(kind, &ws, &[("name", name)], |item| {
+        self.list_find(deadline, kind, &ws, &[("name", name)], |item| {
             str_field(item, "name") == Some(name)
         })
         .await
@@ -519,7 +597,7 @@ fn id_of(kind: Kind, attrs: &Object) -> Result<String, ProviderError> {
 impl Provider for FabricProvider {
     async fn read(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         type_name: &str,
         prior: &Object,
     ) -> Result<Option<Object>, ProviderError> {
@@ -527,7 +605,7 @@ impl Provider for FabricProvider {
         let ws = workspace_of(kind, prior)?;
         let id = id_of(kind, prior)?;
         Ok(self
-            .fetch(kind, &ws, &id)
+            .fetch(Deadline::start(ctx), kind, &ws, &id)
             .await?
             .map(|api| self.to_attrs(kind, &api, prior)))
     }
@@ -550,7 +628,14 @@ impl Provider for FabricProvider {
             || async move {
                 let answer = self
                     .client
-                    .call(Method::POST, kind.host(), path_ref, &[], Some(body_ref))
+                    .call(
+                        Method::POST,
+                        kind.host(),
+                        path_ref,
+                        &[],
+                        Some(body_ref),
+                        deadline,
+                    )
                     .await?;
                 answer
                     .as_object()
@@ -564,7 +649,7 @@ impl Provider for FabricProvider {
             },
             || async move {
                 Ok(self
-                    .find_api(kind, planned_ref)
+                    .find_api(deadline, kind, planned_ref)
                     .await?
                     .and_then(|o| text_field(&o, "id")))
             },
@@ -601,6 +686,7 @@ impl Provider for FabricProvider {
                 &kind.item(&ws, &id),
                 &[],
                 Some(&body),
+                deadline,
             )
             .await?;
         let what = Self::what(kind, &planned, &id);
@@ -624,7 +710,14 @@ impl Provider for FabricProvider {
         let id = id_of(kind, prior)?;
         let response = self
             .client
-            .send(Method::DELETE, kind.host(), &kind.item(&ws, &id), &[], None)
+            .send(
+                Method::DELETE,
+                kind.host(),
+                &kind.item(&ws, &id),
+                &[],
+                None,
+                deadline,
+            )
             .await?;
         if response.status == 404 {
             return Ok(());
@@ -638,23 +731,117 @@ impl Provider for FabricProvider {
 
     async fn find(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         type_name: &str,
         planned: &Object,
     ) -> Result<Option<Object>, ProviderError> {
         let kind = Kind::of(type_name)?;
+        let deadline = Deadline::start(ctx);
         let planned = complete(self.schema(kind), planned);
         let ws = workspace_of(kind, &planned)?;
-        let Some(found) = self.find_api(kind, &planned).await? else {
+        let Some(found) = self.find_api(deadline, kind, &planned).await? else {
             return Ok(None);
         };
         let Some(id) = text_field(&found, "id") else {
             return Ok(None);
         };
         Ok(self
-            .fetch(kind, &ws, &id)
+            .fetch(deadline, kind, &ws, &id)
             .await?
             .map(|api| self.to_attrs(kind, &api, &planned)))
+    }
+
+    async fn import(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        id: &str,
+    ) -> Result<Option<Object>, ProviderError> {
+        let kind = Kind::of(type_name)?;
+        let (ws, id) = kind.parse_import_id(id)?;
+        Ok(self
+            .fetch(Deadline::start(ctx), kind, ws, id)
+            .await?
+            .map(|api| self.imported_attrs(kind, &api, ws, id)))
+    }
+
+    async fn read_data(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        config: &Object,
+    ) -> Result<Object, ProviderError> {
+        let kind = Kind::of(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let ws = workspace_of(kind, config)?;
+        let name = str_field(config, "name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorKind::Invalid,
+                    format!("data source {type_name} needs name"),
+                )
+            })?;
+        let searched = if kind == Kind::Workspace {
+            format!("named \"{name}\"")
+        } else {
+            format!("named \"{name}\" in workspace {ws}")
+        };
+        let found = self
+            .list_matching(
+                deadline,
+                kind,
+                &ws,
+                &[("name", name)],
+                |item| str_field(item, "name") == Some(name),
+                usize::MAX,
+            )
+            .await?;
+        let ids: Vec<String> = found.iter().filter_map(|o| text_field(o, "id")).collect();
+        let id = match ids.as_slice() {
+            [] => return Err(none_found(type_name, &searched)),
+            [id] => id,
+            _ => return Err(several_found(type_name, &searched, &ids, "")),
+        };
+        // Read it whole, as an import does: a list item may lack some fields.
+        match self.fetch(deadline, kind, &ws, id).await? {
+            Some(api) => Ok(self.imported_attrs(kind, &api, &ws, id)),
+            None => Err(none_found(type_name, &searched)),
+        }
+    }
+
+    async fn invoke(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        state: &Object,
+        message: &str,
+        on_text: &(dyn for<'t> Fn(&'t str) + Send + Sync),
+    ) -> Result<(), ProviderError> {
+        let kind = Kind::of(type_name)?;
+        if kind != Kind::ServiceInstance {
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "{type_name} cannot be invoked: only {} answers messages",
+                    schema::SERVICE_INSTANCE
+                ),
+            ));
+        }
+        let ws = workspace_of(kind, state)?;
+        let id = id_of(kind, state)?;
+        let path = format!("{}/invocations", kind.item(&ws, &id));
+        let body = chat::request_body(message, None);
+        let opened = self
+            .client
+            .open(Method::POST, Host::Ep, &path, &body, Deadline::start(ctx))
+            .await?;
+        match opened {
+            Opened::Stream(stream) => {
+                chat::read_stream(stream, self.client.http().redactor(), on_text).await
+            }
+            Opened::Answer(response) => Err(self.client.error(&response)),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! when the configuration leaves them out are optional and computed. `force_new` marks exactly
 //! the fields CLOUD-APIS.md says cannot change in place.
 
+use inferform_provider::lookup::{data_source_schema, Lookup};
 use inferform_types::{Attribute, Block, Schema, Type};
 
 pub const WORKSPACE: &str = "fabric_workspace";
@@ -346,6 +347,26 @@ pub fn resources() -> std::collections::BTreeMap<String, Schema> {
     .collect()
 }
 
+/// Every data source's schema, by name: each resource type can be looked up by its name (and
+/// its workspace), with every other attribute read back.
+pub fn data_sources() -> std::collections::BTreeMap<String, Schema> {
+    resources()
+        .into_iter()
+        .map(|(name, schema)| {
+            let lookups: &[(&str, Lookup)] = if name == WORKSPACE {
+                &[("name", Lookup::Required)]
+            } else {
+                &[
+                    ("workspace_id", Lookup::Required),
+                    ("name", Lookup::Required),
+                ]
+            };
+            let data = data_source_schema(&schema, lookups);
+            (name, data)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +418,40 @@ mod tests {
         }
         assert!(!i.forces_replacement(&["config", "model_instance_config", "resource", "max"]));
         assert!(!i.forces_replacement(&["name"]));
+    }
+
+    #[test]
+    fn data_sources_mirror_the_resources() {
+        let resources = resources();
+        let data = data_sources();
+        assert_eq!(
+            data.keys().collect::<Vec<_>>(),
+            resources.keys().collect::<Vec<_>>()
+        );
+        for (name, ds) in &data {
+            let resource = &resources[name];
+            let args: Vec<&str> = ds
+                .attributes
+                .iter()
+                .filter(|(_, a)| a.settable())
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let expected: &[&str] = if name == WORKSPACE {
+                &["name"]
+            } else {
+                &["name", "workspace_id"]
+            };
+            assert_eq!(args, expected, "{name}");
+            assert!(args.iter().all(|a| ds.attributes[*a].required), "{name}");
+            // Same names everywhere, so the result has the resource's shape.
+            assert_eq!(
+                ds.names().collect::<Vec<_>>(),
+                resource.names().collect::<Vec<_>>()
+            );
+            assert!(ds.blocks.values().all(|b| !b.required), "{name}");
+        }
+        let ep = &data[ENDPOINT].blocks["reserved_resource"].schema.blocks["mu"].schema;
+        assert!(ep.attributes["spec_code"].computed && !ep.attributes["spec_code"].required);
     }
 
     #[test]

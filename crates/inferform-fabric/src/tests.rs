@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use inferform_provider::shape::{from_api, to_api, Naming};
-use inferform_provider::testing::{FakeServer, Recorded, Reply};
+use inferform_provider::testing::{FakeServer, Piece, Recorded, Reply};
 use inferform_provider::{
     ClientSettings, ErrorKind, Object, OpContext, Progress, Provider, ProviderEnv, ProviderFactory,
     RetryPolicy,
@@ -34,6 +34,8 @@ struct Cloud {
     fail_creates_after_storing: u32,
     /// Endpoints reach this status instead of RUNNING.
     endpoint_final_status: Option<String>,
+    /// Invocations hold their answer back after the first word until this is notified.
+    invocation_gate: Option<Arc<tokio::sync::Notify>>,
 }
 
 fn decode(s: &str) -> String {
@@ -60,6 +62,9 @@ impl Cloud {
             };
             let version = model["_version"].clone();
             return Reply::json(200, json!({"total": 1, "versions": [version]}));
+        }
+        if let Some(instance) = path.strip_suffix("/invocations") {
+            return self.invoke(instance, r);
         }
         let is_collection = [
             "/v1/workspaces",
@@ -200,6 +205,53 @@ impl Cloud {
             }
             _ => Reply::json(405, json!({})),
         }
+    }
+
+    /// Answers `You said: {message}` a word per event, each event sent in two pieces, while
+    /// the instance runs.
+    fn invoke(&self, instance: &str, r: &Recorded) -> Reply {
+        let Some((coll, id)) = instance.rsplit_once('/') else {
+            return Reply::json(404, json!({}));
+        };
+        let Some(inst) = self.find(coll, id) else {
+            return Reply::json(
+                404,
+                json!({"error_code": "dataartsfabric.00040404", "error_msg": "no such instance"}),
+            );
+        };
+        let status = inst["status"].as_str().unwrap_or_default().to_string();
+        if status != "RUNNING" {
+            return Reply::json(
+                400,
+                json!({"error_code": "dataartsfabric.00040003",
+                       "error_msg": format!("service instance {id} is {status} and cannot be invoked now")}),
+            )
+            .with_header("X-Request-Id", "req-inv");
+        }
+        let body = r.json();
+        let message = body["messages"][0]["content"].as_str().unwrap_or_default();
+        let mut pieces = Vec::new();
+        for (i, word) in format!("You said: {message}").split(' ').enumerate() {
+            let text = if i == 0 {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            };
+            let event = json!({"object": "chat.completion.chunk", "model": id,
+                               "choices": [{"index": 0, "delta": {"content": text},
+                                            "finish_reason": null}]});
+            let event = format!("data: {event}\n\n");
+            let (a, b) = event.split_at(event.len() / 2);
+            pieces.push(Piece::data(a));
+            pieces.push(Piece::data(b));
+            if i == 0 {
+                if let Some(gate) = &self.invocation_gate {
+                    pieces.push(Piece::Wait(gate.clone()));
+                }
+            }
+        }
+        pieces.push(Piece::data("data: [DONE]\n\n"));
+        Reply::event_stream(pieces)
     }
 
     fn find(&self, coll: &str, id: &str) -> Option<Object> {
@@ -527,27 +579,43 @@ async fn secrets_never_reach_errors_or_debug() {
         let p = factory
             .build(&obj(config), &ProviderEnv::default())
             .unwrap();
-        let err = p
-            .create(
-                &OpContext::silent(),
-                schema::WORKSPACE,
-                &obj(json!({"name": "w"})),
+        let ctx = OpContext::silent();
+        let instance = obj(json!({"id": "i1", "workspace_id": "w1"}));
+        let errors = [
+            p.create(&ctx, schema::WORKSPACE, &obj(json!({"name": "w"})))
+                .await
+                .unwrap_err(),
+            p.import(&ctx, schema::ENDPOINT, "w1/e1").await.unwrap_err(),
+            p.read_data(&ctx, schema::WORKSPACE, &obj(json!({"name": "w"})))
+                .await
+                .unwrap_err(),
+            p.invoke(
+                &ctx,
+                schema::SERVICE_INSTANCE,
+                &instance,
+                "hi",
+                &|_: &str| {},
             )
             .await
-            .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Auth);
-        let sig = server
+            .unwrap_err(),
+        ];
+        let signatures: Vec<String> = server
             .requests()
-            .last()
-            .and_then(|r| r.header("Authorization").map(|a| a.to_string()))
-            .and_then(|a| a.split("Signature=").nth(1).map(str::to_string));
-        let texts = [format!("{err}"), format!("{err:?}"), format!("{p:?}")];
-        for text in &texts {
-            for secret in ["AKSECRET1", "SKSECRET2", "STSECRET3", "TOKSECRET4"] {
-                assert!(!text.contains(secret), "{secret} leaked: {text}");
-            }
-            if let Some(sig) = &sig {
-                assert!(!text.contains(sig.as_str()), "signature leaked: {text}");
+            .iter()
+            .filter_map(|r| r.header("Authorization").map(|a| a.to_string()))
+            .filter_map(|a| a.split("Signature=").nth(1).map(str::to_string))
+            .collect();
+        for err in &errors {
+            assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+            assert_eq!(err.code.as_deref(), Some("APIG.1002"));
+            let texts = [format!("{err}"), format!("{err:?}"), format!("{p:?}")];
+            for text in &texts {
+                for secret in ["AKSECRET1", "SKSECRET2", "STSECRET3", "TOKSECRET4"] {
+                    assert!(!text.contains(secret), "{secret} leaked: {text}");
+                }
+                for sig in &signatures {
+                    assert!(!text.contains(sig.as_str()), "signature leaked: {text}");
+                }
             }
         }
     }
@@ -688,5 +756,437 @@ fn seed_bodies_round_trip() {
         Json::Object(body),
         json!({"source": {"id": ""}, "name": "test_serviceInstanceName",
                "description": "description", "endpoint_id": ""})
+    );
+}
+
+/// One object of each type, created through the provider: (type, state) in dependency order.
+async fn one_of_each(p: &Arc<dyn Provider>) -> Vec<(&'static str, Object)> {
+    let ctx = OpContext::silent();
+    let ws = p
+        .create(
+            &ctx,
+            schema::WORKSPACE,
+            &obj(json!({"name": "llm-dev", "description": "inference for dev"})),
+        )
+        .await
+        .unwrap();
+    let ep = p
+        .create(
+            &ctx,
+            schema::ENDPOINT,
+            &obj(json!({
+                "workspace_id": ws["id"], "name": "chat", "type": "inference",
+                "reserved_resource": {"mu": {"spec_code": "mu.llama3.8b", "min": 0, "max": 1}}
+            })),
+        )
+        .await
+        .unwrap();
+    let model = p
+        .create(
+            &ctx,
+            schema::MODEL,
+            &obj(json!({
+                "workspace_id": ws["id"], "name": "llama3-8b", "type": "LLM_MODEL",
+                "version": {"name": "v1", "config": {"llm_model_config": {
+                    "base_model_type": "llama3-8b", "model_path": "obs://models/llama3"}}}
+            })),
+        )
+        .await
+        .unwrap();
+    let inst = p
+        .create(
+            &ctx,
+            schema::SERVICE_INSTANCE,
+            &obj(json!({
+                "workspace_id": ws["id"], "name": "chat-dev", "endpoint_id": ep["id"],
+                "source": {"id": model["id"]}
+            })),
+        )
+        .await
+        .unwrap();
+    vec![
+        (schema::WORKSPACE, ws),
+        (schema::ENDPOINT, ep),
+        (schema::MODEL, model),
+        (schema::SERVICE_INSTANCE, inst),
+    ]
+}
+
+/// The import id of an object: `ID`, or `WORKSPACE_ID/ID`.
+fn import_id(ty: &str, state: &Object) -> String {
+    let id = state["id"].as_str().unwrap();
+    match state.get("workspace_id").and_then(Json::as_str) {
+        Some(ws) if ty != schema::WORKSPACE => format!("{ws}/{id}"),
+        _ => id.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn import_reads_the_state_create_and_read_give() {
+    let (server, cloud) = fake(Cloud::default()).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let all = one_of_each(&p).await;
+    for (ty, state) in &all {
+        let imported = p
+            .import(&ctx, ty, &import_id(ty, state))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{ty} not found"));
+        // Exactly what create gave (a configuration that made it plans no change)...
+        assert_eq!(&imported, state, "{ty}");
+        // ...and what read gives from it.
+        let read = p.read(&ctx, ty, &imported).await.unwrap().unwrap();
+        assert_eq!(read, imported, "{ty}");
+    }
+    // The cloud's "nothing" ("" and []) is read as a configuration that leaves it out.
+    let ws_id = all[0].1["id"].as_str().unwrap().to_string();
+    let coll = format!("/v1/workspaces/{ws_id}/endpoints");
+    cloud
+        .lock()
+        .unwrap()
+        .collections
+        .get_mut(&coll)
+        .unwrap()
+        .push(obj(json!({
+            "id": "ep-outside", "name": "made-elsewhere", "type": "inference",
+            "description": "", "status": "RUNNING", "urls": [],
+            "reserved_resource": {"mu": {"spec_code": "mu.a", "min": 0, "max": 2}}
+        })));
+    let imported = p
+        .import(&ctx, schema::ENDPOINT, &format!("{ws_id}/ep-outside"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Json::Object(imported.clone()),
+        json!({
+            "id": "ep-outside", "workspace_id": ws_id, "name": "made-elsewhere",
+            "type": "inference", "description": null, "status": "RUNNING", "urls": [],
+            "visibility": null, "create_time": null, "update_time": null,
+            "reserved_resource": {"mu": {"spec_code": "mu.a", "min": 0, "max": 2}}
+        })
+    );
+    assert_eq!(
+        p.read(&ctx, schema::ENDPOINT, &imported)
+            .await
+            .unwrap()
+            .unwrap(),
+        imported
+    );
+}
+
+#[tokio::test]
+async fn import_ids_must_have_the_documented_form() {
+    let server = FakeServer::start(|_| Reply::json(500, json!({}))).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let cases = [
+        (schema::WORKSPACE, "w1/x", "WORKSPACE_ID"),
+        (schema::WORKSPACE, "", "WORKSPACE_ID"),
+        (schema::ENDPOINT, "e1", "WORKSPACE_ID/ENDPOINT_ID"),
+        (schema::ENDPOINT, "w1/", "WORKSPACE_ID/ENDPOINT_ID"),
+        (schema::MODEL, "w1/m1/x", "WORKSPACE_ID/MODEL_ID"),
+        (schema::SERVICE_INSTANCE, "/i1", "WORKSPACE_ID/INSTANCE_ID"),
+    ];
+    for (ty, id, format) in cases {
+        let err = p.import(&ctx, ty, id).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{ty} {id}");
+        assert_eq!(
+            err.message,
+            format!("`{id}` is not an import id of {ty}: expected {format}")
+        );
+    }
+    let err = p.import(&ctx, "fabric_nope", "x").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    // Nothing was asked of the cloud.
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn import_of_a_missing_object_finds_nothing() {
+    let (server, _cloud) = fake(Cloud::default()).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let all = one_of_each(&p).await;
+    let ws = all[0].1["id"].as_str().unwrap();
+    for (ty, id) in [
+        (schema::WORKSPACE, "nope".to_string()),
+        (schema::ENDPOINT, format!("{ws}/nope")),
+        (schema::MODEL, format!("{ws}/nope")),
+        (schema::SERVICE_INSTANCE, format!("{ws}/nope")),
+        (schema::ENDPOINT, "no-such-workspace/nope".to_string()),
+    ] {
+        assert_eq!(p.import(&ctx, ty, &id).await.unwrap(), None, "{ty} {id}");
+    }
+}
+
+#[tokio::test]
+async fn data_sources_find_one_by_name() {
+    let (server, _cloud) = fake(Cloud::default()).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let all = one_of_each(&p).await;
+    for (ty, state) in &all {
+        let mut args = Object::new();
+        args.insert("name".into(), state["name"].clone());
+        if *ty != schema::WORKSPACE {
+            args.insert("workspace_id".into(), state["workspace_id"].clone());
+        }
+        let got = p.read_data(&ctx, ty, &args).await.unwrap();
+        assert_eq!(&got, state, "{ty}");
+    }
+    // The look-ups used the lists' name filter.
+    let lists: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.query().is_some_and(|q| q.contains("name=")))
+        .map(|r| r.path().to_string())
+        .collect();
+    assert!(lists.len() >= 4, "{lists:?}");
+}
+
+#[tokio::test]
+async fn data_sources_say_what_they_did_not_find() {
+    let (server, _cloud) = fake(Cloud::default()).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let all = one_of_each(&p).await;
+    let ws = all[0].1["id"].as_str().unwrap();
+    let err = p
+        .read_data(&ctx, schema::WORKSPACE, &obj(json!({"name": "llm-prod"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert_eq!(
+        err.message,
+        "no fabric_workspace named \"llm-prod\" was found"
+    );
+    for ty in [schema::ENDPOINT, schema::MODEL, schema::SERVICE_INSTANCE] {
+        let err = p
+            .read_data(&ctx, ty, &obj(json!({"workspace_id": ws, "name": "nope"})))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("no {ty} named \"nope\" in workspace {ws} was found")
+        );
+    }
+    // A name from another workspace is not found in this one.
+    let err = p
+        .read_data(
+            &ctx,
+            schema::ENDPOINT,
+            &obj(json!({"workspace_id": "other", "name": "chat"})),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "no fabric_endpoint named \"chat\" in workspace other was found"
+    );
+    let err = p
+        .read_data(&ctx, schema::ENDPOINT, &obj(json!({"name": "chat"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "fabric_endpoint needs workspace_id");
+}
+
+#[tokio::test]
+async fn data_sources_refuse_to_choose_between_several() {
+    let (server, cloud) = fake(Cloud::default()).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let all = one_of_each(&p).await;
+    let ws = all[0].1["id"].as_str().unwrap().to_string();
+    // Two more of the same name, as a cloud with fuzzy or missing uniqueness could hold.
+    {
+        let mut cloud = cloud.lock().unwrap();
+        let workspaces = cloud.collections.get_mut("/v1/workspaces").unwrap();
+        workspaces.push(obj(json!({"id": "ws-twin", "name": "llm-dev"})));
+        let models = cloud
+            .collections
+            .get_mut(&format!("/v1/workspaces/{ws}/models"))
+            .unwrap();
+        models.push(obj(
+            json!({"id": "m-twin", "name": "llama3-8b", "type": "LLM_MODEL"}),
+        ));
+    }
+    let err = p
+        .read_data(&ctx, schema::WORKSPACE, &obj(json!({"name": "llm-dev"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert_eq!(
+        err.message,
+        format!("2 objects of type fabric_workspace named \"llm-dev\" were found ({ws}, ws-twin)")
+    );
+    let err = p
+        .read_data(
+            &ctx,
+            schema::MODEL,
+            &obj(json!({"workspace_id": ws, "name": "llama3-8b"})),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.starts_with(&format!(
+            "2 objects of type fabric_model named \"llama3-8b\" in workspace {ws} were found"
+        )),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn invoke_streams_the_answer_as_it_comes() {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (server, _cloud) = fake(Cloud {
+        invocation_gate: Some(gate.clone()),
+        ..Cloud::default()
+    })
+    .await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let all = one_of_each(&p).await;
+    let inst = &all[3].1;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    // The server sends the rest only once the first word got here: an answer read whole
+    // before anything is handed on would never finish.
+    let on_text = move |t: &str| {
+        sink.lock().unwrap().push(t.to_string());
+        gate.notify_one();
+    };
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        p.invoke(
+            &ctx,
+            schema::SERVICE_INSTANCE,
+            inst,
+            "hello there",
+            &on_text,
+        ),
+    )
+    .await
+    .expect("the first word arrived before the whole answer")
+    .unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["You", " said:", " hello", " there"]);
+    let request = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path().ends_with("/invocations"))
+        .unwrap();
+    assert_eq!(
+        request.path(),
+        format!(
+            "/v1/workspaces/{}/services/instances/{}/invocations",
+            inst["workspace_id"].as_str().unwrap(),
+            inst["id"].as_str().unwrap()
+        )
+    );
+    assert_eq!(
+        request.json(),
+        json!({"messages": [{"role": "user", "content": "hello there"}], "stream": true})
+    );
+    check_signature(&request);
+    // Only service instances answer messages.
+    let err = p
+        .invoke(&ctx, schema::ENDPOINT, &all[1].1, "hi", &|_: &str| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn invoke_of_an_instance_not_running_says_so() {
+    let (server, cloud) = fake(Cloud::default()).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    let all = one_of_each(&p).await;
+    let inst = all[3].1.clone();
+    {
+        let mut cloud = cloud.lock().unwrap();
+        let coll = format!(
+            "/v1/workspaces/{}/services/instances",
+            inst["workspace_id"].as_str().unwrap()
+        );
+        let mut stored = cloud.find(&coll, inst["id"].as_str().unwrap()).unwrap();
+        stored.insert("status".into(), json!("STOPPED"));
+        cloud.replace(&coll, stored);
+    }
+    let err = p
+        .invoke(&ctx, schema::SERVICE_INSTANCE, &inst, "hi", &|t: &str| {
+            panic!("no text expected, got {t}")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Api);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "POST /v1/workspaces/{}/services/instances/{}/invocations returned 400: \
+             dataartsfabric.00040003: service instance {} is STOPPED and cannot be invoked now \
+             (request id req-inv)",
+            inst["workspace_id"].as_str().unwrap(),
+            inst["id"].as_str().unwrap(),
+            inst["id"].as_str().unwrap()
+        )
+    );
+    // A missing instance is the cloud's 404.
+    let mut gone = inst.clone();
+    gone.insert("id".into(), json!("nope"));
+    let err = p
+        .invoke(&ctx, schema::SERVICE_INSTANCE, &gone, "hi", &|_: &str| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, Some(404));
+}
+
+#[tokio::test]
+async fn invoke_rejected_by_the_gateway_is_an_auth_error() {
+    let server = FakeServer::start(|_| {
+        Reply::json(
+            401,
+            json!({"error_code": "APIG.1002", "error_msg": "Incorrect token"}),
+        )
+        .with_header("X-Request-Id", "req-401")
+    })
+    .await;
+    let p = provider(&server.url());
+    let state = obj(json!({"id": "i1", "workspace_id": "w1", "name": "chat"}));
+    let err = p
+        .invoke(
+            &OpContext::silent(),
+            schema::SERVICE_INSTANCE,
+            &state,
+            "hi",
+            &|_: &str| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth);
+    assert_eq!(
+        err.to_string(),
+        "POST /v1/workspaces/w1/services/instances/i1/invocations returned 401: APIG.1002: \
+         Incorrect token (request id req-401)"
+    );
+}
+
+#[tokio::test]
+async fn the_operation_timeout_bounds_each_call() {
+    let server = FakeServer::start(|_| Reply::Stall(Duration::from_secs(20))).await;
+    let p = provider(&server.url());
+    let ctx = OpContext {
+        timeout: Some(Duration::from_millis(300)),
+        ..OpContext::silent()
+    };
+    let state = obj(json!({"id": "e1", "workspace_id": "w1"}));
+    let start = std::time::Instant::now();
+    let err = p.read(&ctx, schema::ENDPOINT, &state).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
     );
 }
