@@ -125,13 +125,19 @@ pub fn render_plan(
         out.push_str(&style.yellow("Warning: Resource targeting is in effect"));
         out.push_str("\n\nYou are creating a plan with --target, which means that the result of this\nplan may not represent all of the changes requested by the current\nconfiguration.\n\n");
     }
-    let moved_to: BTreeMap<&str, &str> = plan.moved.iter().map(|(f, t)| (t.as_str(), f.as_str())).collect();
+    let moved_to: BTreeMap<&str, &str> = plan
+        .moved
+        .iter()
+        .map(|(f, t)| (t.as_str(), f.as_str()))
+        .collect();
     let changes: Vec<&ResourceChange> = plan
         .changes
         .iter()
         .filter(|c| {
             let a = c.addr.to_string();
-            c.action != Action::NoOp || moved_to.contains_key(a.as_str()) || plan.imports.contains_key(&a)
+            c.action != Action::NoOp
+                || moved_to.contains_key(a.as_str())
+                || plan.imports.contains_key(&a)
         })
         .collect();
     if plan.refresh_only {
@@ -183,7 +189,11 @@ pub fn render_plan(
         }
     }
     let (add, change, destroy) = plan.counts();
-    let imports = if plan.imports.is_empty() { String::new() } else { format!("{} to import, ", plan.imports.len()) };
+    let imports = if plan.imports.is_empty() {
+        String::new()
+    } else {
+        format!("{} to import, ", plan.imports.len())
+    };
     let _ = writeln!(
         out,
         "{} {imports}{add} to add, {change} to change, {destroy} to destroy.",
@@ -345,7 +355,9 @@ pub fn render_change_noted(
     let what = match (c.action, notes.reason) {
         (Action::Replace { .. }, Some("tainted")) => "is tainted, so must be replaced".to_string(),
         (Action::Replace { .. }, Some("requested")) => "will be replaced, as requested".to_string(),
-        (Action::Replace { .. }, Some("triggered")) => "will be replaced due to changes in replace_triggered_by".to_string(),
+        (Action::Replace { .. }, Some("triggered")) => {
+            "will be replaced due to changes in replace_triggered_by".to_string()
+        }
         (Action::Create, _) => "will be created".to_string(),
         (Action::Update, _) => "will be updated in-place".to_string(),
         (Action::Replace { .. }, _) => "must be replaced".to_string(),
@@ -359,7 +371,12 @@ pub fn render_change_noted(
     };
     match (c.action, notes.moved_from) {
         (Action::NoOp, Some(from)) => {
-            let _ = writeln!(out, "  # {} has moved to {}", style.bold(from), style.bold(&addr));
+            let _ = writeln!(
+                out,
+                "  # {} has moved to {}",
+                style.bold(from),
+                style.bold(&addr)
+            );
         }
         _ => {
             let _ = writeln!(out, "  # {} {what}", style.bold(&addr));
