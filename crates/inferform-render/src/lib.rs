@@ -2,6 +2,8 @@
 //! `-/+`, `-`, attribute-level diffs, `(known after apply)`, `(sensitive value)`,
 //! `# forces replacement`), and diagnostics with the source snippet underlined (miette).
 //!
+//! For machines, [`plan_json`] gives Terraform's JSON plan representation.
+//!
 //! Rendering is pure: it returns strings and never prints, so it is snapshot-tested.
 //! Sensitive values are replaced by `(sensitive value)` here and nowhere leak through.
 
@@ -11,8 +13,10 @@ use std::fmt::Write as _;
 use inferform_engine::{Action, Plan, ResourceChange};
 use inferform_types::{Diagnostic, Nesting, Schema, Value};
 
+mod json;
 mod text;
 
+pub use json::{canonical_json, plan_hash, plan_json, FORMAT_VERSION};
 pub use text::{format_value, Style};
 
 /// How to render: colours on or off.

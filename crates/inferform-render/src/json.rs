@@ -1,0 +1,694 @@
+//! Plans → the JSON plan representation of `terraform show -json` (format 1.2), so that tools
+//! written for Terraform plans (policy checks, cost estimates, review bots) read ours.
+//!
+//! The layout, key names and marks follow Terraform 1.11: `resource_changes[]` with
+//! `change.actions`, `before`/`after`, `after_unknown`, `before_sensitive`/`after_sensitive`
+//! and `replace_paths`; `resource_drift[]`; `output_changes`; `prior_state` and
+//! `planned_values` as `values.root_module.resources[]`. Two differences are deliberate:
+//!
+//! - A sensitive value is written as `null`, never in clear; its `*_sensitive` mark says it is
+//!   there. (Terraform prints the value and only marks it.) Schemas are applied on top of the
+//!   marks the plan carries, so an attribute the schema calls sensitive is hidden even when a
+//!   value reached the plan unmarked.
+//! - Nothing that would make two renderings of one plan differ is written (no timestamp), so
+//!   the document can be hashed ([`plan_hash`]) to tell whether a plan changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use inferform_engine::diff::mark_sensitive;
+use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
+use inferform_types::addr::provider_for_type;
+use inferform_types::value::number_to_json;
+use inferform_types::{InstanceKey, ResourceInstanceAddr, ResourceMode, Schema, Value};
+use serde_json::{json, Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+/// The `format_version` written: Terraform's JSON plan format that this document follows.
+pub const FORMAT_VERSION: &str = "1.2";
+
+/// Renders a plan as Terraform's JSON plan representation (what `inferform show --json
+/// PLANFILE` prints).
+///
+/// - `schemas`: resource type → schema, as the engine has them; used to hide every attribute a
+///   schema calls sensitive, whatever marks the plan's values carry.
+/// - `in_config`: the addresses of the configuration's resource blocks (`fabric_endpoint.chat`,
+///   without instance keys), as for [`render_plan`](crate::render_plan); it decides each
+///   delete's `action_reason` (`delete_because_no_resource_config` when the block is gone).
+///
+/// Top-level keys, in Terraform's order: `format_version`, `inferform_version`, `variables`
+/// (when the plan has any), `planned_values`, `resource_drift` (when any), `resource_changes`,
+/// `output_changes` (when any), `prior_state` (when state had anything), `applyable`,
+/// `complete` (false for a `--target` plan) and `errored` (always false: a plan with errors
+/// is never made). A moved instance has `previous_address`; an imported one
+/// `change.importing.id`.
+/// No value marked or declared sensitive appears in the document: it is `null`, with `true`
+/// at the same path in `before_sensitive`/`after_sensitive`/`sensitive_values`. Values known
+/// only after apply are left out of `after` and `planned_values` (a `null` inside a list, to
+/// keep positions) and marked `true` at the same path in `after_unknown`, as Terraform does.
+pub fn plan_json(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+) -> Json {
+    let mut doc = Map::new();
+    doc.insert("format_version".into(), json!(FORMAT_VERSION));
+    doc.insert("inferform_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    if let Some(vars) = variables(plan) {
+        doc.insert("variables".into(), vars);
+    }
+    doc.insert("planned_values".into(), planned_values(plan, schemas));
+    if !plan.drift.is_empty() {
+        let drift = plan
+            .drift
+            .iter()
+            .map(|d| {
+                let addr = Address::parse(&d.addr);
+                let schema = schemas.get(&addr.type_name);
+                let before = marked(&d.before, schema);
+                let after = d.after.as_ref().map(|a| marked(a, schema));
+                let action = if after.is_some() { "update" } else { "delete" };
+                let provider = provider_for_type(&addr.type_name).to_string();
+                resource_change(
+                    &addr,
+                    &provider,
+                    &[action],
+                    Some(&before),
+                    after.as_ref(),
+                    &Extras::default(),
+                )
+            })
+            .collect();
+        doc.insert("resource_drift".into(), Json::Array(drift));
+    }
+    let changes = plan
+        .changes
+        .iter()
+        .map(|c| {
+            let schema = schemas.get(&c.addr.resource.type_name);
+            let before = c.before.as_ref().map(|v| marked(v, schema));
+            let after = c.after.as_ref().map(|v| marked(v, schema));
+            let address = c.addr.to_string();
+            let extras = Extras {
+                previous_address: plan
+                    .moved
+                    .iter()
+                    .find(|(_, to)| *to == address)
+                    .map(|(from, _)| from.as_str()),
+                replace_paths: &c.replace_paths,
+                importing: plan.imports.get(&address).map(String::as_str),
+                reason: action_reason(plan, c, in_config),
+            };
+            resource_change(
+                &Address::of(&c.addr),
+                &c.provider,
+                actions(c.action),
+                before.as_ref(),
+                after.as_ref(),
+                &extras,
+            )
+        })
+        .collect();
+    doc.insert("resource_changes".into(), Json::Array(changes));
+    if !plan.outputs.is_empty() {
+        let mut outputs: Vec<&OutputChange> = plan.outputs.iter().collect();
+        outputs.sort_by(|a, b| a.name.cmp(&b.name));
+        let map = outputs
+            .into_iter()
+            .map(|o| (o.name.clone(), output_change(o)))
+            .collect();
+        doc.insert("output_changes".into(), Json::Object(map));
+    }
+    if let Some(prior) = prior_state(plan, schemas) {
+        doc.insert("prior_state".into(), prior);
+    }
+    doc.insert("applyable".into(), json!(plan.has_changes()));
+    doc.insert("complete".into(), json!(!plan.targeted));
+    doc.insert("errored".into(), json!(false));
+    Json::Object(doc)
+}
+
+/// The SHA-256 (lower-case hex) of the plan's canonical JSON: [`plan_json`] with object keys
+/// sorted and no whitespace. Equal plans give equal hashes; it holds no secret, since the
+/// document holds none.
+pub fn plan_hash(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+) -> String {
+    let doc = plan_json(plan, schemas, in_config);
+    hex::encode(Sha256::digest(canonical_json(&doc).as_bytes()))
+}
+
+/// Serializes JSON with object keys sorted (by their UTF-8 bytes) and no whitespace, so that
+/// equal documents give equal text whatever order their keys were inserted in.
+pub fn canonical_json(value: &Json) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Json, out: &mut String) {
+    match value {
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Json::Object(map) => {
+            let mut entries: Vec<(&String, &Json)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{}:", Json::String(k.clone()));
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        scalar => {
+            let _ = write!(out, "{scalar}");
+        }
+    }
+}
+
+/// Terraform's `change.actions` for an action.
+pub(crate) fn actions(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::NoOp => &["no-op"],
+        Action::Create => &["create"],
+        Action::Read => &["read"],
+        Action::Update => &["update"],
+        Action::Replace {
+            create_first: false,
+        } => &["delete", "create"],
+        Action::Replace { create_first: true } => &["create", "delete"],
+        Action::Delete => &["delete"],
+    }
+}
+
+/// Terraform's `action_reason` for a change, where Terraform would give one.
+///
+/// A replace is `replace_because_cannot_update` when attributes force it, else from the
+/// plan's reason: `replace_because_tainted`, `replace_by_request` (`--replace`) or
+/// `replace_by_triggers` (`replace_triggered_by`). A delete in a destroy plan has no reason; otherwise it
+/// is `delete_because_no_resource_config` when the resource block is gone, and when the block
+/// is still there, `delete_because_count_index` / `delete_because_each_key` for a key that
+/// `count`/`for_each` no longer yields, or `delete_because_wrong_repetition` when the kind of
+/// key changed (the other instances of the resource show which kind it has now).
+pub(crate) fn action_reason(
+    plan: &Plan,
+    change: &ResourceChange,
+    in_config: &BTreeSet<String>,
+) -> Option<&'static str> {
+    match change.action {
+        Action::Replace { .. } if change.replace_paths.is_empty() => {
+            match plan
+                .replace_reasons
+                .get(&change.addr.to_string())
+                .map(String::as_str)
+            {
+                Some("tainted") => Some("replace_because_tainted"),
+                Some("triggered") => Some("replace_by_triggers"),
+                _ => Some("replace_by_request"),
+            }
+        }
+        Action::Replace { .. } => Some("replace_because_cannot_update"),
+        Action::Delete if plan.destroy => None,
+        Action::Delete if !in_config.contains(&change.addr.resource.to_string()) => {
+            Some("delete_because_no_resource_config")
+        }
+        Action::Delete => {
+            let kind = |k: &InstanceKey| std::mem::discriminant(k);
+            let wrong_kind = plan.changes.iter().any(|o| {
+                o.addr.resource == change.addr.resource
+                    && o.action != Action::Delete
+                    && kind(&o.addr.key) != kind(&change.addr.key)
+            });
+            Some(match change.addr.key {
+                _ if wrong_kind => "delete_because_wrong_repetition",
+                InstanceKey::None => "delete_because_wrong_repetition",
+                InstanceKey::Int(_) => "delete_because_count_index",
+                InstanceKey::Str(_) => "delete_because_each_key",
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The parts of a resource instance address that Terraform writes out separately.
+struct Address {
+    address: String,
+    mode: &'static str,
+    type_name: String,
+    name: String,
+    index: Option<Json>,
+}
+
+impl Address {
+    fn of(addr: &ResourceInstanceAddr) -> Self {
+        Address {
+            address: addr.to_string(),
+            mode: match addr.resource.mode {
+                ResourceMode::Managed => "managed",
+                ResourceMode::Data => "data",
+            },
+            type_name: addr.resource.type_name.clone(),
+            name: addr.resource.name.clone(),
+            index: match &addr.key {
+                InstanceKey::None => None,
+                InstanceKey::Int(i) => Some(json!(i)),
+                InstanceKey::Str(s) => Some(json!(s)),
+            },
+        }
+    }
+
+    /// Parses a drift entry's address; one that does not parse keeps its text as the address
+    /// and the part before the first `.` as its type.
+    fn parse(text: &str) -> Self {
+        match text.parse::<ResourceInstanceAddr>() {
+            Ok(addr) => Address::of(&addr),
+            Err(_) => Address {
+                address: text.to_string(),
+                mode: "managed",
+                type_name: text.split('.').next().unwrap_or(text).to_string(),
+                name: text.split_once('.').map_or("", |(_, n)| n).to_string(),
+                index: None,
+            },
+        }
+    }
+
+    /// `address`, `previous_address` (when moved), `mode`, `type`, `name`, `index` (when the
+    /// instance has a key) and `provider_name`, in Terraform's order.
+    fn write(&self, provider: &str, previous: Option<&str>, out: &mut Map<String, Json>) {
+        out.insert("address".into(), json!(self.address));
+        if let Some(previous) = previous {
+            out.insert("previous_address".into(), json!(previous));
+        }
+        out.insert("mode".into(), json!(self.mode));
+        out.insert("type".into(), json!(self.type_name));
+        out.insert("name".into(), json!(self.name));
+        if let Some(index) = &self.index {
+            out.insert("index".into(), index.clone());
+        }
+        out.insert("provider_name".into(), json!(provider));
+    }
+}
+
+/// A value with the schema's sensitive attributes marked, on top of the marks it carries.
+fn marked(value: &Value, schema: Option<&Schema>) -> Value {
+    match schema {
+        Some(schema) => mark_sensitive(value.clone(), schema),
+        None => value.clone(),
+    }
+}
+
+/// The value's known parts as JSON, sensitive parts as `null`. `None` when the value itself is
+/// unknown; unknown object attributes are left out and unknown list items become `null`.
+fn known_json(value: &Value) -> Option<Json> {
+    Some(match value {
+        Value::Unknown => return None,
+        Value::Sensitive(inner) if inner.is_unknown() => return None,
+        Value::Sensitive(_) | Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Number(n) => number_to_json(*n),
+        Value::String(s) => Json::String(s.clone()),
+        Value::List(items) => Json::Array(
+            items
+                .iter()
+                .map(|i| known_json(i).unwrap_or(Json::Null))
+                .collect(),
+        ),
+        Value::Object(map) => Json::Object(
+            map.iter()
+                .filter_map(|(k, v)| Some((k.clone(), known_json(v)?)))
+                .collect(),
+        ),
+    })
+}
+
+/// Terraform's unknown marks: `true` where a value is unknown, `false` for a known scalar,
+/// arrays item by item, objects without their `false` entries. A sensitive value is one mark
+/// for the whole (its shape is not shown).
+fn unknown_marks(value: &Value) -> Json {
+    match value {
+        Value::Unknown => Json::Bool(true),
+        Value::Sensitive(inner) => Json::Bool(!inner.is_wholly_known()),
+        Value::List(items) => Json::Array(items.iter().map(unknown_marks).collect()),
+        Value::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), unknown_marks(v)))
+                .filter(|(_, m)| *m != Json::Bool(false))
+                .collect(),
+        ),
+        _ => Json::Bool(false),
+    }
+}
+
+/// Terraform's sensitive marks: `true` where a value is sensitive, `false` for other scalars,
+/// arrays item by item, objects without their `false` entries.
+fn sensitive_marks(value: &Value) -> Json {
+    match value {
+        Value::Sensitive(_) => Json::Bool(true),
+        Value::List(items) => Json::Array(items.iter().map(sensitive_marks).collect()),
+        Value::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), sensitive_marks(v)))
+                .filter(|(_, m)| *m != Json::Bool(false))
+                .collect(),
+        ),
+        _ => Json::Bool(false),
+    }
+}
+
+/// `after_unknown` of a resource change: `{}` when everything is known (a delete too).
+fn after_unknown(after: Option<&Value>) -> Json {
+    match after {
+        Some(v) if !v.is_wholly_known() => unknown_marks(v),
+        _ => json!({}),
+    }
+}
+
+/// What only some resource changes have.
+#[derive(Default)]
+struct Extras<'a> {
+    previous_address: Option<&'a str>,
+    replace_paths: &'a [String],
+    /// The import id.
+    importing: Option<&'a str>,
+    reason: Option<&'static str>,
+}
+
+/// One entry of `resource_changes` or `resource_drift`.
+fn resource_change(
+    addr: &Address,
+    provider: &str,
+    actions: &[&str],
+    before: Option<&Value>,
+    after: Option<&Value>,
+    extras: &Extras,
+) -> Json {
+    let mut entry = Map::new();
+    addr.write(provider, extras.previous_address, &mut entry);
+    let mut change = Map::new();
+    change.insert("actions".into(), json!(actions));
+    change.insert(
+        "before".into(),
+        before.and_then(known_json).unwrap_or(Json::Null),
+    );
+    change.insert(
+        "after".into(),
+        after.and_then(known_json).unwrap_or(Json::Null),
+    );
+    change.insert("after_unknown".into(), after_unknown(after));
+    change.insert(
+        "before_sensitive".into(),
+        before.map_or(Json::Bool(false), sensitive_marks),
+    );
+    change.insert(
+        "after_sensitive".into(),
+        after.map_or(Json::Bool(false), sensitive_marks),
+    );
+    if !extras.replace_paths.is_empty() {
+        change.insert(
+            "replace_paths".into(),
+            Json::Array(extras.replace_paths.iter().map(|p| path_steps(p)).collect()),
+        );
+    }
+    if let Some(id) = extras.importing {
+        change.insert("importing".into(), json!({ "id": id }));
+    }
+    entry.insert("change".into(), Json::Object(change));
+    if let Some(reason) = extras.reason {
+        entry.insert("action_reason".into(), json!(reason));
+    }
+    Json::Object(entry)
+}
+
+/// An attribute path as the engine writes it (`reserved_resource.mu.max`, `version[0].name`)
+/// → Terraform's steps: attribute names as strings, list indexes as numbers
+/// (`["version", 0, "name"]`).
+pub(crate) fn path_steps(path: &str) -> Json {
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (name, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            steps.push(json!(name));
+        }
+        while let Some(open) = rest.strip_prefix('[') {
+            let Some(close) = open.find(']') else {
+                steps.push(json!(rest));
+                break;
+            };
+            let key = &open[..close];
+            steps.push(match key.parse::<u64>() {
+                Ok(i) => json!(i),
+                Err(_) => json!(key.trim_matches('"')),
+            });
+            rest = &open[close + 1..];
+        }
+    }
+    Json::Array(steps)
+}
+
+/// One entry of `output_changes`. Terraform marks an output's sensitivity as one boolean for
+/// both sides; a sensitive output's values are `null` here.
+fn output_change(o: &OutputChange) -> Json {
+    let sensitive = o.sensitive || o.after.is_sensitive();
+    let action = match &o.before {
+        None => "create",
+        Some(b) if b.deep_unmarked() == o.after.deep_unmarked() && o.after.is_wholly_known() => {
+            "no-op"
+        }
+        Some(_) => "update",
+    };
+    let hide = |v: &Value| {
+        if sensitive {
+            v.clone().sensitive()
+        } else {
+            v.clone()
+        }
+    };
+    let mut change = Map::new();
+    change.insert("actions".into(), json!([action]));
+    change.insert(
+        "before".into(),
+        o.before
+            .as_ref()
+            .and_then(|b| known_json(&hide(b)))
+            .unwrap_or(Json::Null),
+    );
+    if let Some(after) = known_json(&hide(&o.after)) {
+        change.insert("after".into(), after);
+    }
+    change.insert(
+        "after_unknown".into(),
+        if o.after.is_wholly_known() {
+            Json::Bool(false)
+        } else {
+            unknown_marks(&hide(&o.after))
+        },
+    );
+    change.insert("before_sensitive".into(), json!(sensitive));
+    change.insert("after_sensitive".into(), json!(sensitive));
+    Json::Object(change)
+}
+
+/// One resource of `planned_values` or `prior_state`.
+fn state_resource(addr: &Address, provider: &str, value: &Value) -> Json {
+    let mut entry = Map::new();
+    addr.write(provider, None, &mut entry);
+    entry.insert(
+        "values".into(),
+        known_json(value)
+            .filter(Json::is_object)
+            .unwrap_or_else(|| json!({})),
+    );
+    entry.insert("sensitive_values".into(), sensitive_marks(value));
+    Json::Object(entry)
+}
+
+/// `{"outputs": ..., "root_module": {"resources": [...]}}`, each part only when non-empty.
+fn values_doc(outputs: Map<String, Json>, resources: Vec<Json>) -> Json {
+    let mut values = Map::new();
+    if !outputs.is_empty() {
+        values.insert("outputs".into(), Json::Object(outputs));
+    }
+    let mut root = Map::new();
+    if !resources.is_empty() {
+        root.insert("resources".into(), Json::Array(resources));
+    }
+    values.insert("root_module".into(), Json::Object(root));
+    Json::Object(values)
+}
+
+/// An output as `planned_values`/`prior_state` list it: `sensitive`, and `value` unless it is
+/// unknown (`null` when sensitive).
+fn state_output(value: &Value, sensitive: bool) -> Json {
+    let sensitive = sensitive || value.is_sensitive();
+    let mut entry = Map::new();
+    entry.insert("sensitive".into(), json!(sensitive));
+    let shown = if sensitive {
+        value.clone().sensitive()
+    } else {
+        value.clone()
+    };
+    if let Some(v) = known_json(&shown) {
+        entry.insert("value".into(), v);
+    }
+    Json::Object(entry)
+}
+
+/// What the state will hold after apply: every instance but those deleted.
+fn planned_values(plan: &Plan, schemas: &BTreeMap<String, Schema>) -> Json {
+    let outputs = plan
+        .outputs
+        .iter()
+        .map(|o| (o.name.clone(), state_output(&o.after, o.sensitive)))
+        .collect::<BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let resources = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .filter_map(|c| {
+            let after = c.after.as_ref()?;
+            let schema = schemas.get(&c.addr.resource.type_name);
+            Some(state_resource(
+                &Address::of(&c.addr),
+                &c.provider,
+                &marked(after, schema),
+            ))
+        })
+        .collect();
+    values_doc(outputs, resources)
+}
+
+/// State as refresh found it: every instance with a prior object, and the prior outputs.
+/// `None` when state held nothing.
+fn prior_state(plan: &Plan, schemas: &BTreeMap<String, Schema>) -> Option<Json> {
+    let outputs: Map<String, Json> = plan
+        .outputs
+        .iter()
+        .filter_map(|o| {
+            Some((
+                o.name.clone(),
+                state_output(o.before.as_ref()?, o.sensitive),
+            ))
+        })
+        .collect::<BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    let resources: Vec<Json> = plan
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let before = c.before.as_ref()?;
+            let schema = schemas.get(&c.addr.resource.type_name);
+            Some(state_resource(
+                &Address::of(&c.addr),
+                &c.provider,
+                &marked(before, schema),
+            ))
+        })
+        .collect();
+    if outputs.is_empty() && resources.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "format_version": "1.0",
+        "values": values_doc(outputs, resources),
+    }))
+}
+
+/// `{"name": {"value": ...}}` for each input variable; a sensitive one is
+/// `{"value": null, "sensitive": true}`.
+fn variables(plan: &Plan) -> Option<Json> {
+    let vars = plan.root.get("var")?.as_object()?;
+    if vars.is_empty() {
+        return None;
+    }
+    let map = vars
+        .iter()
+        .map(|(name, v)| {
+            let mut entry = Map::new();
+            entry.insert("value".into(), known_json(v).unwrap_or(Json::Null));
+            if v.is_sensitive() {
+                entry.insert("sensitive".into(), json!(true));
+            }
+            (name.clone(), Json::Object(entry))
+        })
+        .collect();
+    Some(Json::Object(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_steps_split_names_and_indexes() {
+        assert_eq!(path_steps("type"), json!(["type"]));
+        assert_eq!(
+            path_steps("reserved_resource.mu.max"),
+            json!(["reserved_resource", "mu", "max"])
+        );
+        assert_eq!(
+            path_steps("version[0].config[12].name"),
+            json!(["version", 0, "config", 12, "name"])
+        );
+        assert_eq!(path_steps("env[\"k\"]"), json!(["env", "k"]));
+    }
+
+    #[test]
+    fn marks_follow_terraform() {
+        let v = Value::object([
+            ("id", Value::Unknown),
+            ("name", Value::string("a")),
+            (
+                "tags",
+                Value::List(vec![Value::string("x"), Value::Unknown]),
+            ),
+            ("key", Value::string("secret").sensitive()),
+            ("empty", Value::List(vec![])),
+            ("nested", Value::object([("n", Value::Number(1.0))])),
+        ]);
+        assert_eq!(
+            unknown_marks(&v),
+            json!({"id": true, "tags": [false, true], "empty": [], "nested": {}})
+        );
+        assert_eq!(
+            sensitive_marks(&v),
+            json!({"key": true, "tags": [false, false], "empty": [], "nested": {}})
+        );
+        assert_eq!(
+            known_json(&v).unwrap(),
+            json!({"empty": [], "key": null, "name": "a", "nested": {"n": 1}, "tags": ["x", null]})
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let mut inner = Map::new();
+        inner.insert("z".into(), json!(1));
+        inner.insert("a".into(), json!([true, null, "x\"y"]));
+        let mut outer = Map::new();
+        outer.insert("b".into(), Json::Object(inner));
+        outer.insert("a".into(), json!(0.5));
+        assert_eq!(
+            canonical_json(&Json::Object(outer)),
+            r#"{"a":0.5,"b":{"a":[true,null,"x\"y"],"z":1}}"#
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! The JSON plan: snapshots, secrets, the JSON Schema in `schemas/plan.schema.json`, and the
+//! structure of a real Terraform 1.11.4 plan (`tests/fixtures/`).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+use inferform_engine::{Action, Plan};
+use inferform_render::{canonical_json, plan_hash, plan_json};
+use inferform_types::{InstanceKey, Value};
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+
+const SCHEMA: &str = include_str!("../../../schemas/plan.schema.json");
+const TERRAFORM_PLAN: &str = include_str!("fixtures/terraform-1.11.4-plan.json");
+
+fn validator() -> jsonschema::Validator {
+    let schema: Json = serde_json::from_str(SCHEMA).expect("the schema is JSON");
+    jsonschema::draft202012::new(&schema).expect("the schema is a valid 2020-12 schema")
+}
+
+fn assert_valid(what: &str, doc: &Json) {
+    let errors: Vec<String> = validator()
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match schemas/plan.schema.json:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Moves, imports, the three replace reasons without forcing paths, and `--target`.
+fn engine_features_plan() -> Plan {
+    let obj =
+        |id: &str| Value::object([("id", s(id)), ("name", s(id)), ("description", Value::Null)]);
+    let replaced = |name: &str| {
+        change(
+            addr("fabric_workspace", name, InstanceKey::None),
+            Action::Replace {
+                create_first: false,
+            },
+            Some(obj(name)),
+            Some(Value::object([
+                ("id", Value::Unknown),
+                ("name", s(name)),
+                ("description", Value::Null),
+            ])),
+            &[],
+        )
+    };
+    let mut plan = Plan {
+        changes: vec![
+            change(
+                addr("fabric_workspace", "imported", InstanceKey::None),
+                Action::NoOp,
+                Some(obj("imported")),
+                Some(obj("imported")),
+                &[],
+            ),
+            change(
+                addr("fabric_workspace", "moved", InstanceKey::Str("a".into())),
+                Action::NoOp,
+                Some(obj("moved")),
+                Some(obj("moved")),
+                &[],
+            ),
+            replaced("requested"),
+            replaced("tainted"),
+            replaced("triggered"),
+        ],
+        targeted: true,
+        ..Plan::default()
+    };
+    plan.moved.push((
+        "fabric_workspace.old_name".into(),
+        "fabric_workspace.moved[\"a\"]".into(),
+    ));
+    plan.imports
+        .insert("fabric_workspace.imported".into(), "ws-42".into());
+    for why in ["requested", "tainted", "triggered"] {
+        plan.replace_reasons
+            .insert(format!("fabric_workspace.{why}"), why.into());
+    }
+    plan
+}
+
+fn pretty(doc: &Json) -> String {
+    serde_json::to_string_pretty(doc).expect("JSON serializes")
+}
+
+#[test]
+fn mixed_plan_snapshot() {
+    let doc = plan_json(&mixed_plan(), &schemas(), &mixed_in_config());
+    insta::assert_snapshot!(pretty(&doc));
+}
+
+#[test]
+fn engine_features_snapshot() {
+    let in_config = ["fabric_workspace.imported", "fabric_workspace.moved"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let doc = plan_json(&engine_features_plan(), &schemas(), &in_config);
+    assert_valid("the moves-and-imports plan", &doc);
+    insta::assert_snapshot!(pretty(&doc));
+}
+
+#[test]
+fn no_secret_is_written() {
+    let doc = plan_json(&mixed_plan(), &schemas(), &mixed_in_config());
+    assert_no_secret("the JSON plan", &pretty(&doc));
+}
+
+#[test]
+fn sensitive_values_are_null_and_marked() {
+    let doc = plan_json(&mixed_plan(), &schemas(), &mixed_in_config());
+    let find = |addr: &str| {
+        doc["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == addr)
+            .unwrap_or_else(|| panic!("{addr} is in resource_changes"))
+            .clone()
+    };
+    // A Value::Sensitive inside an object, before and after.
+    let secret = find("inferform_data.secret");
+    assert_eq!(
+        secret["change"]["before"]["input"],
+        json!({"pass": null, "user": "u"})
+    );
+    assert_eq!(
+        secret["change"]["after"]["input"],
+        json!({"pass": null, "user": "u"})
+    );
+    assert_eq!(
+        secret["change"]["before_sensitive"],
+        json!({"input": {"pass": true}, "output": {"pass": true}})
+    );
+    assert_eq!(
+        secret["change"]["after_sensitive"],
+        json!({"input": {"pass": true}})
+    );
+    assert_eq!(
+        secret["change"]["after_unknown"],
+        json!({"input": {}, "output": true})
+    );
+    // A schema-sensitive attribute whose prior value was not marked.
+    let deployment = find("alaya_expert_deployment.chat");
+    assert_eq!(deployment["change"]["before"]["api_key"], Json::Null);
+    assert_eq!(
+        deployment["change"]["before_sensitive"],
+        json!({"api_key": true, "env": {}})
+    );
+    // Drift and prior state go through the schema too.
+    assert_eq!(
+        doc["resource_drift"][0]["change"]["before"]["api_key"],
+        Json::Null
+    );
+    assert_eq!(
+        doc["variables"]["token"],
+        json!({"value": null, "sensitive": true})
+    );
+    assert_eq!(
+        doc["output_changes"]["api_key"],
+        json!({
+            "actions": ["update"], "before": null, "after": null, "after_unknown": false,
+            "before_sensitive": true, "after_sensitive": true
+        })
+    );
+}
+
+#[test]
+fn actions_reasons_and_replace_paths() {
+    let doc = plan_json(&mixed_plan(), &schemas(), &mixed_in_config());
+    let summary: Vec<(String, Json, Json, Json)> = doc["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_string(),
+                c["change"]["actions"].clone(),
+                c.get("action_reason").cloned().unwrap_or(Json::Null),
+                c["change"]
+                    .get("replace_paths")
+                    .cloned()
+                    .unwrap_or(Json::Null),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "alaya_expert_deployment.chat",
+            json!(["update"]),
+            Json::Null,
+            Json::Null,
+        ),
+        (
+            "fabric_endpoint.chat",
+            json!(["delete", "create"]),
+            json!("replace_because_cannot_update"),
+            json!([["type"], ["reserved_resource", "mu", "spec_code"]]),
+        ),
+        (
+            "fabric_workspace.main",
+            json!(["create"]),
+            Json::Null,
+            Json::Null,
+        ),
+        (
+            "fabric_workspace.shared",
+            json!(["no-op"]),
+            Json::Null,
+            Json::Null,
+        ),
+        (
+            "inferform_data.cbd",
+            json!(["create", "delete"]),
+            json!("replace_because_cannot_update"),
+            json!([["triggers_replace"]]),
+        ),
+        (
+            "inferform_data.item[0]",
+            json!(["no-op"]),
+            Json::Null,
+            Json::Null,
+        ),
+        (
+            "inferform_data.item[2]",
+            json!(["delete"]),
+            json!("delete_because_count_index"),
+            Json::Null,
+        ),
+        (
+            "inferform_data.old",
+            json!(["delete"]),
+            json!("delete_because_no_resource_config"),
+            Json::Null,
+        ),
+        (
+            "inferform_data.secret",
+            json!(["update"]),
+            Json::Null,
+            Json::Null,
+        ),
+    ];
+    let expected: Vec<(String, Json, Json, Json)> = expected
+        .into_iter()
+        .map(|(a, b, c, d)| (a.to_string(), b, c, d))
+        .collect();
+    assert_eq!(summary, expected);
+}
+
+#[test]
+fn destroy_plan_deletes_have_no_reason() {
+    let mut plan = mixed_plan();
+    plan.destroy = true;
+    for c in &mut plan.changes {
+        c.action = Action::Delete;
+        c.after = None;
+    }
+    let doc = plan_json(&plan, &schemas(), &mixed_in_config());
+    assert_valid("a destroy plan", &doc);
+    for c in doc["resource_changes"].as_array().unwrap() {
+        assert_eq!(c["change"]["actions"], json!(["delete"]));
+        assert!(c.get("action_reason").is_none(), "{c}");
+        assert_eq!(c["change"]["after_sensitive"], json!(false));
+        assert_eq!(c["change"]["after_unknown"], json!({}));
+    }
+    assert!(doc["planned_values"]["root_module"]
+        .get("resources")
+        .is_none());
+}
+
+#[test]
+fn generated_plans_match_the_schema() {
+    let empty = BTreeSet::new();
+    assert_valid(
+        "the mixed plan",
+        &plan_json(&mixed_plan(), &schemas(), &mixed_in_config()),
+    );
+    assert_valid(
+        "an empty plan",
+        &plan_json(&Plan::default(), &BTreeMap::new(), &empty),
+    );
+    assert_valid(
+        "a large plan",
+        &plan_json(&large_plan(2000, 20, 20), &schemas(), &large_in_config()),
+    );
+    // No schemas at all: the plan's own marks still hold.
+    let doc = plan_json(&mixed_plan(), &BTreeMap::new(), &empty);
+    assert_valid("the mixed plan without schemas", &doc);
+}
+
+#[test]
+fn schema_rejects_what_it_should() {
+    let good = plan_json(&mixed_plan(), &schemas(), &mixed_in_config());
+    let v = validator();
+    let mut bad = good.clone();
+    bad["resource_changes"][0]["change"]["actions"] = json!(["replace"]);
+    assert!(!v.is_valid(&bad), "an unknown action");
+    let mut bad = good.clone();
+    bad["resource_changes"][0]["change"]
+        .as_object_mut()
+        .unwrap()
+        .remove("after_unknown");
+    assert!(!v.is_valid(&bad), "a change without after_unknown");
+    let mut bad = good;
+    bad["resource_changes"][1]["change"]["replace_paths"] = json!(["type"]);
+    assert!(
+        !v.is_valid(&bad),
+        "a replace path that is not a list of steps"
+    );
+}
+
+/// Terraform's own plan fits the schema too: the two documents share their structure.
+#[test]
+fn terraform_plan_matches_the_schema() {
+    let terraform: Json = serde_json::from_str(TERRAFORM_PLAN).unwrap();
+    assert_valid("Terraform 1.11.4's plan", &terraform);
+}
+
+fn keys(v: &Json) -> BTreeSet<String> {
+    v.as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// For each kind of action, our resource change entries have exactly the keys Terraform's
+/// have (entry and `change`; `index` aside, which depends on the instance), and the
+/// `*_sensitive` marks have the same form.
+#[test]
+fn resource_changes_have_terraforms_keys() {
+    let terraform: Json = serde_json::from_str(TERRAFORM_PLAN).unwrap();
+    let ours = plan_json(&mixed_plan(), &schemas(), &mixed_in_config());
+    type Shape = (BTreeSet<String>, BTreeSet<String>, Json, Json);
+    let by_kind = |doc: &Json| {
+        let mut out: BTreeMap<String, Shape> = BTreeMap::new();
+        for c in doc["resource_changes"].as_array().unwrap() {
+            let form = |m: &Json| match m {
+                Json::Bool(b) => json!(b),
+                Json::Object(_) => json!("object"),
+                _ => json!("other"),
+            };
+            let mut entry = keys(c);
+            entry.remove("index");
+            // action_reason varies with the reason; the fixture has both kinds of delete.
+            let kind = format!(
+                "{} {}",
+                c["change"]["actions"],
+                c.get("action_reason").is_some()
+            );
+            out.entry(kind).or_insert((
+                entry,
+                keys(&c["change"]),
+                form(&c["change"]["before_sensitive"]),
+                form(&c["change"]["after_sensitive"]),
+            ));
+        }
+        out
+    };
+    let theirs = by_kind(&terraform);
+    let mine = by_kind(&ours);
+    assert_eq!(
+        mine.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>(),
+        "the fixtures cover the same kinds of change"
+    );
+    for (kind, shape) in &mine {
+        assert_eq!(shape, &theirs[kind], "{kind}");
+    }
+    // And the same top-level sections, less those Terraform has and we cannot know.
+    let mut theirs = keys(&terraform);
+    for absent in [
+        "terraform_version",
+        "configuration",
+        "relevant_attributes",
+        "timestamp",
+    ] {
+        theirs.remove(absent);
+    }
+    theirs.insert("inferform_version".into());
+    theirs.insert("resource_drift".into());
+    assert_eq!(keys(&ours), theirs);
+    // planned_values and prior_state entries: same keys but schema_version.
+    let entry_keys = |doc: &Json, path: &[&str]| {
+        let mut v = doc;
+        for p in path {
+            v = &v[*p];
+        }
+        let mut k = keys(&v["root_module"]["resources"][0]);
+        k.remove("schema_version");
+        k.remove("index");
+        k
+    };
+    for path in [&["planned_values"][..], &["prior_state", "values"][..]] {
+        assert_eq!(
+            entry_keys(&ours, path),
+            entry_keys(&terraform, path),
+            "{path:?}"
+        );
+    }
+}
+
+#[test]
+fn hash_is_sha256_of_canonical_json_and_tracks_changes() {
+    let plan = mixed_plan();
+    let hash = plan_hash(&plan, &schemas(), &mixed_in_config());
+    let doc = plan_json(&plan, &schemas(), &mixed_in_config());
+    let expected = hex::encode(Sha256::digest(canonical_json(&doc).as_bytes()));
+    assert_eq!(hash, expected);
+    assert_eq!(hash.len(), 64);
+    assert_eq!(
+        hash,
+        plan_hash(&mixed_plan(), &schemas(), &mixed_in_config())
+    );
+    let mut changed = mixed_plan();
+    changed.changes.pop();
+    assert_ne!(hash, plan_hash(&changed, &schemas(), &mixed_in_config()));
+}
