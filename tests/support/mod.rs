@@ -66,7 +66,10 @@ impl Work {
         cmd.arg("-C")
             .arg(self.path())
             .args(args)
-            .env("INFERFORM_LOCAL_CLOUD_CONFIG", self.path().join("local-cloud.json"))
+            .env(
+                "INFERFORM_LOCAL_CLOUD_CONFIG",
+                self.path().join("local-cloud.json"),
+            )
             .env("NO_COLOR", "1")
             .env_remove("HW_ACCESS_KEY")
             .env_remove("HW_SECRET_KEY")
@@ -80,6 +83,29 @@ impl Work {
 
     pub fn run(&self, args: &[&str]) -> Out {
         Out::from(self.command(args).output().expect("run inferform"))
+    }
+
+    /// Runs `f` with the address of `inferform local-cloud serve` on this directory's local
+    /// cloud data: a way to look at, or change, the cloud behind inferform's back.
+    pub fn with_cloud<T>(&self, f: impl FnOnce(&str) -> T) -> T {
+        let data = self.path().join(".inferform/local-cloud");
+        let mut child = Command::new(BIN)
+            .args(["local-cloud", "serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start local cloud");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read banner");
+        let url = first.trim().rsplit(' ').next().expect("url").to_string();
+        let addr = url.trim_start_matches("http://").to_string();
+        let result = f(&addr);
+        let _ = child.kill();
+        let _ = child.wait();
+        result
     }
 
     /// Every object the local cloud holds, by kind, read through `inferform local-cloud serve`
@@ -178,3 +204,32 @@ pub fn line_of(text: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
 }
 
+/// One HTTP/1.1 request on loopback with the local cloud's token (`X-Auth-Token`, accepted
+/// by its Fabric API); returns the status and body.
+pub fn http_call(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to local cloud");
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-Auth-Token: local-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, rest) = response.split_once("\r\n\r\n").expect("HTTP response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    (status, body)
+}

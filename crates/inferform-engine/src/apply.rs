@@ -437,6 +437,14 @@ fn record_moves_and_imports(
         }
     }
     for (addr, (type_name, provider, attrs)) in &plan.record {
+        // Refresh may have read the object again since: the latest reading wins.
+        let attrs = &plan
+            .changes
+            .iter()
+            .find(|c| c.action == Action::NoOp && &c.addr.to_string() == addr)
+            .and_then(|c| c.before.as_ref())
+            .and_then(|v| v.deep_unmarked().to_json())
+            .or_else(|| attrs.clone());
         match attrs {
             Some(attrs) => {
                 let dependencies = addr
@@ -462,6 +470,9 @@ fn record_moves_and_imports(
             }
             None => store.remove_resource(addr).map_err(|e| e.to_string())?,
         }
+    }
+    for addr in &plan.resolved_intents {
+        store.clear_intent(addr).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

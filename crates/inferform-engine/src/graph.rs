@@ -198,8 +198,14 @@ impl ConfigGraph {
 /// The resources and their dependencies in DOT, as `terraform graph` draws them: an edge
 /// from each resource to what it needs.
 pub fn to_dot(config: &Config) -> String {
-    let mut out = String::from("digraph G {\n  rankdir = \"RL\";\n  node [shape = rect, fontname = \"sans-serif\"];\n");
-    let mut names: Vec<String> = config.resources.iter().map(|r| r.addr.to_string()).collect();
+    let mut out = String::from(
+        "digraph G {\n  rankdir = \"RL\";\n  node [shape = rect, fontname = \"sans-serif\"];\n",
+    );
+    let mut names: Vec<String> = config
+        .resources
+        .iter()
+        .map(|r| r.addr.to_string())
+        .collect();
     names.sort();
     for name in &names {
         out.push_str(&format!("  \"{name}\" [label=\"{name}\"];\n"));

@@ -82,6 +82,9 @@ pub struct Plan {
     pub root: BTreeMap<String, Value>,
     /// Instances adopted from unresolved create intents.
     pub adopted: Vec<String>,
+    /// Create intents of earlier runs that this plan resolved (adopted or found absent): the
+    /// apply clears them.
+    pub resolved_intents: Vec<String>,
     /// `moved` blocks that apply: (from, to) addresses.
     pub moved: Vec<(String, String)>,
     /// Instances that `import` blocks bring under management, with their import ids.
@@ -601,7 +604,16 @@ impl Engine {
             })
             .collect();
         for (addr, found) in self.find_intents(state, &mut diags).await {
+            plan.resolved_intents.push(addr.clone());
             if let (Some(obj), Some(intent)) = (found, state.intents.get(&addr)) {
+                plan.record.insert(
+                    addr.clone(),
+                    (
+                        intent.type_name.clone(),
+                        intent.provider.clone(),
+                        Some(obj.clone()),
+                    ),
+                );
                 prior.insert(addr.clone(), obj);
                 providers_of.insert(
                     addr.clone(),

@@ -362,6 +362,7 @@ impl PlanFile {
             destroy: self.options.destroy,
             root: BTreeMap::new(),
             adopted: Vec::new(),
+            resolved_intents: Vec::new(),
             moved: self.moved.clone(),
             imports: self.imports.clone(),
             record: BTreeMap::new(),

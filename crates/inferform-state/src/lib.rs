@@ -58,8 +58,11 @@ pub struct OutputState {
 pub struct State {
     pub lineage: String,
     pub serial: u64,
+    #[serde(default)]
     pub resources: BTreeMap<String, ResourceState>,
+    #[serde(default)]
     pub outputs: BTreeMap<String, OutputState>,
+    #[serde(default)]
     pub intents: BTreeMap<String, Intent>,
 }
 

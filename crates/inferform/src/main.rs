@@ -6,7 +6,7 @@ mod commands;
 mod ui;
 mod workspace;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -290,8 +290,21 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    let mut cli = cli;
     let vars = cli_vars(&matches);
     let ui = ui::Ui::from_env();
+    // Like Terraform's -chdir, -C changes directory first: every path on the command line, and
+    // every file name in messages, is then relative to DIR.
+    if cli.dir != Path::new(".") {
+        if let Err(e) = std::env::set_current_dir(&cli.dir) {
+            ui.error_line(&format!(
+                "Error: cannot change to the directory {}: {e}",
+                cli.dir.display()
+            ));
+            return ExitCode::from(1);
+        }
+        cli.dir = PathBuf::from(".");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -212,7 +212,9 @@ pub struct LockInfo {
 
 impl LockInfo {
     fn new(operation: &str, path: &Path) -> LockInfo {
-        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".into());
         let host = std::fs::read_to_string("/etc/hostname")
             .ok()
             .map(|h| h.trim().to_string())
@@ -270,18 +272,30 @@ pub fn read_lock_info(path: &Path) -> Option<LockInfo> {
 
 /// Parses a `--lock-timeout` value.
 pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Diagnostic> {
-    inferform_lang::loader::parse_duration(text).map(std::time::Duration::from_secs).ok_or_else(|| {
-        Diagnostic::error("inferform::cli::lock_timeout", format!("--lock-timeout {text:?} is not a duration"))
+    inferform_lang::loader::parse_duration(text)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "inferform::cli::lock_timeout",
+                format!("--lock-timeout {text:?} is not a duration"),
+            )
             .with_help("write a duration such as 0s, 30s or 5m")
-    })
+        })
 }
 
 /// Opens the state store and takes its lock for `operation` (`OperationTypeApply`...), waiting
 /// up to `timeout` for another run to release it.
-pub fn open_state(dir: &Path, operation: &str, timeout: std::time::Duration) -> Result<LockedState, Diagnostic> {
+pub fn open_state(
+    dir: &Path,
+    operation: &str,
+    timeout: std::time::Duration,
+) -> Result<LockedState, Diagnostic> {
     let path = data_dir(dir).join("state");
     if let Err(e) = std::fs::create_dir_all(&path) {
-        return Err(Diagnostic::error("inferform::state::open", format!("cannot create {}: {e}", path.display())));
+        return Err(Diagnostic::error(
+            "inferform::state::open",
+            format!("cannot create {}: {e}", path.display()),
+        ));
     }
     let info_path = lock_info_path(dir);
     let deadline = std::time::Instant::now() + timeout;
@@ -292,7 +306,11 @@ pub fn open_state(dir: &Path, operation: &str, timeout: std::time::Duration) -> 
                 if let Ok(text) = serde_json::to_string_pretty(&info) {
                     let _ = std::fs::write(&info_path, text);
                 }
-                return Ok(LockedState { store: Arc::new(store), info_path, info });
+                return Ok(LockedState {
+                    store: Arc::new(store),
+                    info_path,
+                    info,
+                });
             }
             Err(StateError::Locked { .. }) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(200));
@@ -300,7 +318,9 @@ pub fn open_state(dir: &Path, operation: &str, timeout: std::time::Duration) -> 
             Err(StateError::Locked { .. }) => {
                 let holder = read_lock_info(&info_path)
                     .map(|i| i.describe())
-                    .unwrap_or_else(|| "Lock Info: (the holder has not written its details yet)".into());
+                    .unwrap_or_else(|| {
+                        "Lock Info: (the holder has not written its details yet)".into()
+                    });
                 return Err(Diagnostic::error(
                     "inferform::state::locked",
                     format!("Error acquiring the state lock\n\nthe state is in use by another inferform run\n{holder}"),
@@ -310,7 +330,12 @@ pub fn open_state(dir: &Path, operation: &str, timeout: std::time::Duration) -> 
                      or pass --lock-timeout 5m to wait for it. The lock is released when that process exits.",
                 ));
             }
-            Err(other) => return Err(Diagnostic::error("inferform::state::open", other.to_string())),
+            Err(other) => {
+                return Err(Diagnostic::error(
+                    "inferform::state::open",
+                    other.to_string(),
+                ))
+            }
         }
     }
 }

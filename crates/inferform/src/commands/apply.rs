@@ -184,24 +184,40 @@ fn stale(ui: &Ui, why: String) -> u8 {
 /// `inferform apply PLANFILE`: re-plans from the same inputs and applies only if the result is
 /// exactly the saved plan.
 async fn apply_saved(dir: &Path, file: &Path, flags: &PlanFlags, vars: &[CliVar], ui: &Ui) -> u8 {
-    let saved: PlanFile = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+    let saved: PlanFile = match std::fs::read_to_string(file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
         Ok(f) => f,
         Err(e) => {
-            let d = inferform_types::Diagnostic::error("inferform::plan::read", format!("{} is not a saved plan: {e}", file.display()))
-                .with_help("pass a file written by `inferform plan --out FILE`");
+            let d = inferform_types::Diagnostic::error(
+                "inferform::plan::read",
+                format!("{} is not a saved plan: {e}", file.display()),
+            )
+            .with_help("pass a file written by `inferform plan --out FILE`");
             ui.diagnostics([&d]);
             return 1;
         }
     };
     if saved.format_version != inferform_engine::planfile::FORMAT_VERSION {
-        return stale(ui, format!("it was written in plan format {}, this inferform reads {}", saved.format_version, inferform_engine::planfile::FORMAT_VERSION));
+        return stale(
+            ui,
+            format!(
+                "it was written in plan format {}, this inferform reads {}",
+                saved.format_version,
+                inferform_engine::planfile::FORMAT_VERSION
+            ),
+        );
     }
     // The plan's own variable values win, except secrets, which the file does not hold: those
     // come from the usual sources and are checked against the plan's hashes.
     let mut vars = vars.to_vec();
     for (name, encoded) in &saved.variables {
         if !encoded.get("$sensitive").is_some_and(|v| v.is_string()) {
-            vars.push(CliVar::Saved(name.clone(), inferform_engine::planfile::decode(encoded)));
+            vars.push(CliVar::Saved(
+                name.clone(),
+                inferform_engine::planfile::decode(encoded),
+            ));
         }
     }
     let mut flags = flags.clone();
@@ -220,16 +236,25 @@ async fn apply_saved(dir: &Path, file: &Path, flags: &PlanFlags, vars: &[CliVar]
 
 async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &Ui) -> u8 {
     if p.state.lineage != saved.lineage {
-        return stale(ui, "it was made for a different state (another lineage)".into());
+        return stale(
+            ui,
+            "it was made for a different state (another lineage)".into(),
+        );
     }
     if p.state.serial != saved.serial {
         return stale(
             ui,
-            format!("the state changed since the plan was made (serial {} then, {} now)", saved.serial, p.state.serial),
+            format!(
+                "the state changed since the plan was made (serial {} then, {} now)",
+                saved.serial, p.state.serial
+            ),
         );
     }
     if p.config_hash() != saved.config_hash {
-        return stale(ui, "the configuration files changed since the plan was made".into());
+        return stale(
+            ui,
+            "the configuration files changed since the plan was made".into(),
+        );
     }
     for (name, value) in &p.ws.vars {
         if let Some(why) = saved.variable_differs(name, value) {
@@ -243,11 +268,17 @@ async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &U
             return 1;
         }
     };
-    let Some(plan) = compute_plan(p, &opts, ui).await else { return 1 };
+    let Some(plan) = compute_plan(p, &opts, ui).await else {
+        return 1;
+    };
     if fingerprint(&plan, &p.ws.schemas, &saved.salt) != saved.fingerprint {
         return stale(ui, "a fresh plan from the same configuration would do something else: the objects changed in the cloud since the plan was made".into());
     }
-    let mode = if saved.options.destroy { Mode::Destroy } else { Mode::Apply };
+    let mode = if saved.options.destroy {
+        Mode::Destroy
+    } else {
+        Mode::Apply
+    };
     execute(p, plan, mode, true, ui).await
 }
 
@@ -260,7 +291,8 @@ enum Mode {
 /// Asks (unless approved), applies with progress, prints the summary and outputs.
 async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &Ui) -> u8 {
     let destroy = mode == Mode::Destroy;
-    if !plan.has_changes() && plan.adopted.is_empty() {
+    let state_only = !plan.record.is_empty() || !plan.resolved_intents.is_empty();
+    if !plan.has_changes() && !state_only {
         if destroy {
             ui.line("\nDestroy complete! Resources: 0 destroyed.");
         } else {
@@ -278,12 +310,20 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
         match ui.ask(question) {
             Some(answer) if answer == "yes" => ui.line(""),
             Some(_) => {
-                ui.error_line(if destroy { "\nDestroy cancelled." } else { "\nApply cancelled." });
+                ui.error_line(if destroy {
+                    "\nDestroy cancelled."
+                } else {
+                    "\nApply cancelled."
+                });
                 return 1;
             }
             None => {
-                ui.error_line("\nError: no answer to the confirmation prompt (standard input is closed)");
-                ui.error_line("  Run with --auto-approve to apply without asking, for example in CI.");
+                ui.error_line(
+                    "\nError: no answer to the confirmation prompt (standard input is closed)",
+                );
+                ui.error_line(
+                    "  Run with --auto-approve to apply without asking, for example in CI.",
+                );
                 return 1;
             }
         }
@@ -291,7 +331,10 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
         ui.line("");
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let progress = Arc::new(Progress { color: ui.color, in_flight: Mutex::new(BTreeMap::new()) });
+    let progress = Arc::new(Progress {
+        color: ui.color,
+        in_flight: Mutex::new(BTreeMap::new()),
+    });
     let ticker = {
         let progress = progress.clone();
         tokio::spawn(async move {
@@ -324,7 +367,10 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
     ticker.abort();
     interrupt.abort();
     for (addr, message) in &outcome.failures {
-        let d = inferform_types::Diagnostic::error("inferform::apply::failed", format!("{addr}: {message}"));
+        let d = inferform_types::Diagnostic::error(
+            "inferform::apply::failed",
+            format!("{addr}: {message}"),
+        );
         ui.diagnostics([&d]);
     }
     ui.diagnostics(outcome.diagnostics.iter());
@@ -337,10 +383,22 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
     let ok = outcome.failures.is_empty() && !outcome.diagnostics.has_errors();
     let style = inferform_render::Style { color: ui.color };
     if destroy {
-        let head = if ok { "Destroy complete!" } else { "Destroy failed." };
-        ui.line(&format!("\n{} Resources: {} destroyed.", style.bold(head), outcome.destroyed));
+        let head = if ok {
+            "Destroy complete!"
+        } else {
+            "Destroy failed."
+        };
+        ui.line(&format!(
+            "\n{} Resources: {} destroyed.",
+            style.bold(head),
+            outcome.destroyed
+        ));
     } else {
-        let head = if ok { "Apply complete!" } else { "Apply failed." };
+        let head = if ok {
+            "Apply complete!"
+        } else {
+            "Apply failed."
+        };
         ui.line(&format!(
             "\n{} Resources: {} added, {} changed, {} destroyed.",
             style.bold(head),

@@ -16,8 +16,11 @@ pub fn run(dir: &Path, args: &ForceUnlockArgs, ui: &Ui) -> u8 {
     let holder = workspace::read_lock_info(&info_path);
     if let Some(h) = &holder {
         if h.id != args.lock_id {
-            let d = Diagnostic::error("inferform::lock::id", format!("lock ID {:?} does not match the current lock", args.lock_id))
-                .with_help(format!("the current lock:\n{}", h.describe()));
+            let d = Diagnostic::error(
+                "inferform::lock::id",
+                format!("lock ID {:?} does not match the current lock", args.lock_id),
+            )
+            .with_help(format!("the current lock:\n{}", h.describe()));
             ui.diagnostics([&d]);
             return 1;
         }

@@ -20,7 +20,13 @@ fn fail(ui: &Ui, d: Diagnostic) -> u8 {
 pub async fn run(dir: &Path, args: &ImportArgs, vars: &[CliVar], ui: &Ui) -> u8 {
     let addr: ResourceInstanceAddr = match args.addr.parse() {
         Ok(a) => a,
-        Err(e) => return fail(ui, Diagnostic::error("inferform::import::address", e.to_string()).with_help("write TYPE.NAME, TYPE.NAME[0] or TYPE.NAME[\"key\"]")),
+        Err(e) => {
+            return fail(
+                ui,
+                Diagnostic::error("inferform::import::address", e.to_string())
+                    .with_help("write TYPE.NAME, TYPE.NAME[0] or TYPE.NAME[\"key\"]"),
+            )
+        }
     };
     let p = match prepare(dir, &args.flags, vars, "OperationTypeImport", ui).await {
         Ok(p) => p,
@@ -32,11 +38,25 @@ pub async fn run(dir: &Path, args: &ImportArgs, vars: &[CliVar], ui: &Ui) -> u8 
 }
 
 async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str, ui: &Ui) -> u8 {
-    let Some(idx) = p.ws.config.resources.iter().position(|r| r.addr == addr.resource) else {
+    let Some(idx) =
+        p.ws.config
+            .resources
+            .iter()
+            .position(|r| r.addr == addr.resource)
+    else {
         return fail(
             ui,
-            Diagnostic::error("inferform::import::not_configured", format!("cannot import to {addr}: the configuration does not declare {}", addr.resource))
-                .with_help(format!("add `resource \"{}\" \"{}\" {{ ... }}` first, then import", addr.resource.type_name, addr.resource.name)),
+            Diagnostic::error(
+                "inferform::import::not_configured",
+                format!(
+                    "cannot import to {addr}: the configuration does not declare {}",
+                    addr.resource
+                ),
+            )
+            .with_help(format!(
+                "add `resource \"{}\" \"{}\" {{ ... }}` first, then import",
+                addr.resource.type_name, addr.resource.name
+            )),
         );
     };
     if p.state.resources.contains_key(&addr.to_string()) {
@@ -48,31 +68,64 @@ async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str
     }
     let provider_name = addr.resource.provider_name().to_string();
     let Some(provider) = p.engine.providers.get(&provider_name) else {
-        return fail(ui, Diagnostic::error("inferform::import::provider", format!("provider `{provider_name}` is not configured")));
+        return fail(
+            ui,
+            Diagnostic::error(
+                "inferform::import::provider",
+                format!("provider `{provider_name}` is not configured"),
+            ),
+        );
     };
     ui.line(&format!("{addr}: Importing from ID \"{id}\"..."));
-    match provider.import(&OpContext::silent(), &addr.resource.type_name, id).await {
+    match provider
+        .import(&OpContext::silent(), &addr.resource.type_name, id)
+        .await
+    {
         Ok(Some(obj)) => {
             let record = ResourceState {
                 addr: addr.to_string(),
                 type_name: addr.resource.type_name.clone(),
                 provider: provider_name,
                 attributes: serde_json::Value::Object(obj),
-                dependencies: inferform_engine::graph::resource_dependencies(&p.ws.config, idx).iter().map(|d| d.to_string()).collect(),
+                dependencies: inferform_engine::graph::resource_dependencies(&p.ws.config, idx)
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect(),
                 tainted: false,
             };
             if let Err(e) = p.lock.store.put_resource(&record) {
-                return fail(ui, Diagnostic::error("inferform::state::write", format!("cannot write the state: {e}")));
+                return fail(
+                    ui,
+                    Diagnostic::error(
+                        "inferform::state::write",
+                        format!("cannot write the state: {e}"),
+                    ),
+                );
             }
-            ui.line(&format!("{addr}: Import prepared!\n  Prepared {} for import", addr.resource.type_name));
+            ui.line(&format!(
+                "{addr}: Import prepared!\n  Prepared {} for import",
+                addr.resource.type_name
+            ));
             ui.line("\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\nyour inferform state and will henceforth be managed by inferform.");
             0
         }
         Ok(None) => fail(
             ui,
-            Diagnostic::error("inferform::import::missing", format!("cannot import {addr}: no {} has the id {id:?}", addr.resource.type_name))
-                .with_help("check the id; for objects inside a workspace it is WORKSPACE_ID/OBJECT_ID"),
+            Diagnostic::error(
+                "inferform::import::missing",
+                format!(
+                    "cannot import {addr}: no {} has the id {id:?}",
+                    addr.resource.type_name
+                ),
+            )
+            .with_help("check the id; for objects inside a workspace it is WORKSPACE_ID/OBJECT_ID"),
         ),
-        Err(e) => fail(ui, Diagnostic::error("inferform::import::failed", format!("cannot import {addr}: {e}"))),
+        Err(e) => fail(
+            ui,
+            Diagnostic::error(
+                "inferform::import::failed",
+                format!("cannot import {addr}: {e}"),
+            ),
+        ),
     }
 }

@@ -45,7 +45,13 @@ fn fail(ui: &Ui, d: &Diagnostic) -> u8 {
 
 /// Loads, validates, locks and reads state, starts the local cloud if asked, configures
 /// providers. On failure the diagnostics are printed and the exit code returned.
-pub async fn prepare(dir: &Path, flags: &PlanFlags, vars: &[CliVar], operation: &str, ui: &Ui) -> Result<Prepared, u8> {
+pub async fn prepare(
+    dir: &Path,
+    flags: &PlanFlags,
+    vars: &[CliVar],
+    operation: &str,
+    ui: &Ui,
+) -> Result<Prepared, u8> {
     let ws = match workspace::load(dir, vars) {
         Ok(ws) => ws,
         Err(diags) => {
@@ -56,12 +62,18 @@ pub async fn prepare(dir: &Path, flags: &PlanFlags, vars: &[CliVar], operation: 
     ui.diagnostics(ws.warnings.iter());
     let timeout = workspace::parse_timeout(&flags.lock.lock_timeout).map_err(|d| fail(ui, &d))?;
     let lock = workspace::open_state(dir, operation, timeout).map_err(|d| fail(ui, &d))?;
-    let state = lock
-        .store
-        .load()
-        .map_err(|e| fail(ui, &Diagnostic::error("inferform::state::read", e.to_string())))?;
+    let state = lock.store.load().map_err(|e| {
+        fail(
+            ui,
+            &Diagnostic::error("inferform::state::read", e.to_string()),
+        )
+    })?;
     let local_cloud = if flags.local_cloud {
-        Some(workspace::start_local_cloud(dir).await.map_err(|d| fail(ui, &d))?)
+        Some(
+            workspace::start_local_cloud(dir)
+                .await
+                .map_err(|d| fail(ui, &d))?,
+        )
     } else {
         None
     };
@@ -76,8 +88,17 @@ pub async fn prepare(dir: &Path, flags: &PlanFlags, vars: &[CliVar], operation: 
             return Err(1);
         }
     };
-    let engine = Arc::new(Engine { providers, schemas: ws.schemas.clone() });
-    Ok(Prepared { ws, lock, state, engine, local_cloud })
+    let engine = Arc::new(Engine {
+        providers,
+        schemas: ws.schemas.clone(),
+    });
+    Ok(Prepared {
+        ws,
+        lock,
+        state,
+        engine,
+        local_cloud,
+    })
 }
 
 /// Parses `--target`/`--replace` addresses.
@@ -87,7 +108,9 @@ fn addresses(flag: &str, texts: &[String]) -> Result<Vec<ResourceInstanceAddr>, 
         .map(|t| {
             t.parse::<ResourceInstanceAddr>().map_err(|e| {
                 Diagnostic::error("inferform::cli::address", format!("--{flag} {t:?}: {e}"))
-                    .with_help("write an address such as fabric_endpoint.chat or inferform_data.item[0]")
+                    .with_help(
+                        "write an address such as fabric_endpoint.chat or inferform_data.item[0]",
+                    )
             })
         })
         .collect()
@@ -109,27 +132,46 @@ pub fn options(p: &Prepared, flags: &PlanFlags, destroy: bool) -> Result<PlanOpt
 pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<Plan> {
     if opts.refresh {
         for (addr, r) in &p.state.resources {
-            let id = r.attributes.get("id").and_then(|v| v.as_str()).unwrap_or("");
+            let id = r
+                .attributes
+                .get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
             ui.line(&format!("{addr}: Refreshing state... [id={id}]"));
         }
         if !p.state.resources.is_empty() {
             ui.line("");
         }
     }
-    let (plan, diags) = p.engine.plan(&p.ws.config, &p.ws.vars, &p.state, opts).await;
+    let (plan, diags) = p
+        .engine
+        .plan(&p.ws.config, &p.ws.vars, &p.state, opts)
+        .await;
     if ui.diagnostics(diags.iter()) {
         return None;
     }
     for addr in &plan.adopted {
-        ui.line(&format!("{addr}: found the object an interrupted run was creating; it will be adopted"));
+        ui.line(&format!(
+            "{addr}: found the object an interrupted run was creating; it will be adopted"
+        ));
     }
     Some(plan)
 }
 
 /// Prints a plan.
 pub fn print_plan(p: &Prepared, plan: &Plan, ui: &Ui) {
-    let in_config: BTreeSet<String> = p.ws.config.resources.iter().map(|r| r.addr.to_string()).collect();
-    ui.out(&inferform_render::render_plan(plan, &p.ws.schemas, &in_config, ui.render()));
+    let in_config: BTreeSet<String> =
+        p.ws.config
+            .resources
+            .iter()
+            .map(|r| r.addr.to_string())
+            .collect();
+    ui.out(&inferform_render::render_plan(
+        plan,
+        &p.ws.schemas,
+        &in_config,
+        ui.render(),
+    ));
 }
 
 /// Plans and prints the plan. `None` (after printing diagnostics) on error.
@@ -157,7 +199,9 @@ pub async fn run(dir: &Path, args: &PlanArgs, vars: &[CliVar], ui: &Ui) -> u8 {
 }
 
 async fn plan(p: &Prepared, args: &PlanArgs, ui: &Ui) -> u8 {
-    let Some(plan) = make_plan(p, &args.flags, args.destroy, ui).await else { return 1 };
+    let Some(plan) = make_plan(p, &args.flags, args.destroy, ui).await else {
+        return 1;
+    };
     if let Some(out) = &args.out {
         let options = SavedOptions {
             destroy: args.destroy,
@@ -166,16 +210,35 @@ async fn plan(p: &Prepared, args: &PlanArgs, ui: &Ui) -> u8 {
             targets: args.flags.targets.clone(),
             replace: args.flags.replace.clone(),
         };
-        let file = PlanFile::new(&plan, &p.ws.schemas, &p.state.lineage, p.state.serial, p.config_hash(), options, &p.ws.vars);
+        let file = PlanFile::new(
+            &plan,
+            &p.ws.schemas,
+            &p.state.lineage,
+            p.state.serial,
+            p.config_hash(),
+            options,
+            &p.ws.vars,
+        );
         let text = match serde_json::to_string_pretty(&file) {
             Ok(t) => t,
-            Err(e) => return fail(ui, &Diagnostic::error("inferform::plan::save", format!("cannot encode the plan: {e}"))),
+            Err(e) => {
+                return fail(
+                    ui,
+                    &Diagnostic::error(
+                        "inferform::plan::save",
+                        format!("cannot encode the plan: {e}"),
+                    ),
+                )
+            }
         };
         if let Err(e) = std::fs::write(out, text) {
             return fail(
                 ui,
-                &Diagnostic::error("inferform::plan::save", format!("cannot write the plan to {}: {e}", out.display()))
-                    .with_help("check that the folder exists and is writable"),
+                &Diagnostic::error(
+                    "inferform::plan::save",
+                    format!("cannot write the plan to {}: {e}", out.display()),
+                )
+                .with_help("check that the folder exists and is writable"),
             );
         }
         ui.line(&format!("\n{}\n", "─".repeat(77)));

@@ -18,8 +18,11 @@ pub fn read_plan_file(path: &Path) -> Result<PlanFile, Diagnostic> {
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
         .map_err(|e| {
-            Diagnostic::error("inferform::plan::read", format!("{} is not a saved plan: {e}", path.display()))
-                .with_help("pass a file written by `inferform plan --out FILE`")
+            Diagnostic::error(
+                "inferform::plan::read",
+                format!("{} is not a saved plan: {e}", path.display()),
+            )
+            .with_help("pass a file written by `inferform plan --out FILE`")
         })
 }
 
@@ -36,7 +39,10 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
         let plan = match file.to_plan() {
             Ok(p) => p,
             Err(e) => {
-                ui.diagnostics([&Diagnostic::error("inferform::plan::read", format!("{}: {e}", path.display()))]);
+                ui.diagnostics([&Diagnostic::error(
+                    "inferform::plan::read",
+                    format!("{}: {e}", path.display()),
+                )]);
                 return 1;
             }
         };
@@ -46,7 +52,12 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
             .filter(|c| c.action != inferform_engine::Action::Delete)
             .map(|c| c.addr.resource.to_string())
             .collect();
-        ui.out(&inferform_render::render_plan(&plan, &schemas, &in_config, ui.render()));
+        ui.out(&inferform_render::render_plan(
+            &plan,
+            &schemas,
+            &in_config,
+            ui.render(),
+        ));
         return 0;
     }
     let timeout = match workspace::parse_timeout(&args.lock.lock_timeout) {

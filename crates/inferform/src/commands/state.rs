@@ -13,27 +13,49 @@ use crate::{LockFlags, StateCommand};
 /// ones as `(sensitive value)`.
 pub fn render_resource(r: &ResourceState, schema: Option<&Schema>) -> String {
     let addr: Option<ResourceInstanceAddr> = r.addr.parse().ok();
-    let name = addr.as_ref().map(|a| a.resource.name.clone()).unwrap_or_default();
+    let name = addr
+        .as_ref()
+        .map(|a| a.resource.name.clone())
+        .unwrap_or_default();
     let value = Value::from_json(&r.attributes);
     let value = match schema {
         Some(s) => inferform_engine::diff::mark_sensitive(value, s),
         None => value,
     };
-    let mut out = format!("# {}:{}\nresource \"{}\" \"{}\" {{\n", r.addr, if r.tainted { " (tainted)" } else { "" }, r.type_name, name);
+    let mut out = format!(
+        "# {}:{}\nresource \"{}\" \"{}\" {{\n",
+        r.addr,
+        if r.tainted { " (tainted)" } else { "" },
+        r.type_name,
+        name
+    );
     if let Value::Object(map) = &value {
-        let width = map.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.len()).max().unwrap_or(0);
+        let width = map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, _)| k.len())
+            .max()
+            .unwrap_or(0);
         for (k, v) in map {
             if v.is_null() {
                 continue;
             }
-            out.push_str(&format!("    {k:width$} = {}\n", inferform_render::format_value(v, 4)));
+            out.push_str(&format!(
+                "    {k:width$} = {}\n",
+                inferform_render::format_value(v, 4)
+            ));
         }
     }
     out.push_str("}\n");
     out
 }
 
-fn open(dir: &Path, lock: &LockFlags, operation: &str, ui: &Ui) -> Result<(LockedState, State), u8> {
+fn open(
+    dir: &Path,
+    lock: &LockFlags,
+    operation: &str,
+    ui: &Ui,
+) -> Result<(LockedState, State), u8> {
     let timeout = workspace::parse_timeout(&lock.lock_timeout).map_err(|d| {
         ui.diagnostics([&d]);
         1u8
@@ -56,14 +78,18 @@ fn error(ui: &Ui, code: &str, message: String, help: &str) -> u8 {
 
 /// Removes every sensitive attribute's value (by schema): `state pull` never prints a secret.
 fn redact(attrs: &serde_json::Value, schema: Option<&Schema>) -> serde_json::Value {
-    let (Some(schema), serde_json::Value::Object(map)) = (schema, attrs) else { return attrs.clone() };
+    let (Some(schema), serde_json::Value::Object(map)) = (schema, attrs) else {
+        return attrs.clone();
+    };
     let mut out = serde_json::Map::new();
     for (k, v) in map {
         let v = if schema.attributes.get(k).is_some_and(|a| a.sensitive) {
             serde_json::Value::Null
         } else if let Some(b) = schema.blocks.get(k) {
             match v {
-                serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(|i| redact(i, Some(&b.schema))).collect()),
+                serde_json::Value::Array(items) => serde_json::Value::Array(
+                    items.iter().map(|i| redact(i, Some(&b.schema))).collect(),
+                ),
                 v => redact(v, Some(&b.schema)),
             }
         } else {
@@ -78,66 +104,135 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
     let schemas = workspace::schemas(&workspace::factories());
     match cmd {
         StateCommand::List { addrs, lock } => {
-            let Ok((_l, state)) = open(dir, lock, "OperationTypeStateList", ui) else { return 1 };
+            let Ok((_l, state)) = open(dir, lock, "OperationTypeStateList", ui) else {
+                return 1;
+            };
             for addr in state.resources.keys() {
-                if addrs.is_empty() || addrs.iter().any(|a| addr == a || addr.starts_with(&format!("{a}[")) || addr.starts_with(&format!("{a}."))) {
+                if addrs.is_empty()
+                    || addrs.iter().any(|a| {
+                        addr == a
+                            || addr.starts_with(&format!("{a}["))
+                            || addr.starts_with(&format!("{a}."))
+                    })
+                {
                     ui.line(addr);
                 }
             }
             0
         }
         StateCommand::Show { addr, lock } => {
-            let Ok((_l, state)) = open(dir, lock, "OperationTypeStateShow", ui) else { return 1 };
+            let Ok((_l, state)) = open(dir, lock, "OperationTypeStateShow", ui) else {
+                return 1;
+            };
             match state.resources.get(addr) {
                 Some(r) => {
                     ui.out(&render_resource(r, schemas.get(&r.type_name)));
                     0
                 }
-                None => error(ui, "inferform::state::no_instance", format!("no instance {addr} in state"), "run `inferform state list` to see the addresses"),
+                None => error(
+                    ui,
+                    "inferform::state::no_instance",
+                    format!("no instance {addr} in state"),
+                    "run `inferform state list` to see the addresses",
+                ),
             }
         }
         StateCommand::Mv { from, to, lock } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStateMv", ui) else { return 1 };
-            let (Ok(f), Ok(t)) = (from.parse::<ResourceInstanceAddr>(), to.parse::<ResourceInstanceAddr>()) else {
-                return error(ui, "inferform::state::address", format!("`{from}` and `{to}` must be resource instance addresses"), "write TYPE.NAME, TYPE.NAME[0] or TYPE.NAME[\"key\"]");
+            let Ok((l, state)) = open(dir, lock, "OperationTypeStateMv", ui) else {
+                return 1;
+            };
+            let (Ok(f), Ok(t)) = (
+                from.parse::<ResourceInstanceAddr>(),
+                to.parse::<ResourceInstanceAddr>(),
+            ) else {
+                return error(
+                    ui,
+                    "inferform::state::address",
+                    format!("`{from}` and `{to}` must be resource instance addresses"),
+                    "write TYPE.NAME, TYPE.NAME[0] or TYPE.NAME[\"key\"]",
+                );
             };
             if f.resource.type_name != t.resource.type_name {
-                return error(ui, "inferform::state::mv_type", format!("cannot move {from} to {to}: the resource type differs"), "a move keeps the resource type");
+                return error(
+                    ui,
+                    "inferform::state::mv_type",
+                    format!("cannot move {from} to {to}: the resource type differs"),
+                    "a move keeps the resource type",
+                );
             }
             let Some(r) = state.resources.get(from) else {
-                return error(ui, "inferform::state::no_instance", format!("no instance {from} in state"), "run `inferform state list` to see the addresses");
+                return error(
+                    ui,
+                    "inferform::state::no_instance",
+                    format!("no instance {from} in state"),
+                    "run `inferform state list` to see the addresses",
+                );
             };
             if state.resources.contains_key(to) {
-                return error(ui, "inferform::state::exists", format!("{to} is already in state"), "remove it first with `inferform state rm`, or choose another address");
+                return error(
+                    ui,
+                    "inferform::state::exists",
+                    format!("{to} is already in state"),
+                    "remove it first with `inferform state rm`, or choose another address",
+                );
             }
-            let moved = ResourceState { addr: to.clone(), ..r.clone() };
-            if let Err(e) = l.store.put_resource(&moved).and_then(|_| l.store.remove_resource(from)) {
+            let moved = ResourceState {
+                addr: to.clone(),
+                ..r.clone()
+            };
+            if let Err(e) = l
+                .store
+                .put_resource(&moved)
+                .and_then(|_| l.store.remove_resource(from))
+            {
                 return error(ui, "inferform::state::write", format!("cannot write the state: {e}"), "the state is unchanged or holds both addresses; check with `inferform state list`");
             }
-            ui.line(&format!("Move \"{from}\" to \"{to}\"\nSuccessfully moved 1 object(s)."));
+            ui.line(&format!(
+                "Move \"{from}\" to \"{to}\"\nSuccessfully moved 1 object(s)."
+            ));
             0
         }
         StateCommand::Rm { addrs, lock } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStateRm", ui) else { return 1 };
+            let Ok((l, state)) = open(dir, lock, "OperationTypeStateRm", ui) else {
+                return 1;
+            };
             let mut removed = 0;
             for a in addrs {
-                let matching: Vec<&String> = state.resources.keys().filter(|k| *k == a || k.starts_with(&format!("{a}["))).collect();
+                let matching: Vec<&String> = state
+                    .resources
+                    .keys()
+                    .filter(|k| *k == a || k.starts_with(&format!("{a}[")))
+                    .collect();
                 if matching.is_empty() {
-                    return error(ui, "inferform::state::no_instance", format!("no instance {a} in state"), "run `inferform state list` to see the addresses");
+                    return error(
+                        ui,
+                        "inferform::state::no_instance",
+                        format!("no instance {a} in state"),
+                        "run `inferform state list` to see the addresses",
+                    );
                 }
                 for k in matching {
                     if let Err(e) = l.store.remove_resource(k) {
-                        return error(ui, "inferform::state::write", format!("cannot write the state: {e}"), "nothing after this address was removed");
+                        return error(
+                            ui,
+                            "inferform::state::write",
+                            format!("cannot write the state: {e}"),
+                            "nothing after this address was removed",
+                        );
                     }
                     ui.line(&format!("Removed {k}"));
                     removed += 1;
                 }
             }
-            ui.line(&format!("Successfully removed {removed} resource instance(s)."));
+            ui.line(&format!(
+                "Successfully removed {removed} resource instance(s)."
+            ));
             0
         }
         StateCommand::Pull { lock } => {
-            let Ok((_l, state)) = open(dir, lock, "OperationTypeStatePull", ui) else { return 1 };
+            let Ok((_l, state)) = open(dir, lock, "OperationTypeStatePull", ui) else {
+                return 1;
+            };
             let mut doc = state.clone();
             doc.intents.clear();
             for r in doc.resources.values_mut() {
@@ -157,25 +252,70 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             0
         }
         StateCommand::Push { file, force, lock } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStatePush", ui) else { return 1 };
+            let Ok((l, state)) = open(dir, lock, "OperationTypeStatePush", ui) else {
+                return 1;
+            };
             let text = match std::fs::read_to_string(file) {
                 Ok(t) => t,
-                Err(e) => return error(ui, "inferform::state::push", format!("cannot read {}: {e}", file.display()), "pass a file written by `inferform state pull`"),
+                Err(e) => {
+                    return error(
+                        ui,
+                        "inferform::state::push",
+                        format!("cannot read {}: {e}", file.display()),
+                        "pass a file written by `inferform state pull`",
+                    )
+                }
             };
             let new: State = match serde_json::from_str(&text) {
                 Ok(s) => s,
-                Err(e) => return error(ui, "inferform::state::push", format!("{} is not a state document: {e}", file.display()), "pass a file written by `inferform state pull`"),
+                Err(e) => {
+                    return error(
+                        ui,
+                        "inferform::state::push",
+                        format!("{} is not a state document: {e}", file.display()),
+                        "pass a file written by `inferform state pull`",
+                    )
+                }
             };
-            if !force && !state.lineage.is_empty() && new.lineage != state.lineage && !state.resources.is_empty() {
-                return error(ui, "inferform::state::lineage", format!("cannot push: the file's lineage {} differs from the state's {}", new.lineage, state.lineage), "these are different histories; pass --force to replace the state anyway");
+            if !force
+                && !state.lineage.is_empty()
+                && new.lineage != state.lineage
+                && !state.resources.is_empty()
+            {
+                return error(
+                    ui,
+                    "inferform::state::lineage",
+                    format!(
+                        "cannot push: the file's lineage {} differs from the state's {}",
+                        new.lineage, state.lineage
+                    ),
+                    "these are different histories; pass --force to replace the state anyway",
+                );
             }
             if !force && new.serial < state.serial && new.lineage == state.lineage {
-                return error(ui, "inferform::state::serial", format!("cannot push: the file's serial {} is older than the state's {}", new.serial, state.serial), "pull the state again, or pass --force to overwrite newer state");
+                return error(
+                    ui,
+                    "inferform::state::serial",
+                    format!(
+                        "cannot push: the file's serial {} is older than the state's {}",
+                        new.serial, state.serial
+                    ),
+                    "pull the state again, or pass --force to overwrite newer state",
+                );
             }
             if let Err(e) = l.store.replace(&new) {
-                return error(ui, "inferform::state::write", format!("cannot write the state: {e}"), "the old state is kept");
+                return error(
+                    ui,
+                    "inferform::state::write",
+                    format!("cannot write the state: {e}"),
+                    "the old state is kept",
+                );
             }
-            ui.line(&format!("Pushed {} resource instance(s) from {}.", new.resources.len(), file.display()));
+            ui.line(&format!(
+                "Pushed {} resource instance(s) from {}.",
+                new.resources.len(),
+                file.display()
+            ));
             0
         }
     }
