@@ -121,6 +121,40 @@ pub async fn read_stream(
     ))
 }
 
+/// The error a chat service's unsuccessful answer describes: OpenAI's
+/// `{"error": {"message", "code"}}`, Fabric's `{"error_code", "error_msg"}`, an Alaya envelope
+/// `{"code", "msg"}`, or else the body quoted. A 401 or 403 is an [`ErrorKind::Auth`] error.
+pub fn answer_error(response: &HttpResponse, redactor: &Redactor) -> ProviderError {
+    let kind = match response.status {
+        401 | 403 => ErrorKind::Auth,
+        _ => ErrorKind::Api,
+    };
+    let body: Json = serde_json::from_slice(&response.body).unwrap_or(Json::Null);
+    if let Some(mut err) = error_in(&body, response, redactor) {
+        err.kind = kind;
+        return err;
+    }
+    let code = match body.get("code") {
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(Json::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let message = ["msg", "message", "detail"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Json::as_str))
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let excerpt = response.body_excerpt();
+            if excerpt.is_empty() {
+                "no details in the answer".to_string()
+            } else {
+                excerpt
+            }
+        });
+    response.error(kind, code, redactor.redact(&message))
+}
+
 /// The error an answer (or one event of it) reports in its body, in OpenAI's shape
 /// (`{"error": {"message", "code", "type"}}`) or Fabric's (`{"error_code", "error_msg"}`).
 fn error_in(body: &Json, head: &HttpResponse, redactor: &Redactor) -> Option<ProviderError> {
@@ -271,6 +305,50 @@ mod tests {
         )]))
         .await;
         assert!(result.unwrap_err().message.contains("is not JSON"));
+    }
+
+    #[test]
+    fn error_answers_in_each_shape() {
+        let r = Redactor::new().with_secret("sk-123");
+        let answer = |status: u16, body: &str| {
+            HttpResponse::new(
+                status,
+                vec![("X-Request-Id".into(), "r1".into())],
+                body.as_bytes().to_vec(),
+                "POST /v1/chat/completions",
+            )
+        };
+        let e = answer_error(
+            &answer(
+                401,
+                r#"{"code": -1, "data": null, "msg": "wrong apiKey sk-123"}"#,
+            ),
+            &r,
+        );
+        assert_eq!(e.kind, ErrorKind::Auth);
+        assert_eq!(
+            e.to_string(),
+            "POST /v1/chat/completions returned 401: -1: wrong apiKey (redacted) (request id r1)"
+        );
+        let e = answer_error(
+            &answer(
+                400,
+                r#"{"error": {"message": "model x not served", "type": "invalid_request"}}"#,
+            ),
+            &r,
+        );
+        assert_eq!(
+            (e.kind, e.code.as_deref(), e.message.as_str()),
+            (
+                ErrorKind::Api,
+                Some("invalid_request"),
+                "model x not served"
+            )
+        );
+        let e = answer_error(&answer(502, "bad gateway"), &r);
+        assert_eq!((e.status, e.message.as_str()), (Some(502), "bad gateway"));
+        let e = answer_error(&answer(500, ""), &r);
+        assert_eq!(e.message, "no details in the answer");
     }
 
     #[tokio::test]
