@@ -1,12 +1,13 @@
-//! The Alaya NeW API client: the plain credential header and the `{code, data, msg}` envelope.
+//! The Alaya NeW API client: the plain credential header and the `{code, data, msg}` envelope;
+//! and calls to a deployment's own service, which carry its `apiKey` and never the credential.
 
 use std::fmt;
 use std::sync::Arc;
 
 use inferform_provider::http::{Authenticator, Method, Url};
 use inferform_provider::{
-    ClientSettings, ErrorKind, HttpClient, HttpRequest, HttpResponse, ProviderError, Redactor,
-    Secret,
+    ClientSettings, Deadline, ErrorKind, HttpClient, HttpRequest, HttpResponse, Opened,
+    ProviderError, Redactor, Secret,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value as Json;
@@ -36,6 +37,17 @@ impl Authenticator for AlayaAuth {
                 self.secret_key.expose()
             ),
         );
+        Ok(())
+    }
+}
+
+/// `apiKey: {key}`: what a call to a deployment's service carries instead of the credential
+/// (the service's host is not the API's, and must never see the secret key).
+struct ServiceKey(Secret);
+
+impl Authenticator for ServiceKey {
+    fn authenticate(&self, request: &mut HttpRequest) -> Result<(), ProviderError> {
+        request.set_header("apiKey", self.0.expose());
         Ok(())
     }
 }
@@ -111,15 +123,16 @@ impl AlayaClient {
         url
     }
 
-    /// Sends a call and opens the envelope.
+    /// Sends a call within the operation's `deadline` and opens the envelope.
     pub async fn call(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Json>,
+        deadline: Deadline,
     ) -> Result<Answer, ProviderError> {
-        let mut request = HttpRequest::new(method, self.url(path, query));
+        let mut request = HttpRequest::new(method, self.url(path, query)).until(deadline);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -134,8 +147,12 @@ impl AlayaClient {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Json>,
+        deadline: Deadline,
     ) -> Result<Json, ProviderError> {
-        match self.call(method.clone(), path, query, body).await? {
+        match self
+            .call(method.clone(), path, query, body, deadline)
+            .await?
+        {
             Answer::Data(data) => Ok(data),
             Answer::NotFound => {
                 let mut e = ProviderError::new(ErrorKind::Api, "not found");
@@ -144,6 +161,27 @@ impl AlayaClient {
                 Err(e)
             }
         }
+    }
+
+    /// POSTs a chat request to a deployment's service (`url`) with its `api_key`, for an answer
+    /// that streams. The client that sent it comes back too: its redactor knows the key.
+    pub async fn open_service(
+        &self,
+        url: Url,
+        api_key: &str,
+        body: &Json,
+        deadline: Deadline,
+    ) -> Result<(Opened, HttpClient), ProviderError> {
+        let http = self
+            .http
+            .with_auth(Arc::new(ServiceKey(Secret::new(api_key))))
+            .with_secret(api_key);
+        let request = HttpRequest::new(Method::POST, url)
+            .json(body)
+            .header("Accept", "text/event-stream")
+            .until(deadline);
+        let opened = http.open(request).await?;
+        Ok((opened, http))
     }
 }
 

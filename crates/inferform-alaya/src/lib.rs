@@ -57,6 +57,10 @@ impl ProviderFactory for AlayaFactory {
         schema::resources()
     }
 
+    fn data_source_schemas(&self) -> BTreeMap<String, Schema> {
+        schema::data_sources()
+    }
+
     fn configure(
         &self,
         config: &Object,

@@ -4,15 +4,23 @@
 //! goes through the offline update: cancel, wait for `stopped`, PUT the whole body, wait for
 //! `running`. Delete waits until the service is gone. Statuses are read with the misspellings
 //! some pages use (`staring`, `stoping`, `stoped`) mapped to the right words.
+//!
+//! Import ids are the `serviceId`. The data source looks a deployment up by `name` (and
+//! `vks_id`, `namespace` when given) with the list's filters and `model=expert`. Invoking
+//! POSTs `{service_url}/v1/chat/completions` with the deployment's `apiKey` (and never the
+//! account's credential), the `model` its first served name, and streams the answer. Every
+//! call of an operation is bounded by its [`OpContext::timeout`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use inferform_provider::http::Method;
+use inferform_provider::chat;
+use inferform_provider::http::{Method, Url};
+use inferform_provider::lookup::{none_found, several_found, split_import_id};
 use inferform_provider::shape::{
-    carry_computed, complete, from_api, str_field, text_field, to_api, Naming,
+    carry_computed, complete, from_api, imported, str_field, text_field, to_api, Naming,
 };
 use inferform_provider::wait::{create_or_adopt, wait_for, Deadline, Observed};
-use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
+use inferform_provider::{ErrorKind, Object, OpContext, Opened, Provider, ProviderError};
 use inferform_types::Schema;
 use serde_json::Value as Json;
 
@@ -131,9 +139,17 @@ impl AlayaProvider {
     }
 
     /// The deployment's API form, flattened; `None` when it does not exist.
-    pub async fn fetch(&self, id: &str) -> Result<Option<Object>, ProviderError> {
+    pub async fn fetch(
+        &self,
+        deadline: Deadline,
+        id: &str,
+    ) -> Result<Option<Object>, ProviderError> {
         let path = format!("/deployment/{}", encode(id));
-        match self.client.call(Method::GET, &path, &[], None).await? {
+        match self
+            .client
+            .call(Method::GET, &path, &[], None, deadline)
+            .await?
+        {
             Answer::NotFound => Ok(None),
             Answer::Data(Json::Null) => Ok(None),
             Answer::Data(data) => {
@@ -162,6 +178,19 @@ impl AlayaProvider {
         out
     }
 
+    /// The attributes of a deployment read with no prior state (an import, a data source).
+    fn imported_attrs(&self, api: &Object, id: &str) -> Object {
+        let mut out = imported(&self.schema, api, Naming::Camel);
+        let id = text_field(api, "serviceId")
+            .or_else(|| text_field(api, "id"))
+            .unwrap_or_else(|| id.to_string());
+        out.insert("id".into(), Json::String(id));
+        if let Some(status) = str_field(api, "status") {
+            out.insert("status".into(), Json::String(normalize_status(status)));
+        }
+        out
+    }
+
     fn body(&self, planned: &Object) -> Json {
         let mut body = to_api(&self.schema, planned, Naming::Camel, &[]);
         // The API requires extensions; none is an empty object.
@@ -183,7 +212,7 @@ impl AlayaProvider {
         let polls = &polls;
         wait_for(ctx, deadline, what, target, || async move {
             let n = polls.fetch_add(1, Ordering::SeqCst);
-            match self.fetch(id).await? {
+            match self.fetch(deadline, id).await? {
                 // Just created, and not listed yet: give it a few polls.
                 None if n < 5 => Ok(Observed::Pending {
                     status: "pending".into(),
@@ -211,7 +240,7 @@ impl AlayaProvider {
         what: &str,
     ) -> Result<(), ProviderError> {
         wait_for(ctx, deadline, what, "deleted", || async move {
-            Ok(match self.fetch(id).await? {
+            Ok(match self.fetch(deadline, id).await? {
                 None => Observed::Done {
                     status: Some("deleted".into()),
                     value: (),
@@ -243,7 +272,11 @@ impl AlayaProvider {
     }
 
     /// The list row of the deployment `planned` names (vksId, namespace, name).
-    async fn find_row(&self, planned: &Object) -> Result<Option<Object>, ProviderError> {
+    async fn find_row(
+        &self,
+        deadline: Deadline,
+        planned: &Object,
+    ) -> Result<Option<Object>, ProviderError> {
         let (Some(vks), Some(ns), Some(name)) = (
             str_field(planned, "vks_id"),
             str_field(planned, "namespace"),
@@ -251,25 +284,48 @@ impl AlayaProvider {
         ) else {
             return Ok(None);
         };
+        Ok(self
+            .list_rows(deadline, name, Some(vks), Some(ns), 1)
+            .await?
+            .pop())
+    }
+
+    /// The list rows of expert deployments named `name` (in `vks` and `ns`, when given), up to
+    /// `most` of them. The list's filters narrow the search; each row is checked again, since
+    /// a filter may match more loosely than equality.
+    async fn list_rows(
+        &self,
+        deadline: Deadline,
+        name: &str,
+        vks: Option<&str>,
+        ns: Option<&str>,
+        most: usize,
+    ) -> Result<Vec<Object>, ProviderError> {
         const SIZE: usize = 100;
         let size = SIZE.to_string();
+        let mut found = Vec::new();
         for page in 1..=100usize {
             let page_text = page.to_string();
-            let query = [
-                ("vksId", vks),
-                ("namespace", ns),
+            let mut query = Vec::new();
+            if let Some(vks) = vks {
+                query.push(("vksId", vks));
+            }
+            if let Some(ns) = ns {
+                query.push(("namespace", ns));
+            }
+            query.extend([
                 ("name", name),
                 ("model", "expert"),
                 ("page", page_text.as_str()),
                 ("size", size.as_str()),
-            ];
+            ]);
             let data = match self
                 .client
-                .call(Method::GET, "/deployment/list", &query, None)
+                .call(Method::GET, "/deployment/list", &query, None, deadline)
                 .await?
             {
                 Answer::Data(d) => d,
-                Answer::NotFound => return Ok(None),
+                Answer::NotFound => break,
             };
             let rows: Vec<Object> = data
                 .get("rows")
@@ -277,13 +333,16 @@ impl AlayaProvider {
                 .and_then(Json::as_array)
                 .map(|rows| rows.iter().filter_map(|r| r.as_object().cloned()).collect())
                 .unwrap_or_default();
-            let hit = rows.iter().find(|row| {
-                str_field(row, "name") == Some(name)
-                    && str_field(row, "vksId").is_none_or(|v| v == vks)
-                    && str_field(row, "namespace").is_none_or(|v| v == ns)
-            });
-            if let Some(row) = hit {
-                return Ok(Some(row.clone()));
+            for row in &rows {
+                let matches = str_field(row, "name") == Some(name)
+                    && vks.is_none_or(|vks| str_field(row, "vksId").is_none_or(|v| v == vks))
+                    && ns.is_none_or(|ns| str_field(row, "namespace").is_none_or(|v| v == ns));
+                if matches {
+                    found.push(row.clone());
+                    if found.len() >= most {
+                        return Ok(found);
+                    }
+                }
             }
             let count = data
                 .get("count")
@@ -293,7 +352,56 @@ impl AlayaProvider {
                 break;
             }
         }
-        Ok(None)
+        Ok(found)
+    }
+
+    /// Where `invoke` sends a message and with what: the chat URL, the key, and the model.
+    async fn service_of(
+        &self,
+        deadline: Deadline,
+        state: &Object,
+    ) -> Result<(Url, String, String), ProviderError> {
+        let known = |attrs: &Object| {
+            let url = str_field(attrs, "service_url").filter(|u| !u.is_empty())?;
+            let key = str_field(attrs, "api_key").filter(|k| !k.is_empty())?;
+            let model = attrs
+                .get("served_name")
+                .and_then(Json::as_array)
+                .and_then(|names| names.first())
+                .and_then(Json::as_str)?;
+            Some((url.to_string(), key.to_string(), model.to_string()))
+        };
+        let (url, key, model) = match known(state) {
+            Some(found) => found,
+            // The state lacks them (an older state, say): ask the cloud.
+            None => {
+                let id = id_of(state)?;
+                let api = self.fetch(deadline, &id).await?.ok_or_else(|| {
+                    ProviderError::new(
+                        ErrorKind::Invalid,
+                        format!("{} {id} does not exist", schema::EXPERT_DEPLOYMENT),
+                    )
+                })?;
+                known(&self.to_attrs(&api, state)).ok_or_else(|| {
+                    ProviderError::new(
+                        ErrorKind::Invalid,
+                        format!(
+                            "{} {id} has no service_url, api_key or served_name yet; \
+                             is it running?",
+                            schema::EXPERT_DEPLOYMENT
+                        ),
+                    )
+                })?
+            }
+        };
+        let chat_url = format!("{}/v1/chat/completions", url.trim_end_matches('/'));
+        let chat_url = Url::parse(&chat_url).map_err(|e| {
+            ProviderError::new(
+                ErrorKind::Invalid,
+                format!("the service_url `{url}` is not a URL: {e}"),
+            )
+        })?;
+        Ok((chat_url, key, model))
     }
 
     fn what(planned: &Object, id: &str) -> String {
@@ -319,13 +427,16 @@ fn id_of(attrs: &Object) -> Result<String, ProviderError> {
 impl Provider for AlayaProvider {
     async fn read(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         type_name: &str,
         prior: &Object,
     ) -> Result<Option<Object>, ProviderError> {
         Self::check_type(type_name)?;
         let id = id_of(prior)?;
-        Ok(self.fetch(&id).await?.map(|api| self.to_attrs(&api, prior)))
+        Ok(self
+            .fetch(Deadline::start(ctx), &id)
+            .await?
+            .map(|api| self.to_attrs(&api, prior)))
     }
 
     async fn create(
@@ -344,7 +455,13 @@ impl Provider for AlayaProvider {
             || async move {
                 let data = self
                     .client
-                    .data(Method::POST, "/deployment/expert", &[], Some(body_ref))
+                    .data(
+                        Method::POST,
+                        "/deployment/expert",
+                        &[],
+                        Some(body_ref),
+                        deadline,
+                    )
                     .await?;
                 data.as_object()
                     .and_then(|d| text_field(d, "serviceId").or_else(|| text_field(d, "id")))
@@ -357,7 +474,7 @@ impl Provider for AlayaProvider {
                     })
             },
             || async move {
-                Ok(self.find_row(planned_ref).await?.and_then(|row| {
+                Ok(self.find_row(deadline, planned_ref).await?.and_then(|row| {
                     text_field(&row, "serviceId").or_else(|| text_field(&row, "id"))
                 }))
             },
@@ -393,6 +510,7 @@ impl Provider for AlayaProvider {
                     &format!("/deployment/{}/cancel", encode(&id)),
                     &[],
                     None,
+                    deadline,
                 )
                 .await?;
             self.wait_status(ctx, deadline, &id, &what, "stopped", false)
@@ -403,6 +521,7 @@ impl Provider for AlayaProvider {
                     &format!("/deployment/expert/{}", encode(&id)),
                     &[],
                     Some(&self.body(&planned)),
+                    deadline,
                 )
                 .await?;
             self.wait_status(ctx, deadline, &id, &what, "running", true)
@@ -419,6 +538,7 @@ impl Provider for AlayaProvider {
                         &format!("/deployment/{}/scale", encode(&id)),
                         &[],
                         Some(&body),
+                        deadline,
                     )
                     .await?;
             }
@@ -440,7 +560,11 @@ impl Provider for AlayaProvider {
         let deadline = Deadline::start(ctx);
         let id = id_of(prior)?;
         let path = format!("/deployment/{}", encode(&id));
-        if let Answer::NotFound = self.client.call(Method::DELETE, &path, &[], None).await? {
+        if let Answer::NotFound = self
+            .client
+            .call(Method::DELETE, &path, &[], None, deadline)
+            .await?
+        {
             return Ok(());
         }
         let what = Self::what(prior, &id);
@@ -449,22 +573,112 @@ impl Provider for AlayaProvider {
 
     async fn find(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         type_name: &str,
         planned: &Object,
     ) -> Result<Option<Object>, ProviderError> {
         Self::check_type(type_name)?;
+        let deadline = Deadline::start(ctx);
         let planned = complete(&self.schema, planned);
-        let Some(row) = self.find_row(&planned).await? else {
+        let Some(row) = self.find_row(deadline, &planned).await? else {
             return Ok(None);
         };
         let Some(id) = text_field(&row, "serviceId").or_else(|| text_field(&row, "id")) else {
             return Ok(None);
         };
         Ok(self
-            .fetch(&id)
+            .fetch(deadline, &id)
             .await?
             .map(|api| self.to_attrs(&api, &planned)))
+    }
+
+    async fn import(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        id: &str,
+    ) -> Result<Option<Object>, ProviderError> {
+        Self::check_type(type_name)?;
+        split_import_id(type_name, id, &["SERVICE_ID"])?;
+        Ok(self
+            .fetch(Deadline::start(ctx), id)
+            .await?
+            .map(|api| self.imported_attrs(&api, id)))
+    }
+
+    async fn read_data(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        config: &Object,
+    ) -> Result<Object, ProviderError> {
+        Self::check_type(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let arg = |name: &str| str_field(config, name).filter(|v| !v.is_empty());
+        let name = arg("name").ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Invalid,
+                format!("data source {type_name} needs name"),
+            )
+        })?;
+        let (vks, ns) = (arg("vks_id"), arg("namespace"));
+        let searched = match (vks, ns) {
+            (Some(vks), Some(ns)) => {
+                format!("named \"{name}\" in VKS cluster {vks}, namespace {ns}")
+            }
+            (Some(vks), None) => format!("named \"{name}\" in VKS cluster {vks}"),
+            (None, Some(ns)) => format!("named \"{name}\" in namespace {ns}"),
+            (None, None) => format!("named \"{name}\""),
+        };
+        let rows = self.list_rows(deadline, name, vks, ns, usize::MAX).await?;
+        let id_of_row =
+            |row: &Object| text_field(row, "serviceId").or_else(|| text_field(row, "id"));
+        let id = match rows.as_slice() {
+            [] => return Err(none_found(type_name, &searched)),
+            [row] => id_of_row(row).ok_or_else(|| none_found(type_name, &searched))?,
+            _ => {
+                let found: Vec<String> = rows
+                    .iter()
+                    .map(|row| {
+                        format!(
+                            "{} ({}/{})",
+                            id_of_row(row).unwrap_or_else(|| "?".into()),
+                            str_field(row, "vksId").unwrap_or("?"),
+                            str_field(row, "namespace").unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                return Err(several_found(
+                    type_name,
+                    &searched,
+                    &found,
+                    "set vks_id and namespace to choose one",
+                ));
+            }
+        };
+        match self.fetch(deadline, &id).await? {
+            Some(api) => Ok(self.imported_attrs(&api, &id)),
+            None => Err(none_found(type_name, &searched)),
+        }
+    }
+
+    async fn invoke(
+        &self,
+        ctx: &OpContext,
+        type_name: &str,
+        state: &Object,
+        message: &str,
+        on_text: &(dyn for<'t> Fn(&'t str) + Send + Sync),
+    ) -> Result<(), ProviderError> {
+        Self::check_type(type_name)?;
+        let deadline = Deadline::start(ctx);
+        let (url, key, model) = self.service_of(deadline, state).await?;
+        let body = chat::request_body(message, Some(&model));
+        let (opened, http) = self.client.open_service(url, &key, &body, deadline).await?;
+        match opened {
+            Opened::Stream(stream) => chat::read_stream(stream, http.redactor(), on_text).await,
+            Opened::Answer(response) => Err(chat::answer_error(&response, http.redactor())),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! Attribute names are the API's camelCase names in snake_case (`vksId` → `vks_id`); fixed-field
 //! objects are nested blocks; free-key maps (`env`, `labels`, `extensions`) are attributes.
 
+use inferform_provider::lookup::{data_source_schema, Lookup};
 use inferform_types::{Attribute, Block, Schema, Type};
 
 pub const EXPERT_DEPLOYMENT: &str = "alaya_expert_deployment";
@@ -222,6 +223,22 @@ pub fn resources() -> std::collections::BTreeMap<String, Schema> {
         .collect()
 }
 
+/// The data source `alaya_expert_deployment`: a deployment looked up by `name`, narrowed by
+/// `vks_id` and `namespace` when given, every other attribute read back.
+pub fn data_sources() -> std::collections::BTreeMap<String, Schema> {
+    let schema = data_source_schema(
+        &expert_deployment(),
+        &[
+            ("name", Lookup::Required),
+            ("vks_id", Lookup::Optional),
+            ("namespace", Lookup::Optional),
+        ],
+    );
+    [(EXPERT_DEPLOYMENT.to_string(), schema)]
+        .into_iter()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +272,32 @@ mod tests {
         assert!(!d.forces_replacement(&["head_config", "image"]));
         assert!(d.is_sensitive(&["api_key"]));
         assert!(provider().is_sensitive(&["secret_key"]));
+    }
+
+    #[test]
+    fn the_data_source_mirrors_the_resource() {
+        let data = data_sources();
+        let ds = &data[EXPERT_DEPLOYMENT];
+        let resource = expert_deployment();
+        assert_eq!(
+            ds.names().collect::<Vec<_>>(),
+            resource.names().collect::<Vec<_>>()
+        );
+        let settable: Vec<&str> = ds
+            .attributes
+            .iter()
+            .filter(|(_, a)| a.settable())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(settable, ["name", "namespace", "vks_id"]);
+        assert!(ds.attributes["name"].required);
+        for name in ["vks_id", "namespace"] {
+            let a = &ds.attributes[name];
+            assert!(a.optional && a.computed && !a.required, "{name}");
+        }
+        assert!(ds.is_sensitive(&["api_key"]));
+        assert!(ds.attributes["api_key"].computed);
+        assert!(!ds.blocks["head_config"].required);
+        assert!(!ds.blocks["scale"].schema.attributes["min"].settable());
     }
 }
