@@ -2,7 +2,8 @@
 //! `-/+`, `-`, attribute-level diffs, `(known after apply)`, `(sensitive value)`,
 //! `# forces replacement`), and diagnostics with the source snippet underlined (miette).
 //!
-//! For machines, [`plan_json`] gives Terraform's JSON plan representation.
+//! For machines and reviews, [`plan_json`] gives Terraform's JSON plan representation and
+//! [`plan_markdown`] a pull-request comment.
 //!
 //! Rendering is pure: it returns strings and never prints, so it is snapshot-tested.
 //! Sensitive values are replaced by `(sensitive value)` here and nowhere leak through.
@@ -14,9 +15,11 @@ use inferform_engine::{Action, Plan, ResourceChange};
 use inferform_types::{Diagnostic, Nesting, Schema, Value};
 
 mod json;
+mod markdown;
 mod text;
 
 pub use json::{canonical_json, plan_hash, plan_json, FORMAT_VERSION};
+pub use markdown::{plan_markdown, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT, MARKER_PREFIX};
 pub use text::{format_value, Style};
 
 /// How to render: colours on or off.
