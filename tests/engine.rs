@@ -738,3 +738,95 @@ fn state_commands_list_show_mv_rm_pull_push() {
         "{graph:?}"
     );
 }
+
+#[test]
+fn data_sources_provider_aliases_and_variable_validation() {
+    let base = r#"
+provider "fabric" {
+  region = "cn-north-4"
+}
+
+provider "fabric" {
+  alias  = "west"
+  region = "cn-southwest-2"
+}
+
+variable "env" {
+  type    = string
+  default = "dev"
+  validation {
+    condition     = contains(["dev", "prod"], var.env)
+    error_message = "env must be dev or prod."
+  }
+}
+
+resource "fabric_workspace" "main" {
+  name = "ws-${var.env}"
+}
+
+resource "fabric_workspace" "west" {
+  provider = fabric.west
+  name     = "ws-west"
+}
+"#;
+    let work = Work::new(&[("main.hcl", base)]);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_eq!(kinds(&work.cloud_objects(), "fabric_workspace"), 2);
+
+    // A data source reads an existing object at plan time: its id is known in the plan.
+    let id = work.cloud_objects()["fabric_workspace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "ws-dev")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    work.write(
+        "data.hcl",
+        "data \"fabric_workspace\" \"found\" {\n  name = \"ws-dev\"\n}\n\nresource \"inferform_data\" \"copy\" {\n  input = data.fabric_workspace.found.id\n}\n",
+    );
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout.contains(&format!("+ input  = \"{id}\"")),
+        "the data source's id is known at plan time: {plan:?}"
+    );
+
+    // A data source that finds nothing is a clear error.
+    work.write(
+        "data.hcl",
+        "data \"fabric_workspace\" \"found\" {\n  name = \"no-such-workspace\"\n}\n",
+    );
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr.contains("data.fabric_workspace.found"),
+        "{plan:?}"
+    );
+    std::fs::remove_file(work.path().join("data.hcl")).unwrap();
+
+    // An undeclared alias is pointed at.
+    work.write("bad.hcl", "resource \"fabric_workspace\" \"east\" {\n  provider = fabric.east\n  name     = \"e\"\n}\n");
+    let out = work.run(&["validate"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("provider configuration `fabric.east` is not declared"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("bad.hcl:2:14"), "{out:?}");
+    std::fs::remove_file(work.path().join("bad.hcl")).unwrap();
+
+    // A failing validation names the variable, shows the message, points at the condition.
+    let out = work.run(&["plan", "--local-cloud", "--var", "env=test"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("invalid value for variable `env`: env must be dev or prod."),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("main.hcl:15:21"), "{out:?}");
+}

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use inferform_lang::config::Config;
@@ -16,7 +16,9 @@ use inferform_lang::eval::{eval, Scope};
 use inferform_lang::refs::{references, Subject};
 use inferform_provider::{Object, OpContext, Progress, Provider, ProviderError};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
-use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr, Value};
+use inferform_types::{
+    Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Value,
+};
 use tokio::task::JoinSet;
 
 use crate::graph::body_exprs;
@@ -74,10 +76,13 @@ struct Ctx {
     store: Arc<dyn StateStore>,
     observer: Arc<dyn ApplyObserver>,
     base_dir: Option<PathBuf>,
+    /// Each resource's instance keys and `each.value`s, worked out once: `count` and
+    /// `for_each` are known at plan time and do not change during apply.
+    expansions: Mutex<BTreeMap<ResourceAddr, Arc<BTreeMap<InstanceKey, Option<Value>>>>>,
 }
 
 /// Strips nulls from objects at every depth: providers get only what is set.
-fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
+pub(crate) fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
     match v {
         serde_json::Value::Object(m) => serde_json::Value::Object(
             m.into_iter()
@@ -115,9 +120,11 @@ impl Ctx {
             .config
             .resource(&change.addr.resource)
             .ok_or_else(|| format!("{} is not in the configuration", change.addr.resource))?;
-        let schema = self
-            .engine
-            .schemas
+        let schemas = match r.addr.mode {
+            inferform_types::ResourceMode::Managed => &self.engine.schemas,
+            inferform_types::ResourceMode::Data => &self.engine.data_schemas,
+        };
+        let schema = schemas
             .get(&r.addr.type_name)
             .ok_or("unknown resource type")?;
         let root = self.root.read().unwrap_or_else(|p| p.into_inner());
@@ -129,12 +136,29 @@ impl Ctx {
             base_dir: self.base_dir.clone(),
         };
         scope = scope.with("local", locals);
-        let keys = expand(r, &scope).map_err(|d| d.message)?;
-        let each = keys
-            .into_iter()
-            .find(|(k, _)| *k == change.addr.key)
-            .map(|(_, e)| e)
-            .unwrap_or(None);
+        let cached = self
+            .expansions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&r.addr)
+            .cloned();
+        let keys = match cached {
+            Some(k) => k,
+            None => {
+                let k: Arc<BTreeMap<InstanceKey, Option<Value>>> = Arc::new(
+                    expand(r, &scope)
+                        .map_err(|d| d.message)?
+                        .into_iter()
+                        .collect(),
+                );
+                self.expansions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(r.addr.clone(), k.clone());
+                k
+            }
+        };
+        let each = keys.get(&change.addr.key).cloned().flatten();
         let iscope = instance_scope(&scope, &change.addr.key, &each, r);
         let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
         let cfg = decode_body(&r.body, schema, &iscope, &what, &mut diags);
@@ -350,7 +374,25 @@ impl Ctx {
         let type_name = &change.addr.resource.type_name;
         let id_of = |o: &Object| o.get("id").and_then(|v| v.as_str()).map(str::to_string);
         match change.action {
-            Action::NoOp | Action::Read => Ok(None),
+            Action::NoOp => Ok(None),
+            Action::Read => {
+                let (_, query) = self.configured(change)?;
+                let obj = provider
+                    .read_data(&self.op_context(change, "read"), type_name, &query)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let v = Value::from_json(&serde_json::Value::Object(obj));
+                let v = match self.engine.data_schemas.get(type_name) {
+                    Some(s) => crate::diff::mark_sensitive(v, s),
+                    None => v,
+                };
+                set_instance(
+                    &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
+                    &change.addr,
+                    v,
+                );
+                Ok(None)
+            }
             Action::Create => {
                 let (cfg, planned) = self.configured(change)?;
                 self.create(provider.as_ref(), change, &cfg, &planned)
@@ -450,7 +492,7 @@ fn record_moves_and_imports(
                 let dependencies = addr
                     .parse::<ResourceInstanceAddr>()
                     .ok()
-                    .and_then(|a| config.resources.iter().position(|r| r.addr == a.resource))
+                    .and_then(|a| config.resource_position(&a.resource))
                     .map(|idx| {
                         crate::graph::resource_dependencies(config, idx)
                             .iter()
@@ -533,6 +575,7 @@ impl Engine {
             store: input.store.clone(),
             observer: input.observer.clone(),
             base_dir: input.base_dir.clone(),
+            expansions: Mutex::new(BTreeMap::new()),
         });
         let deps = dependencies(&changes);
         let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();

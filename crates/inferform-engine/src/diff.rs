@@ -115,8 +115,9 @@ fn merge(
         let planned =
             if !attr.settable() || (attr.computed && c.is_null()) || ignored(&path, ignore) {
                 p.clone()
-            } else if c.is_null() && is_empty(&p) {
-                // An optional value left out, which the cloud reports as empty: no change.
+            } else if (c.is_null() && is_empty(&p)) || (p.is_null() && is_empty(&c)) {
+                // Left out on one side and empty on the other (`labels = {}` against a cloud
+                // that reports nothing, or the reverse): the same thing, no change.
                 p.clone()
             } else {
                 c
@@ -141,6 +142,10 @@ fn merge(
             Nesting::Single => {
                 if c.is_null() && p.is_null() {
                     Value::Null
+                } else if c.is_null() && all_computed(&block.schema) {
+                    // A block the cloud fills in by itself, left out of the configuration:
+                    // what the cloud chose stays.
+                    p
                 } else if c.is_null() {
                     // The block was removed: every attribute inside it changes.
                     let before = changed.len();
@@ -186,6 +191,19 @@ fn merge(
         out.insert(name.clone(), planned);
     }
     Value::Object(out)
+}
+
+/// True when the configuration cannot set anything in this block that the cloud would not
+/// choose by itself: every attribute is computed, and so is every nested block.
+fn all_computed(schema: &Schema) -> bool {
+    schema
+        .attributes
+        .values()
+        .all(|a| a.computed && !a.required)
+        && schema
+            .blocks
+            .values()
+            .all(|b| !b.required && all_computed(&b.schema))
 }
 
 /// True when a planned value is not (known to be) the prior one.
@@ -283,6 +301,41 @@ mod tests {
         assert_eq!(d.replace_paths, vec!["type"]);
         let d = diff(&config, &prior, &schema(), &["type".into(), "mu".into()]);
         assert_eq!(d.changed, vec!["name"]);
+    }
+
+    #[test]
+    fn empty_and_absent_are_the_same() {
+        let prior = obj(vec![
+            ("id", Value::string("x")),
+            ("name", Value::string("a")),
+            ("type", Value::string("t")),
+        ]);
+        let config = obj(vec![
+            ("name", Value::string("a")),
+            ("type", Value::string("t")),
+            ("description", Value::string("")),
+        ]);
+        assert!(diff(&config, &prior, &schema(), &[]).changed.is_empty());
+    }
+
+    #[test]
+    fn a_cloud_filled_block_left_out_keeps_its_value() {
+        let schema = Schema::new()
+            .attr("name", Attribute::required(Type::String))
+            .block(
+                "config",
+                Block::single(
+                    Schema::new().attr("min", Attribute::optional_computed(Type::Number)),
+                ),
+            );
+        let prior = obj(vec![
+            ("name", Value::string("a")),
+            ("config", obj(vec![("min", Value::Number(1.0))])),
+        ]);
+        let config = obj(vec![("name", Value::string("a"))]);
+        let d = diff(&config, &prior, &schema, &[]);
+        assert!(d.changed.is_empty(), "{:?}", d.changed);
+        assert_eq!(d.planned.get("config"), prior.get("config"));
     }
 
     #[test]

@@ -68,4 +68,6 @@ pub struct Engine {
     pub providers: BTreeMap<String, Arc<dyn Provider>>,
     /// Resource type → schema.
     pub schemas: BTreeMap<String, Schema>,
+    /// Data source type → schema.
+    pub data_schemas: BTreeMap<String, Schema>,
 }

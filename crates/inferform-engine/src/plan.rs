@@ -384,6 +384,91 @@ fn retain_targets(
 }
 
 impl Engine {
+    /// Plans one data block: reads it now when its arguments are known; otherwise plans a
+    /// read during apply, its values unknown until then.
+    async fn plan_data(
+        &self,
+        config: &Config,
+        idx: usize,
+        root: &BTreeMap<String, Value>,
+        base: &Scope<'_>,
+        diags: &mut Diagnostics,
+    ) -> Vec<(ResourceInstanceAddr, Value, Option<ResourceChange>)> {
+        let r = &config.resources[idx];
+        let Some(schema) = self.data_schemas.get(&r.addr.type_name) else {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::plan::unknown_type",
+                    format!("unknown data source `{}`", r.addr.type_name),
+                )
+                .with_span(r.span.clone()),
+            );
+            return Vec::new();
+        };
+        let provider_key = Config::provider_key(r);
+        let Some(provider) = self.providers.get(&provider_key).cloned() else {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::plan::no_provider",
+                    format!("provider `{provider_key}` is not configured"),
+                )
+                .with_span(r.span.clone()),
+            );
+            return Vec::new();
+        };
+        let mut scope = base.clone();
+        scope.root = Some(root);
+        let keys = match expand(r, &scope) {
+            Ok(k) => k,
+            Err(d) => {
+                diags.push(d);
+                return Vec::new();
+            }
+        };
+        let what = format!("data \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+        let dependencies = resource_dependencies(config, idx);
+        let mut out = Vec::new();
+        for (key, each) in keys {
+            let addr = r.addr.instance(key.clone());
+            let iscope = instance_scope(&scope, &key, &each, r);
+            let before = diags.0.len();
+            let cfg = decode_body(&r.body, schema, &iscope, &what, diags);
+            if diags.0[before..].iter().any(|d| d.is_error()) {
+                continue;
+            }
+            match cfg.to_json() {
+                Some(json) => {
+                    let query = json_object(&crate::apply::strip_nulls(json));
+                    match provider.read_data(&OpContext::silent(), &r.addr.type_name, &query).await {
+                        Ok(obj) => {
+                            let v = mark_sensitive(Value::from_json(&serde_json::Value::Object(obj)), schema);
+                            out.push((addr, v, None));
+                        }
+                        Err(e) => diags.push(
+                            Diagnostic::error("inferform::plan::data_read", format!("{addr}: {e}"))
+                                .with_span(r.span.clone())
+                                .with_help("check the look-up arguments: the object must exist before this plan"),
+                        ),
+                    }
+                }
+                None => {
+                    let after = mark_sensitive(planned_create(&cfg, schema), schema);
+                    let change = ResourceChange {
+                        addr: addr.clone(),
+                        provider: provider_key.clone(),
+                        action: Action::Read,
+                        before: None,
+                        after: Some(after.clone()),
+                        replace_paths: Vec::new(),
+                        dependencies: dependencies.clone(),
+                    };
+                    out.push((addr, after, Some(change)));
+                }
+            }
+        }
+        out
+    }
+
     /// Reads the objects of `import` blocks that state does not track yet.
     #[allow(clippy::too_many_arguments)]
     async fn plan_imports(
@@ -445,7 +530,10 @@ impl Engine {
                     continue;
                 }
             };
-            let provider_name = import.to.resource.provider_name().to_string();
+            let provider_name = config
+                .resource(&import.to.resource)
+                .map(Config::provider_key)
+                .unwrap_or_else(|| import.to.resource.provider_name().to_string());
             let Some(provider) = self.providers.get(&provider_name) else {
                 continue;
             };
@@ -773,6 +861,22 @@ impl Engine {
                     };
                     locals.insert(name.clone(), v);
                 }
+                Node::Resource(i)
+                    if config.resources[*i].addr.mode == inferform_types::ResourceMode::Data =>
+                {
+                    root.insert("local".into(), Value::Object(locals.clone()));
+                    if opts.destroy {
+                        continue;
+                    }
+                    for (addr, value, change) in
+                        self.plan_data(config, *i, &root, &base, &mut diags).await
+                    {
+                        set_instance(&mut root, &addr, value);
+                        if let Some(change) = change {
+                            plan.changes.push(change);
+                        }
+                    }
+                }
                 Node::Resource(i) => {
                     let r = &config.resources[*i];
                     root.insert("local".into(), Value::Object(locals.clone()));
@@ -947,7 +1051,7 @@ impl Engine {
                 return None;
             }
         };
-        let provider = r.addr.provider_name().to_string();
+        let provider = Config::provider_key(r);
         let dependencies = resource_dependencies(config, idx);
         let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
         let mut out = Vec::new();

@@ -82,6 +82,16 @@ pub struct ProviderConfig {
     pub span: SourceSpan,
 }
 
+impl ProviderConfig {
+    /// How resources refer to this configuration: `fabric`, or `fabric.west` with an alias.
+    pub fn key(&self) -> String {
+        match &self.alias {
+            Some(a) => format!("{}.{a}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
 /// A `variable "NAME" { ... }` block.
 #[derive(Clone, Debug)]
 pub struct Variable {
@@ -91,7 +101,15 @@ pub struct Variable {
     pub description: Option<String>,
     pub sensitive: bool,
     pub nullable: bool,
+    pub validations: Vec<Validation>,
     pub span: SourceSpan,
+}
+
+/// A `validation { condition, error_message }` block of a variable.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub condition: Expr,
+    pub error_message: String,
 }
 
 /// The `lifecycle { ... }` block of a resource.
@@ -114,6 +132,8 @@ pub struct Resource {
     pub count: Option<Expr>,
     pub for_each: Option<Expr>,
     pub depends_on: Vec<(ResourceAddr, SourceSpan)>,
+    /// The `provider` meta-argument: `fabric.west` picks an aliased configuration.
+    pub provider: Option<(String, SourceSpan)>,
     pub lifecycle: Lifecycle,
     /// `timeouts { create = "10m" }`, in seconds.
     pub timeouts: BTreeMap<String, u64>,
@@ -166,11 +186,42 @@ pub struct Config {
     pub outputs: BTreeMap<String, Output>,
     pub moved: Vec<Moved>,
     pub imports: Vec<Import>,
+    /// Resource address → position in `resources`, so look-ups stay fast with many resources.
+    pub resource_index: BTreeMap<ResourceAddr, usize>,
 }
 
 impl Config {
     pub fn resource(&self, addr: &ResourceAddr) -> Option<&Resource> {
-        self.resources.iter().find(|r| &r.addr == addr)
+        match self.resource_index.get(addr) {
+            Some(&i) => self.resources.get(i).filter(|r| &r.addr == addr),
+            None if self.resource_index.len() == self.resources.len() => None,
+            None => self.resources.iter().find(|r| &r.addr == addr),
+        }
+    }
+
+    /// The position of a resource in [`Config::resources`].
+    pub fn resource_position(&self, addr: &ResourceAddr) -> Option<usize> {
+        self.resource(addr)
+            .and_then(|r| self.resource_index.get(&r.addr).copied())
+    }
+
+    /// Rebuilds the address index after `resources` changed.
+    pub fn reindex(&mut self) {
+        self.resource_index = self
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.addr.clone(), i))
+            .collect();
+    }
+
+    /// The provider configuration a resource uses: its `provider` meta-argument
+    /// (`fabric.west`), or the default configuration of its type's provider (`fabric`).
+    pub fn provider_key(r: &Resource) -> String {
+        match &r.provider {
+            Some((key, _)) => key.clone(),
+            None => r.addr.provider_name().to_string(),
+        }
     }
 
     /// The provider block for a provider name (the default configuration, without alias).

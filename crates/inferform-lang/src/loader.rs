@@ -94,11 +94,12 @@ pub fn load_sources(files: Vec<(String, String)>) -> (Config, Diagnostics) {
         }
     }
     loader.check_duplicates();
+    loader.config.reindex();
     (loader.config, loader.diags)
 }
 
 /// Turns a parser error into a diagnostic pointing at the offending character.
-pub(crate) fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic {
+pub fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic {
     let offset = line_col_offset(&source.text, err.location().line(), err.location().column());
     let end = next_char_end(&source.text, offset);
     Diagnostic::error(
@@ -490,9 +491,32 @@ impl Loader {
             nullable: self
                 .literal_bool(body.attribute("nullable"))
                 .unwrap_or(true),
+            validations: self.validations(&body),
             span,
         };
         self.config.variables.insert(name, variable);
+    }
+
+    fn validations(&mut self, body: &Body) -> Vec<Validation> {
+        let mut out = Vec::new();
+        for block in body.blocks.iter().filter(|b| b.kind == "validation") {
+            self.only_attributes(&block.body, &["condition", "error_message"], "validation");
+            let condition = block.body.attribute("condition");
+            let message = self.literal_string(block.body.attribute("error_message"));
+            match (condition, message) {
+                (Some(c), Some(m)) => out.push(Validation {
+                    condition: c.expr.clone(),
+                    error_message: m,
+                }),
+                _ => self.error(
+                    "inferform::config::validation",
+                    "a validation block needs `condition` and `error_message`",
+                    block.kind_span.clone(),
+                    "write validation { condition = length(var.x) > 0, error_message = \"...\" }",
+                ),
+            }
+        }
+        out
     }
 
     fn resource(&mut self, source: &Source, block: &Block, data: bool) {
@@ -516,6 +540,7 @@ impl Loader {
             count: None,
             for_each: None,
             depends_on: Vec::new(),
+            provider: None,
             lifecycle: Lifecycle::default(),
             timeouts: BTreeMap::new(),
             span,
@@ -525,7 +550,28 @@ impl Loader {
                 "count" => resource.count = Some(attr.expr),
                 "for_each" => resource.for_each = Some(attr.expr),
                 "depends_on" => resource.depends_on = self.depends_on(&attr),
-                "provider" => {}
+                "provider" => {
+                    let text = attr.expr.source.text[attr.expr.span().range]
+                        .trim()
+                        .to_string();
+                    let valid = text.split('.').count() <= 2
+                        && !text.is_empty()
+                        && text.split('.').all(|p| {
+                            p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                                && p.chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                        });
+                    if valid {
+                        resource.provider = Some((text, attr.expr.span()));
+                    } else {
+                        self.error(
+                            "inferform::config::bad_provider_ref",
+                            "`provider` must name a provider configuration, as NAME or NAME.ALIAS",
+                            attr.expr.span(),
+                            "write provider = fabric.west, without quotes",
+                        );
+                    }
+                }
                 _ => resource.body.attributes.push(attr),
             }
         }
@@ -546,9 +592,9 @@ impl Loader {
         }
         if let Some(prev) = self
             .config
-            .resources
-            .iter()
-            .find(|r| r.addr == resource.addr)
+            .resource_index
+            .get(&resource.addr)
+            .map(|&i| &self.config.resources[i])
         {
             let (line, _) = prev.span.line_col();
             let message = format!("{} is declared twice", resource.addr);
@@ -564,6 +610,9 @@ impl Loader {
             );
             return;
         }
+        self.config
+            .resource_index
+            .insert(resource.addr.clone(), self.config.resources.len());
         self.config.resources.push(resource);
     }
 

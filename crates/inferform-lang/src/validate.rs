@@ -77,6 +77,41 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
                 .with_help(help),
             );
         }
+        if let Some((key, span)) = &r.provider {
+            let (name, alias) = key
+                .split_once('.')
+                .map_or((key.as_str(), None), |(n, a)| (n, Some(a)));
+            if name != r.addr.provider_name() {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::config::provider_mismatch",
+                        format!(
+                            "{} cannot use provider `{name}`: its type belongs to `{}`",
+                            r.addr,
+                            r.addr.provider_name()
+                        ),
+                    )
+                    .with_span(span.clone())
+                    .with_help(format!(
+                        "use a `{}` configuration, such as {}.ALIAS",
+                        r.addr.provider_name(),
+                        r.addr.provider_name()
+                    )),
+                );
+            } else if alias.is_some() && !config.providers.iter().any(|p| &p.key() == key) {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::config::undeclared_provider",
+                        format!("provider configuration `{key}` is not declared"),
+                    )
+                    .with_span(span.clone())
+                    .with_help(format!(
+                        "add `provider \"{name}\" {{ alias = \"{}\" ... }}`",
+                        alias.unwrap_or_default()
+                    )),
+                );
+            }
+        }
         for (target, span) in &r.depends_on {
             if !declared.contains(target) {
                 diags.push(undeclared_resource(target, span.clone(), config));

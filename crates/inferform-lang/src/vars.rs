@@ -24,7 +24,11 @@ pub enum VarSource {
     /// A var file: `name = expression` lines.
     File(Source),
     /// A value already known, such as one recorded in a saved plan.
-    Value { name: String, value: Value, origin: String },
+    Value {
+        name: String,
+        value: Value,
+        origin: String,
+    },
 }
 
 /// Works out every variable's value. The result is what `var.*` refers to.
@@ -80,13 +84,20 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                     ),
                 }
             }
-            VarSource::Value { name, value, origin } => {
+            VarSource::Value {
+                name,
+                value,
+                origin,
+            } => {
                 if config.variables.contains_key(name) {
                     given.insert(name.clone(), value.clone());
                 } else {
                     diags.push(
-                        Diagnostic::error("inferform::vars::undeclared", format!("{origin} sets `{name}`, which is not a declared variable"))
-                            .with_help("the configuration changed since this value was recorded"),
+                        Diagnostic::error(
+                            "inferform::vars::undeclared",
+                            format!("{origin} sets `{name}`, which is not a declared variable"),
+                        )
+                        .with_help("the configuration changed since this value was recorded"),
                     );
                 }
             }
@@ -197,6 +208,42 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                 value
             },
         );
+    }
+    // Validations run once every value is known, so a condition may read other variables too.
+    let root = BTreeMap::from([("var".to_string(), Value::Object(out.clone()))]);
+    let scope = Scope::new(&root);
+    for (name, var) in &config.variables {
+        if !out.contains_key(name) {
+            continue;
+        }
+        for v in &var.validations {
+            match eval(&v.condition, &scope) {
+                Ok(c) if c.is_unknown() => {}
+                Ok(c) => match c.as_bool() {
+                    Some(true) => {}
+                    Some(false) => diags.push(
+                        Diagnostic::error(
+                            "inferform::vars::invalid",
+                            format!("invalid value for variable `{name}`: {}", v.error_message),
+                        )
+                        .with_span(v.condition.span())
+                        .with_label("this condition is false")
+                        .with_help(format!(
+                            "give `{name}` a value for which the condition holds"
+                        )),
+                    ),
+                    None => diags.push(
+                        Diagnostic::error(
+                            "inferform::vars::condition",
+                            "a validation condition must be true or false",
+                        )
+                        .with_span(v.condition.span())
+                        .with_help("write a comparison, such as length(var.name) <= 64"),
+                    ),
+                },
+                Err(d) => diags.push(d),
+            }
+        }
     }
     (out, diags)
 }

@@ -28,6 +28,16 @@ pub fn factories() -> BTreeMap<String, Arc<dyn ProviderFactory>> {
         .collect()
 }
 
+/// Every data source type's schema.
+pub fn data_schemas(
+    factories: &BTreeMap<String, Arc<dyn ProviderFactory>>,
+) -> BTreeMap<String, Schema> {
+    factories
+        .values()
+        .flat_map(|f| f.data_source_schemas())
+        .collect()
+}
+
 /// Every resource type's schema.
 pub fn schemas(factories: &BTreeMap<String, Arc<dyn ProviderFactory>>) -> BTreeMap<String, Schema> {
     factories
@@ -43,6 +53,7 @@ pub struct Workspace {
     pub vars: BTreeMap<String, Value>,
     pub factories: BTreeMap<String, Arc<dyn ProviderFactory>>,
     pub schemas: BTreeMap<String, Schema>,
+    pub data_schemas: BTreeMap<String, Schema>,
     /// Warnings found while loading, to show with the result.
     pub warnings: Diagnostics,
 }
@@ -155,14 +166,14 @@ pub fn load(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
     let (config, mut diags) = inferform_lang::load_dir(dir, &display_dir(dir));
     let factories = factories();
     let schemas = schemas(&factories);
+    let data_schemas = data_schemas(&factories);
     if !diags.has_errors() {
-        let data_sources = BTreeMap::new();
         let providers: BTreeSet<String> = factories.keys().cloned().collect();
         diags.extend(validate(
             &config,
             &Schemas {
                 resources: &schemas,
-                data_sources: &data_sources,
+                data_sources: &data_schemas,
                 providers: &providers,
             },
         ));
@@ -180,6 +191,7 @@ pub fn load(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
         vars,
         factories,
         schemas,
+        data_schemas,
         warnings: diags,
     })
 }
@@ -395,11 +407,11 @@ pub fn needed_providers(ws: &Workspace, state: &inferform_state::State) -> BTree
         .config
         .resources
         .iter()
-        .map(|r| r.addr.provider_name().to_string())
+        .map(inferform_lang::Config::provider_key)
         .collect();
     out.extend(state.resources.values().map(|r| r.provider.clone()));
     out.extend(state.intents.values().map(|r| r.provider.clone()));
-    out.extend(ws.config.providers.iter().map(|p| p.name.clone()));
+    out.extend(ws.config.providers.iter().map(|p| p.key()));
     out
 }
 
@@ -419,11 +431,13 @@ pub fn configure_providers(
     let env = ProviderEnv { vars: env_vars };
     let root = BTreeMap::from([("var".to_string(), Value::Object(ws.vars.clone()))]);
     let scope = Scope::new(&root);
-    for name in needed {
+    for key in needed {
+        // `fabric.west` is the `fabric` provider's configuration with alias `west`.
+        let name = key.split('.').next().unwrap_or(key);
         let Some(factory) = ws.factories.get(name) else {
             continue;
         };
-        let block = ws.config.provider(name);
+        let block = ws.config.providers.iter().find(|p| &p.key() == key);
         let mut config = match block {
             Some(p) => {
                 let what = format!("provider \"{name}\"");
@@ -462,7 +476,7 @@ pub fn configure_providers(
         }
         match factory.configure(&config, &env) {
             Ok(p) => {
-                out.insert(name.clone(), p);
+                out.insert(key.clone(), p);
             }
             Err(e) => {
                 let mut d = Diagnostic::error(
@@ -487,7 +501,7 @@ pub fn configure_providers(
                         .config
                         .resources
                         .iter()
-                        .find(|r| r.addr.provider_name() == name)
+                        .find(|r| &inferform_lang::Config::provider_key(r) == key)
                         .map(|r| r.span.clone()),
                 };
                 if block.is_none() {

@@ -66,7 +66,7 @@ async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str
                 .with_help("to import into another object, remove this one from state first with `inferform state rm`"),
         );
     }
-    let provider_name = addr.resource.provider_name().to_string();
+    let provider_name = inferform_lang::Config::provider_key(&p.ws.config.resources[idx]);
     let Some(provider) = p.engine.providers.get(&provider_name) else {
         return fail(
             ui,

@@ -91,6 +91,7 @@ pub async fn prepare(
     let engine = Arc::new(Engine {
         providers,
         schemas: ws.schemas.clone(),
+        data_schemas: ws.data_schemas.clone(),
     });
     Ok(Prepared {
         ws,
