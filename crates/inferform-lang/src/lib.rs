@@ -9,6 +9,7 @@
 pub mod config;
 pub mod decode;
 pub mod eval;
+pub mod fmt;
 pub mod funcs;
 pub mod loader;
 pub mod refs;

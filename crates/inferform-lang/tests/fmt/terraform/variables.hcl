@@ -1,0 +1,39 @@
+variable "a" {
+  type = string
+}
+variable "b" {
+  type = list(string)
+}
+variable "c" {
+  type = map(string)
+}
+variable "d" {
+  type = list(any)
+}
+variable "e" {
+  type = map(any)
+}
+variable "f" {
+  type = set(any)
+}
+variable "g" {
+  type    = list(string)
+  default = ["a"]
+}
+variable "h" {
+  type = "number"
+}
+variable "i" {
+  type = object({
+    name = string
+    size = number
+  })
+  validation {
+    condition     = length(var.i.name) > 0
+    error_message = "The name must not be empty."
+  }
+}
+resource "inferform_data" "t" {
+  type  = "string"
+  input = list
+}
