@@ -33,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Check the configuration for mistakes, without touching state or any cloud.
     Validate(ValidateArgs),
+    /// Rewrite configuration files in the canonical style, as `terraform fmt` does.
+    Fmt(FmtArgs),
     /// Show what apply would change.
     Plan(PlanArgs),
     /// Create, update and delete objects to match the configuration.
@@ -64,6 +66,22 @@ pub struct ValidateArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FmtArgs {
+    /// Write nothing; list the files that are not formatted and exit 3 if there are any.
+    #[arg(long)]
+    pub check: bool,
+    /// Print a unified diff of each change.
+    #[arg(long)]
+    pub diff: bool,
+    /// Also format the files in subdirectories (hidden ones, such as `.inferform/`, are skipped).
+    #[arg(long)]
+    pub recursive: bool,
+    /// Files or directories to format; the working directory's `*.hcl` files when left out.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Options shared by the commands that plan.

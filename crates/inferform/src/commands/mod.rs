@@ -1,6 +1,7 @@
 //! The commands. Each parses nothing itself (clap did), calls the crates below, and renders.
 
 mod apply;
+mod fmt;
 mod force_unlock;
 mod graph;
 mod import;
@@ -19,6 +20,7 @@ use crate::{Cli, Command};
 pub async fn run(cli: Cli, vars: Vec<CliVar>, ui: &Ui) -> u8 {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.dir, &args, ui),
+        Command::Fmt(args) => fmt::run(&cli.dir, &args, ui),
         Command::Plan(args) => plan::run(&cli.dir, &args, &vars, ui).await,
         Command::Apply(args) => apply::run_apply(&cli.dir, &args, &vars, ui).await,
         Command::Destroy(args) => apply::run_destroy(&cli.dir, &args, &vars, ui).await,
