@@ -66,8 +66,9 @@ impl Config {
 
 /// Milliseconds spent in each transitional status, per kind of object and operation.
 ///
-/// In JSON, `all_ms` sets every field at once; fields named beside it win over it:
-/// `{"all_ms": 100, "endpoint_delete_ms": 0}`.
+/// In JSON, `all_ms` sets every transition at once; fields named beside it win over it:
+/// `{"all_ms": 100, "endpoint_delete_ms": 0}`. `stream_chunk_ms` is not a transition: `all_ms`
+/// leaves it alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Timings {
     /// Endpoint `CREATING` → `RUNNING` (default 1500).
@@ -88,10 +89,17 @@ pub struct Timings {
     pub alaya_starting_ms: u64,
     /// Alaya deployment `stopping` → `stopped` or gone (default 500).
     pub alaya_stopping_ms: u64,
+    /// The pause between two server-sent events of a streamed invocation, so that a client
+    /// sees a real stream (default 5; 0 sends them all at once).
+    pub stream_chunk_ms: u64,
 }
 
+/// The default pause between two streamed events.
+const STREAM_CHUNK_MS: u64 = 5;
+
 impl Timings {
-    /// Every transition takes `ms`; handy in tests (`Timings::uniform(50)`).
+    /// Every transition takes `ms`; handy in tests (`Timings::uniform(50)`). Streams keep the
+    /// default pace.
     pub fn uniform(ms: u64) -> Timings {
         Timings {
             endpoint_create_ms: ms,
@@ -103,6 +111,7 @@ impl Timings {
             model_update_ms: ms,
             alaya_starting_ms: ms,
             alaya_stopping_ms: ms,
+            stream_chunk_ms: STREAM_CHUNK_MS,
         }
     }
 }
@@ -119,6 +128,7 @@ impl Default for Timings {
             model_update_ms: 1500,
             alaya_starting_ms: 1500,
             alaya_stopping_ms: 500,
+            stream_chunk_ms: STREAM_CHUNK_MS,
         }
     }
 }
@@ -138,6 +148,7 @@ impl<'de> Deserialize<'de> for Timings {
             model_update_ms: Option<u64>,
             alaya_starting_ms: Option<u64>,
             alaya_stopping_ms: Option<u64>,
+            stream_chunk_ms: Option<u64>,
         }
         let raw = Raw::deserialize(deserializer)?;
         let base = raw.all_ms.map(Timings::uniform).unwrap_or_default();
@@ -151,6 +162,7 @@ impl<'de> Deserialize<'de> for Timings {
             model_update_ms: raw.model_update_ms.unwrap_or(base.model_update_ms),
             alaya_starting_ms: raw.alaya_starting_ms.unwrap_or(base.alaya_starting_ms),
             alaya_stopping_ms: raw.alaya_stopping_ms.unwrap_or(base.alaya_stopping_ms),
+            stream_chunk_ms: raw.stream_chunk_ms.unwrap_or(STREAM_CHUNK_MS),
         })
     }
 }
@@ -286,6 +298,10 @@ mod tests {
         assert_eq!(c.timings.endpoint_create_ms, 100);
         assert_eq!(c.timings.alaya_stopping_ms, 100);
         assert_eq!(c.timings.endpoint_delete_ms, 7);
+        assert_eq!(
+            c.timings.stream_chunk_ms, STREAM_CHUNK_MS,
+            "not a transition"
+        );
     }
 
     #[test]

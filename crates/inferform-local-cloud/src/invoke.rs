@@ -5,6 +5,7 @@
 //! the last user message after `You said:`, one word per chunk.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -93,8 +94,15 @@ fn answer(prompt: &str, max_tokens: Option<u64>) -> (Vec<String>, &'static str) 
     }
 }
 
-/// The completion as server-sent events, or as one `chat.completion` object.
-fn completion(prompt: &str, max_tokens: Option<u64>, model: &str, stream: bool) -> Response {
+/// The completion as server-sent events, `pace_ms` apart, or as one `chat.completion`
+/// object.
+fn completion(
+    prompt: &str,
+    max_tokens: Option<u64>,
+    model: &str,
+    stream: bool,
+    pace_ms: u64,
+) -> Response {
     let (words, finish) = answer(prompt, max_tokens);
     let digest = hex::encode(Sha256::digest(prompt.as_bytes()));
     let id = format!("chatcmpl-{}", &digest[..22]);
@@ -129,7 +137,11 @@ fn completion(prompt: &str, max_tokens: Option<u64>, model: &str, stream: bool) 
     }
     events.push_back(chunk(json!({}), json!(finish)));
     events.push_back(Bytes::from_static(b"data: [DONE]\n\n"));
-    let mut resp = Response::new(Body::new(Chunks(events)));
+    let mut resp = Response::new(Body::new(Chunks {
+        events,
+        pace: Duration::from_millis(pace_ms),
+        sleep: None,
+    }));
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -139,8 +151,14 @@ fn completion(prompt: &str, max_tokens: Option<u64>, model: &str, stream: bool) 
     resp
 }
 
-/// A body that yields its chunks one frame each, as a streaming server does.
-struct Chunks(VecDeque<Bytes>);
+/// A body that yields its events one frame each, `pace` apart, as a model server streams its
+/// tokens: a client sees the answer arrive piece by piece.
+struct Chunks {
+    events: VecDeque<Bytes>,
+    pace: Duration,
+    /// The wait before the next event, once the previous one has gone.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
 
 impl http_body::Body for Chunks {
     type Data = Bytes;
@@ -148,9 +166,25 @@ impl http_body::Body for Chunks {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, Self::Error>>> {
-        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+        if let Some(sleep) = self.sleep.as_mut() {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        let Some(event) = self.events.pop_front() else {
+            return Poll::Ready(None);
+        };
+        if !self.pace.is_zero() && !self.events.is_empty() {
+            self.sleep = Some(Box::pin(tokio::time::sleep(self.pace)));
+        }
+        Poll::Ready(Some(Ok(Frame::data(event))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.events.is_empty()
     }
 }
 
@@ -200,7 +234,8 @@ async fn fabric_invoke(
             Ok(())
         })
         .map_err(|e| ApiError::internal(Cloud::Fabric, e.0))??;
-    Ok(completion(&prompt, max_tokens, &id, stream))
+    let pace = app.timings().stream_chunk_ms;
+    Ok(completion(&prompt, max_tokens, &id, stream, pace))
 }
 
 async fn alaya_invoke(
@@ -271,12 +306,18 @@ async fn alaya_invoke(
         })
         .map_err(|e| ApiError::internal(a, e.0))??;
     let (cold, model) = cold;
+    let timings = app.timings();
     if cold {
         // Scaled to zero: this request wakes the service and waits for its cold start.
-        let ms = app.timings().alaya_starting_ms;
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+        tokio::time::sleep(Duration::from_millis(timings.alaya_starting_ms)).await;
     }
-    Ok(completion(&prompt, max_tokens, &model, stream))
+    Ok(completion(
+        &prompt,
+        max_tokens,
+        &model,
+        stream,
+        timings.stream_chunk_ms,
+    ))
 }
 
 #[cfg(test)]

@@ -76,7 +76,8 @@
 //!
 //! Invocations (Fabric `POST .../instances/{id}/invocations`, Alaya
 //! `POST {serviceUrl}/v1/chat/completions` with header `apiKey`) answer only while running,
-//! with `text/event-stream` `data: {chat.completion.chunk}` events and `data: [DONE]`; the text
+//! with `text/event-stream` `data: {chat.completion.chunk}` events and `data: [DONE]`, one
+//! event every `stream_chunk_ms` (default 5), so that a client sees a real stream; the text
 //! is `You said: {last user message}`, one word per chunk, cut at `max_tokens`. `"stream":
 //! false` gets one `chat.completion` object instead.
 //!
@@ -91,7 +92,7 @@
 //!   "fabric_auth_token": "local-token",
 //!   "alaya_access_key": "local-alaya-ak", "alaya_secret_key": "local-alaya-sk",
 //!   "data_dir": ".inferform/local-cloud",
-//!   "timings": {"all_ms": 200, "endpoint_delete_ms": 50},
+//!   "timings": {"all_ms": 200, "endpoint_delete_ms": 50, "stream_chunk_ms": 5},
 //!   "faults": {
 //!     "latency_ms": 0, "error_rate": 0.0, "rate_limit_per_sec": 0,
 //!     "ambiguous_rate": 0.0, "ambiguous_mode": "error500",
