@@ -9,7 +9,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use crate::app::Shared;
-use crate::fabric::{as_map, iso_time, sorted_by_time};
+use crate::fabric::{as_map, iso_time};
 use crate::fields::{self, Fields, Query};
 use crate::reply::{alaya_ok, ApiError, Cloud, Result};
 use crate::store::{Kind, ObjError, Object, Transition, Txn, GONE};
@@ -33,8 +33,8 @@ fn write_failed(e: crate::store::WriteError) -> ApiError {
     )
 }
 
-fn tx<R>(app: &Shared, f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
-    app.store.tx(f).map_err(write_failed)?
+async fn tx<R>(app: &Shared, f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
+    app.store.tx(f).await.map_err(write_failed)?
 }
 
 fn bad(msg: impl Into<String>) -> ApiError {
@@ -261,7 +261,8 @@ async fn create(State(app): State<Shared>, body: Bytes) -> Result<Response> {
         }
         t.insert(obj);
         Ok(id)
-    })?;
+    })
+    .await?;
     Ok(alaya_ok(json!({"serviceId": id})))
 }
 
@@ -271,7 +272,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let base = app.base_url(&headers);
-    let view = tx(&app, |t| Ok(render(find(t, &id)?, &base, t.now)))?;
+    let view = tx(&app, |t| Ok(render(find(t, &id)?, &base, t.now))).await?;
     Ok(alaya_ok(view))
 }
 
@@ -290,35 +291,19 @@ async fn list(
             .filter(|d| q.get("namespace").is_none_or(|v| d.str("namespace") == v))
             .filter(|d| q.get("name").is_none_or(|v| d.str("name") == v))
             .filter(|d| q.get("model").is_none_or(|v| d.str("mode") == v))
-            .map(|d| render(d, &base, t.now))
+            .map(|d| (d.order, d.id.clone(), render(d, &base, t.now)))
             .collect::<Vec<_>>())
-    })?;
-    let rows = sorted_by_time(
-        rows.into_iter()
-            .map(|mut r| {
-                // Sort on the same key as Fabric lists.
-                if let Some(m) = r.as_object_mut() {
-                    let ct = m.get("createTime").cloned().unwrap_or(Value::Null);
-                    m.insert("create_time".into(), ct);
-                    let id = m.get("serviceId").cloned().unwrap_or(Value::Null);
-                    m.insert("id".into(), id);
-                }
-                r
-            })
-            .collect(),
-    );
+    })
+    .await?;
+    // Oldest first (by creation), so that pages are stable.
+    let mut rows = rows;
+    rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let count = rows.len();
     let rows: Vec<Value> = rows
         .into_iter()
         .skip((page - 1).saturating_mul(size))
         .take(size)
-        .map(|mut r| {
-            if let Some(m) = r.as_object_mut() {
-                m.remove("create_time");
-                m.remove("id");
-            }
-            r
-        })
+        .map(|(_, _, r)| r)
         .collect();
     Ok(alaya_ok(json!({"count": count, "rows": rows})))
 }
@@ -344,7 +329,8 @@ async fn scale(State(app): State<Shared>, Path(id): Path<String>, body: Bytes) -
         d.body.insert("updateTime".into(), json!(iso_time(now)));
         d.last_used_ms = now;
         Ok(())
-    })?;
+    })
+    .await?;
     Ok(alaya_ok(Value::Null))
 }
 
@@ -389,7 +375,8 @@ async fn offline_update(
         d.last_used_ms = now;
         d.begin("starting", now, timing, "running");
         Ok(())
-    })?;
+    })
+    .await?;
     Ok(alaya_ok(Value::Null))
 }
 
@@ -406,7 +393,8 @@ async fn cancel(State(app): State<Shared>, Path(id): Path<String>) -> Result<Res
             _ => d.begin("stopping", now, timing, "stopped"),
         }
         Ok(())
-    })?;
+    })
+    .await?;
     Ok(alaya_ok(Value::Null))
 }
 
@@ -423,6 +411,7 @@ async fn delete(State(app): State<Shared>, Path(id): Path<String>) -> Result<Res
             d.begin("stopping", now, timing, GONE);
         }
         Ok(())
-    })?;
+    })
+    .await?;
     Ok(alaya_ok(Value::Null))
 }

@@ -82,8 +82,8 @@ fn write_failed(e: crate::store::WriteError) -> ApiError {
 }
 
 /// Runs a change on the store, mapping a failed write to a 500.
-fn tx<R>(app: &Shared, f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
-    app.store.tx(f).map_err(write_failed)?
+async fn tx<R>(app: &Shared, f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
+    app.store.tx(f).await.map_err(write_failed)?
 }
 
 fn bad(msg: impl Into<String>) -> ApiError {
@@ -187,7 +187,9 @@ pub(crate) fn render(obj: &Object, base: &str) -> Value {
             m.insert("status".into(), json!(obj.status));
             insert_error(&mut m, obj);
         }
-        Kind::AlayaExpertDeployment => {}
+        Kind::AlayaExpertDeployment
+        | Kind::AlayaQuickStartDeployment
+        | Kind::AlayaLoraDeployment => {}
     }
     Value::Object(m)
 }
@@ -241,7 +243,8 @@ async fn create_workspace(
         let view = render(&obj, &base);
         t.insert(obj);
         Ok(view)
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::OK, view))
 }
 
@@ -254,13 +257,13 @@ async fn list_workspaces(
     let (offset, limit) = paging(&q)?;
     let base = app.base_url(&headers);
     let items = tx(&app, |t| {
-        Ok(t.iter(Kind::FabricWorkspace)
+        Ok(t.oldest_first(Kind::FabricWorkspace)
             .filter(|o| q.get("id").is_none_or(|id| o.id == id))
             .filter(|o| q.get("name").is_none_or(|n| o.str("name") == n))
             .map(|o| render(o, &base))
             .collect::<Vec<_>>())
-    })?;
-    let items = sorted_by_time(items);
+    })
+    .await?;
     Ok(fabric_ok(
         StatusCode::OK,
         page(items, "workspaces", offset, limit),
@@ -309,7 +312,8 @@ async fn update_workspace(
             }
         }
         Ok(render(obj, &base))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::OK, view))
 }
 
@@ -336,7 +340,8 @@ async fn delete_workspace(State(app): State<Shared>, Path(ws): Path<String>) -> 
         }
         t.remove(Kind::FabricWorkspace, &ws);
         Ok(())
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::OK, json!({})))
 }
 
@@ -432,7 +437,8 @@ async fn create_endpoint(
         let view = render(&obj, &base);
         t.insert(obj);
         Ok(view)
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::OK, view))
 }
 
@@ -447,14 +453,14 @@ async fn list_endpoints(
     let base = app.base_url(&headers);
     let items = tx(&app, |t| {
         need_workspace(t, &ws)?;
-        Ok(t.iter(Kind::FabricEndpoint)
+        Ok(t.oldest_first(Kind::FabricEndpoint)
             .filter(|o| o.str("workspace_id") == ws)
             .filter(|o| q.get("name").is_none_or(|n| o.str("name") == n))
             .filter(|o| q.get("type").is_none_or(|n| o.str("type") == n))
             .map(|o| render(o, &base))
             .collect::<Vec<_>>())
-    })?;
-    let items = sorted_by_time(items);
+    })
+    .await?;
     Ok(fabric_ok(
         StatusCode::OK,
         page(items, "endpoints", offset, limit),
@@ -472,7 +478,8 @@ async fn show_endpoint(
             child(t, Kind::FabricEndpoint, &ws, &id, "endpoint")?,
             &base,
         ))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::OK, view))
 }
 
@@ -537,7 +544,8 @@ async fn update_endpoint(
             n.merge = Some(merge);
         }
         Ok(render(ep, &base))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::ACCEPTED, view))
 }
 
@@ -575,7 +583,8 @@ async fn delete_endpoint(
             ep.begin("DELETING", now, timing, GONE);
         }
         Ok(render(ep, &base))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::ACCEPTED, view))
 }
 
@@ -653,7 +662,8 @@ async fn create_model(
         ));
         t.insert(v);
         Ok((id, version_id))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(
         StatusCode::OK,
         json!({"id": id, "version_id": version_id}),
@@ -681,15 +691,15 @@ async fn list_models(
     let base = app.base_url(&headers);
     let items = tx(&app, |t| {
         need_workspace(t, &ws)?;
-        Ok(t.iter(Kind::FabricModel)
+        Ok(t.oldest_first(Kind::FabricModel)
             .filter(|o| o.str("workspace_id") == ws)
             .filter(|o| q.get("id").is_none_or(|id| o.id == id))
             .filter(|o| q.get("name").is_none_or(|n| o.str("name") == n))
             .filter(|o| q.get("type").is_none_or(|n| o.str("type") == n))
             .map(|o| render_model(t, o, &base))
             .collect::<Vec<_>>())
-    })?;
-    let items = sorted_by_time(items);
+    })
+    .await?;
     Ok(fabric_ok(
         StatusCode::OK,
         page(items, "models", offset, limit),
@@ -707,12 +717,12 @@ async fn list_versions(
     let base = app.base_url(&headers);
     let items = tx(&app, |t| {
         child(t, Kind::FabricModel, &ws, &id, "model")?;
-        Ok(t.iter(Kind::FabricModelVersion)
+        Ok(t.oldest_first(Kind::FabricModelVersion)
             .filter(|v| v.str("model_id") == id)
             .map(|v| render(v, &base))
             .collect::<Vec<_>>())
-    })?;
-    let items = sorted_by_time(items);
+    })
+    .await?;
     Ok(fabric_ok(
         StatusCode::OK,
         page(items, "versions", offset, limit),
@@ -777,7 +787,8 @@ async fn update_model(
             t.insert(v);
         }
         Ok((status, version_id))
-    })?;
+    })
+    .await?;
     let code = if status == "UPDATING" {
         StatusCode::ACCEPTED
     } else {
@@ -817,7 +828,8 @@ async fn delete_model(
         }
         t.remove(Kind::FabricModel, &id);
         Ok(())
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::OK, json!({})))
 }
 
@@ -969,7 +981,7 @@ async fn create_instance(
         }
         t.insert(obj);
         Ok(id)
-    })?;
+    }).await?;
     Ok(fabric_ok(StatusCode::OK, json!({"id": id})))
 }
 
@@ -984,7 +996,7 @@ async fn list_instances(
     let base = app.base_url(&headers);
     let items = tx(&app, |t| {
         need_workspace(t, &ws)?;
-        Ok(t.iter(Kind::FabricServiceInstance)
+        Ok(t.oldest_first(Kind::FabricServiceInstance)
             .filter(|o| o.str("workspace_id") == ws)
             .filter(|o| q.get("name").is_none_or(|n| o.str("name") == n))
             .filter(|o| {
@@ -993,8 +1005,8 @@ async fn list_instances(
             })
             .map(|o| render(o, &base))
             .collect::<Vec<_>>())
-    })?;
-    let items = sorted_by_time(items);
+    })
+    .await?;
     Ok(fabric_ok(
         StatusCode::OK,
         page(items, "instances", offset, limit),
@@ -1012,7 +1024,8 @@ async fn show_instance(
             child(t, Kind::FabricServiceInstance, &ws, &id, "service instance")?,
             &base,
         ))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::OK, view))
 }
 
@@ -1117,7 +1130,8 @@ async fn update_instance(
             n.merge = Some(merge);
         }
         Ok(render(inst, &base))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::ACCEPTED, view))
 }
 
@@ -1138,7 +1152,8 @@ async fn delete_instance(
             inst.begin("DELETING", now, timing, GONE);
         }
         Ok(render(inst, &base))
-    })?;
+    })
+    .await?;
     Ok(fabric_ok(StatusCode::ACCEPTED, view))
 }
 
@@ -1149,19 +1164,4 @@ pub(crate) fn as_map(v: Value) -> Map<String, Value> {
         Value::Object(m) => m,
         _ => Map::new(),
     }
-}
-
-/// Oldest first, by `create_time` then `id`, so that pages are stable.
-pub(crate) fn sorted_by_time(mut items: Vec<Value>) -> Vec<Value> {
-    let key = |v: &Value| {
-        (
-            v.get("create_time")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            v.get("id").and_then(Value::as_str).unwrap_or("").to_owned(),
-        )
-    };
-    items.sort_by_cached_key(key);
-    items
 }

@@ -233,6 +233,7 @@ async fn fabric_invoke(
             }
             Ok(())
         })
+        .await
         .map_err(|e| ApiError::internal(Cloud::Fabric, e.0))??;
     let pace = app.timings().stream_chunk_ms;
     Ok(completion(&prompt, max_tokens, &id, stream, pace))
@@ -304,6 +305,7 @@ async fn alaya_invoke(
             }
             Ok((cold, model))
         })
+        .await
         .map_err(|e| ApiError::internal(a, e.0))??;
     let (cold, model) = cold;
     let timings = app.timings();

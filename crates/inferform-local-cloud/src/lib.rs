@@ -125,7 +125,11 @@
 //!
 //! With `data_dir`, each object is a file `{data_dir}/{kind}/{id}.json`, written to a temporary
 //! file, synced and renamed, so a crash leaves the old or the new version, never a torn one;
-//! leftover temporary files are removed at start.
+//! leftover temporary files are removed at start. The files are written outside the objects'
+//! lock by one writer thread that takes changes in order and commits them in groups (syncing
+//! a group's files in parallel); a call answers once its own change, and the last change to
+//! everything it read, is on disk, so no answer shows what a crash could take back (see the
+//! `store` module).
 
 mod alaya;
 mod app;

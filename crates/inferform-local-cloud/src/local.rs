@@ -29,20 +29,23 @@ fn error(status: StatusCode, msg: impl Into<String>) -> Response {
 /// Every object of both clouds, grouped by kind, each as the cloud's GET would show it.
 async fn objects(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let base = app.base_url(&headers);
-    let out = app.store.tx(|t| {
-        let mut out = Map::new();
-        for kind in Kind::ALL {
-            let items: Vec<Value> = t
-                .iter(kind)
-                .map(|o| match kind {
-                    Kind::AlayaExpertDeployment => crate::alaya::render(o, &base, t.now),
-                    _ => crate::fabric::render(o, &base),
-                })
-                .collect();
-            out.insert(kind.name().to_owned(), Value::Array(items));
-        }
-        Value::Object(out)
-    });
+    let out = app
+        .store
+        .tx(|t| {
+            let mut out = Map::new();
+            for kind in Kind::ALL {
+                let items: Vec<Value> = t
+                    .iter(kind)
+                    .map(|o| match kind {
+                        Kind::AlayaExpertDeployment => crate::alaya::render(o, &base, t.now),
+                        _ => crate::fabric::render(o, &base),
+                    })
+                    .collect();
+                out.insert(kind.name().to_owned(), Value::Array(items));
+            }
+            Value::Object(out)
+        })
+        .await;
     match out {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.0),
@@ -51,7 +54,7 @@ async fn objects(State(app): State<Shared>, headers: HeaderMap) -> Response {
 
 /// Removes every object (and its file).
 async fn reset(State(app): State<Shared>) -> Response {
-    match app.store.tx(|t| t.clear()) {
+    match app.store.tx(|t| t.clear()).await {
         Ok(()) => Json(json!({"reset": true})).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.0),
     }
