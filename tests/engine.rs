@@ -830,3 +830,21 @@ resource "fabric_workspace" "west" {
     );
     assert!(out.stderr.contains("main.hcl:15:21"), "{out:?}");
 }
+
+#[test]
+fn parallelism_bounds_calls_not_waits() {
+    let mut config = String::from("provider \"fabric\" {\n  region = \"cn-north-4\"\n}\n\nresource \"fabric_workspace\" \"main\" {\n  name = \"ws\"\n}\n");
+    for i in 0..4 {
+        config.push_str(&format!(
+            "\nresource \"fabric_endpoint\" \"e{i}\" {{\n  workspace_id = fabric_workspace.main.id\n  name         = \"e{i}\"\n  type         = \"inference\"\n}}\n"
+        ));
+    }
+    let work = Work::new(&[("main.hcl", &config)]);
+    work.cloud_config(r#"{"timings": {"all_ms": 1500}}"#);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve", "--parallelism", "1"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    // With one call slot, every endpoint still starts while the others wait for RUNNING.
+    let last_start = (0..4).map(|i| line_of(&apply.stdout, &format!("fabric_endpoint.e{i}: Creating..."))).max().unwrap();
+    let first_done = (0..4).map(|i| line_of(&apply.stdout, &format!("fabric_endpoint.e{i}: Creation complete"))).min().unwrap();
+    assert!(last_start < first_done, "waits held call slots: {apply:?}");
+}

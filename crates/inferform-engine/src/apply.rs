@@ -78,7 +78,7 @@ struct Ctx {
     base_dir: Option<PathBuf>,
     /// Each resource's instance keys and `each.value`s, worked out once: `count` and
     /// `for_each` are known at plan time and do not change during apply.
-    expansions: Mutex<BTreeMap<ResourceAddr, Arc<BTreeMap<InstanceKey, Option<Value>>>>>,
+    expansions: Mutex<BTreeMap<ResourceAddr, Arc<Expansion>>>,
 }
 
 /// Strips nulls from objects at every depth: providers get only what is set.
@@ -145,7 +145,7 @@ impl Ctx {
         let keys = match cached {
             Some(k) => k,
             None => {
-                let k: Arc<BTreeMap<InstanceKey, Option<Value>>> = Arc::new(
+                let k: Arc<Expansion> = Arc::new(
                     expand(r, &scope)
                         .map_err(|d| d.message)?
                         .into_iter()
@@ -449,6 +449,9 @@ impl Ctx {
     }
 }
 
+/// A resource's instance keys, with each instance's `each.value`.
+type Expansion = BTreeMap<InstanceKey, Option<Value>>;
+
 /// What an apply task reports: the change's index, its result, how long it took.
 type TaskResult = (usize, Result<Option<String>, String>, Duration);
 
@@ -588,16 +591,18 @@ impl Engine {
         let changes = Arc::new(changes);
         let mut done = vec![false; changes.len()];
         let mut set: JoinSet<TaskResult> = JoinSet::new();
+        let slots = self.call_slots();
         let spawn = |i: usize, set: &mut JoinSet<TaskResult>| {
             let ctx = ctx.clone();
             let changes = changes.clone();
-            set.spawn(async move {
+            let slots = slots.clone();
+            set.spawn(Engine::with_slots(&slots, async move {
                 let change = &changes[i];
                 ctx.observer.started(&change.addr, change.action);
                 let start = Instant::now();
                 let result = ctx.run(change).await;
                 (i, result, start.elapsed())
-            });
+            }));
         };
         let mut stopped = false;
         for (i, _) in waiting.iter().enumerate().filter(|(_, w)| **w == 0) {

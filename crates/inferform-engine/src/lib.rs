@@ -70,4 +70,22 @@ pub struct Engine {
     pub schemas: BTreeMap<String, Schema>,
     /// Data source type → schema.
     pub data_schemas: BTreeMap<String, Schema>,
+    /// How many API calls may be in flight at once (`--parallelism`), across every provider.
+    /// Waiting for a cloud status holds no slot: see [`inferform_provider::CALL_SLOTS`].
+    pub parallelism: usize,
+}
+
+impl Engine {
+    /// Runs `fut` with this engine's API-call slots in place.
+    pub(crate) fn with_slots<F: std::future::Future>(
+        slots: &Arc<tokio::sync::Semaphore>,
+        fut: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        inferform_provider::CALL_SLOTS.scope(slots.clone(), fut)
+    }
+
+    /// A fresh set of API-call slots for one run.
+    pub(crate) fn call_slots(&self) -> Arc<tokio::sync::Semaphore> {
+        Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)))
+    }
 }

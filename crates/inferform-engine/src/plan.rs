@@ -580,6 +580,7 @@ impl Engine {
         diags: &mut Diagnostics,
     ) -> (BTreeMap<String, Option<serde_json::Value>>, Vec<Drift>) {
         let mut set = tokio::task::JoinSet::new();
+        let slots = self.call_slots();
         for (addr, r) in &state.resources {
             let Some(provider) = self.providers.get(&r.provider).cloned() else {
                 diags.push(Diagnostic::error(
@@ -592,7 +593,7 @@ impl Engine {
                 continue;
             };
             let (addr, r) = (addr.clone(), r.clone());
-            set.spawn(async move {
+            set.spawn(Engine::with_slots(&slots, async move {
                 let res = provider
                     .read(
                         &OpContext::silent(),
@@ -601,7 +602,7 @@ impl Engine {
                     )
                     .await;
                 (addr, r, res)
-            });
+            }));
         }
         let mut refreshed = BTreeMap::new();
         let mut drift = Vec::new();

@@ -613,6 +613,13 @@ impl HttpClient {
         limit: Limit,
         stream: bool,
     ) -> Result<Opened, (Attempt, ProviderError)> {
+        // One of the run's API-call slots (`--parallelism`) is held for the attempt only: the
+        // waits between polls and retries hold none.
+        let slots = crate::CALL_SLOTS.try_with(Arc::clone).ok();
+        let _slot = match slots {
+            Some(s) => s.acquire_owned().await.ok(),
+            None => None,
+        };
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone());

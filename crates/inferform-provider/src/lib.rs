@@ -49,6 +49,13 @@ impl ProviderEnv {
     }
 }
 
+tokio::task_local! {
+    /// The API-call slots of the current run (`--parallelism`): every HTTP attempt a provider
+    /// makes holds one while it is in flight, and none while it waits for a status or a retry,
+    /// so waiting objects never keep ready work from starting. Unset, calls are not bounded.
+    pub static CALL_SLOTS: Arc<tokio::sync::Semaphore>;
+}
+
 /// A status change or note reported while an operation runs, for the progress display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress {

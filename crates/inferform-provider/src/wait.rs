@@ -1,8 +1,8 @@
 //! Waiting for a cloud object to settle, and creating without duplicates.
 //!
-//! [`wait_for`] polls a read with a gently growing interval (200 ms, ×1.25, capped at 5 s, with
+//! [`wait_for`] polls a read with an interval of a tenth of the time waited (200 ms to 5 s, with
 //! a little jitter): early polls are frequent, so a short transition is noticed quickly
-//! (a status that changes after 1.5 s is seen within half a second), and a long one costs few
+//! (a status that changes after 1.5 s is seen within a fifth of a second), and a long one costs few
 //! requests. Each status change is reported through [`OpContext::report`].
 //!
 //! [`create_or_adopt`] runs a create; when it fails ambiguously (a 5xx or no answer on a POST,
@@ -57,41 +57,51 @@ impl Deadline {
     }
 }
 
-/// The poll interval: starts at `first`, grows by `factor`, capped at `cap`.
+/// The poll interval: a tenth of the time waited so far (`ratio`), at least `first` and at
+/// most `cap`. The first poll comes soon, and however long a wait lasts, the status change is
+/// seen within about 10% of it, so a chain of waits stays close to the sum of the real
+/// transitions, while a long wait does not flood the API.
 #[derive(Clone, Debug)]
 pub struct PollBackoff {
-    next: Duration,
-    pub factor: f64,
+    pub first: Duration,
+    pub ratio: f64,
     pub cap: Duration,
     /// Each interval is scaled by a random factor in `1 ± jitter`.
     pub jitter: f64,
+    waited: Duration,
 }
 
 impl Default for PollBackoff {
     fn default() -> Self {
         PollBackoff {
-            next: Duration::from_millis(200),
-            factor: 1.25,
+            first: Duration::from_millis(200),
+            ratio: 0.1,
             cap: Duration::from_secs(5),
             jitter: 0.1,
+            waited: Duration::ZERO,
         }
     }
 }
 
 impl PollBackoff {
-    pub fn new(first: Duration, factor: f64, cap: Duration) -> Self {
+    pub fn new(first: Duration, ratio: f64, cap: Duration) -> Self {
         PollBackoff {
-            next: first,
-            factor,
+            first,
+            ratio,
             cap,
             jitter: 0.0,
+            waited: Duration::ZERO,
         }
     }
 
     /// The interval before the next poll, without jitter, and advances.
     pub fn next_base(&mut self) -> Duration {
-        let current = self.next.min(self.cap);
-        self.next = current.mul_f64(self.factor).min(self.cap);
+        let current = self
+            .waited
+            .mul_f64(self.ratio)
+            .max(self.first)
+            .min(self.cap);
+        self.waited += current;
         current
     }
 
@@ -306,15 +316,11 @@ mod tests {
             t += b.next_delay();
             times.push(t);
         }
-        // A change at 1.5 s is seen by the first poll after it, within half a second.
-        let first_after = times
-            .iter()
-            .find(|&&at| at >= Duration::from_millis(1500))
-            .unwrap();
-        assert!(
-            *first_after <= Duration::from_millis(2000),
-            "{first_after:?}"
-        );
+        // A change at 1.5 s is seen by the first poll after it, within a fifth of a second; a
+        // change at 60 s within about 10%.
+        let first_after = |at: Duration| *times.iter().find(|&&t| t >= at).unwrap();
+        assert!(first_after(Duration::from_millis(1500)) <= Duration::from_millis(1700));
+        assert!(first_after(Duration::from_secs(60)) <= Duration::from_secs(67));
         assert_eq!(times[0], Duration::from_millis(200));
         // The cap holds.
         let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();

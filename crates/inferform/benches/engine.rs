@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_inferform");
 
 /// Runs a command; returns its wall time and the peak resident memory of the process, in MB.
+// The child is reaped by wait4 (which also gives its resource usage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
 fn measure(cmd: &mut Command) -> (Duration, f64) {
     let start = Instant::now();
     let mut child = cmd

@@ -108,6 +108,10 @@ pub struct PlanFlags {
     /// Replace this instance even if nothing forces it (repeatable).
     #[arg(long = "replace", value_name = "ADDR")]
     pub replace: Vec<String>,
+    /// How many API calls may be in flight at once. Waiting for a cloud object to become
+    /// ready holds no slot, so it never keeps other ready work from starting.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
     #[command(flatten)]
     pub lock: LockFlags,
 }

@@ -92,6 +92,7 @@ pub async fn prepare(
         providers,
         schemas: ws.schemas.clone(),
         data_schemas: ws.data_schemas.clone(),
+        parallelism: flags.parallelism,
     });
     Ok(Prepared {
         ws,
