@@ -268,6 +268,9 @@ pub(crate) fn call_kind(method: &Method, route: &str) -> &'static str {
         }
         ("POST", "/deployment/expert") => "alaya.deployment.create",
         ("PUT", "/deployment/expert/{id}") => "alaya.deployment.update",
+        ("POST", "/deployment") => "alaya.quick_start.create",
+        ("POST", "/deployment/lora") => "alaya.lora.create",
+        ("PUT", "/deployment/lora/{id}") => "alaya.lora.update",
         ("GET", "/deployment/list") => "alaya.deployment.list",
         ("GET", "/deployment/{id}") => "alaya.deployment.show",
         ("DELETE", "/deployment/{id}") => "alaya.deployment.delete",
@@ -527,6 +530,49 @@ mod tests {
 
     #[test]
     fn every_route_has_a_call_kind() {
+        let routes = [
+            ("POST", "/v1/workspaces"),
+            ("GET", "/v1/workspaces"),
+            ("PUT", "/v1/workspaces/{ws}"),
+            ("DELETE", "/v1/workspaces/{ws}"),
+            ("POST", "/v1/workspaces/{ws}/endpoints"),
+            ("GET", "/v1/workspaces/{ws}/endpoints"),
+            ("GET", "/v1/workspaces/{ws}/endpoints/{id}"),
+            ("PUT", "/v1/workspaces/{ws}/endpoints/{id}"),
+            ("DELETE", "/v1/workspaces/{ws}/endpoints/{id}"),
+            ("POST", "/v1/workspaces/{ws}/models"),
+            ("GET", "/v1/workspaces/{ws}/models"),
+            ("PUT", "/v1/workspaces/{ws}/models/{id}"),
+            ("DELETE", "/v1/workspaces/{ws}/models/{id}"),
+            ("GET", "/v1/workspaces/{ws}/models/{id}/versions"),
+            ("POST", "/v1/workspaces/{ws}/services/instances"),
+            ("GET", "/v1/workspaces/{ws}/services/instances"),
+            ("GET", "/v1/workspaces/{ws}/services/instances/{id}"),
+            ("PUT", "/v1/workspaces/{ws}/services/instances/{id}"),
+            ("DELETE", "/v1/workspaces/{ws}/services/instances/{id}"),
+            (
+                "POST",
+                "/v1/workspaces/{ws}/services/instances/{id}/invocations",
+            ),
+            ("POST", "/api/serverless-infer/v1/deployment"),
+            ("POST", "/api/serverless-infer/v1/deployment/expert"),
+            ("PUT", "/api/serverless-infer/v1/deployment/expert/{id}"),
+            ("POST", "/api/serverless-infer/v1/deployment/lora"),
+            ("PUT", "/api/serverless-infer/v1/deployment/lora/{id}"),
+            ("GET", "/api/serverless-infer/v1/deployment/list"),
+            ("GET", "/api/serverless-infer/v1/deployment/{id}"),
+            ("DELETE", "/api/serverless-infer/v1/deployment/{id}"),
+            ("PUT", "/api/serverless-infer/v1/deployment/{id}/scale"),
+            ("POST", "/api/serverless-infer/v1/deployment/{id}/cancel"),
+            ("POST", "/alaya-svc/{id}/v1/chat/completions"),
+        ];
+        let mut kinds = std::collections::HashSet::new();
+        for (method, route) in routes {
+            let method = Method::from_bytes(method.as_bytes()).expect("a method");
+            let kind = call_kind(&method, route);
+            assert_ne!(kind, "other", "{method} {route}");
+            assert!(kinds.insert(kind), "{kind} twice");
+        }
         assert_eq!(
             call_kind(&Method::POST, "/api/serverless-infer/v1/deployment/expert"),
             "alaya.deployment.create"

@@ -20,11 +20,11 @@ use http_body::Frame;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::alaya::scaled_to_zero;
+use crate::alaya::{loras_of, scaled_to_zero, BASES};
 use crate::app::Shared;
 use crate::fields::{self, Fields};
 use crate::reply::{code, ApiError, Cloud, Result};
-use crate::store::Kind;
+use crate::store::{Kind, Object};
 
 pub(crate) fn fabric_routes() -> Router<Shared> {
     Router::new().route(
@@ -257,13 +257,13 @@ async fn alaya_invoke(
         })
         .map(str::to_owned);
     let (prompt, max_tokens, model, stream) = messages(a, &body)?;
-    let cold = app
+    let (cold, model) = app
         .store
         .tx(|t| {
-            let d = t.get(Kind::AlayaExpertDeployment, &id).ok_or_else(|| {
+            let d = BASES.iter().find_map(|k| t.get(*k, &id)).ok_or_else(|| {
                 ApiError::alaya(
                     StatusCode::NOT_FOUND,
-                    format!("deployment {id} does not exist"),
+                    format!("deployment {id} does not exist or serves no URL of its own"),
                 )
             })?;
             let expected = d.str("apiKey");
@@ -282,32 +282,43 @@ async fn alaya_invoke(
                     ),
                 ));
             }
-            let served: Vec<&str> = d
-                .body
-                .get("servedName")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+            let names = served(d);
             let model = match &model {
-                Some(m) if served.contains(&m.as_str()) => m.clone(),
+                None => names.first().map(|s| (*s).to_owned()).unwrap_or_default(),
+                Some(m) if names.contains(&m.as_str()) => m.clone(),
                 Some(m) => {
-                    return Err(ApiError::alaya(
-                        StatusCode::NOT_FOUND,
-                        format!("model {m:?} is not served here; servedName is {served:?}"),
-                    ))
+                    // A LoRA deployment on this service answers under its own served names.
+                    let lora = loras_of(t, &d.id).find(|l| served(l).contains(&m.as_str()));
+                    match lora {
+                        Some(l) if l.status == "running" => m.clone(),
+                        Some(l) => {
+                            return Err(ApiError::alaya(
+                                StatusCode::BAD_REQUEST,
+                                format!(
+                                    "LoRA deployment {} ({m:?}) is {} and cannot serve \
+                                     requests now",
+                                    l.id, l.status
+                                ),
+                            ))
+                        }
+                        None => {
+                            return Err(ApiError::alaya(
+                                StatusCode::NOT_FOUND,
+                                format!("model {m:?} is not served here; servedName is {names:?}"),
+                            ))
+                        }
+                    }
                 }
-                None => served.first().map(|s| (*s).to_owned()).unwrap_or_default(),
             };
             let cold = scaled_to_zero(d, t.now);
-            let now = t.now;
-            if let Some(d) = t.get_mut(Kind::AlayaExpertDeployment, &id) {
+            let (kind, now) = (d.kind, t.now);
+            if let Some(d) = t.get_mut(kind, &id) {
                 d.last_used_ms = now;
             }
             Ok((cold, model))
         })
         .await
         .map_err(|e| ApiError::internal(a, e.0))??;
-    let (cold, model) = cold;
     let timings = app.timings();
     if cold {
         // Scaled to zero: this request wakes the service and waits for its cold start.
@@ -320,6 +331,15 @@ async fn alaya_invoke(
         stream,
         timings.stream_chunk_ms,
     ))
+}
+
+/// The served names of a deployment.
+fn served(d: &Object) -> Vec<&str> {
+    d.body
+        .get("servedName")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

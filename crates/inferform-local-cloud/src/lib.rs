@@ -53,13 +53,34 @@
 //! create); unknown routes get `APIG.0101` (404/405), throttling `APIG.0308` (429).
 //!
 //! Alaya answers are `{"code": 0, "data": .., "msg": "success"}` (HTTP 200) or
-//! `{"code": -1, "data": null, "msg": ..}` with 400/401/404/500. Create answers
-//! `data.serviceId`; get answers the deployment: `serviceId`, `vksId`, `namespace`, `name`,
-//! `servedName`, `modelId`, `mode: "expert"`, `expert {headConfig, workerConfig, scale,
-//! extensions}`, `apiKey`, `serviceUrl`, `status`, `instance [{name, status}]`, `replicas`,
-//! `createTime`, `updateTime` (and `errorMsg` when failed). List answers `data {count, rows}`
-//! with `page` (from 1) and `size` (1–100, default 10), filters `vksId`, `namespace`, `name`,
-//! `model` (the mode). Scale, offline update, cancel and delete answer `data: null`.
+//! `{"code": -1, "data": null, "msg": ..}` with 400/401/404/500. Three kinds share one id
+//! space and the calls by id (get, list, scale, cancel, delete):
+//!
+//! - expert, `POST /deployment/expert` (the seed's body), offline update
+//!   `PUT /deployment/expert/{id}`; shown with `mode: "expert"` and `expert {headConfig,
+//!   workerConfig, scale, extensions}`;
+//! - quick start, `POST /deployment` {vksId, namespace, name, servedName, modelId, backend,
+//!   backendVersion, backendArgs, resource {workers, cpu, mem, gpu {gpuType, count}}, and
+//!   **[ours]** an optional `scale` (default `{min: 1, max: 1}`)}; shown with
+//!   `mode: "quickStart"` and `quickStart {backend, backendVersion, backendArgs, resource,
+//!   scale}`;
+//! - LoRA, `POST /deployment/lora` {baseServiceId, modelId, name, servedName (a list, or one
+//!   string)}, offline update `PUT /deployment/lora/{id}` (same body; the base cannot change);
+//!   shown with `mode: "lora"`, `baseServiceId`, and its base's `vksId`, `namespace`, `apiKey`
+//!   and `serviceUrl`: it is invoked there, with one of its `servedName`s as the model.
+//!   **[ours]** The base must be an expert or quick-start deployment that is not being
+//!   deleted; served names are unique on a base; a base cannot be deleted while LoRA
+//!   deployments run on it (400); a LoRA deployment cannot be scaled (400: scale its base).
+//!
+//! Creates answer `data.serviceId`; get answers the deployment: `serviceId`, `vksId`,
+//! `namespace`, `name`, `servedName`, `modelId`, `mode`, the mode's object, `apiKey`,
+//! `serviceUrl`, `status`, `createTime`, `updateTime` (and `errorMsg` when failed); bases add
+//! `instance [{instanceId, name, status, baseModelReady, loraModels}]` (the running LoRA
+//! deployments' served names) and `replicas`. Names are unique per `vksId` and `namespace`
+//! across kinds. List answers `data {count, rows}` (every kind, oldest first) with `page`
+//! (from 1) and `size` (1–100, default 10), filters `vksId`, `namespace`, `name`, `model`
+//! (the mode: `expert`, `quickStart`, `lora`). Scale, offline updates, cancel and delete
+//! answer `data: null`.
 //!
 //! # Lifecycle
 //!
@@ -67,8 +88,9 @@
 //! change shows when it completes), DELETE → `DELETING` → gone (404). Service instances: the
 //! same with `FAILED` for a failed create. A model PUT with `version` adds a version
 //! `CREATING` → `RUNNING` while the model is `UPDATING`, then the model's `version_id` moves to
-//! it. Alaya: create → `starting` → `running` (or `failed`), cancel → `stopping` → `stopped`,
-//! offline update (only when `stopped` or `failed`) → `starting` → `running`, delete →
+//! it. Alaya (every kind): create → `starting` → `running` (or `failed`), cancel →
+//! `stopping` → `stopped`, offline update (only when `stopped` or `failed`) → `starting` →
+//! `running`, delete →
 //! `stopping` → gone; `/scale` applies at once. With `scale.min = 0`, a deployment with no call
 //! for `idleTime` seconds shows zero `instance`s, and the next call waits one cold start
 //! (`alaya_starting_ms`). The times come from [`Timings`]. Statuses are derived lazily from the
@@ -79,7 +101,10 @@
 //! with `text/event-stream` `data: {chat.completion.chunk}` events and `data: [DONE]`, one
 //! event every `stream_chunk_ms` (default 5), so that a client sees a real stream; the text
 //! is `You said: {last user message}`, one word per chunk, cut at `max_tokens`. `"stream":
-//! false` gets one `chat.completion` object instead.
+//! false` gets one `chat.completion` object instead. On Alaya, `model` picks one of the
+//! service's `servedName`s or one of a running LoRA deployment's on it (default: the first
+//! served name); another model gets 404, a wrong `apiKey` 401, a service or LoRA deployment
+//! that is not running 400.
 //!
 //! # Config file
 //!
@@ -106,7 +131,9 @@
 //! `fabric.endpoint.{create,list,show,update,delete}`,
 //! `fabric.model.{create,list,versions,update,delete}`,
 //! `fabric.instance.{create,list,show,update,delete,invoke}`,
-//! `alaya.deployment.{create,list,show,scale,update,cancel,delete}`, `alaya.invoke`; a key
+//! `alaya.deployment.{create,list,show,scale,update,cancel,delete}` (`create` and `update`:
+//! expert; the others: every kind), `alaya.quick_start.create`, `alaya.lora.{create,update}`,
+//! `alaya.invoke`; a key
 //! ending in `*` matches a prefix, and the longest match wins. Rate limiting counts each cloud
 //! separately (Alaya services count with Alaya) in one-second windows.
 //!
@@ -115,7 +142,8 @@
 //! - `GET /_local/objects`: every object, as a JSON object grouped by kind, each list holding
 //!   the objects as the cloud's GET shows them: `{"fabric_workspace": [..], "fabric_endpoint":
 //!   [..], "fabric_model": [..], "fabric_model_version": [..], "fabric_service_instance": [..],
-//!   "alaya_expert_deployment": [..]}`.
+//!   "alaya_expert_deployment": [..], "alaya_quick_start_deployment": [..],
+//!   "alaya_lora_deployment": [..]}`.
 //! - `POST /_local/reset`: removes every object (and its file).
 //! - `GET`/`POST /_local/faults`: reads or replaces the faults (a [`Faults`] document).
 //! - `GET`/`POST /_local/timings`: reads or replaces the timings (a [`Timings`] document).

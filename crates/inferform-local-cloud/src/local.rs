@@ -36,9 +36,12 @@ async fn objects(State(app): State<Shared>, headers: HeaderMap) -> Response {
             for kind in Kind::ALL {
                 let items: Vec<Value> = t
                     .iter(kind)
-                    .map(|o| match kind {
-                        Kind::AlayaExpertDeployment => crate::alaya::render(o, &base, t.now),
-                        _ => crate::fabric::render(o, &base),
+                    .map(|o| {
+                        if crate::alaya::DEPLOYMENTS.contains(&kind) {
+                            crate::alaya::render(t, o, &base)
+                        } else {
+                            crate::fabric::render(o, &base)
+                        }
                     })
                     .collect();
                 out.insert(kind.name().to_owned(), Value::Array(items));

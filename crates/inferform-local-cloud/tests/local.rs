@@ -135,3 +135,130 @@ async fn base_url_is_loopback() {
     assert_ne!(cloud.addr().port(), 0);
     cloud.shutdown().await;
 }
+
+#[tokio::test]
+async fn local_controls() {
+    let (cloud, c) = start(test_config(50)).await;
+    let r = c.local(Method::GET, "/_local/health", None).await;
+    assert_eq!(r.body, serde_json::json!({"ok": true}));
+
+    let r = c.local(Method::GET, "/_local/timings", None).await;
+    assert_eq!(r.body["endpoint_create_ms"], 50);
+    assert_eq!(r.body["stream_chunk_ms"], 5);
+    let r = c
+        .local(
+            Method::POST,
+            "/_local/timings",
+            Some(&serde_json::json!({"all_ms": 7})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["alaya_stopping_ms"], 7);
+    let r = c
+        .local(
+            Method::POST,
+            "/_local/timings",
+            Some(&serde_json::json!({"al_ms": 7})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.str("/error").contains("al_ms"));
+
+    // Every kind is listed, each as its cloud's GET shows it, siblings included.
+    let q = c
+        .alaya_bytes(
+            Method::POST,
+            "/deployment",
+            r#"{"vksId": "v", "namespace": "n", "name": "q", "servedName": ["q"], "modelId": "m",
+                "backend": "vllm", "backendVersion": "0.9.0.1", "backendArgs": [], "resource": {}}"#,
+        )
+        .await;
+    let q = q.str("/data/serviceId").to_owned();
+    c.alaya_bytes(
+        Method::POST,
+        "/deployment/lora",
+        &format!(r#"{{"baseServiceId": "{q}", "modelId": "m", "name": "l", "servedName": ["l"]}}"#),
+    )
+    .await;
+    let all = c.local(Method::GET, "/_local/objects", None).await;
+    let keys: Vec<&str> = all
+        .body
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "fabric_workspace",
+            "fabric_endpoint",
+            "fabric_model",
+            "fabric_model_version",
+            "fabric_service_instance",
+            "alaya_expert_deployment",
+            "alaya_quick_start_deployment",
+            "alaya_lora_deployment"
+        ]
+    );
+    assert_eq!(
+        all.body["alaya_quick_start_deployment"][0]["mode"],
+        "quickStart"
+    );
+    assert!(all.body["alaya_quick_start_deployment"][0]["serviceUrl"]
+        .as_str()
+        .is_some_and(|u| u.ends_with(&format!("/alaya-svc/{q}"))));
+    assert_eq!(
+        all.body["alaya_lora_deployment"][0]["baseServiceId"],
+        q.as_str()
+    );
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn sibling_kinds_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        data_dir: Some(dir.path().to_owned()),
+        ..test_config(40)
+    };
+    let (cloud, c) = start(config.clone()).await;
+    let q = c
+        .alaya_bytes(
+            Method::POST,
+            "/deployment",
+            r#"{"vksId": "v", "namespace": "n", "name": "q", "servedName": ["q"], "modelId": "m",
+                "backend": "vllm", "backendVersion": "0.9.0.1", "backendArgs": [], "resource": {}}"#,
+        )
+        .await
+        .str("/data/serviceId")
+        .to_owned();
+    let l = c
+        .alaya_bytes(
+            Method::POST,
+            "/deployment/lora",
+            &format!(
+                r#"{{"baseServiceId": "{q}", "modelId": "m", "name": "l", "servedName": ["l"]}}"#
+            ),
+        )
+        .await
+        .str("/data/serviceId")
+        .to_owned();
+    cloud.shutdown().await;
+    let cloud = LocalCloud::start(config, common::loopback())
+        .await
+        .expect("restart");
+    let c = Client::new(&cloud.base_url());
+    assert_eq!(
+        c.wait_alaya(&q, "running").await.str("/data/mode"),
+        "quickStart"
+    );
+    assert_eq!(
+        c.wait_alaya(&l, "running").await.str("/data/baseServiceId"),
+        q
+    );
+    assert!(dir
+        .path()
+        .join("alaya_lora_deployment")
+        .join(format!("{l}.json"))
+        .exists());
+    cloud.shutdown().await;
+}

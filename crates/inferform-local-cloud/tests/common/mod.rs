@@ -71,6 +71,43 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// A signed Fabric call: every part can be set to test the server's checks.
+pub struct Signed<'a> {
+    pub ak: &'a str,
+    pub sk: &'a str,
+    /// The `X-Sdk-Date` value signed (and sent, unless `send_date` is false).
+    pub date: String,
+    pub send_date: bool,
+    pub method: Method,
+    pub path: &'a str,
+    pub query: &'a [(&'a str, &'a str)],
+    pub body: Option<&'a [u8]>,
+    /// More headers, signed and sent.
+    pub extra: Vec<(String, String)>,
+    /// A header that is signed but then left out of the request.
+    pub unsent_header: Option<&'a str>,
+    /// Sign with `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` instead of the body's hash.
+    pub unsigned_payload: bool,
+}
+
+impl<'a> Signed<'a> {
+    pub fn new(method: Method, path: &'a str) -> Signed<'a> {
+        Signed {
+            ak: FABRIC_AK,
+            sk: FABRIC_SK,
+            date: sdk_date(0),
+            send_date: true,
+            method,
+            path,
+            query: &[],
+            body: None,
+            extra: Vec::new(),
+            unsent_header: None,
+            unsigned_payload: false,
+        }
+    }
+}
+
 /// Signs like the official SDK: every header it sends, sorted; the query sorted and encoded.
 #[allow(clippy::too_many_arguments)]
 pub fn sign(
@@ -81,6 +118,22 @@ pub fn sign(
     query: &[(&str, &str)],
     headers: &[(String, String)],
     body: &[u8],
+    date: &str,
+) -> String {
+    let hash = hex::encode(Sha256::digest(body));
+    sign_with_payload_hash(ak, sk, method, path, query, headers, &hash, date)
+}
+
+/// [`sign`] with a given payload hash (`UNSIGNED-PAYLOAD`, say).
+#[allow(clippy::too_many_arguments)]
+pub fn sign_with_payload_hash(
+    ak: &str,
+    sk: &str,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    headers: &[(String, String)],
+    payload_hash: &str,
     date: &str,
 ) -> String {
     let mut uri = path.split('/').map(enc).collect::<Vec<_>>().join("/");
@@ -105,10 +158,7 @@ pub fn sign(
         .map(|(k, _)| k.as_str())
         .collect::<Vec<_>>()
         .join(";");
-    let creq = format!(
-        "{method}\n{uri}\n{q}\n{canon_headers}\n{signed}\n{}",
-        hex::encode(Sha256::digest(body))
-    );
+    let creq = format!("{method}\n{uri}\n{q}\n{canon_headers}\n{signed}\n{payload_hash}");
     let sts = format!(
         "SDK-HMAC-SHA256\n{date}\n{}",
         hex::encode(Sha256::digest(creq.as_bytes()))
@@ -178,45 +228,102 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Reply {
-        let bytes = body
-            .map(|b| serde_json::to_vec(b).expect("json"))
-            .unwrap_or_default();
-        let date = sdk_date(date_offset);
-        let mut headers = vec![
-            ("Host".to_owned(), self.host.clone()),
-            ("X-Sdk-Date".to_owned(), date.clone()),
-        ];
-        if body.is_some() {
+        let bytes = body.map(|b| serde_json::to_vec(b).expect("json"));
+        let mut req = Signed::new(method, path);
+        req.ak = ak;
+        req.sk = sk;
+        req.date = sdk_date(date_offset);
+        req.query = query;
+        req.body = bytes.as_deref();
+        self.signed(req).await
+    }
+
+    /// A Fabric call signed with the default keys, with exactly these body bytes (a seed's
+    /// body as written, say).
+    pub async fn fabric_bytes(&self, method: Method, path: &str, body: &str) -> Reply {
+        let mut req = Signed::new(method, path);
+        req.body = Some(body.as_bytes());
+        self.signed(req).await
+    }
+
+    /// A signed Fabric call described in full.
+    pub async fn signed(&self, req: Signed<'_>) -> Reply {
+        let mut headers = vec![("Host".to_owned(), self.host.clone())];
+        if req.send_date {
+            headers.push(("X-Sdk-Date".to_owned(), req.date.clone()));
+        }
+        if req.body.is_some() {
             headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
         }
-        let auth = sign(
-            ak,
-            sk,
-            method.as_str(),
-            path,
-            query,
+        headers.extend(req.extra.iter().cloned());
+        let mut auth = sign(
+            req.ak,
+            req.sk,
+            req.method.as_str(),
+            req.path,
+            req.query,
             &headers,
-            &bytes,
-            &date,
+            req.body.unwrap_or_default(),
+            &req.date,
         );
-        let query_string = query
+        if let Some(hidden) = req.unsent_header {
+            // The header stays in SignedHeaders but is not sent.
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(hidden));
+        }
+        if req.unsigned_payload {
+            // Recompute with the literal payload hash the client then declares.
+            headers.push((
+                "X-Sdk-Content-Sha256".to_owned(),
+                "UNSIGNED-PAYLOAD".to_owned(),
+            ));
+            auth = sign_with_payload_hash(
+                req.ak,
+                req.sk,
+                req.method.as_str(),
+                req.path,
+                req.query,
+                &headers,
+                "UNSIGNED-PAYLOAD",
+                &req.date,
+            );
+        }
+        let query_string = req
+            .query
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect::<Vec<_>>()
             .join("&");
         let url = if query_string.is_empty() {
-            format!("{}{path}", self.base)
+            format!("{}{}", self.base, req.path)
         } else {
-            format!("{}{path}?{query_string}", self.base)
+            format!("{}{}?{query_string}", self.base, req.path)
         };
         let mut rb = self
             .http
-            .request(method, url)
-            .header("X-Sdk-Date", date)
+            .request(req.method, url)
             .header("Authorization", auth);
-        if body.is_some() {
-            rb = rb.header("Content-Type", "application/json").body(bytes);
+        for (k, v) in &headers {
+            if !k.eq_ignore_ascii_case("host") {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
         }
+        if let Some(b) = req.body {
+            rb = rb.body(b.to_vec());
+        }
+        self.send(rb).await
+    }
+
+    /// An Alaya call with the default credential and exactly these body bytes.
+    pub async fn alaya_bytes(&self, method: Method, path: &str, body: &str) -> Reply {
+        let rb = self
+            .http
+            .request(
+                method,
+                format!("{}/api/serverless-infer/v1{path}", self.base),
+            )
+            .header("Authorization", ALAYA_AUTH)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
         self.send(rb).await
     }
 
