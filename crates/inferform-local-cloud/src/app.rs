@@ -43,6 +43,7 @@ pub(crate) struct Keys {
     pub fabric_auth_token: String,
     pub alaya_access_key: String,
     pub alaya_secret_key: String,
+    pub fabric_project_id: Option<String>,
 }
 
 /// A fixed one-second window of request counts, for the 429 fault.
@@ -68,6 +69,7 @@ impl App {
                 fabric_auth_token: config.fabric_auth_token,
                 alaya_access_key: config.alaya_access_key,
                 alaya_secret_key: config.alaya_secret_key,
+                fabric_project_id: config.fabric_project_id,
             },
             store,
             timings: RwLock::new(config.timings),
@@ -370,8 +372,30 @@ async fn fabric_auth(State(app): State<Shared>, req: Request, next: Next) -> Res
     if let Err(e) = check_fabric(&app, &parts, &bytes, time::OffsetDateTime::now_utc()) {
         return e.into_response();
     }
+    if let Some(refused) = check_project(&app, &parts.headers) {
+        return refused;
+    }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// With a configured project, refuses a call for another project the way IAM does: 403 with
+/// `{"error": {"code", "message", "title"}}`.
+fn check_project(app: &App, headers: &HeaderMap) -> Option<Response> {
+    let expected = app.keys.fabric_project_id.as_deref()?;
+    let given = headers.get("x-project-id")?;
+    if given.as_bytes() == expected.as_bytes() {
+        return None;
+    }
+    let body = serde_json::json!({"error": {
+        "code": "APIGW.0302",
+        "message": format!(
+            "The credentials do not grant access to project {}",
+            String::from_utf8_lossy(given.as_bytes())
+        ),
+        "title": "Forbidden",
+    }});
+    Some((StatusCode::FORBIDDEN, axum::Json(body)).into_response())
 }
 
 fn unauthorized(code: &str, msg: impl Into<String>) -> ApiError {
@@ -526,6 +550,71 @@ mod tests {
         );
         assert_eq!(parse_plain("plain Credential=,Signature=b"), None);
         assert_eq!(parse_plain("Bearer x"), None);
+    }
+
+    fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> axum::http::request::Parts {
+        let mut b = axum::http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).expect("a valid request").into_parts().0
+    }
+
+    fn at_vector_date() -> time::OffsetDateTime {
+        time::macros::datetime!(2026-11-22 01:02:03 UTC)
+    }
+
+    /// The official vectors of CLOUD-APIS.md, computed with Huawei's Python SDK signer, go
+    /// through the server's whole check, with the `Authorization` headers exactly as given.
+    #[test]
+    fn the_server_accepts_the_official_known_answer_vectors() {
+        let app = App::new(Config {
+            fabric_access_key: "AK1".into(),
+            fabric_secret_key: "SK1".into(),
+            ..Config::default()
+        })
+        .expect("app");
+        let auth = "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-sdk-date, \
+                    Signature=5698311b73e78a9c314d05a8aa6d51fb2cac46dfd56576b6ee942f521ae83ae9";
+        let body = Bytes::from_static(br#"{"name": "apieworkspace"}"#);
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Host", "127.0.0.1:8787"),
+            ("X-Sdk-Date", "20261122T010203Z"),
+            ("Authorization", auth),
+        ];
+        let p = parts("POST", "/v1/workspaces?name=a%20b&limit=10", &headers);
+        assert!(check_fabric(&app, &p, &body, at_vector_date()).is_ok());
+        // One byte of the body changed, or a day later, and it fails.
+        let other = Bytes::from_static(br#"{"name": "apieworkspacf"}"#);
+        assert!(check_fabric(&app, &p, &other, at_vector_date()).is_err());
+        let later = at_vector_date() + time::Duration::days(1);
+        let e = check_fabric(&app, &p, &body, later).expect_err("too far from the date");
+        assert_eq!(e.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(e.code, "APIG.0301");
+
+        let app = App::new(Config::default()).expect("app");
+        let auth = "SDK-HMAC-SHA256 Access=local-ak, SignedHeaders=host;x-project-id;x-sdk-date, \
+                    Signature=f608ad12180ca2ddd800b2371c96b82d43504f49625fedacb2a3ce6341c33838";
+        let headers = [
+            ("Host", "fabric.cn-southwest-2.myhuaweicloud.com"),
+            ("X-Project-Id", "0a1b2c"),
+            ("X-Sdk-Date", "20261122T010203Z"),
+            ("Authorization", auth),
+        ];
+        let p = parts(
+            "GET",
+            "/v1/workspaces/e935d0ef/endpoints/0b5633ba",
+            &headers,
+        );
+        assert!(check_fabric(&app, &p, &Bytes::new(), at_vector_date()).is_ok());
+        let p = parts(
+            "GET",
+            "/v1/workspaces/e935d0ef/endpoints/0b5633bb",
+            &headers,
+        );
+        let e = check_fabric(&app, &p, &Bytes::new(), at_vector_date()).expect_err("other path");
+        assert!(e.solution.contains("canonical request"));
     }
 
     #[test]

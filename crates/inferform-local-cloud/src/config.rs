@@ -22,6 +22,9 @@ pub struct Config {
     pub alaya_access_key: String,
     /// The Alaya secret key expected in `Signature=..` (default `local-alaya-sk`).
     pub alaya_secret_key: String,
+    /// When set, a Fabric call whose `X-Project-Id` names another project is refused with
+    /// 403 (`{"error": {"code", "message", "title"}}`); calls without the header pass.
+    pub fabric_project_id: Option<String>,
     /// Where objects are kept, one JSON file per object; `None` keeps them in memory only.
     pub data_dir: Option<PathBuf>,
     /// Time spent in each transitional status.
@@ -38,6 +41,7 @@ impl Default for Config {
             fabric_auth_token: "local-token".to_owned(),
             alaya_access_key: "local-alaya-ak".to_owned(),
             alaya_secret_key: "local-alaya-sk".to_owned(),
+            fabric_project_id: None,
             data_dir: None,
             timings: Timings::default(),
             faults: Faults::default(),

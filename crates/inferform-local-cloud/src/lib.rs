@@ -33,6 +33,9 @@
 //! Alaya accepts `Authorization: plain Credential={alaya_access_key},Signature={alaya_secret_key}`;
 //! failures are 401 `{"code": -1, "data": null, "msg": ..}`. Bodies over 12 MB get 413.
 //! Default keys: `local-ak`/`local-sk`, token `local-token`, Alaya `local-alaya-ak`/`local-alaya-sk`.
+//! With `fabric_project_id` set, a Fabric call whose
+//! `X-Project-Id` names another project gets 403 `{"error": {"code": "APIGW.0302", "message",
+//! "title": "Forbidden"}}`.
 //!
 //! # Answers **[ours where the vendor is silent]**
 //!
@@ -117,6 +120,7 @@
 //!   "fabric_auth_token": "local-token",
 //!   "alaya_access_key": "local-alaya-ak", "alaya_secret_key": "local-alaya-sk",
 //!   "data_dir": ".inferform/local-cloud",
+//!   "fabric_project_id": null,
 //!   "timings": {"all_ms": 200, "endpoint_delete_ms": 50, "stream_chunk_ms": 5},
 //!   "faults": {
 //!     "latency_ms": 0, "error_rate": 0.0, "rate_limit_per_sec": 0,

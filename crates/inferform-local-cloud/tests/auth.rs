@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{start, test_config};
+use common::{start, test_config, Signed};
+use inferform_local_cloud::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -167,5 +168,301 @@ async fn bodies_over_12_mb_are_refused() {
     assert_eq!(r.str("/error_code"), "APIG.0201");
     let r = c.raw(Method::POST, "/_local/faults", &[], Some(&big)).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    cloud.shutdown().await;
+}
+
+/// The test client's signer, written from CLOUD-APIS.md without the server's code, gives the
+/// official known answers (computed with Huawei's Python SDK); the live tests then use it.
+#[test]
+fn the_test_signer_gives_the_official_known_answers() {
+    let h = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let one = common::sign(
+        "AK1",
+        "SK1",
+        "POST",
+        "/v1/workspaces",
+        &[("name", "a b"), ("limit", "10")],
+        &h(&[
+            ("Content-Type", "application/json"),
+            ("Host", "127.0.0.1:8787"),
+            ("X-Sdk-Date", "20261122T010203Z"),
+        ]),
+        br#"{"name": "apieworkspace"}"#,
+        "20261122T010203Z",
+    );
+    assert_eq!(
+        one,
+        "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-sdk-date, \
+         Signature=5698311b73e78a9c314d05a8aa6d51fb2cac46dfd56576b6ee942f521ae83ae9"
+    );
+    let two = common::sign(
+        "local-ak",
+        "local-sk",
+        "GET",
+        "/v1/workspaces/e935d0ef/endpoints/0b5633ba",
+        &[],
+        &h(&[
+            ("Host", "fabric.cn-southwest-2.myhuaweicloud.com"),
+            ("X-Project-Id", "0a1b2c"),
+            ("X-Sdk-Date", "20261122T010203Z"),
+        ]),
+        b"",
+        "20261122T010203Z",
+    );
+    assert!(
+        two.ends_with(
+            "SignedHeaders=host;x-project-id;x-sdk-date, \
+             Signature=f608ad12180ca2ddd800b2371c96b82d43504f49625fedacb2a3ce6341c33838"
+        ),
+        "{two}"
+    );
+}
+
+fn assert_401(r: &common::Reply, code: &str, words: &str) {
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(r.str("/error_code"), code, "{}", r.text);
+    assert!(
+        r.str("/error_msg").contains(words),
+        "{words:?} not in {}",
+        r.text
+    );
+    assert!(
+        !r.str("/solution_msg").is_empty(),
+        "a solution_msg: {}",
+        r.text
+    );
+    assert!(r.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn every_signature_failure_gets_its_401() {
+    let (cloud, c) = start(test_config(50)).await;
+    let path = "/v1/workspaces";
+
+    // Unsigned payloads, temporary credentials and a project id are accepted.
+    let mut req = Signed::new(Method::POST, path);
+    req.body = Some(br#"{"name": "unsigned"}"#);
+    req.unsigned_payload = true;
+    let r = c.signed(req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut req = Signed::new(Method::GET, path);
+    req.extra = vec![
+        ("X-Security-Token".into(), "temporary".into()),
+        ("X-Project-Id".into(), "0a1b2c".into()),
+    ];
+    let r = c.signed(req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A date a few minutes off is fine: under the 15-minute limit.
+    let r = c
+        .fabric_with(
+            "local-ak",
+            "local-sk",
+            10 * 60,
+            Method::GET,
+            path,
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let mut req = Signed::new(Method::GET, path);
+    req.send_date = false;
+    assert_401(&c.signed(req).await, "APIG.0301", "X-Sdk-Date is missing");
+
+    let mut req = Signed::new(Method::GET, path);
+    req.date = "2026-11-22T01:02:03Z".into();
+    assert_401(&c.signed(req).await, "APIG.0301", "YYYYMMDDTHHMMSSZ");
+
+    for skew in [-20 * 60, 20 * 60] {
+        let r = c
+            .fabric_with("local-ak", "local-sk", skew, Method::GET, path, &[], None)
+            .await;
+        assert_401(&r, "APIG.0301", "15 minutes");
+    }
+
+    let mut req = Signed::new(Method::GET, path);
+    req.extra = vec![("X-Project-Id".into(), "p".into())];
+    req.unsent_header = Some("X-Project-Id");
+    assert_401(&c.signed(req).await, "APIG.0301", "x-project-id");
+
+    let mut req = Signed::new(Method::GET, path);
+    req.ak = "someone-else";
+    assert_401(&c.signed(req).await, "APIG.0301", "unknown access key");
+
+    let mut req = Signed::new(Method::GET, path);
+    req.sk = "wrong";
+    let r = c.signed(req).await;
+    assert_401(&r, "APIG.0301", "signature mismatch");
+    assert!(r.str("/solution_msg").contains("canonical request"));
+
+    // A query changed after signing fails too.
+    let mut req = Signed::new(Method::GET, path);
+    req.query = &[("name", "x")];
+    let auth = {
+        let date = req.date.clone();
+        common::sign(
+            "local-ak",
+            "local-sk",
+            "GET",
+            path,
+            &[("name", "y")],
+            &[
+                ("Host".to_owned(), c.host.clone()),
+                ("X-Sdk-Date".to_owned(), date.clone()),
+            ],
+            b"",
+            &date,
+        )
+    };
+    let date = req.date.clone();
+    let r = c
+        .raw(
+            Method::GET,
+            "/v1/workspaces?name=x",
+            &[("X-Sdk-Date", &date), ("Authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_401(&r, "APIG.0301", "signature mismatch");
+
+    for bad in [
+        "SDK-HMAC-SHA256 nonsense",
+        "SDK-HMAC-SHA256 Access=local-ak, SignedHeaders=, Signature=ab",
+        "SDK-HMAC-SHA256Access=local-ak,SignedHeaders=host,Signature=ab",
+        "Basic dXNlcjpwYXNz",
+    ] {
+        let r = c
+            .raw(Method::GET, path, &[("Authorization", bad)], None)
+            .await;
+        assert_401(&r, "APIG.1002", "Authorization");
+    }
+    let r = c.raw(Method::GET, path, &[], None).await;
+    assert_401(&r, "APIG.0301", "x-auth-token not found");
+    let r = c
+        .raw(Method::GET, path, &[("X-Auth-Token", "wrong")], None)
+        .await;
+    assert_401(&r, "APIG.0301", "token");
+
+    // Every Fabric route is behind the same check, the ep host's invocations included.
+    for (method, p) in [
+        (Method::POST, "/v1/workspaces"),
+        (Method::PUT, "/v1/workspaces/w"),
+        (Method::DELETE, "/v1/workspaces/w"),
+        (Method::GET, "/v1/workspaces/w/endpoints"),
+        (Method::GET, "/v1/workspaces/w/endpoints/e"),
+        (Method::GET, "/v1/workspaces/w/models"),
+        (Method::GET, "/v1/workspaces/w/models/m/versions"),
+        (Method::GET, "/v1/workspaces/w/services/instances"),
+        (Method::GET, "/v1/workspaces/w/services/instances/i"),
+        (
+            Method::POST,
+            "/v1/workspaces/w/services/instances/i/invocations",
+        ),
+    ] {
+        let r = c.raw(method, p, &[], None).await;
+        assert_401(&r, "APIG.0301", "x-auth-token not found");
+    }
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn another_project_gets_the_iam_403_body() {
+    let (cloud, c) = start(Config {
+        fabric_project_id: Some("0a1b2c".into()),
+        ..test_config(50)
+    })
+    .await;
+    let mut req = Signed::new(Method::GET, "/v1/workspaces");
+    req.extra = vec![("X-Project-Id".into(), "0a1b2c".into())];
+    assert_eq!(c.signed(req).await.status, StatusCode::OK);
+    let mut req = Signed::new(Method::GET, "/v1/workspaces");
+    req.extra = vec![("X-Project-Id".into(), "ffffff".into())];
+    let r = c.signed(req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(r.str("/error/title"), "Forbidden");
+    assert!(!r.str("/error/code").is_empty());
+    assert!(r.str("/error/message").contains("ffffff"));
+    assert!(r.headers.contains_key("x-request-id"));
+    // Without the header, the token's project applies.
+    let r = c
+        .raw(
+            Method::GET,
+            "/v1/workspaces",
+            &[("X-Auth-Token", "local-token")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn alaya_401_bodies_name_the_problem() {
+    let (cloud, c) = start(test_config(50)).await;
+    let url = "/api/serverless-infer/v1/deployment/list";
+    for (header, words) in [
+        (None, "missing Authorization"),
+        (Some("Bearer x"), "malformed"),
+        (
+            Some("plain Credential=local-alaya-ak,Signature="),
+            "malformed",
+        ),
+        (
+            Some("plain Credential=someone,Signature=local-alaya-sk"),
+            "invalid credential",
+        ),
+        (
+            Some("plain Credential=local-alaya-ak,Signature=wrong"),
+            "invalid credential",
+        ),
+    ] {
+        let headers: Vec<(&str, &str)> = header.map(|h| ("Authorization", h)).into_iter().collect();
+        for (method, path) in [
+            (Method::GET, url.to_owned()),
+            (
+                Method::POST,
+                "/api/serverless-infer/v1/deployment/expert".to_owned(),
+            ),
+            (
+                Method::POST,
+                "/api/serverless-infer/v1/deployment/lora".to_owned(),
+            ),
+            (
+                Method::POST,
+                "/api/serverless-infer/v1/deployment".to_owned(),
+            ),
+            (
+                Method::DELETE,
+                "/api/serverless-infer/v1/deployment/x".to_owned(),
+            ),
+        ] {
+            let r = c.raw(method, &path, &headers, None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}: {}", r.text);
+            assert_eq!(
+                r.body,
+                json!({"code": -1, "data": null, "msg": r.str("/msg")})
+            );
+            assert!(r.str("/msg").contains(words), "{words:?}: {}", r.text);
+        }
+    }
+    // The seed's spelling, `Authorization:plain ...` with a space after the comma, passes.
+    let r = c
+        .raw(
+            Method::GET,
+            url,
+            &[(
+                "Authorization",
+                "plain Credential=local-alaya-ak, Signature=local-alaya-sk",
+            )],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     cloud.shutdown().await;
 }
