@@ -196,3 +196,154 @@ async fn ambiguous_creates_happen_but_the_answer_is_lost() {
     assert_eq!(list.body["data"]["count"], 1, "the create took effect");
     cloud.shutdown().await;
 }
+
+#[tokio::test]
+async fn faults_from_a_config_file_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("local-cloud.json");
+    std::fs::write(
+        &file,
+        r#"{
+          "timings": {"all_ms": 40},
+          "faults": {
+            "calls": {
+              "fabric.workspace.list": {"error_rate": 1.0},
+              "fabric.instance.create": {"create_failure_rate": 1.0},
+              "alaya.deployment.list": {"latency_ms": 150}
+            }
+          }
+        }"#,
+    )
+    .expect("write the config");
+    let config = Config::load(&file).expect("the file loads");
+    let (cloud, c) = start(config).await;
+
+    // 500 and 503 both occur, in the cloud's error body; other calls are untouched.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let r = c.fabric(Method::GET, "/v1/workspaces", &[], None).await;
+        assert!(r.status.is_server_error(), "{}", r.text);
+        assert!(r.str("/error_code").starts_with("dataartsfabric.0005"));
+        seen.insert(r.status.as_u16());
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![500, 503]);
+    let ws = c
+        .fabric(
+            Method::POST,
+            "/v1/workspaces",
+            &[],
+            Some(&json!({"name": "w"})),
+        )
+        .await;
+    assert_eq!(ws.status, StatusCode::OK, "{}", ws.text);
+
+    // Latency for one call kind only.
+    let t = Instant::now();
+    c.alaya(Method::GET, "/deployment/list", None).await;
+    assert!(t.elapsed() >= Duration::from_millis(150));
+    let t = Instant::now();
+    c.alaya(Method::GET, "/deployment/nope", None).await;
+    assert!(t.elapsed() < Duration::from_millis(150));
+
+    // A failed service instance carries its error.
+    let ws = ws.str("/id").to_owned();
+    let ep = c
+        .fabric(
+            Method::POST,
+            &format!("/v1/workspaces/{ws}/endpoints"),
+            &[],
+            Some(&json(seeds::ENDPOINT)),
+        )
+        .await
+        .str("/id")
+        .to_owned();
+    let m = c
+        .fabric(
+            Method::POST,
+            &format!("/v1/workspaces/{ws}/models"),
+            &[],
+            Some(&json(seeds::MODEL)),
+        )
+        .await
+        .str("/id")
+        .to_owned();
+    let body = seeds::INSTANCE
+        .replace("{model}", &m)
+        .replace("{endpoint}", &ep);
+    let inst = c
+        .fabric_bytes(
+            Method::POST,
+            &format!("/v1/workspaces/{ws}/services/instances"),
+            &body,
+        )
+        .await;
+    assert_eq!(inst.status, StatusCode::OK, "{}", inst.text);
+    let failed = c
+        .wait_fabric(
+            &format!("/v1/workspaces/{ws}/services/instances/{}", inst.str("/id")),
+            "FAILED",
+        )
+        .await;
+    assert_eq!(failed.str("/error_code"), "dataartsfabric.00050010");
+    assert!(!failed.str("/error_msg").is_empty());
+    cloud.shutdown().await;
+
+    // A bad file is refused with its path.
+    std::fs::write(&file, r#"{"faults": {"error_rate": 3}}"#).expect("write");
+    let config = Config::load(&file).expect("valid JSON");
+    match inferform_local_cloud::LocalCloud::start(config, common::loopback()).await {
+        Err(e) => assert!(e.to_string().contains("error_rate"), "{e}"),
+        Ok(_) => panic!("a share over 1.0 must be refused"),
+    }
+    std::fs::write(&file, r#"{"faults": {"eror_rate": 0.1}}"#).expect("write");
+    let e = Config::load(&file).expect_err("a typo is an error");
+    assert!(e.to_string().contains("local-cloud.json"), "{e}");
+}
+
+#[tokio::test]
+async fn run_time_faults_per_call_and_throttling_per_cloud() {
+    let (cloud, c) = start(test_config(50)).await;
+    let r = c
+        .local(
+            Method::POST,
+            "/_local/faults",
+            Some(&json!({"rate_limit_per_sec": 2,
+                "calls": {"alaya.deployment.show": {"error_rate": 1.0}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let now = c.local(Method::GET, "/_local/faults", None).await;
+    assert_eq!(now.body["rate_limit_per_sec"], 2);
+    assert_eq!(
+        now.body["calls"]["alaya.deployment.show"]["error_rate"],
+        1.0
+    );
+
+    // Past two calls in a one-second window, Fabric answers 429.
+    let mut throttled = None;
+    for _ in 0..10 {
+        let r = c.fabric(Method::GET, "/v1/workspaces", &[], None).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            throttled = Some(r);
+            break;
+        }
+    }
+    let throttled = throttled.expect("a 429 past the rate");
+    assert_eq!(throttled.headers["retry-after"], "1");
+    assert_eq!(throttled.str("/error_code"), "APIG.0308");
+    // Alaya counts separately: its first call is not throttled, but faulted per call kind.
+    let r = c.alaya(Method::GET, "/deployment/x", None).await;
+    assert!(r.status.is_server_error(), "{}", r.text);
+    assert_eq!(r.body["code"], -1);
+    let r = c.alaya(Method::GET, "/deployment/list", None).await;
+    assert!(
+        r.status == StatusCode::OK || r.status == StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        r.text
+    );
+    if r.status == StatusCode::TOO_MANY_REQUESTS {
+        assert_eq!(r.body["code"], -1, "Alaya's envelope");
+        assert!(r.headers.contains_key("retry-after"));
+    }
+    cloud.shutdown().await;
+}
