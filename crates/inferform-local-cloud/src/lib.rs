@@ -32,8 +32,9 @@
 //! server's canonical request), `APIG.1002` (an `Authorization` header that does not parse).
 //! Alaya accepts `Authorization: plain Credential={alaya_access_key},Signature={alaya_secret_key}`;
 //! failures are 401 `{"code": -1, "data": null, "msg": ..}`. Bodies over 12 MB get 413.
-//! Default keys: `local-ak`/`local-sk`, token `local-token`, Alaya `local-alaya-ak`/`local-alaya-sk`.
-//! With `fabric_project_id` set, a Fabric call whose
+//! Default keys: `local-ak`/`local-sk`, token `local-token`, Alaya `local-alaya-ak`/`local-alaya-sk`
+//! (`inferform local-cloud serve --access-key/--secret-key/--alaya-access-key/--alaya-secret-key`
+//! or the config file set others). With `fabric_project_id` set, a Fabric call whose
 //! `X-Project-Id` names another project gets 403 `{"error": {"code": "APIGW.0302", "message",
 //! "title": "Forbidden"}}`.
 //!

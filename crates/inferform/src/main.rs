@@ -269,6 +269,19 @@ pub enum LocalCloudCommand {
         /// A JSON file with keys, timings and faults.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The DataArts Fabric access key that signatures must name (default `local-ak`;
+        /// wins over the config file).
+        #[arg(long, value_name = "AK")]
+        access_key: Option<String>,
+        /// The DataArts Fabric secret key that signatures are checked with (default `local-sk`).
+        #[arg(long, value_name = "SK")]
+        secret_key: Option<String>,
+        /// The Alaya NeW access key expected in `plain Credential=` (default `local-alaya-ak`).
+        #[arg(long, value_name = "AK")]
+        alaya_access_key: Option<String>,
+        /// The Alaya NeW secret key expected in `Signature=` (default `local-alaya-sk`).
+        #[arg(long, value_name = "SK")]
+        alaya_secret_key: Option<String>,
     },
 }
 

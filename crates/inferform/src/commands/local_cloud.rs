@@ -6,7 +6,15 @@ use crate::ui::Ui;
 use crate::LocalCloudCommand;
 
 pub async fn run(cmd: LocalCloudCommand, ui: &Ui) -> u8 {
-    let LocalCloudCommand::Serve { addr, data, config } = cmd;
+    let LocalCloudCommand::Serve {
+        addr,
+        data,
+        config,
+        access_key,
+        secret_key,
+        alaya_access_key,
+        alaya_secret_key,
+    } = cmd;
     let mut cfg = match config {
         Some(path) => match Config::load(&path) {
             Ok(c) => c,
@@ -19,6 +27,17 @@ pub async fn run(cmd: LocalCloudCommand, ui: &Ui) -> u8 {
     };
     if data.is_some() {
         cfg.data_dir = data;
+    }
+    // Flags win over the config file, which wins over the documented local defaults.
+    for (flag, key) in [
+        (access_key, &mut cfg.fabric_access_key),
+        (secret_key, &mut cfg.fabric_secret_key),
+        (alaya_access_key, &mut cfg.alaya_access_key),
+        (alaya_secret_key, &mut cfg.alaya_secret_key),
+    ] {
+        if let Some(value) = flag {
+            *key = value;
+        }
     }
     let cloud = match LocalCloud::start(cfg, addr).await {
         Ok(c) => c,
