@@ -49,6 +49,8 @@ pub enum Command {
     Output(OutputArgs),
     /// Bring an existing cloud object under management at ADDR.
     Import(ImportArgs),
+    /// Send a chat message to a service instance or deployment in state and print the answer.
+    Invoke(InvokeArgs),
     /// Print the dependency graph of the configuration in DOT.
     Graph(GraphArgs),
     /// Inspect and edit state.
@@ -183,6 +185,17 @@ pub struct ImportArgs {
     pub addr: String,
     /// The object's id in its cloud (`WORKSPACE_ID/OBJECT_ID` for objects in a workspace).
     pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct InvokeArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// The fabric_service_instance or alaya_expert_deployment to ask, as state names it.
+    pub addr: String,
+    /// The message to send; the answer is printed as it streams in.
+    #[arg(long, value_name = "TEXT")]
+    pub message: String,
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,7 @@ mod fmt;
 mod force_unlock;
 mod graph;
 mod import;
+mod invoke;
 mod local_cloud;
 mod output;
 mod plan;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli, vars: Vec<CliVar>, ui: &Ui) -> u8 {
         Command::Show(args) => show::run(&cli.dir, &args, ui),
         Command::Output(args) => output::run(&cli.dir, &args, ui),
         Command::Import(args) => import::run(&cli.dir, &args, &vars, ui).await,
+        Command::Invoke(args) => invoke::run(&cli.dir, &args, &vars, ui).await,
         Command::Graph(_) => graph::run(&cli.dir, ui),
         Command::State(cmd) => state::run(&cli.dir, &cmd, ui),
         Command::ForceUnlock(args) => force_unlock::run(&cli.dir, &args, ui),
