@@ -841,10 +841,27 @@ fn parallelism_bounds_calls_not_waits() {
     }
     let work = Work::new(&[("main.hcl", &config)]);
     work.cloud_config(r#"{"timings": {"all_ms": 1500}}"#);
-    let apply = work.run(&["apply", "--local-cloud", "--auto-approve", "--parallelism", "1"]);
+    let apply = work.run(&[
+        "apply",
+        "--local-cloud",
+        "--auto-approve",
+        "--parallelism",
+        "1",
+    ]);
     assert_eq!(apply.code, 0, "{apply:?}");
     // With one call slot, every endpoint still starts while the others wait for RUNNING.
-    let last_start = (0..4).map(|i| line_of(&apply.stdout, &format!("fabric_endpoint.e{i}: Creating..."))).max().unwrap();
-    let first_done = (0..4).map(|i| line_of(&apply.stdout, &format!("fabric_endpoint.e{i}: Creation complete"))).min().unwrap();
+    let last_start = (0..4)
+        .map(|i| line_of(&apply.stdout, &format!("fabric_endpoint.e{i}: Creating...")))
+        .max()
+        .unwrap();
+    let first_done = (0..4)
+        .map(|i| {
+            line_of(
+                &apply.stdout,
+                &format!("fabric_endpoint.e{i}: Creation complete"),
+            )
+        })
+        .min()
+        .unwrap();
     assert!(last_start < first_done, "waits held call slots: {apply:?}");
 }

@@ -244,11 +244,14 @@ impl Ctx {
         }
     }
 
+    /// Writes an object's state. `cfg` is its configuration as evaluated: the parts it made
+    /// sensitive (and those the plan marked) are recorded so that they stay hidden.
     fn record(
         &self,
         change: &ResourceChange,
         type_name: &str,
         attrs: &Object,
+        cfg: &Value,
     ) -> Result<(), String> {
         let state = ResourceState {
             addr: change.addr.to_string(),
@@ -257,9 +260,10 @@ impl Ctx {
             attributes: serde_json::Value::Object(attrs.clone()),
             dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
             tainted: false,
+            sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
         };
         self.store.put_resource(&state).map_err(|e| e.to_string())?;
-        let v = Value::from_json(&state.attributes);
+        let v = state.value();
         let v = match self.engine.schemas.get(type_name) {
             Some(s) => crate::diff::mark_sensitive(v, s),
             None => v,
@@ -295,7 +299,7 @@ impl Ctx {
             .await
         {
             Ok(obj) => {
-                self.record(change, type_name, &obj)?;
+                self.record(change, type_name, &obj, cfg)?;
                 self.store
                     .clear_intent(&intent.addr)
                     .map_err(|e| e.to_string())?;
@@ -316,6 +320,7 @@ impl Ctx {
                             attributes: serde_json::Value::Object(obj),
                             dependencies: intent.dependencies.clone(),
                             tainted: true,
+                            sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
                         };
                         self.store
                             .put_resource(&record)
@@ -400,7 +405,7 @@ impl Ctx {
                     .map(|o| id_of(&o))
             }
             Action::Update => {
-                let (_, planned) = self.configured(change)?;
+                let (cfg, planned) = self.configured(change)?;
                 let before = change
                     .before
                     .as_ref()
@@ -415,7 +420,7 @@ impl Ctx {
                     )
                     .await
                     .map_err(|e| e.to_string())?;
-                self.record(change, type_name, &obj)?;
+                self.record(change, type_name, &obj, &cfg)?;
                 Ok(id_of(&obj))
             }
             Action::Replace { create_first } => {
@@ -452,6 +457,17 @@ impl Ctx {
 /// A resource's instance keys, with each instance's `each.value`.
 type Expansion = BTreeMap<InstanceKey, Option<Value>>;
 
+/// The sensitive paths of an object's evaluated configuration and of its planned value.
+fn sensitive_paths(cfg: &Value, planned: Option<&Value>) -> Vec<Vec<String>> {
+    let mut paths = cfg.sensitive_paths();
+    if let Some(p) = planned {
+        paths.extend(p.sensitive_paths());
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 /// What an apply task reports: the change's index, its result, how long it took.
 type TaskResult = (usize, Result<Option<String>, String>, Duration);
 
@@ -459,6 +475,44 @@ fn ambiguous(e: &ProviderError) -> bool {
     use inferform_provider::ErrorKind;
     matches!(e.kind, ErrorKind::Transport | ErrorKind::Timeout)
         || e.status.is_some_and(|s| s >= 500)
+}
+
+/// A state store whose writes, which wait for the disk, run off the async workers: with few
+/// cores, a synchronous fsync inside a task would hold up every poll and create due meanwhile.
+struct OffThread(Arc<dyn StateStore>);
+
+impl OffThread {
+    fn run<T>(&self, f: impl FnOnce(&dyn StateStore) -> T) -> T {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| f(self.0.as_ref())),
+            _ => f(self.0.as_ref()),
+        }
+    }
+}
+
+impl StateStore for OffThread {
+    fn load(&self) -> Result<inferform_state::State, inferform_state::StateError> {
+        self.run(|s| s.load())
+    }
+    fn put_resource(&self, r: &ResourceState) -> Result<(), inferform_state::StateError> {
+        self.run(|s| s.put_resource(r))
+    }
+    fn remove_resource(&self, addr: &str) -> Result<(), inferform_state::StateError> {
+        self.run(|s| s.remove_resource(addr))
+    }
+    fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), inferform_state::StateError> {
+        self.run(|s| s.put_outputs(outputs))
+    }
+    fn record_intent(&self, intent: &Intent) -> Result<(), inferform_state::StateError> {
+        self.run(|s| s.record_intent(intent))
+    }
+    fn clear_intent(&self, addr: &str) -> Result<(), inferform_state::StateError> {
+        self.run(|s| s.clear_intent(addr))
+    }
+    fn replace(&self, state: &inferform_state::State) -> Result<(), inferform_state::StateError> {
+        self.run(|s| s.replace(state))
+    }
 }
 
 /// Carries out the state-only parts of a plan: `moved` blocks, imported objects, and
@@ -510,6 +564,7 @@ fn record_moves_and_imports(
                     attributes: attrs.clone(),
                     dependencies,
                     tainted: false,
+                    sensitive_paths: Vec::new(),
                 };
                 store.put_resource(&record).map_err(|e| e.to_string())?;
             }
@@ -575,7 +630,7 @@ impl Engine {
             engine: self.clone(),
             config: input.config.clone(),
             root: RwLock::new(input.plan.root),
-            store: input.store.clone(),
+            store: Arc::new(OffThread(input.store.clone())),
             observer: input.observer.clone(),
             base_dir: input.base_dir.clone(),
             expansions: Mutex::new(BTreeMap::new()),

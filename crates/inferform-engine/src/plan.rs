@@ -614,8 +614,8 @@ impl Engine {
                     if after.as_ref() != Some(&r.attributes) {
                         let schema = self.schemas.get(&r.type_name);
                         let mark = |v: Value| schema.map_or(v.clone(), |s| mark_sensitive(v, s));
-                        let before = mark(Value::from_json(&r.attributes));
-                        let now = after.as_ref().map(|a| mark(Value::from_json(a)));
+                        let before = mark(r.value());
+                        let now = after.as_ref().map(|a| mark(Value::from_json(a).mark_paths(&r.sensitive_paths)));
                         if now.as_ref().map(Value::deep_unmarked) != Some(before.deep_unmarked()) {
                             drift.push(Drift { addr: addr.clone(), before, after: now });
                         }
@@ -673,6 +673,13 @@ impl Engine {
             destroy: opts.destroy,
             ..Plan::default()
         };
+        // Parts of tracked objects that the configuration made sensitive stay marked.
+        let mut marks: BTreeMap<String, Vec<Vec<String>>> = state
+            .resources
+            .iter()
+            .filter(|(_, r)| !r.sensitive_paths.is_empty())
+            .map(|(k, r)| (k.clone(), r.sensitive_paths.clone()))
+            .collect();
         let mut prior: BTreeMap<String, serde_json::Value> = state
             .resources
             .iter()
@@ -730,6 +737,7 @@ impl Engine {
                             attributes: attrs.clone(),
                             dependencies: deps.clone(),
                             tainted: false,
+                            sensitive_paths: Vec::new(),
                         },
                     );
                 }
@@ -776,6 +784,9 @@ impl Engine {
             if let (Some(attrs), Some(p)) = (prior.remove(&from), providers_of.remove(&from)) {
                 prior.insert(to.clone(), attrs);
                 providers_of.insert(to.clone(), p);
+                if let Some(m) = marks.remove(&from) {
+                    marks.insert(to.clone(), m);
+                }
                 for d in &mut plan.drift {
                     if d.addr == from {
                         d.addr = to.clone();
@@ -834,7 +845,7 @@ impl Engine {
             if let (Ok(a), Some((ty, _, _))) =
                 (addr.parse::<ResourceInstanceAddr>(), providers_of.get(addr))
             {
-                let v = Value::from_json(attrs);
+                let v = Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
                 let v = self
                     .schemas
                     .get(ty)
@@ -903,6 +914,7 @@ impl Engine {
                         &root,
                         &base,
                         &prior,
+                        &marks,
                         opts.destroy,
                         &force,
                         &mut diags,
@@ -952,7 +964,7 @@ impl Engine {
             let Some((ty, provider, deps)) = providers_of.get(addr) else {
                 continue;
             };
-            let before = Value::from_json(attrs);
+            let before = Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
             let before = self
                 .schemas
                 .get(ty)
@@ -1025,6 +1037,7 @@ impl Engine {
         root: &BTreeMap<String, Value>,
         base: &Scope,
         prior: &BTreeMap<String, serde_json::Value>,
+        marks: &BTreeMap<String, Vec<Vec<String>>>,
         destroy: bool,
         force_replace: &dyn Fn(&ResourceInstanceAddr) -> bool,
         diags: &mut Diagnostics,
@@ -1070,7 +1083,10 @@ impl Engine {
                     m.insert("output".into(), input);
                 }
             }
-            let prior_value = prior.get(&addr.to_string()).map(Value::from_json);
+            let key = addr.to_string();
+            let prior_value = prior
+                .get(&key)
+                .map(|j| Value::from_json(j).mark_paths(marks.get(&key).map_or(&[], Vec::as_slice)));
             let change = match prior_value {
                 None => ResourceChange {
                     addr,

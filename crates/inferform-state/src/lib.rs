@@ -31,6 +31,18 @@ pub struct ResourceState {
     /// made it): the next plan replaces it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tainted: bool,
+    /// Paths inside `attributes` whose values are sensitive because the configuration made
+    /// them so (a sensitive variable written into an attribute): they stay hidden wherever
+    /// state is shown. Attributes that are sensitive by schema need no entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_paths: Vec<Vec<String>>,
+}
+
+impl ResourceState {
+    /// The attributes as a value, with the recorded sensitive parts marked.
+    pub fn value(&self) -> inferform_types::Value {
+        inferform_types::Value::from_json(&self.attributes).mark_paths(&self.sensitive_paths)
+    }
 }
 
 /// A create about to be sent: if the process dies before the answer is recorded, the next run
@@ -387,6 +399,7 @@ mod tests {
             attributes: serde_json::json!({"id": addr}),
             dependencies: vec![],
             tainted: false,
+            sensitive_paths: vec![],
         }
     }
 

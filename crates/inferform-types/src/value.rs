@@ -186,6 +186,63 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The paths (object keys and list indexes, as text) of every sensitive part, so marks can
+    /// be kept beside a plain JSON copy of the value and put back later.
+    pub fn sensitive_paths(&self) -> Vec<Vec<String>> {
+        fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            match v {
+                Value::Sensitive(_) => out.push(path.clone()),
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        path.push(k.clone());
+                        walk(v, path, out);
+                        path.pop();
+                    }
+                }
+                Value::List(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        path.push(i.to_string());
+                        walk(v, path, out);
+                        path.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// Marks the parts at `paths` sensitive (paths that do not exist are ignored).
+    pub fn mark_paths(self, paths: &[Vec<String>]) -> Value {
+        fn mark(v: Value, path: &[String]) -> Value {
+            match path.split_first() {
+                None => v.sensitive(),
+                Some((head, rest)) => match v {
+                    Value::Object(mut m) => {
+                        if let Some(inner) = m.remove(head) {
+                            m.insert(head.clone(), mark(inner, rest));
+                        }
+                        Value::Object(m)
+                    }
+                    Value::List(mut items) => {
+                        if let Some(i) = head.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                            let inner = std::mem::take(&mut items[i]);
+                            items[i] = mark(inner, rest);
+                        }
+                        Value::List(items)
+                    }
+                    Value::Sensitive(inner) => mark(*inner, path).sensitive(),
+                    other => other,
+                },
+            }
+        }
+        paths.iter().fold(self, |v, p| mark(v, p))
+    }
+}
+
 /// Whole numbers become JSON integers, others floats.
 pub fn number_to_json(n: f64) -> serde_json::Value {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
@@ -251,6 +308,19 @@ mod tests {
         let v = Value::object([("id", Value::Unknown)]);
         assert!(v.to_json().is_none());
         assert!(!v.is_wholly_known());
+    }
+
+    #[test]
+    fn sensitive_paths_round_trip() {
+        let v = Value::object([
+            ("a", Value::string("x")),
+            ("b", Value::object([("token", Value::string("t").sensitive())])),
+            ("c", Value::List(vec![Value::Null, Value::string("k").sensitive()])),
+        ]);
+        let paths = v.sensitive_paths();
+        assert_eq!(paths, vec![vec!["b".to_string(), "token".into()], vec!["c".into(), "1".into()]]);
+        let plain = Value::from_json(&v.to_json().unwrap());
+        assert_eq!(plain.mark_paths(&paths), v);
     }
 
     #[test]

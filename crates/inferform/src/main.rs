@@ -114,6 +114,9 @@ pub struct PlanFlags {
     /// ready holds no slot, so it never keeps other ready work from starting.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// Print machine-readable output: one JSON object per line (Terraform's `-json` UI).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub lock: LockFlags,
 }
@@ -173,6 +176,12 @@ pub struct ShowArgs {
     /// A saved plan to show; the state when left out.
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
+    /// Print JSON: a plan in the structure of Terraform's JSON plan, or the state's values.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print a saved plan as a Markdown report for a pull-request comment.
+    #[arg(long, requires = "plan_file")]
+    pub markdown: bool,
     #[command(flatten)]
     pub lock: LockFlags,
 }

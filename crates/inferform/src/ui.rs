@@ -1,5 +1,6 @@
 //! The one place that prints: stdout for results, stderr for diagnostics and prompts, colours
-//! only on a terminal and never with `NO_COLOR`.
+//! only on a terminal and never with `NO_COLOR`. With `--json`, the human text is replaced by
+//! one JSON object per line on stdout, in the shape of Terraform's machine-readable UI.
 
 use std::io::{IsTerminal, Write};
 
@@ -8,22 +9,48 @@ use inferform_types::Diagnostic;
 
 pub struct Ui {
     pub color: bool,
+    /// Machine-readable output: JSON lines instead of text.
+    pub json: bool,
 }
+
+/// The version of the JSON lines format.
+pub const JSON_UI_VERSION: &str = "1.2";
 
 impl Ui {
     pub fn from_env() -> Ui {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Ui {
             color: !no_color && std::io::stdout().is_terminal(),
+            json: false,
         }
+    }
+
+    /// The same terminal, speaking JSON lines when `json` is set (and announcing its version).
+    pub fn with_json(&self, json: bool) -> Ui {
+        let ui = Ui {
+            color: self.color && !json,
+            json,
+        };
+        if json {
+            ui.emit(
+                "info",
+                &format!("inferform {}", env!("CARGO_PKG_VERSION")),
+                "version",
+                serde_json::json!({"inferform": env!("CARGO_PKG_VERSION"), "ui": JSON_UI_VERSION}),
+            );
+        }
+        ui
     }
 
     pub fn render(&self) -> RenderOptions {
         RenderOptions { color: self.color }
     }
 
-    /// Prints to stdout as is.
+    /// Prints to stdout as is (nothing in JSON mode).
     pub fn out(&self, text: &str) {
+        if self.json {
+            return;
+        }
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
@@ -34,21 +61,55 @@ impl Ui {
     }
 
     pub fn error_line(&self, text: &str) {
+        if self.json {
+            self.emit("error", text.trim(), "log", serde_json::json!({}));
+            return;
+        }
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{text}");
     }
 
-    /// Prints diagnostics to stderr; returns true when any was an error.
+    /// One JSON line: `@level`, `@message`, `@module`, `@timestamp`, `type`, and `fields`.
+    pub fn emit(&self, level: &str, message: &str, kind: &str, fields: serde_json::Value) {
+        let timestamp = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut line = serde_json::json!({
+            "@level": level,
+            "@message": message,
+            "@module": "inferform.ui",
+            "@timestamp": timestamp,
+            "type": kind,
+        });
+        if let (Some(l), serde_json::Value::Object(f)) = (line.as_object_mut(), fields) {
+            l.extend(f);
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    }
+
+    /// Prints diagnostics (to stderr, or as `diagnostic` lines); returns true when any was an
+    /// error.
     pub fn diagnostics<'a>(&self, diags: impl IntoIterator<Item = &'a Diagnostic>) -> bool {
         let mut errors = false;
         let mut stderr = std::io::stderr().lock();
         for d in diags {
             errors |= d.is_error();
-            let _ = write!(
-                stderr,
-                "{}",
-                inferform_render::render_diagnostic(d, self.render())
-            );
+            if self.json {
+                self.emit(
+                    if d.is_error() { "error" } else { "warn" },
+                    &d.message,
+                    "diagnostic",
+                    serde_json::json!({"diagnostic": diagnostic_json(d)}),
+                );
+            } else {
+                let _ = write!(
+                    stderr,
+                    "{}",
+                    inferform_render::render_diagnostic(d, self.render())
+                );
+            }
         }
         errors
     }
@@ -66,4 +127,19 @@ impl Ui {
             Ok(_) => Some(answer.trim().to_string()),
         }
     }
+}
+
+/// A diagnostic as Terraform's JSON shapes it: severity, summary, detail, and the range.
+pub fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
+    let range = d.span.as_ref().map(|s| {
+        let (line, column) = s.line_col();
+        serde_json::json!({"filename": &*s.file, "start": {"line": line, "column": column, "byte": s.range.start}})
+    });
+    serde_json::json!({
+        "severity": if d.is_error() { "error" } else { "warning" },
+        "code": d.code,
+        "summary": d.message,
+        "detail": d.help.clone().unwrap_or_default(),
+        "range": range,
+    })
 }

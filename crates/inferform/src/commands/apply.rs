@@ -12,7 +12,9 @@ use inferform_types::ResourceInstanceAddr;
 use inferform_engine::planfile::{fingerprint, PlanFile};
 use inferform_engine::Plan;
 
-use super::plan::{compute_plan, make_plan, options, prepare, Prepared};
+use super::plan::{
+    action_json, compute_plan, make_plan, options, prepare, resource_json, Prepared,
+};
 use crate::ui::Ui;
 use crate::workspace::CliVar;
 use crate::{ApplyArgs, DestroyArgs, PlanFlags, RefreshArgs};
@@ -20,6 +22,8 @@ use crate::{ApplyArgs, DestroyArgs, PlanFlags, RefreshArgs};
 /// Prints progress lines as Terraform does, and "Still ..." every 10 seconds.
 struct Progress {
     color: bool,
+    /// Report as JSON lines (`apply_start`, `apply_progress`, ...) instead of text.
+    json: bool,
     in_flight: Mutex<BTreeMap<String, InFlight>>,
 }
 
@@ -45,11 +49,35 @@ impl Progress {
         }
     }
 
+    fn emit(&self, kind: &str, message: String, hook: serde_json::Value) {
+        Ui {
+            color: false,
+            json: true,
+        }
+        .emit("info", &message, kind, serde_json::json!({"hook": hook}));
+    }
+
+    fn hook(addr: &ResourceInstanceAddr, action: Action) -> serde_json::Value {
+        serde_json::json!({"resource": resource_json(addr), "action": action_json(action)})
+    }
+
     fn tick(&self) {
         let now = Instant::now();
         let flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         for (addr, (action, start, status)) in flight.iter() {
             let secs = now.duration_since(*start).as_secs();
+            if self.json {
+                if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
+                    let mut hook = Self::hook(&a, *action);
+                    hook["elapsed_seconds"] = secs.into();
+                    self.emit(
+                        "apply_progress",
+                        format!("{addr}: {} [{secs}s elapsed]", Self::still(*action)),
+                        hook,
+                    );
+                }
+                continue;
+            }
             let status = status
                 .as_ref()
                 .map(|s| format!(", status {s}"))
@@ -79,6 +107,14 @@ impl ApplyObserver for Progress {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(a.clone(), (action, Instant::now(), None));
+        if self.json {
+            self.emit(
+                "apply_start",
+                format!("{a}: {}...", action.progressive()),
+                Self::hook(addr, action),
+            );
+            return;
+        }
         self.print(format!("{}: {}...", self.bold(&a), action.progressive()));
     }
 
@@ -89,6 +125,20 @@ impl ApplyObserver for Progress {
             if entry.2.as_deref() != Some(status) {
                 entry.2 = Some(status.to_string());
                 let secs = entry.1.elapsed().as_secs();
+                if self.json {
+                    let mut hook = Self::hook(addr, entry.0);
+                    hook["elapsed_seconds"] = secs.into();
+                    hook["status"] = status.into();
+                    self.emit(
+                        "apply_progress",
+                        format!(
+                            "{a}: {} [{secs}s elapsed, status {status}]",
+                            Self::still(entry.0)
+                        ),
+                        hook,
+                    );
+                    return;
+                }
                 self.print(format!(
                     "{}: {} [{secs}s elapsed, status {status}]",
                     self.bold(&a),
@@ -110,6 +160,20 @@ impl ApplyObserver for Progress {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&a);
+        if self.json {
+            let mut hook = Self::hook(addr, action);
+            hook["elapsed_seconds"] = took.as_secs().into();
+            if let Some(id) = id {
+                hook["id_key"] = "id".into();
+                hook["id_value"] = id.into();
+            }
+            self.emit(
+                "apply_complete",
+                format!("{a}: {} after {}", action.completed(), elapsed(took)),
+                hook,
+            );
+            return;
+        }
         let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
         self.print(format!(
             "{}: {} after {}{id}",
@@ -128,7 +192,26 @@ impl ApplyObserver for Progress {
 }
 
 /// `inferform apply [PLANFILE]`.
+/// Machine-readable output cannot answer a prompt.
+fn json_needs_approval(json: bool, approved: bool, ui: &Ui) -> bool {
+    if json && !approved {
+        let d = inferform_types::Diagnostic::error("inferform::cli::json_approve", "--json needs --auto-approve (or a saved plan)")
+            .with_help("with machine-readable output there is no prompt: pass --auto-approve, or apply a reviewed plan file");
+        ui.diagnostics([&d]);
+        return true;
+    }
+    false
+}
+
 pub async fn run_apply(dir: &Path, args: &ApplyArgs, vars: &[CliVar], ui: &Ui) -> u8 {
+    let ui = &ui.with_json(args.flags.json);
+    if json_needs_approval(
+        args.flags.json,
+        args.auto_approve || args.plan_file.is_some(),
+        ui,
+    ) {
+        return 1;
+    }
     if let Some(file) = &args.plan_file {
         return apply_saved(dir, file, &args.flags, vars, ui).await;
     }
@@ -146,6 +229,10 @@ pub async fn run_apply(dir: &Path, args: &ApplyArgs, vars: &[CliVar], ui: &Ui) -
 
 /// `inferform destroy`.
 pub async fn run_destroy(dir: &Path, args: &DestroyArgs, vars: &[CliVar], ui: &Ui) -> u8 {
+    let ui = &ui.with_json(args.flags.json);
+    if json_needs_approval(args.flags.json, args.auto_approve, ui) {
+        return 1;
+    }
     let prepared = match prepare(dir, &args.flags, vars, "OperationTypeApply", ui).await {
         Ok(p) => p,
         Err(code) => return code,
@@ -160,6 +247,7 @@ pub async fn run_destroy(dir: &Path, args: &DestroyArgs, vars: &[CliVar], ui: &U
 
 /// `inferform refresh`: a refresh-only apply that needs no approval, as Terraform's.
 pub async fn run_refresh(dir: &Path, args: &RefreshArgs, vars: &[CliVar], ui: &Ui) -> u8 {
+    let ui = &ui.with_json(args.flags.json);
     let mut flags = args.flags.clone();
     flags.refresh_only = true;
     let prepared = match prepare(dir, &flags, vars, "OperationTypeRefresh", ui).await {
@@ -293,6 +381,15 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
     let destroy = mode == Mode::Destroy;
     let state_only = !plan.record.is_empty() || !plan.resolved_intents.is_empty();
     if !plan.has_changes() && !state_only {
+        if ui.json {
+            let operation = if destroy { "destroy" } else { "apply" };
+            ui.emit(
+                "info",
+                "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.",
+                "change_summary",
+                serde_json::json!({"changes": {"add": 0, "change": 0, "import": 0, "remove": 0, "operation": operation}}),
+            );
+        }
         if destroy {
             ui.line("\nDestroy complete! Resources: 0 destroyed.");
         } else {
@@ -333,6 +430,7 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress {
         color: ui.color,
+        json: ui.json,
         in_flight: Mutex::new(BTreeMap::new()),
     });
     let ticker = {
@@ -355,6 +453,11 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
             }
         })
     };
+    let p_changes: Vec<(ResourceInstanceAddr, Action)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.addr.clone(), c.action))
+        .collect();
     let input = ApplyInput {
         config: Arc::new(p.ws.config.clone()),
         plan,
@@ -381,6 +484,31 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
         ));
     }
     let ok = outcome.failures.is_empty() && !outcome.diagnostics.has_errors();
+    if ui.json {
+        for (addr, message) in &outcome.failures {
+            if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
+                let action = p_action(&p_changes, &a);
+                ui.emit(
+                    "error",
+                    &format!("{addr}: {} errored: {message}", action.progressive()),
+                    "apply_errored",
+                    serde_json::json!({"hook": {"resource": resource_json(&a), "action": action_json(action)}}),
+                );
+            }
+        }
+        let operation = if destroy { "destroy" } else { "apply" };
+        let head = if ok { "complete" } else { "failed" };
+        ui.emit(
+            if ok { "info" } else { "error" },
+            &format!("Apply {head}! Resources: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed),
+            "change_summary",
+            serde_json::json!({"changes": {"add": outcome.added, "change": outcome.changed, "import": 0, "remove": outcome.destroyed, "operation": operation}}),
+        );
+        if !destroy {
+            emit_outputs(&outcome.outputs, ui);
+        }
+        return if ok { 0 } else { 1 };
+    }
     let style = inferform_render::Style { color: ui.color };
     if destroy {
         let head = if ok {
@@ -418,7 +546,43 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
     }
 }
 
+/// The action a failed change had, for its `apply_errored` line.
+fn p_action(changes: &[(ResourceInstanceAddr, Action)], addr: &ResourceInstanceAddr) -> Action {
+    changes
+        .iter()
+        .find(|(a, _)| a == addr)
+        .map_or(Action::Create, |(_, act)| *act)
+}
+
+/// The outputs as one `outputs` line; sensitive values are left out.
+fn emit_outputs(outputs: &BTreeMap<String, inferform_state::OutputState>, ui: &Ui) {
+    let doc: serde_json::Map<String, serde_json::Value> = outputs
+        .iter()
+        .map(|(k, o)| {
+            let value = if o.sensitive {
+                serde_json::Value::Null
+            } else {
+                o.value.clone()
+            };
+            (
+                k.clone(),
+                serde_json::json!({"sensitive": o.sensitive, "value": value}),
+            )
+        })
+        .collect();
+    ui.emit(
+        "info",
+        &format!("Outputs: {}", outputs.len()),
+        "outputs",
+        serde_json::json!({"outputs": doc}),
+    );
+}
+
 fn print_outputs(p: &Prepared, ui: &Ui) {
+    if ui.json {
+        emit_outputs(&p.state.outputs, ui);
+        return;
+    }
     if !p.state.outputs.is_empty() {
         ui.line("\nOutputs:\n");
         ui.out(&inferform_render::render_outputs(&p.state.outputs));

@@ -92,6 +92,7 @@ async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str
                     .map(|d| d.to_string())
                     .collect(),
                 tainted: false,
+                sensitive_paths: Vec::new(),
             };
             if let Err(e) = p.lock.store.put_resource(&record) {
                 return fail(

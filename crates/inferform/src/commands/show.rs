@@ -46,18 +46,36 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
                 return 1;
             }
         };
-        let in_config: BTreeSet<String> = plan
-            .changes
-            .iter()
-            .filter(|c| c.action != inferform_engine::Action::Delete)
-            .map(|c| c.addr.resource.to_string())
-            .collect();
-        ui.out(&inferform_render::render_plan(
-            &plan,
-            &schemas,
-            &in_config,
-            ui.render(),
-        ));
+        // Which resource blocks the configuration has, so deletes say why; without a loadable
+        // configuration, those of the plan's own non-deleted changes.
+        let (config, diags) = inferform_lang::load_dir(dir, &workspace::display_dir(dir));
+        let in_config: BTreeSet<String> = if diags.has_errors() {
+            plan.changes
+                .iter()
+                .filter(|c| c.action != inferform_engine::Action::Delete)
+                .map(|c| c.addr.resource.to_string())
+                .collect()
+        } else {
+            config
+                .resources
+                .iter()
+                .map(|r| r.addr.to_string())
+                .collect()
+        };
+        if args.json {
+            ui.line(&inferform_render::plan_json(&plan, &schemas, &in_config).to_string());
+        } else if args.markdown {
+            ui.out(&inferform_render::plan_markdown(
+                &plan, &schemas, &in_config,
+            ));
+        } else {
+            ui.out(&inferform_render::render_plan(
+                &plan,
+                &schemas,
+                &in_config,
+                ui.render(),
+            ));
+        }
         return 0;
     }
     let timeout = match workspace::parse_timeout(&args.lock.lock_timeout) {
@@ -81,6 +99,10 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
             return 1;
         }
     };
+    if args.json {
+        ui.line(&state_json(&state, &schemas).to_string());
+        return 0;
+    }
     if state.resources.is_empty() && state.outputs.is_empty() {
         ui.line("The state file is empty. No resources are represented.");
         return 0;
@@ -94,4 +116,105 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
         ui.out(&inferform_render::render_outputs(&state.outputs));
     }
     0
+}
+
+/// The state's values as `terraform show -json` shapes them; sensitive values are null and only
+/// marked in `sensitive_values`.
+fn state_json(
+    state: &inferform_state::State,
+    schemas: &std::collections::BTreeMap<String, inferform_types::Schema>,
+) -> serde_json::Value {
+    let resources: Vec<serde_json::Value> = state
+        .resources
+        .values()
+        .filter_map(|r| {
+            let addr: inferform_types::ResourceInstanceAddr = r.addr.parse().ok()?;
+            let schema = schemas.get(&r.type_name);
+            let marked = match schema {
+                Some(s) => inferform_engine::diff::mark_sensitive(
+                    r.value(),
+                    s,
+                ),
+                None => r.value(),
+            };
+            let mut entry = serde_json::json!({
+                "address": r.addr,
+                "mode": "managed",
+                "type": r.type_name,
+                "name": addr.resource.name,
+                "provider_name": r.provider,
+                "values": redacted(&marked),
+                "sensitive_values": sensitive_marks(&marked),
+            });
+            match &addr.key {
+                inferform_types::InstanceKey::None => {}
+                inferform_types::InstanceKey::Int(i) => entry["index"] = (*i).into(),
+                inferform_types::InstanceKey::Str(k) => entry["index"] = k.clone().into(),
+            }
+            if r.tainted {
+                entry["tainted"] = true.into();
+            }
+            Some(entry)
+        })
+        .collect();
+    let outputs: serde_json::Map<String, serde_json::Value> = state
+        .outputs
+        .iter()
+        .map(|(k, o)| {
+            let value = if o.sensitive {
+                serde_json::Value::Null
+            } else {
+                o.value.clone()
+            };
+            (
+                k.clone(),
+                serde_json::json!({"sensitive": o.sensitive, "value": value}),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "format_version": "1.0",
+        "inferform_version": env!("CARGO_PKG_VERSION"),
+        "values": {"outputs": outputs, "root_module": {"resources": resources}},
+    })
+}
+
+/// The value with every sensitive part replaced by null.
+fn redacted(v: &inferform_types::Value) -> serde_json::Value {
+    use inferform_types::Value;
+    match v {
+        Value::Sensitive(_) => serde_json::Value::Null,
+        Value::Object(m) => {
+            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), redacted(v))).collect())
+        }
+        Value::List(items) => serde_json::Value::Array(items.iter().map(redacted).collect()),
+        v => v.to_json().unwrap_or_default(),
+    }
+}
+
+/// `true` where a value is sensitive, in the value's shape; `{}` elsewhere.
+fn sensitive_marks(v: &inferform_types::Value) -> serde_json::Value {
+    use inferform_types::Value;
+    match v {
+        Value::Sensitive(_) => serde_json::Value::Bool(true),
+        Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .filter(|(_, v)| v.is_sensitive())
+                .map(|(k, v)| (k.clone(), sensitive_marks(v)))
+                .collect(),
+        ),
+        Value::List(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| {
+                    if i.is_sensitive() {
+                        sensitive_marks(i)
+                    } else {
+                        serde_json::json!({})
+                    }
+                })
+                .collect(),
+        ),
+        _ => serde_json::json!({}),
+    }
 }

@@ -17,7 +17,7 @@ pub fn render_resource(r: &ResourceState, schema: Option<&Schema>) -> String {
         .as_ref()
         .map(|a| a.resource.name.clone())
         .unwrap_or_default();
-    let value = Value::from_json(&r.attributes);
+    let value = r.value();
     let value = match schema {
         Some(s) => inferform_engine::diff::mark_sensitive(value, s),
         None => value,
@@ -236,7 +236,10 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             let mut doc = state.clone();
             doc.intents.clear();
             for r in doc.resources.values_mut() {
-                r.attributes = redact(&r.attributes, schemas.get(&r.type_name));
+                // Values the configuration made sensitive go, then those sensitive by schema.
+                let plain = inferform_types::Value::from_json(&r.attributes);
+                let cleared = plain.mark_paths(&r.sensitive_paths);
+                r.attributes = redact(&redact_marked(&cleared), schemas.get(&r.type_name));
             }
             for o in doc.outputs.values_mut() {
                 if o.sensitive {
@@ -318,5 +321,15 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             ));
             0
         }
+    }
+}
+
+/// The value as JSON with every sensitive part replaced by null.
+fn redact_marked(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Sensitive(_) => serde_json::Value::Null,
+        Value::Object(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), redact_marked(v))).collect()),
+        Value::List(items) => serde_json::Value::Array(items.iter().map(redact_marked).collect()),
+        v => v.to_json().unwrap_or_default(),
     }
 }
