@@ -170,7 +170,14 @@ fn unknown(name: &str, schema: &Schema, what: &str) -> Diagnostic {
     let help = match did_you_mean(name, schema.names()) {
         Some(s) => format!("did you mean `{s}`?"),
         None => {
-            let names: Vec<&str> = schema.names().collect();
+            // Only what the configuration may write: computed attributes are read, not set.
+            let names: Vec<&str> = schema
+                .attributes
+                .iter()
+                .filter(|(_, a)| a.settable())
+                .map(|(n, _)| n.as_str())
+                .chain(schema.blocks.keys().map(String::as_str))
+                .collect();
             format!("{what} takes: {}", names.join(", "))
         }
     };

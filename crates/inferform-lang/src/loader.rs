@@ -102,13 +102,17 @@ pub fn load_sources(files: Vec<(String, String)>) -> (Config, Diagnostics) {
 pub fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic {
     let offset = line_col_offset(&source.text, err.location().line(), err.location().column());
     let end = next_char_end(&source.text, offset);
-    Diagnostic::error(
-        "inferform::syntax",
-        format!("syntax error: {}", first_line(err.message())),
-    )
-    .with_span(source.span(offset..end))
-    .with_label("here")
-    .with_help("check the HCL syntax near this point: a missing quote, brace or `=`?")
+    let message = first_line(err.message());
+    // hcl-edit reports an argument set twice in one block as a syntax error.
+    let help = if message.contains("redefined attribute") {
+        "an argument may be set only once in a block: remove one of the two"
+    } else {
+        "check the HCL syntax near this point: a missing quote, brace or `=`?"
+    };
+    Diagnostic::error("inferform::syntax", format!("syntax error: {message}"))
+        .with_span(source.span(offset..end))
+        .with_label("here")
+        .with_help(help)
 }
 
 fn first_line(s: &str) -> &str {
@@ -215,7 +219,12 @@ impl Loader {
         self.error(
             "inferform::config::block_labels",
             format!(
-                "a `{kind}` block takes {} label(s), found {}",
+                "{} `{kind}` block takes {} label(s), found {}",
+                if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 want.len(),
                 block.labels.len()
             ),

@@ -210,6 +210,92 @@ impl Walker<'_> {
     }
 }
 
+/// Every function an expression calls, by name, with the span of the name, in source order.
+pub fn function_calls(expr: &Expr) -> Vec<(String, SourceSpan)> {
+    let mut out = Vec::new();
+    calls_in(expr, &expr.expr, &mut out);
+    out
+}
+
+fn calls_in(expr: &Expr, e: &Expression, out: &mut Vec<(String, SourceSpan)>) {
+    let template =
+        |t: &Template, out: &mut Vec<(String, SourceSpan)>| calls_in_template(expr, t, out);
+    match e {
+        Expression::Null(_)
+        | Expression::Bool(_)
+        | Expression::Number(_)
+        | Expression::String(_)
+        | Expression::Variable(_) => {}
+        Expression::Array(items) => items.iter().for_each(|i| calls_in(expr, i, out)),
+        Expression::Object(obj) => {
+            for (k, v) in obj.iter() {
+                if let ObjectKey::Expression(k) = k {
+                    calls_in(expr, k, out);
+                }
+                calls_in(expr, v.expr(), out);
+            }
+        }
+        Expression::StringTemplate(t) => template(t, out),
+        Expression::HeredocTemplate(h) => template(&h.template, out),
+        Expression::Parenthesis(p) => calls_in(expr, p.inner(), out),
+        Expression::Conditional(c) => {
+            calls_in(expr, &c.cond_expr, out);
+            calls_in(expr, &c.true_expr, out);
+            calls_in(expr, &c.false_expr, out);
+        }
+        Expression::FuncCall(call) => {
+            let span = call.name.name.span().or_else(|| e.span()).unwrap_or(0..0);
+            out.push((call.name.name.as_str().to_string(), expr.source.span(span)));
+            call.args.iter().for_each(|a| calls_in(expr, a, out));
+        }
+        Expression::Traversal(t) => {
+            calls_in(expr, &t.expr, out);
+            for op in t.operators.iter() {
+                if let TraversalOperator::Index(i) = op.value() {
+                    calls_in(expr, i, out);
+                }
+            }
+        }
+        Expression::UnaryOp(u) => calls_in(expr, &u.expr, out),
+        Expression::BinaryOp(b) => {
+            calls_in(expr, &b.lhs_expr, out);
+            calls_in(expr, &b.rhs_expr, out);
+        }
+        Expression::ForExpr(f) => {
+            calls_in(expr, &f.intro.collection_expr, out);
+            if let Some(k) = &f.key_expr {
+                calls_in(expr, k, out);
+            }
+            calls_in(expr, &f.value_expr, out);
+            if let Some(c) = &f.cond {
+                calls_in(expr, &c.expr, out);
+            }
+        }
+    }
+}
+
+fn calls_in_template(expr: &Expr, t: &Template, out: &mut Vec<(String, SourceSpan)>) {
+    for element in t.iter() {
+        match element {
+            Element::Literal(_) => {}
+            Element::Interpolation(i) => calls_in(expr, &i.expr, out),
+            Element::Directive(d) => match d.as_ref() {
+                Directive::If(d) => {
+                    calls_in(expr, &d.if_expr.cond_expr, out);
+                    calls_in_template(expr, &d.if_expr.template, out);
+                    if let Some(e) = &d.else_expr {
+                        calls_in_template(expr, &e.template, out);
+                    }
+                }
+                Directive::For(d) => {
+                    calls_in(expr, &d.for_expr.collection_expr, out);
+                    calls_in_template(expr, &d.for_expr.template, out);
+                }
+            },
+        }
+    }
+}
+
 /// A bare resource reference, as `depends_on` takes: `TYPE.NAME` or `data.TYPE.NAME`.
 pub fn static_resource_ref(expr: &Expression) -> Option<ResourceAddr> {
     let Expression::Traversal(t) = expr else {

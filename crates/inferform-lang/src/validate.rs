@@ -143,6 +143,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         }
     }
     check_bodies(config, schemas, &mut diags);
+    check_attributes(config, schemas, &mut diags);
     for local in config.locals.values() {
         check_refs(&local.expr, config, None, &mut diags);
     }
@@ -184,7 +185,11 @@ fn check_bodies(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
             ResourceMode::Data => schemas.data_sources,
         };
         if let Some(schema) = table.get(&r.addr.type_name) {
-            let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+            let block = match r.addr.mode {
+                ResourceMode::Managed => "resource",
+                ResourceMode::Data => "data",
+            };
+            let what = format!("{block} \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
             let mut found = Diagnostics::new();
             decode_body(&r.body, schema, &scope, &what, &mut found);
             // Evaluation errors here come from unknown placeholders; reference checks report
@@ -195,6 +200,75 @@ fn check_bodies(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
                     .filter(|d| d.code.starts_with("inferform::config::"))
                     .collect(),
             ));
+        }
+    }
+}
+
+/// References that read an attribute their resource type does not have, or read one straight
+/// off a resource with `count` or `for_each`, whose attributes belong to its instances.
+fn check_attributes(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
+    let mut exprs: Vec<&Expr> = Vec::new();
+    for r in &config.resources {
+        collect_body_exprs(&r.body, &mut exprs);
+        exprs.extend(r.count.iter());
+        exprs.extend(r.for_each.iter());
+        exprs.extend(r.lifecycle.replace_triggered_by.iter());
+    }
+    exprs.extend(config.locals.values().map(|l| &l.expr));
+    exprs.extend(config.outputs.values().map(|o| &o.value));
+    for e in exprs {
+        for reference in references(e) {
+            let Subject::Resource(addr) = &reference.subject else {
+                continue;
+            };
+            let (Some(first), Some(target)) = (reference.attrs.first(), config.resource(addr))
+            else {
+                continue;
+            };
+            if target.count.is_some() || target.for_each.is_some() {
+                let (meta, key) = if target.count.is_some() {
+                    ("count", "0")
+                } else {
+                    ("for_each", "\"KEY\"")
+                };
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::config::missing_instance_key",
+                        format!("{addr} has `{meta}` set, so its attributes belong to its instances"),
+                    )
+                    .with_span(reference.span.clone())
+                    .with_help(format!(
+                        "pick an instance, as {addr}[{key}].{first}, or all of them, as {addr}[*].{first}"
+                    )),
+                );
+                continue;
+            }
+            let table = match addr.mode {
+                ResourceMode::Managed => schemas.resources,
+                ResourceMode::Data => schemas.data_sources,
+            };
+            let Some(schema) = table.get(&addr.type_name) else {
+                continue;
+            };
+            if schema.attributes.contains_key(first) || schema.blocks.contains_key(first) {
+                continue;
+            }
+            let help = match did_you_mean(first, schema.names()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!(
+                    "{} has: {}",
+                    addr.type_name,
+                    schema.names().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::unsupported_attribute",
+                    format!("{addr} has no attribute `{first}`"),
+                )
+                .with_span(reference.span.clone())
+                .with_help(help),
+            );
         }
     }
 }
@@ -245,6 +319,23 @@ fn undeclared_resource(
 }
 
 fn check_refs(expr: &Expr, config: &Config, resource: Option<&Resource>, diags: &mut Diagnostics) {
+    for (name, span) in crate::refs::function_calls(expr) {
+        if crate::funcs::NAMES.contains(&name.as_str()) {
+            continue;
+        }
+        let help = match did_you_mean(&name, crate::funcs::NAMES.iter().copied()) {
+            Some(s) => format!("did you mean `{s}()`?"),
+            None => format!("the functions are: {}", sorted_functions().join(", ")),
+        };
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::unknown_function",
+                format!("there is no function named `{name}`"),
+            )
+            .with_span(span)
+            .with_help(help),
+        );
+    }
     for r in references(expr) {
         let problem = match &r.subject {
             Subject::Variable(name) if !config.variables.contains_key(name) => Some(
@@ -304,4 +395,10 @@ fn check_refs(expr: &Expr, config: &Config, resource: Option<&Resource>, diags: 
             diags.push(d.with_span(r.span.clone()));
         }
     }
+}
+
+fn sorted_functions() -> Vec<&'static str> {
+    let mut names = crate::funcs::NAMES.to_vec();
+    names.sort_unstable();
+    names
 }

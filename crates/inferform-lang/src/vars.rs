@@ -35,6 +35,8 @@ pub enum VarSource {
 pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Value>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut given: BTreeMap<String, Value> = BTreeMap::new();
+    // Where a value from a var file was written, so a wrong value is shown where it is.
+    let mut written_at: BTreeMap<String, inferform_types::SourceSpan> = BTreeMap::new();
     let empty = BTreeMap::new();
     let scope = Scope::new(&empty);
     for source in sources {
@@ -71,6 +73,7 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                 };
                 match parsed {
                     Ok(v) => {
+                        written_at.remove(name);
                         given.insert(name.clone(), v);
                     }
                     Err(msg) => diags.push(
@@ -90,6 +93,7 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                 origin,
             } => {
                 if config.variables.contains_key(name) {
+                    written_at.remove(name);
                     given.insert(name.clone(), value.clone());
                 } else {
                     diags.push(
@@ -126,6 +130,7 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                                 }
                                 match eval(&expr, &scope) {
                                     Ok(v) => {
+                                        written_at.insert(name.to_string(), expr.span());
                                         given.insert(name.to_string(), v);
                                     }
                                     Err(d) => diags.push(d),
@@ -154,9 +159,15 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
             Some(v) => v,
             None => match &var.default {
                 Some(expr) => match eval(expr, &scope) {
-                    Ok(v) => v,
+                    Ok(v) => {
+                        written_at.insert(name.clone(), expr.span());
+                        v
+                    }
                     Err(d) => {
-                        diags.push(d);
+                        // A default that refers to something is reported by validation.
+                        if crate::refs::references(expr).is_empty() {
+                            diags.push(d);
+                        }
                         continue;
                     }
                 },
@@ -192,7 +203,7 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
                             "inferform::vars::type",
                             format!("invalid value for variable `{name}`: {msg}"),
                         )
-                        .with_span(var.span.clone())
+                        .with_span(written_at.get(name).unwrap_or(&var.span).clone())
                         .with_help(format!("the variable's type is {}", ty.display())),
                     );
                     continue;
