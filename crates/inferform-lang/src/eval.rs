@@ -51,6 +51,7 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Value, Diagnostic> {
     Evaluator {
         expr,
         scope: scope.clone(),
+        heredoc_indent: 0,
     }
     .eval(&expr.expr)
 }
@@ -58,6 +59,9 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Value, Diagnostic> {
 struct Evaluator<'a, 's> {
     expr: &'a Expr,
     scope: Scope<'s>,
+    /// The indent a `<<-` heredoc strips. hcl-edit strips it from the heredoc's own literals
+    /// only, so the evaluator strips it from those inside `%{if}` and `%{for}` bodies.
+    heredoc_indent: usize,
 }
 
 /// Applies `f` to the unmarked value and re-marks the result if the input was sensitive.
@@ -66,6 +70,42 @@ fn keep_marks(inputs: &[&Value], result: Value) -> Value {
         result.sensitive()
     } else {
         result
+    }
+}
+
+/// Appends `text`, removing up to `indent` spaces or tabs from the start of every line but the
+/// first (which continues a line that a directive began).
+fn dedent_lines(text: &str, indent: usize, out: &mut String) {
+    for (i, line) in text.split('\n').enumerate() {
+        if i == 0 {
+            out.push_str(line);
+            continue;
+        }
+        out.push('\n');
+        let strip = line
+            .bytes()
+            .take(indent)
+            .take_while(|b| *b == b' ' || *b == b'\t')
+            .count();
+        out.push_str(&line[strip..]);
+    }
+}
+
+/// Whether an element's markers strip the whitespace before it and after it (`~`).
+fn strips(element: &Element) -> (bool, bool) {
+    match element {
+        Element::Literal(_) => (false, false),
+        Element::Interpolation(i) => (i.strip.strip_start(), i.strip.strip_end()),
+        Element::Directive(d) => match d.as_ref() {
+            Directive::If(d) => (
+                d.if_expr.strip.strip_start(),
+                d.endif_expr.strip.strip_end(),
+            ),
+            Directive::For(d) => (
+                d.for_expr.strip.strip_start(),
+                d.endfor_expr.strip.strip_end(),
+            ),
+        },
     }
 }
 
@@ -108,8 +148,10 @@ impl Evaluator<'_, '_> {
                 }
                 Value::Object(out)
             }
-            Expression::StringTemplate(t) => self.template(t)?,
-            Expression::HeredocTemplate(h) => self.template(&h.template)?,
+            Expression::StringTemplate(t) => self.template(t, 0)?,
+            Expression::HeredocTemplate(h) => {
+                self.template(&h.template, h.indent().unwrap_or(0))?
+            }
             Expression::Parenthesis(p) => self.eval(p.inner())?,
             Expression::Variable(v) => self.variable(e, v.as_str())?,
             Expression::Conditional(c) => match self.eval(&c.cond_expr)? {
@@ -335,11 +377,21 @@ impl Evaluator<'_, '_> {
         })
     }
 
-    fn template(&mut self, t: &Template) -> Result<Value, Diagnostic> {
+    fn template(&mut self, t: &Template, indent: usize) -> Result<Value, Diagnostic> {
         let mut out = String::new();
         let mut unknown = false;
         let mut sensitive = false;
-        self.template_into(t, &mut out, &mut unknown, &mut sensitive)?;
+        let outer = std::mem::replace(&mut self.heredoc_indent, indent);
+        let r = self.template_into(
+            t,
+            (false, false),
+            false,
+            &mut out,
+            &mut unknown,
+            &mut sensitive,
+        );
+        self.heredoc_indent = outer;
+        r?;
         Ok(if unknown {
             Value::Unknown
         } else if sensitive {
@@ -349,16 +401,43 @@ impl Evaluator<'_, '_> {
         })
     }
 
+    /// Evaluates a template into `out`. `strip` says whether the markers around this template
+    /// (`%{ for ~}` before it, `%{~ endfor }` after it) strip whitespace from its first and
+    /// last literal. `nested` is true for the body of a directive.
     fn template_into(
         &mut self,
         t: &Template,
+        strip: (bool, bool),
+        nested: bool,
         out: &mut String,
         unknown: &mut bool,
         sensitive: &mut bool,
     ) -> Result<(), Diagnostic> {
-        for element in t.iter() {
+        let elements: Vec<&Element> = t.iter().collect();
+        for (i, element) in elements.iter().enumerate() {
             match element {
-                Element::Literal(l) => out.push_str(l.value()),
+                Element::Literal(l) => {
+                    let mut text = l.value().as_str();
+                    let after_strip = match i.checked_sub(1).map(|p| elements[p]) {
+                        None => strip.0,
+                        Some(prev) => strips(prev).1,
+                    };
+                    let before_strip = match elements.get(i + 1) {
+                        None => strip.1,
+                        Some(next) => strips(next).0,
+                    };
+                    if after_strip {
+                        text = text.trim_start();
+                    }
+                    if before_strip {
+                        text = text.trim_end();
+                    }
+                    if nested && self.heredoc_indent > 0 {
+                        dedent_lines(text, self.heredoc_indent, out);
+                    } else {
+                        out.push_str(text);
+                    }
+                }
                 Element::Interpolation(i) => {
                     let v = self.eval(&i.expr)?;
                     if v.is_unknown() {
@@ -378,11 +457,32 @@ impl Evaluator<'_, '_> {
                         }
                         match cond.as_bool() {
                             Some(true) => {
-                                self.template_into(&d.if_expr.template, out, unknown, sensitive)?
+                                let end = match &d.else_expr {
+                                    Some(e) => e.strip.strip_start(),
+                                    None => d.endif_expr.strip.strip_start(),
+                                };
+                                let strip = (d.if_expr.strip.strip_end(), end);
+                                self.template_into(
+                                    &d.if_expr.template,
+                                    strip,
+                                    true,
+                                    out,
+                                    unknown,
+                                    sensitive,
+                                )?
                             }
                             Some(false) => {
                                 if let Some(e) = &d.else_expr {
-                                    self.template_into(&e.template, out, unknown, sensitive)?;
+                                    let strip =
+                                        (e.strip.strip_end(), d.endif_expr.strip.strip_start());
+                                    self.template_into(
+                                        &e.template,
+                                        strip,
+                                        true,
+                                        out,
+                                        unknown,
+                                        sensitive,
+                                    )?;
                                 }
                             }
                             None => {
@@ -409,8 +509,18 @@ impl Evaluator<'_, '_> {
                             self.scope
                                 .bound
                                 .push((d.for_expr.value_var.as_str().to_string(), v));
-                            let r =
-                                self.template_into(&d.for_expr.template, out, unknown, sensitive);
+                            let strip = (
+                                d.for_expr.strip.strip_end(),
+                                d.endfor_expr.strip.strip_start(),
+                            );
+                            let r = self.template_into(
+                                &d.for_expr.template,
+                                strip,
+                                true,
+                                out,
+                                unknown,
+                                sensitive,
+                            );
                             self.scope.bound.truncate(saved);
                             r?;
                         }
@@ -736,6 +846,37 @@ mod tests {
         assert_eq!(
             run("\"%{ for x in [1,2] }${x},%{ endfor }\"", &r).unwrap(),
             Value::string("1,2,")
+        );
+    }
+
+    #[test]
+    fn strip_markers_trim_whitespace_beside_them() {
+        let r = root();
+        assert_eq!(
+            run("\"%{ for x in [1, 2] ~}\n  ${x}\n%{~ endfor }\"", &r).unwrap(),
+            Value::string("12")
+        );
+        assert_eq!(
+            run(
+                "\"a \n%{~ if true ~}\n b \n%{~ else ~} x %{~ endif ~}\n c\"",
+                &r
+            )
+            .unwrap(),
+            Value::string("abc")
+        );
+        assert_eq!(
+            run("\"[ ${~ var.env ~} ]\"", &r).unwrap(),
+            Value::string("[dev]")
+        );
+    }
+
+    #[test]
+    fn indented_heredoc_dedents_directive_bodies() {
+        let r = root();
+        let src = "<<-EOT\n    list:\n    %{~ for x in [1, 2] }\n      - ${x}\n    %{~ endfor }\n    end\n  EOT";
+        assert_eq!(
+            run(src, &r).unwrap(),
+            Value::string("list:\n  - 1\n  - 2\nend\n")
         );
     }
 

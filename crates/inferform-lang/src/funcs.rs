@@ -262,7 +262,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             let end = if length < 0.0 {
                 chars.len()
             } else {
-                (start + length as usize).min(chars.len())
+                start.saturating_add(length as usize).min(chars.len())
             };
             Value::String(chars[start..end].iter().collect())
         }
@@ -614,29 +614,61 @@ fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
                 "pass one argument per verb",
             )
         })?;
-        match verb {
-            's' | 'v' => out.push_str(&match arg {
+        // `%-8s` pads on the right, `%08d` with zeros, `%.2f` sets the precision.
+        let left = spec.starts_with('-');
+        let digits = spec.trim_start_matches('-');
+        let zero = digits.starts_with('0');
+        let (width, precision) = match digits.split_once('.') {
+            Some((w, p)) => (w, Some(p)),
+            None => (digits, None),
+        };
+        let parse = |n: &str| -> Result<usize, FuncError> {
+            match n.parse::<usize>() {
+                Ok(n) if n <= 1024 => Ok(n),
+                _ if n.is_empty() => Ok(0),
+                _ => Err(err(
+                    format!("the width or precision {n:?} is too large"),
+                    "use at most 1024",
+                )),
+            }
+        };
+        let width = parse(width)?;
+        let precision = precision.map(parse).transpose()?;
+        let text = match verb {
+            's' | 'v' => match arg {
                 Value::String(s) => s.clone(),
                 v => v.to_string(),
-            }),
-            'q' => {
-                out.push_str(&serde_json::Value::String(string(arg, "a %q argument")?).to_string())
-            }
-            'd' => out.push_str(&format!("{}", number(arg, "a %d argument")?.trunc() as i64)),
-            'f' => {
-                let precision = spec
-                    .split('.')
-                    .nth(1)
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(6);
-                out.push_str(&format!("{:.*}", precision, number(arg, "a %f argument")?));
-            }
+            },
+            'q' => serde_json::Value::String(string(arg, "a %q argument")?).to_string(),
+            'd' => format!("{}", number(arg, "a %d argument")?.trunc() as i64),
+            'f' => format!(
+                "{:.*}",
+                precision.unwrap_or(6),
+                number(arg, "a %f argument")?
+            ),
             other => {
                 return Err(err(
                     format!("unsupported format verb %{other}"),
                     "use %s, %d, %f, %v, %q or %%",
                 ))
             }
+        };
+        let pad = width.saturating_sub(text.chars().count());
+        if left {
+            out.push_str(&text);
+            out.extend(std::iter::repeat_n(' ', pad));
+        } else if zero && matches!(verb, 'd' | 'f') {
+            // Zeros go after the sign: %05d of -42 is -0042.
+            let (sign, digits) = match text.strip_prefix('-') {
+                Some(rest) => ("-", rest),
+                None => ("", text.as_str()),
+            };
+            out.push_str(sign);
+            out.extend(std::iter::repeat_n('0', pad));
+            out.push_str(digits);
+        } else {
+            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(&text);
         }
     }
     Ok(out)
@@ -661,7 +693,7 @@ mod tests {
                     Value::Number(7.0)
                 ]
             ),
-            Value::string("a-7")
+            Value::string("a-007")
         );
         assert_eq!(
             f(
@@ -695,6 +727,20 @@ mod tests {
             ),
             Value::string("hi")
         );
+    }
+
+    #[test]
+    fn format_pads_as_go_does() {
+        let args = vec![
+            Value::string("%-4s|%5.1f|%05d|%3s"),
+            Value::string("ab"),
+            Value::Number(2.6875),
+            Value::Number(-42.0),
+            Value::string("x"),
+        ];
+        assert_eq!(f("format", args), Value::string("ab  |  2.7|-0042|  x"));
+        let huge = vec![Value::string("%.99999999999f"), Value::Number(1.0)];
+        assert!(call("format", huge, None).is_err());
     }
 
     #[test]
