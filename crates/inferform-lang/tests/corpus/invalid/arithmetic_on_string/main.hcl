@@ -1,0 +1,7 @@
+variable "env" {
+  default = "dev"
+}
+
+locals {
+  replicas = var.env + 1
+}

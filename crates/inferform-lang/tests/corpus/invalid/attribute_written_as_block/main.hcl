@@ -1,0 +1,5 @@
+resource "fabric_workspace" "main" {
+  name {
+    value = "llm"
+  }
+}

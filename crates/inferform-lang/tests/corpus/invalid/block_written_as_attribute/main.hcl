@@ -1,0 +1,8 @@
+resource "fabric_endpoint" "chat" {
+  workspace_id = "ws-1"
+  name         = "chat"
+  type         = "inference"
+  reserved_resource = {
+    mu = { spec_code = "mu.llama3.8b" }
+  }
+}

@@ -1,0 +1,4 @@
+resource "fabric_workspace" "main" {
+  name   = "llm"
+  id     = "ws-123"
+}

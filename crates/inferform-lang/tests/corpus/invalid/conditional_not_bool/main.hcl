@@ -1,0 +1,3 @@
+locals {
+  size = "large" ? 8 : 1
+}

@@ -1,0 +1,4 @@
+resource "inferform_data" "a" {
+  count    = 2
+  for_each = toset(["x"])
+}

@@ -1,0 +1,3 @@
+data "fabric_endpoint" "chat" {
+  workspace_id = "ws-1"
+}

@@ -1,0 +1,4 @@
+resource "fabric_workspace" "main" {
+  name = "llm"
+  name = "llm-dev"
+}

@@ -1,0 +1,7 @@
+output "id" {
+  value = 1
+}
+
+output "id" {
+  value = 2
+}

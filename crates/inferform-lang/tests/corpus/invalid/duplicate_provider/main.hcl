@@ -1,0 +1,7 @@
+provider "fabric" {
+  region = "cn-southwest-2"
+}
+
+provider "fabric" {
+  region = "cn-north-4"
+}

@@ -1,0 +1,3 @@
+locals {
+  config = jsondecode("{not json")
+}

@@ -1,0 +1,4 @@
+import {
+  to = fabric_workspace
+  id = "ws-123"
+}

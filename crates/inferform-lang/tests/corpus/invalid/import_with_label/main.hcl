@@ -1,0 +1,4 @@
+import "main" {
+  to = fabric_workspace.main
+  id = "ws-123"
+}

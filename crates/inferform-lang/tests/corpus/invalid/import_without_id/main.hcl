@@ -1,0 +1,7 @@
+import {
+  to = fabric_workspace.main
+}
+
+resource "fabric_workspace" "main" {
+  name = "llm"
+}

@@ -1,0 +1,5 @@
+resource "inferform_data" "a" {
+  lifecycle {
+    create_before_destroy = "yes"
+  }
+}

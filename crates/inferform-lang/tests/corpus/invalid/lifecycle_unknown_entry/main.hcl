@@ -1,0 +1,5 @@
+resource "inferform_data" "a" {
+  lifecycle {
+    prevent_destory = true
+  }
+}

@@ -1,0 +1,8 @@
+resource "inferform_data" "replica" {
+  count = 2
+  input = count.index
+}
+
+output "first" {
+  value = inferform_data.replica.output
+}

@@ -1,0 +1,3 @@
+resource "fabric_workspace" "main" {
+  description = "no name"
+}

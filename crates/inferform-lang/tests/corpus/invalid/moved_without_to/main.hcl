@@ -1,0 +1,3 @@
+moved {
+  from = inferform_data.old
+}

@@ -1,0 +1,3 @@
+locals {
+  replicas = 1.2.3
+}

@@ -1,0 +1,4 @@
+resource "fabric_workspace" "main" {
+  provider = alaya
+  name     = "llm"
+}

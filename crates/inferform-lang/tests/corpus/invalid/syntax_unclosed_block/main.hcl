@@ -1,0 +1,6 @@
+resource "inferform_data" "a" {
+  input = "x"
+
+resource "inferform_data" "b" {
+  input = "y"
+}

@@ -1,0 +1,7 @@
+variable "env" {
+  default = "dev"
+}
+
+locals {
+  name = "llm-${var.env"
+}

@@ -1,0 +1,3 @@
+locals {
+  script = <<EOT
+echo hello

@@ -1,0 +1,4 @@
+locals {
+  zones = ["a", "b"]
+  label = "zones: ${local.zones}"
+}

@@ -1,0 +1,6 @@
+resource "fabric_workspace" "main" {
+  name = "llm"
+  timeouts {
+    delete = 600
+  }
+}

@@ -1,0 +1,6 @@
+resource "fabric_workspace" "main" {
+  name = "llm"
+  timeouts {
+    creat = "10m"
+  }
+}

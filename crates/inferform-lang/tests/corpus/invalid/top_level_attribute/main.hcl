@@ -1,0 +1,3 @@
+region = "cn-southwest-2"
+
+resource "inferform_data" "a" {}

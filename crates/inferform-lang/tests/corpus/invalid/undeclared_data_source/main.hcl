@@ -1,0 +1,3 @@
+output "ws" {
+  value = data.fabric_workspace.shared.id
+}

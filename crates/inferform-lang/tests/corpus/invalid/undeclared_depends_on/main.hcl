@@ -1,0 +1,3 @@
+resource "inferform_data" "a" {
+  depends_on = [inferform_data.setup]
+}

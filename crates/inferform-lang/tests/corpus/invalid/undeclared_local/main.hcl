@@ -1,0 +1,7 @@
+locals {
+  prefix = "llm"
+}
+
+output "name" {
+  value = local.name
+}

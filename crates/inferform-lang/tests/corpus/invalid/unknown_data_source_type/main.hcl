@@ -1,0 +1,3 @@
+data "fabric_endpoints" "all" {
+  workspace_id = "ws-1"
+}

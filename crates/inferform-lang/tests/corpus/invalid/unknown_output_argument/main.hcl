@@ -1,0 +1,4 @@
+output "id" {
+  value      = 1
+  sensitiv   = true
+}

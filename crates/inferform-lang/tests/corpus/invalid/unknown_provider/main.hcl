@@ -1,0 +1,3 @@
+provider "fabrik" {
+  region = "cn-southwest-2"
+}

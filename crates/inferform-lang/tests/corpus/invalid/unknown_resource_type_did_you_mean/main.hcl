@@ -1,0 +1,3 @@
+resource "fabric_workspac" "main" {
+  name = "llm"
+}

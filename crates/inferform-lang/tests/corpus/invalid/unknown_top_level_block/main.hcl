@@ -1,0 +1,3 @@
+resorce "inferform_data" "a" {
+  input = 1
+}

@@ -1,0 +1,6 @@
+check "health" {
+  assert {
+    condition     = true
+    error_message = "never"
+  }
+}

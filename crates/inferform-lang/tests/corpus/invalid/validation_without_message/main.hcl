@@ -1,0 +1,7 @@
+variable "env" {
+  type    = string
+  default = "dev"
+  validation {
+    condition = length(var.env) > 0
+  }
+}

@@ -1,0 +1,5 @@
+env = "prod"
+
+settings {
+  region = "cn-north-4"
+}

@@ -1,0 +1,1 @@
+zones = "cn-north-4a"

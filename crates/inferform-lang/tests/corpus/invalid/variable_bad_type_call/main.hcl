@@ -1,0 +1,3 @@
+variable "tags" {
+  type = list(string, number)
+}

@@ -1,0 +1,5 @@
+variable "env" {
+  type     = string
+  nullable = false
+  default  = null
+}

@@ -1,0 +1,3 @@
+variable "env" "dev" {
+  type = string
+}

@@ -1,0 +1,7 @@
+variable "env" {
+  type = string
+}
+
+resource "inferform_data" "a" {
+  input = var.env
+}

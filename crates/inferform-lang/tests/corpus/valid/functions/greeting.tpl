@@ -1,0 +1,1 @@
+Hello, ${name}!%{ for z in zones } [${z}]%{ endfor }

@@ -1,0 +1,2 @@
+env      = "dev"
+replicas = 2

@@ -1,0 +1,4 @@
+output "name" {
+  value       = local.name
+  description = "The app's name."
+}

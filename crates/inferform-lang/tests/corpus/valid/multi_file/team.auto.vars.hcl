@@ -1,0 +1,4 @@
+replicas = 3
+labels = {
+  team = "inference"
+}
