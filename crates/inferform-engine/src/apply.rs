@@ -17,7 +17,7 @@ use inferform_lang::refs::{references, Subject};
 use inferform_provider::{Object, OpContext, Progress, Provider, ProviderError};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
 use inferform_types::{
-    Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Value,
+    Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Schema, Value,
 };
 use tokio::task::JoinSet;
 
@@ -253,17 +253,19 @@ impl Ctx {
         attrs: &Object,
         cfg: &Value,
     ) -> Result<(), String> {
+        let full = serde_json::Value::Object(attrs.clone());
         let state = ResourceState {
             addr: change.addr.to_string(),
             type_name: type_name.to_string(),
             provider: change.provider.clone(),
-            attributes: serde_json::Value::Object(attrs.clone()),
+            attributes: for_state(&self.engine.schemas, type_name, full.clone()),
             dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
             tainted: false,
             sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
         };
         self.store.put_resource(&state).map_err(|e| e.to_string())?;
-        let v = state.value();
+        // What depends on it sees every value, those state does not keep included.
+        let v = Value::from_json(&full).mark_paths(&state.sensitive_paths);
         let v = match self.engine.schemas.get(type_name) {
             Some(s) => crate::diff::mark_sensitive(v, s),
             None => v,
@@ -317,7 +319,11 @@ impl Ctx {
                             addr: intent.addr.clone(),
                             type_name: type_name.clone(),
                             provider: change.provider.clone(),
-                            attributes: serde_json::Value::Object(obj),
+                            attributes: for_state(
+                                &self.engine.schemas,
+                                type_name,
+                                serde_json::Value::Object(obj),
+                            ),
                             dependencies: intent.dependencies.clone(),
                             tainted: true,
                             sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
@@ -515,12 +521,26 @@ impl StateStore for OffThread {
     }
 }
 
+/// `attrs` as state keeps them: without the secrets the cloud gives again on every read
+/// (see [`crate::diff::state_attributes`]).
+fn for_state(
+    schemas: &BTreeMap<String, Schema>,
+    type_name: &str,
+    attrs: serde_json::Value,
+) -> serde_json::Value {
+    match schemas.get(type_name) {
+        Some(schema) => crate::diff::state_attributes(attrs, schema),
+        None => attrs,
+    }
+}
+
 /// Carries out the state-only parts of a plan: `moved` blocks, imported objects, and
 /// refreshed objects of a refresh-only plan. These touch no cloud.
 fn record_moves_and_imports(
     plan: &Plan,
     store: &dyn StateStore,
     config: &Config,
+    schemas: &BTreeMap<String, Schema>,
 ) -> Result<(), String> {
     if !plan.moved.is_empty() {
         let state = store.load().map_err(|e| e.to_string())?;
@@ -561,7 +581,7 @@ fn record_moves_and_imports(
                     addr: addr.clone(),
                     type_name: type_name.clone(),
                     provider: provider.clone(),
-                    attributes: attrs.clone(),
+                    attributes: for_state(schemas, type_name, attrs.clone()),
                     dependencies,
                     tainted: false,
                     sensitive_paths: Vec::new(),
@@ -613,7 +633,12 @@ impl Engine {
     /// Applies a plan. Never stops at the first failure: independent changes go on.
     pub async fn apply(self: &Arc<Self>, input: ApplyInput) -> ApplyOutcome {
         let mut outcome = ApplyOutcome::default();
-        if let Err(e) = record_moves_and_imports(&input.plan, input.store.as_ref(), &input.config) {
+        if let Err(e) = record_moves_and_imports(
+            &input.plan,
+            input.store.as_ref(),
+            &input.config,
+            &self.schemas,
+        ) {
             outcome.diagnostics.push(Diagnostic::error(
                 "inferform::state::write",
                 format!("cannot record the plan's moves and imports in state: {e}"),

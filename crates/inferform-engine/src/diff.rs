@@ -243,6 +243,40 @@ pub fn mark_sensitive(value: Value, schema: &Schema) -> Value {
     Value::Object(out)
 }
 
+/// The attributes as state keeps them: without the sensitive values that only the provider
+/// sets (an Alaya deployment's `api_key`), at any depth. Every read of the object gives them
+/// again, so state, which sits on disk and travels (`state pull`, backups, CI caches), never
+/// needs them. A sensitive value the configuration may set stays: nothing else could give it
+/// back, and the plan compares against it.
+pub fn state_attributes(attrs: serde_json::Value, schema: &Schema) -> serde_json::Value {
+    let serde_json::Value::Object(map) = attrs else {
+        return attrs;
+    };
+    let out = map
+        .into_iter()
+        .filter(|(k, _)| {
+            !schema
+                .attributes
+                .get(k)
+                .is_some_and(|a| a.sensitive && a.computed && !a.optional && !a.required)
+        })
+        .map(|(k, v)| {
+            let v = match (schema.blocks.get(&k), v) {
+                (Some(block), serde_json::Value::Array(items)) => serde_json::Value::Array(
+                    items
+                        .into_iter()
+                        .map(|i| state_attributes(i, &block.schema))
+                        .collect(),
+                ),
+                (Some(block), v) => state_attributes(v, &block.schema),
+                (None, v) => v,
+            };
+            (k, v)
+        })
+        .collect();
+    serde_json::Value::Object(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +378,29 @@ mod tests {
         let planned = planned_create(&config, &schema());
         assert_eq!(planned.get("id"), Some(&Value::Unknown));
         assert_eq!(planned.get("name"), Some(&Value::string("a")));
+    }
+
+    #[test]
+    fn state_keeps_no_secret_the_cloud_can_give_again() {
+        let schema = Schema::new()
+            .attr("name", Attribute::required(Type::String))
+            .attr("api_key", Attribute::computed(Type::String).sensitive())
+            .attr("password", Attribute::optional(Type::String).sensitive())
+            .block(
+                "head",
+                Block::list(
+                    Schema::new()
+                        .attr("token", Attribute::computed(Type::String).sensitive())
+                        .attr("image", Attribute::optional(Type::String)),
+                ),
+            );
+        let attrs = serde_json::json!({
+            "name": "a", "api_key": "sk-1", "password": "p",
+            "head": [{"token": "t", "image": "i"}],
+        });
+        assert_eq!(
+            state_attributes(attrs, &schema),
+            serde_json::json!({"name": "a", "password": "p", "head": [{"image": "i"}]})
+        );
     }
 }

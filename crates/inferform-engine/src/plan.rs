@@ -13,7 +13,7 @@ use inferform_types::{
     Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Value,
 };
 
-use crate::diff::{diff, mark_sensitive, planned_create};
+use crate::diff::{diff, mark_sensitive, planned_create, state_attributes};
 use crate::graph::{resource_dependencies, ConfigGraph, Node};
 use crate::{Action, Engine};
 
@@ -611,11 +611,15 @@ impl Engine {
             match res {
                 Ok(found) => {
                     let after = found.map(serde_json::Value::Object);
-                    if after.as_ref() != Some(&r.attributes) {
-                        let schema = self.schemas.get(&r.type_name);
+                    let schema = self.schemas.get(&r.type_name);
+                    // State keeps no secret the cloud gives again, so those are no drift.
+                    let kept = |v: &serde_json::Value| {
+                        schema.map_or(v.clone(), |s| state_attributes(v.clone(), s))
+                    };
+                    if after.as_ref().map(kept) != Some(kept(&r.attributes)) {
                         let mark = |v: Value| schema.map_or(v.clone(), |s| mark_sensitive(v, s));
                         let before = mark(r.value());
-                        let now = after.as_ref().map(|a| mark(Value::from_json(a).mark_paths(&r.sensitive_paths)));
+                        let now = after.as_ref().map(|a| mark(Value::from_json(&kept(a)).mark_paths(&r.sensitive_paths)));
                         if now.as_ref().map(Value::deep_unmarked) != Some(before.deep_unmarked()) {
                             drift.push(Drift { addr: addr.clone(), before, after: now });
                         }

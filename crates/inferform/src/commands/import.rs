@@ -86,7 +86,11 @@ async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str
                 addr: addr.to_string(),
                 type_name: addr.resource.type_name.clone(),
                 provider: provider_name,
-                attributes: serde_json::Value::Object(obj),
+                // Without the secrets the cloud gives again on every read (an apiKey).
+                attributes: match p.ws.schemas.get(&addr.resource.type_name) {
+                    Some(s) => inferform_engine::diff::state_attributes(obj.into(), s),
+                    None => obj.into(),
+                },
                 dependencies: inferform_engine::graph::resource_dependencies(&p.ws.config, idx)
                     .iter()
                     .map(|d| d.to_string())
