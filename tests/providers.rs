@@ -1,11 +1,13 @@
 //! End-to-end: the providers through the real binary against the local cloud. `invoke` streams
 //! a service's answer; an apply converges through injected errors, throttling and lost
-//! answers without leaving a duplicate behind.
+//! answers without leaving a duplicate behind; and no secret reaches output or
+//! `.inferform/`.
 
 #[path = "support/mod.rs"]
 mod support;
 
 use std::io::Read;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -285,4 +287,169 @@ fn forty_resources_converge_through_faults_without_duplicates() {
     let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "no changes after convergence: {plan:?}");
     assert!(plan.stdout.contains("No changes."), "{plan:?}");
+}
+
+/// The quickstart with every credential written in the provider blocks.
+fn with_credentials(work: &Work) {
+    let main = std::fs::read_to_string(work.path().join("main.hcl")).expect("main.hcl");
+    let main = main
+        .replace(
+            "region = \"cn-southwest-2\" # credentials from HW_ACCESS_KEY / HW_SECRET_KEY",
+            "region     = \"cn-southwest-2\"\n  access_key = \"local-ak\"\n  secret_key = \"local-sk\"",
+        )
+        .replace(
+            "provider \"alaya\" {} # credentials from ALAYA_ACCESS_KEY / ALAYA_SECRET_KEY",
+            "provider \"alaya\" {\n  access_key = \"local-alaya-ak\"\n  secret_key = \"local-alaya-sk\"\n}",
+        );
+    assert!(
+        main.contains("\"local-sk\"") && main.contains("\"local-alaya-sk\""),
+        "the quickstart's provider blocks changed; update this test:\n{main}"
+    );
+    work.write("main.hcl", &main);
+}
+
+/// Every file under `dir`, recursively, except the folder `skip`.
+fn files_under(dir: &Path, skip: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path == skip {
+            continue;
+        }
+        if path.is_dir() {
+            files_under(&path, skip, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn secrets_reach_neither_output_nor_working_files() {
+    let work = Work::quickstart();
+    with_credentials(&work);
+    let mut runs: Vec<(String, Out)> = Vec::new();
+    let run = |runs: &mut Vec<(String, Out)>, args: &[&str], code: i32| {
+        let out = work.run(args);
+        assert_eq!(out.code, code, "{args:?}: {out:?}");
+        runs.push((args.join(" "), out));
+    };
+    run(&mut runs, &["apply", "--local-cloud", "--auto-approve"], 0);
+    run(
+        &mut runs,
+        &["plan", "--local-cloud", "--detailed-exitcode"],
+        0,
+    );
+    run(
+        &mut runs,
+        &[
+            "plan",
+            "--local-cloud",
+            "--var",
+            "env=prod",
+            "--out",
+            ".inferform/prod.plan",
+        ],
+        0,
+    );
+    run(&mut runs, &["show", ".inferform/prod.plan"], 0);
+    run(&mut runs, &["show", "--json", ".inferform/prod.plan"], 0);
+    run(&mut runs, &["show"], 0);
+    run(&mut runs, &["show", "--json"], 0);
+    run(&mut runs, &["plan", "--local-cloud", "--json"], 0);
+    run(
+        &mut runs,
+        &["state", "show", "alaya_expert_deployment.vllm"],
+        0,
+    );
+    run(
+        &mut runs,
+        &["state", "show", "fabric_service_instance.chat"],
+        0,
+    );
+    run(&mut runs, &["state", "pull"], 0);
+    run(&mut runs, &["output"], 0);
+    run(&mut runs, &["output", "--json"], 0);
+    run(&mut runs, &["refresh", "--local-cloud"], 0);
+    for addr in [
+        "fabric_service_instance.chat",
+        "alaya_expert_deployment.vllm",
+    ] {
+        run(
+            &mut runs,
+            &["invoke", addr, "--message", "hello", "--local-cloud"],
+            0,
+        );
+        assert_eq!(
+            runs.last().map(|(_, o)| o.stdout.as_str()),
+            Some("You said: hello\n")
+        );
+    }
+    // Wrong secrets: the cloud refuses them, and the errors show neither.
+    let main = std::fs::read_to_string(work.path().join("main.hcl")).expect("main.hcl");
+    work.write(
+        "main.hcl",
+        &main
+            .replace("\"local-sk\"", "\"wrong-fabric-sk\"")
+            .replace("\"local-alaya-sk\"", "\"wrong-alaya-sk\""),
+    );
+    run(&mut runs, &["plan", "--local-cloud"], 1);
+    run(
+        &mut runs,
+        &[
+            "invoke",
+            "fabric_service_instance.chat",
+            "--message",
+            "hello",
+            "--local-cloud",
+        ],
+        1,
+    );
+    let refused = &runs.last().expect("a run").1;
+    assert!(refused.stderr.contains("returned 401"), "{refused:?}");
+
+    let api_key = work.cloud_objects()["alaya_expert_deployment"][0]["apiKey"]
+        .as_str()
+        .expect("the deployment's apiKey")
+        .to_string();
+    let secrets = [
+        "local-sk",
+        "local-alaya-sk",
+        "wrong-fabric-sk",
+        "wrong-alaya-sk",
+        "Signature=",
+        api_key.as_str(),
+    ];
+    for (args, out) in &runs {
+        for secret in secrets {
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "`inferform {args}` printed {secret:?}: {out:?}"
+            );
+        }
+    }
+
+    let data = work.path().join(".inferform");
+    let mut files = Vec::new();
+    files_under(&data, &data.join("local-cloud"), &mut files);
+    assert!(
+        files.iter().any(|f| f.ends_with("prod.plan")),
+        "the saved plan is checked: {files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with(data.join("state"))),
+        "the state is checked: {files:?}"
+    );
+    let mut leaks = Vec::new();
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read");
+        for secret in secrets {
+            if bytes.windows(secret.len()).any(|w| w == secret.as_bytes()) {
+                leaks.push(format!("{} holds {secret:?}", file.display()));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}");
 }
