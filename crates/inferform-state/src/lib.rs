@@ -167,6 +167,24 @@ pub struct SledStore {
     resources: sled::Tree,
     outputs: sled::Tree,
     intents: sled::Tree,
+    sync: GroupCommit,
+}
+
+/// Group commit: writers that finish at about the same time share one flush to disk instead of
+/// queueing for one each. A writer returns only after a flush that began after its write.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<SyncState>,
+    done: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Tickets handed out: one per write that asked to be made durable.
+    requested: u64,
+    /// Every write with a ticket up to this one is on disk.
+    completed: u64,
+    in_progress: bool,
 }
 
 const LINEAGE: &[u8] = b"lineage";
@@ -202,6 +220,7 @@ impl SledStore {
             outputs: open("outputs")?,
             intents: open("intents")?,
             db,
+            sync: GroupCommit::default(),
         };
         if store.meta.get(LINEAGE).map_err(write_err)?.is_none() {
             store
@@ -217,8 +236,34 @@ impl SledStore {
         Ok(store)
     }
 
+    /// Makes every write done so far durable, sharing the flush with concurrent writers.
     fn flush(&self) -> Result<(), StateError> {
-        self.db.flush().map(|_| ()).map_err(write_err)
+        fn lock(m: &Mutex<SyncState>) -> std::sync::MutexGuard<'_, SyncState> {
+            m.lock().unwrap_or_else(|p| p.into_inner())
+        }
+        let mut st = lock(&self.sync.state);
+        st.requested += 1;
+        let ticket = st.requested;
+        loop {
+            if st.completed >= ticket {
+                return Ok(());
+            }
+            if !st.in_progress {
+                st.in_progress = true;
+                let upto = st.requested;
+                drop(st);
+                let result = self.db.flush();
+                st = lock(&self.sync.state);
+                st.in_progress = false;
+                if result.is_ok() {
+                    st.completed = st.completed.max(upto);
+                }
+                self.sync.done.notify_all();
+                result.map_err(write_err)?;
+                continue;
+            }
+            st = self.sync.done.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Applies one change to a tree and bumps the serial, atomically, then makes it durable.
@@ -449,6 +494,28 @@ mod tests {
         assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.new"]);
         assert_eq!(state.lineage, "other");
         assert!(state.serial > 2);
+    }
+
+    #[test]
+    fn concurrent_writers_are_all_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = std::sync::Arc::new(SledStore::open(dir.path()).unwrap());
+            let handles: Vec<_> = (0..16)
+                .map(|i| {
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        store.put_resource(&resource(&format!("a.r{i}"))).unwrap()
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
+        let state = SledStore::open(dir.path()).unwrap().load().unwrap();
+        assert_eq!(state.resources.len(), 16);
+        assert_eq!(state.serial, 16);
     }
 
     #[test]
