@@ -130,7 +130,9 @@ fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
                     return o;
                 }
             }
-            return (o + 1).min(text.len());
+            // Past the line's last character: its end, a character boundary even when the
+            // last character takes several bytes.
+            return (offset + l.len()).min(text.len());
         }
         offset += l.len();
     }
@@ -138,7 +140,8 @@ fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
 }
 
 fn next_char_end(text: &str, offset: usize) -> usize {
-    text[offset.min(text.len())..]
+    text.get(offset.min(text.len())..)
+        .unwrap_or("")
         .chars()
         .next()
         .map_or(offset, |c| offset + c.len_utf8())
@@ -897,6 +900,14 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Some(5400));
         assert_eq!(parse_duration("10"), None);
         assert_eq!(parse_duration("5x"), None);
+    }
+
+    #[test]
+    fn parse_error_after_a_multibyte_character_does_not_panic() {
+        for text in ["resource é", "x = \"é", "é"] {
+            let (_, diags) = load_sources(vec![("main.hcl".into(), text.into())]);
+            assert!(diags.iter().all(|d| d.location().is_some()), "{text}");
+        }
     }
 
     #[test]
