@@ -522,11 +522,18 @@ fn object_diff_at(
                 format_value(bv.unwrap_or(&Value::Null), inner)
             ),
             Action::NoOp => format_value(av.unwrap_or(&Value::Null), inner),
-            _ => format!(
-                "{} -> {}",
-                format_value(bv.unwrap_or(&Value::Null), inner),
-                format_value(av.unwrap_or(&Value::Null), inner)
-            ),
+            _ => match (bv, av) {
+                (Some(Value::String(b)), Some(Value::String(a)))
+                    if b.contains('\n') || a.contains('\n') =>
+                {
+                    multiline_diff(b, a, indent, style)
+                }
+                _ => format!(
+                    "{} -> {}",
+                    format_value(bv.unwrap_or(&Value::Null), inner),
+                    format_value(av.unwrap_or(&Value::Null), inner)
+                ),
+            },
         };
         lines.push((action, k.to_string(), text, forces));
     }
@@ -647,6 +654,37 @@ fn object_diff_at(
     }
 }
 
+/// A change of a multi-line string as Terraform shows it: a heredoc with the unchanged lines
+/// and `-`/`+` before the lines removed and added (a line diff by `similar`).
+fn multiline_diff(before: &str, after: &str, indent: usize, style: Style) -> String {
+    let mut out = String::from("<<-EOT\n");
+    let diff = similar::TextDiff::from_lines(before, after);
+    for change in diff.iter_all_changes() {
+        let line = change.value().trim_end_matches('\n');
+        let _ = match change.tag() {
+            similar::ChangeTag::Equal => writeln!(out, "{}{line}", " ".repeat(indent + 6)),
+            similar::ChangeTag::Delete => {
+                writeln!(
+                    out,
+                    "{}{} {line}",
+                    " ".repeat(indent + 4),
+                    style.action(Action::Delete, "-")
+                )
+            }
+            similar::ChangeTag::Insert => {
+                writeln!(
+                    out,
+                    "{}{} {line}",
+                    " ".repeat(indent + 4),
+                    style.action(Action::Create, "+")
+                )
+            }
+        };
+    }
+    out.push_str(&format!("{}EOT", " ".repeat(indent + 2)));
+    out
+}
+
 /// Renders outputs as `inferform output` and the end of apply print them.
 pub fn render_outputs(outputs: &BTreeMap<String, inferform_state::OutputState>) -> String {
     let mut out = String::new();
@@ -659,4 +697,18 @@ pub fn render_outputs(outputs: &BTreeMap<String, inferform_state::OutputState>) 
         let _ = writeln!(out, "{name} = {value}");
     }
     out
+}
+
+#[cfg(test)]
+mod multiline_tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_strings_show_a_line_diff() {
+        let text = multiline_diff("a\nb\nc\n", "a\nB\nc\n", 6, Style { color: false });
+        assert_eq!(
+            text,
+            "<<-EOT\n            a\n          - b\n          + B\n            c\n        EOT"
+        );
+    }
 }
