@@ -866,3 +866,72 @@ fn parallelism_bounds_calls_not_waits() {
         .unwrap();
     assert!(last_start < first_done, "waits held call slots: {apply:?}");
 }
+
+#[test]
+fn ctrl_c_lets_work_in_flight_finish_and_records_it() {
+    let work = Work::quickstart();
+    work.cloud_config(r#"{"timings": {"all_ms": 1500}}"#);
+    let mut child = work
+        .command(&["apply", "--local-cloud", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("fabric_endpoint.chat: Still creating") {
+            break;
+        }
+    }
+    // SIGINT, as Ctrl-C sends it.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for line in lines {
+        seen.push_str(&line.unwrap());
+        seen.push('\n');
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let code = child.wait().unwrap().code();
+    assert_eq!(
+        code,
+        Some(1),
+        "an interrupted apply fails: {seen}\n{stderr}"
+    );
+    assert!(stderr.contains("Interrupt received"), "{stderr}");
+    assert!(
+        seen.contains("fabric_endpoint.chat: Creation complete"),
+        "the endpoint in flight finished: {seen}"
+    );
+    assert!(
+        !seen.contains("fabric_service_instance.chat: Creating"),
+        "nothing new started: {seen}"
+    );
+    let list = work.run(&["state", "list"]);
+    assert!(
+        list.stdout.lines().any(|l| l == "fabric_endpoint.chat"),
+        "and it is recorded: {list:?}"
+    );
+
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let objects = work.cloud_objects();
+    for kind in [
+        "fabric_workspace",
+        "fabric_endpoint",
+        "fabric_model",
+        "fabric_service_instance",
+        "alaya_expert_deployment",
+    ] {
+        assert_eq!(kinds(&objects, kind), 1, "exactly one {kind}: {objects}");
+    }
+}
