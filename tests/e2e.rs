@@ -294,7 +294,10 @@ fn syntax_errors_point_at_the_line() {
 fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
     stdout
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("not JSON: {e}: {l}")))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap_or_else(|e| panic!("not JSON: {e}: {l}"))
+        })
         .inspect(|v| assert!(v["type"].is_string() && v["@message"].is_string(), "{v}"))
         .collect()
 }
@@ -321,10 +324,16 @@ output "id" {
     assert_eq!(plan.code, 0, "{plan:?}");
     let lines = json_lines(&plan.stdout);
     assert_eq!(lines[0]["type"], "version");
-    let change = lines.iter().find(|l| l["type"] == "planned_change").expect("planned_change");
+    let change = lines
+        .iter()
+        .find(|l| l["type"] == "planned_change")
+        .expect("planned_change");
     assert_eq!(change["change"]["action"], "create");
     assert_eq!(change["change"]["resource"]["addr"], "inferform_data.a");
-    let summary = lines.iter().find(|l| l["type"] == "change_summary").expect("change_summary");
+    let summary = lines
+        .iter()
+        .find(|l| l["type"] == "change_summary")
+        .expect("change_summary");
     assert_eq!(summary["changes"]["add"], 1);
     assert!(!plan.stdout.contains("t0p-s3cret"));
 
@@ -332,8 +341,14 @@ output "id" {
     let show = work.run(&["show", "--json", "p.json"]);
     assert_eq!(show.code, 0, "{show:?}");
     let doc: serde_json::Value = serde_json::from_str(show.stdout.trim()).expect("show --json");
-    assert_eq!(doc["resource_changes"][0]["change"]["actions"], serde_json::json!(["create"]));
-    assert!(!show.stdout.contains("t0p-s3cret"), "secrets are marked, never written");
+    assert_eq!(
+        doc["resource_changes"][0]["change"]["actions"],
+        serde_json::json!(["create"])
+    );
+    assert!(
+        !show.stdout.contains("t0p-s3cret"),
+        "secrets are marked, never written"
+    );
     let md = work.run(&["show", "--markdown", "p.json"]);
     assert_eq!(md.code, 0, "{md:?}");
     assert!(md.stdout.starts_with("<!-- inferform-plan: "), "{md:?}");
@@ -342,7 +357,12 @@ output "id" {
 
     let refused = work.run(&["apply", "--json"]);
     assert_eq!(refused.code, 1, "{refused:?}");
-    assert!(json_lines(&refused.stdout).iter().any(|l| l["type"] == "diagnostic"), "{refused:?}");
+    assert!(
+        json_lines(&refused.stdout)
+            .iter()
+            .any(|l| l["type"] == "diagnostic"),
+        "{refused:?}"
+    );
 
     let apply = work.run(&["apply", "--json", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{apply:?}");
@@ -350,12 +370,22 @@ output "id" {
     for kind in ["apply_start", "apply_complete", "change_summary", "outputs"] {
         assert!(lines.iter().any(|l| l["type"] == kind), "{kind}: {apply:?}");
     }
-    let done = lines.iter().find(|l| l["type"] == "apply_complete").unwrap();
+    let done = lines
+        .iter()
+        .find(|l| l["type"] == "apply_complete")
+        .unwrap();
     assert_eq!(done["hook"]["id_key"], "id");
     assert!(!apply.stdout.contains("t0p-s3cret"));
 
     let state = work.run(&["show", "--json"]);
-    let doc: serde_json::Value = serde_json::from_str(state.stdout.trim()).expect("show --json state");
-    assert_eq!(doc["values"]["root_module"]["resources"].as_array().map(Vec::len), Some(1), "{state:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(state.stdout.trim()).expect("show --json state");
+    assert_eq!(
+        doc["values"]["root_module"]["resources"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{state:?}"
+    );
     assert!(!state.stdout.contains("t0p-s3cret"), "{state:?}");
 }

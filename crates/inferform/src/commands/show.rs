@@ -131,10 +131,7 @@ fn state_json(
             let addr: inferform_types::ResourceInstanceAddr = r.addr.parse().ok()?;
             let schema = schemas.get(&r.type_name);
             let marked = match schema {
-                Some(s) => inferform_engine::diff::mark_sensitive(
-                    r.value(),
-                    s,
-                ),
+                Some(s) => inferform_engine::diff::mark_sensitive(r.value(), s),
                 None => r.value(),
             };
             let mut entry = serde_json::json!({

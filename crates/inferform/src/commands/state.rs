@@ -328,7 +328,11 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
 fn redact_marked(v: &Value) -> serde_json::Value {
     match v {
         Value::Sensitive(_) => serde_json::Value::Null,
-        Value::Object(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), redact_marked(v))).collect()),
+        Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), redact_marked(v)))
+                .collect(),
+        ),
         Value::List(items) => serde_json::Value::Array(items.iter().map(redact_marked).collect()),
         v => v.to_json().unwrap_or_default(),
     }
