@@ -312,7 +312,7 @@ mod tests {
         };
         let mut t = Duration::ZERO;
         let mut times = Vec::new();
-        for _ in 0..40 {
+        for _ in 0..80 {
             t += b.next_delay();
             times.push(t);
         }
