@@ -111,23 +111,7 @@ impl Work {
     /// Every object the local cloud holds, by kind, read through `inferform local-cloud serve`
     /// on the same data folder.
     pub fn cloud_objects(&self) -> serde_json::Value {
-        let data = self.path().join(".inferform/local-cloud");
-        let mut child = Command::new(BIN)
-            .args(["local-cloud", "serve", "--addr", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start local cloud");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut first)
-            .expect("read banner");
-        let url = first.trim().rsplit(' ').next().expect("url").to_string();
-        let addr = url.trim_start_matches("http://").to_string();
-        let body = http_get(&addr, "/_local/objects");
-        let _ = child.kill();
-        let _ = child.wait();
+        let body = self.with_cloud(|addr| http_get(addr, "/_local/objects"));
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("objects JSON: {e}: {body}"))
     }
 }

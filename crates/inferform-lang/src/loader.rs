@@ -123,12 +123,8 @@ fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let mut o = offset;
-            for (n, (idx, _)) in l.char_indices().enumerate() {
-                o = offset + idx;
-                if n + 1 == col {
-                    return o;
-                }
+            if let Some((idx, _)) = l.char_indices().nth(col.saturating_sub(1)) {
+                return offset + idx;
             }
             // Past the line's last character: its end, a character boundary even when the
             // last character takes several bytes.

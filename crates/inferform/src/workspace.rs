@@ -352,6 +352,23 @@ pub fn open_state(
     }
 }
 
+/// Opens and locks the state for `operation`, waiting up to `lock_timeout` (as given on the
+/// command line), and reads it.
+pub fn read_state(
+    dir: &Path,
+    lock_timeout: &str,
+    operation: &str,
+) -> Result<(LockedState, inferform_state::State), Diagnostic> {
+    use inferform_state::StateStore as _;
+    let timeout = parse_timeout(lock_timeout)?;
+    let locked = open_state(dir, operation, timeout)?;
+    let state = locked
+        .store
+        .load()
+        .map_err(|e| Diagnostic::error("inferform::state::read", e.to_string()))?;
+    Ok((locked, state))
+}
+
 /// Starts the embedded local cloud with its data under `.inferform/local-cloud/`.
 /// `INFERFORM_LOCAL_CLOUD_CONFIG` may name a JSON file of keys, timings and faults.
 pub async fn start_local_cloud(dir: &Path) -> Result<LocalCloud, Diagnostic> {

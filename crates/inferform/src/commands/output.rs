@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use inferform_state::StateStore;
 use inferform_types::Diagnostic;
 
 use crate::ui::Ui;
@@ -10,27 +9,14 @@ use crate::workspace;
 use crate::OutputArgs;
 
 pub fn run(dir: &Path, args: &OutputArgs, ui: &Ui) -> u8 {
-    let timeout = match workspace::parse_timeout(&args.lock.lock_timeout) {
-        Ok(t) => t,
-        Err(d) => {
-            ui.diagnostics([&d]);
-            return 1;
-        }
-    };
-    let lock = match workspace::open_state(dir, "OperationTypeOutput", timeout) {
-        Ok(s) => s,
-        Err(d) => {
-            ui.diagnostics([&d]);
-            return 1;
-        }
-    };
-    let state = match lock.store.load() {
-        Ok(s) => s,
-        Err(e) => {
-            ui.diagnostics([&Diagnostic::error("inferform::state::read", e.to_string())]);
-            return 1;
-        }
-    };
+    let (_lock, state) =
+        match workspace::read_state(dir, &args.lock.lock_timeout, "OperationTypeOutput") {
+            Ok(s) => s,
+            Err(d) => {
+                ui.diagnostics([&d]);
+                return 1;
+            }
+        };
     match &args.name {
         Some(name) => {
             let Some(o) = state.outputs.get(name) else {

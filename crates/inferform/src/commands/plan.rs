@@ -7,7 +7,7 @@ use std::sync::Arc;
 use inferform_engine::planfile::{config_hash, PlanFile, SavedOptions};
 use inferform_engine::{Engine, Plan, PlanOptions};
 use inferform_local_cloud::LocalCloud;
-use inferform_state::{State, StateStore as _};
+use inferform_state::State;
 use inferform_types::{Diagnostic, ResourceInstanceAddr};
 
 use crate::ui::Ui;
@@ -60,14 +60,8 @@ pub async fn prepare(
         }
     };
     ui.diagnostics(ws.warnings.iter());
-    let timeout = workspace::parse_timeout(&flags.lock.lock_timeout).map_err(|d| fail(ui, &d))?;
-    let lock = workspace::open_state(dir, operation, timeout).map_err(|d| fail(ui, &d))?;
-    let state = lock.store.load().map_err(|e| {
-        fail(
-            ui,
-            &Diagnostic::error("inferform::state::read", e.to_string()),
-        )
-    })?;
+    let (lock, state) = workspace::read_state(dir, &flags.lock.lock_timeout, operation)
+        .map_err(|d| fail(ui, &d))?;
     let local_cloud = if flags.local_cloud {
         Some(
             workspace::start_local_cloud(dir)

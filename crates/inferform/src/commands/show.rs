@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use inferform_engine::planfile::PlanFile;
-use inferform_state::StateStore as _;
 use inferform_types::Diagnostic;
 
 use super::state::render_resource;
@@ -78,27 +77,14 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
         }
         return 0;
     }
-    let timeout = match workspace::parse_timeout(&args.lock.lock_timeout) {
-        Ok(t) => t,
-        Err(d) => {
-            ui.diagnostics([&d]);
-            return 1;
-        }
-    };
-    let lock = match workspace::open_state(dir, "OperationTypeShow", timeout) {
-        Ok(l) => l,
-        Err(d) => {
-            ui.diagnostics([&d]);
-            return 1;
-        }
-    };
-    let state = match lock.store.load() {
-        Ok(s) => s,
-        Err(e) => {
-            ui.diagnostics([&Diagnostic::error("inferform::state::read", e.to_string())]);
-            return 1;
-        }
-    };
+    let (_lock, state) =
+        match workspace::read_state(dir, &args.lock.lock_timeout, "OperationTypeShow") {
+            Ok(s) => s,
+            Err(d) => {
+                ui.diagnostics([&d]);
+                return 1;
+            }
+        };
     if args.json {
         ui.line(&state_json(&state, &schemas).to_string());
         return 0;

@@ -56,19 +56,10 @@ fn open(
     operation: &str,
     ui: &Ui,
 ) -> Result<(LockedState, State), u8> {
-    let timeout = workspace::parse_timeout(&lock.lock_timeout).map_err(|d| {
+    workspace::read_state(dir, &lock.lock_timeout, operation).map_err(|d| {
         ui.diagnostics([&d]);
         1u8
-    })?;
-    let locked = workspace::open_state(dir, operation, timeout).map_err(|d| {
-        ui.diagnostics([&d]);
-        1u8
-    })?;
-    let state = locked.store.load().map_err(|e| {
-        ui.diagnostics([&Diagnostic::error("inferform::state::read", e.to_string())]);
-        1u8
-    })?;
-    Ok((locked, state))
+    })
 }
 
 fn error(ui: &Ui, code: &str, message: String, help: &str) -> u8 {
