@@ -312,7 +312,9 @@ async fn alaya_invoke(
             };
             let cold = scaled_to_zero(d, t.now);
             let (kind, now) = (d.kind, t.now);
-            if let Some(d) = t.get_mut(kind, &id) {
+            // Kept in memory only: after a restart, a service looks idle since its last
+            // written change, which only makes an early scale to zero possible.
+            if let Some(d) = t.get_mut_volatile(kind, &id) {
                 d.last_used_ms = now;
             }
             Ok((cold, model))

@@ -162,7 +162,9 @@
 //! lock by one writer thread that takes changes in order and commits them in groups (syncing
 //! a group's files in parallel); a call answers once its own change, and the last change to
 //! everything it read, is on disk, so no answer shows what a crash could take back (see the
-//! `store` module).
+//! `store` module). A file holds its object as the last call that changed it left it, with
+//! its scheduled transition, so loading it replays what the clock did since: status changes
+//! cost no writes (an invocation's time is not written either).
 
 mod alaya;
 mod app;

@@ -3,8 +3,11 @@
 //! Each object stores its current status, when that status began, and at most one scheduled
 //! transition (`next`: at a given time, become this status, or disappear). Nothing runs in the
 //! background: every access first applies the transitions that are due (found through a queue
-//! ordered by time, so a call costs the same with ten objects or ten thousand), and persists
-//! them. A restart therefore continues where the clock says, not where the process was.
+//! ordered by time, so a call costs the same with ten objects or ten thousand). A file keeps
+//! the object as its last explicit change left it, scheduled transition included, so loading
+//! it replays the same transitions: a restart continues where the clock says, not where the
+//! process was, and the clock's changes need no writes (only a file whose object the clock
+//! removed is deleted, as housekeeping).
 //!
 //! # Persistence
 //!
@@ -293,12 +296,10 @@ pub(crate) struct Txn<'a> {
     inner: &'a mut Inner,
     /// What the call itself changed: it waits for these.
     touched: Vec<(Kind, String)>,
-    /// What the sweep changed: written too, but waited for only if the call read it.
+    /// What the clock removed: the files go too, but nobody waits for that.
     swept: Vec<(Kind, String)>,
     /// Whether reads and writes are tracked (with a folder only).
     track: bool,
-    /// The sequence number this call's changes get.
-    seq: u64,
     /// The newest sequence number among what the call read.
     saw: Cell<u64>,
     pub now: u64,
@@ -395,7 +396,6 @@ impl Store {
             touched: Vec::new(),
             swept: Vec::new(),
             track: self.disk.is_some(),
-            seq,
             saw: Cell::new(0),
             now,
         };
@@ -403,11 +403,10 @@ impl Store {
         let out = f(&mut txn);
         let saw = txn.saw.get();
         let mut touched = std::mem::take(&mut txn.touched);
-        let swept = std::mem::take(&mut txn.swept);
+        let mut swept = std::mem::take(&mut txn.swept);
         let mut seen = HashSet::new();
         touched.retain(|key| seen.insert(key.clone()));
-        let own = !touched.is_empty();
-        touched.extend(swept.into_iter().filter(|key| seen.insert(key.clone())));
+        swept.retain(|key| !seen.contains(key));
         let inner = &mut *guard;
         // Whatever the change scheduled must be seen by the next sweep.
         for key in &touched {
@@ -426,11 +425,15 @@ impl Store {
                 Ticket::Seen(upto, disk.durable.clone())
             }
         };
-        if touched.is_empty() {
+        if touched.is_empty() && swept.is_empty() {
             return (out, seen_ticket(saw));
         }
         inner.seq = seq;
-        let mut writes = Vec::with_capacity(touched.len());
+        let own = !touched.is_empty();
+        let mut writes: Vec<(Kind, String, Option<Object>)> = swept
+            .into_iter()
+            .map(|(kind, id)| (kind, id, None))
+            .collect();
         for (kind, id) in touched {
             inner.kind_seq.insert(kind, seq);
             let obj = match inner.objects.get_mut(&kind).and_then(|m| m.get_mut(&id)) {
@@ -472,7 +475,7 @@ impl Store {
         if own {
             (out, Ticket::Written(rx))
         } else {
-            // Only the clock changed things; wait for them only if the call read them.
+            // Only the clock removed things: nothing to wait for but what the call read.
             (out, seen_ticket(saw))
         }
     }
@@ -677,24 +680,14 @@ impl Txn<'_> {
                     }
                 }
             }
+            // The file is not rewritten: the version on disk holds the transition, so it
+            // reaches the same state whenever it is loaded, and nobody waits for the clock.
+            // Only a file whose object is gone is removed, as housekeeping.
             if gone {
                 map.remove(&key.1);
-            } else if self.track {
-                // Read in this call, it is seen as changed by it.
-                obj.seq = self.seq;
+                self.swept.push(key.clone());
             }
-            if self.track {
-                self.inner.kind_seq.insert(kind, self.seq);
-                if gone {
-                    self.inner
-                        .removed
-                        .entry(kind)
-                        .or_default()
-                        .insert(key.1.clone(), self.seq);
-                }
-            }
-            self.inner.reschedule(key.clone());
-            self.swept.push(key);
+            self.inner.reschedule(key);
         }
     }
 
@@ -728,6 +721,12 @@ impl Txn<'_> {
             .and_then(|m| m.get_mut(id))?;
         self.touched.push((kind, id.to_owned()));
         Some(obj)
+    }
+
+    /// A mutable object whose change need not survive a restart (the time of the last
+    /// invocation, say): it is not written, and the call does not wait for the disk.
+    pub(crate) fn get_mut_volatile(&mut self, kind: Kind, id: &str) -> Option<&mut Object> {
+        self.inner.objects.get_mut(&kind)?.get_mut(id)
     }
 
     pub(crate) fn insert(&mut self, mut obj: Object) {
@@ -940,7 +939,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_read_answers_only_once_what_it_saw_is_on_disk() {
+    async fn what_a_read_shows_survives_a_restart() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(Some(dir.path().to_owned())).expect("open");
         store
@@ -954,12 +953,12 @@ mod tests {
             })
             .await
             .expect("tx");
-        assert_eq!(
-            on_disk(dir.path(), Kind::FabricEndpoint, "e").map(|o| o.status),
-            Some("CREATING".to_owned())
-        );
+        // Answered only once on disk.
+        let on_file = on_disk(dir.path(), Kind::FabricEndpoint, "e").expect("the file");
+        assert_eq!(on_file.status, "CREATING");
         tokio::time::sleep(std::time::Duration::from_millis(40)).await;
-        // This read applies both transitions; it answers only once they are durable.
+        // This read applies both transitions in memory; the clock's changes are not written,
+        // since the files replay them.
         let (status, gone) = store
             .tx(|t| {
                 (
@@ -971,11 +970,27 @@ mod tests {
             .expect("tx");
         assert_eq!(status.as_deref(), Some("RUNNING"));
         assert!(gone);
-        assert_eq!(
-            on_disk(dir.path(), Kind::FabricEndpoint, "e").map(|o| o.status),
-            Some("RUNNING".to_owned())
+        drop(store);
+        assert!(
+            on_disk(dir.path(), Kind::FabricEndpoint, "g").is_none(),
+            "the removed object's file is cleaned up"
         );
-        assert!(on_disk(dir.path(), Kind::FabricEndpoint, "g").is_none());
+        let store = Store::open(Some(dir.path().to_owned())).expect("reopen");
+        let (status, gone) = store
+            .tx(|t| {
+                (
+                    t.get(Kind::FabricEndpoint, "e").map(|o| o.status.clone()),
+                    t.get(Kind::FabricEndpoint, "g").is_none(),
+                )
+            })
+            .await
+            .expect("tx");
+        assert_eq!(
+            status.as_deref(),
+            Some("RUNNING"),
+            "the same as before the restart"
+        );
+        assert!(gone);
     }
 
     #[tokio::test]
