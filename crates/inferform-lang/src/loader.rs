@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hcl_edit::expr::Expression;
-use hcl_edit::structure::{Block, BlockLabel, Body as HclBody, Structure};
+use hcl_edit::structure::{Block, BlockLabel, Body as HclBody};
 use hcl_edit::Span;
 use inferform_types::{Diagnostic, Diagnostics, ResourceAddr, SourceSpan};
 
@@ -89,7 +89,7 @@ pub fn load_sources(files: Vec<(String, String)>) -> (Config, Diagnostics) {
         };
         loader.config.sources.push(source.clone());
         match hcl_edit::parser::parse_body(&source.text) {
-            Ok(body) => loader.file(&source, &body),
+            Ok(mut body) => loader.file(&source, &mut body),
             Err(err) => loader.diags.push(parse_error(&source, &err)),
         }
     }
@@ -186,10 +186,14 @@ impl Loader {
         );
     }
 
-    fn file(&mut self, source: &Source, body: &HclBody) {
-        for structure in body.iter() {
-            match structure {
-                Structure::Attribute(attr) => self.error(
+    /// Sorts a file's blocks into the configuration. The parsed body is taken apart as it goes:
+    /// expressions move into the model instead of being copied.
+    fn file(&mut self, source: &Source, body: &mut HclBody) {
+        for mut structure in body.iter_mut() {
+            if let Some(block) = structure.as_block_mut() {
+                self.top_block(source, block);
+            } else if let Some(attr) = structure.as_attribute() {
+                self.error(
                     "inferform::config::unexpected_attribute",
                     format!(
                         "unexpected attribute `{}` at the top level",
@@ -197,8 +201,7 @@ impl Loader {
                     ),
                     span_of(source, &attr.key),
                     "top-level attributes are not allowed: put values in a `locals { ... }` block",
-                ),
-                Structure::Block(block) => self.top_block(source, block),
+                );
             }
         }
     }
@@ -233,7 +236,7 @@ impl Loader {
         None
     }
 
-    fn top_block(&mut self, source: &Source, block: &Block) {
+    fn top_block(&mut self, source: &Source, block: &mut Block) {
         let kind = block.ident.as_str();
         match kind {
             "resource" | "data" => self.resource(source, block, kind == "data"),
@@ -399,55 +402,58 @@ impl Loader {
         }
     }
 
-    fn body(&mut self, source: &Source, block: &Block) -> Body {
-        self.convert_body(source, &block.body, span_of(source, block))
+    fn body(&mut self, source: &Source, block: &mut Block) -> Body {
+        let span = span_of(source, block);
+        self.convert_body(source, &mut block.body, span)
     }
 
-    fn convert_body(&mut self, source: &Source, body: &HclBody, span: SourceSpan) -> Body {
+    fn convert_body(&mut self, source: &Source, body: &mut HclBody, span: SourceSpan) -> Body {
         let mut out = Body {
             attributes: Vec::new(),
             blocks: Vec::new(),
             span,
         };
-        for structure in body.iter() {
-            match structure {
-                Structure::Attribute(attr) => {
-                    let name = attr.key.as_str().to_string();
-                    let name_span = span_of(source, &attr.key);
-                    if let Some(prev) = out.attributes.iter().find(|a| a.name == name) {
-                        let (line, _) = prev.name_span.line_col();
-                        self.error(
-                            "inferform::config::duplicate_attribute",
-                            format!("argument `{name}` is set twice"),
-                            name_span,
-                            format!("it was first set on line {line}; remove one"),
-                        );
-                        continue;
-                    }
-                    out.attributes.push(AttrNode {
-                        name,
-                        name_span,
-                        expr: Expr {
-                            expr: attr.value.clone(),
-                            source: source.clone(),
-                        },
-                    });
-                }
-                Structure::Block(block) => {
-                    let inner = self.body(source, block);
-                    out.blocks.push(BlockNode {
-                        kind: block.ident.as_str().to_string(),
-                        labels: block.labels.iter().map(label_text).collect(),
-                        kind_span: span_of(source, &block.ident),
-                        body: inner,
-                    });
-                }
+        for mut structure in body.iter_mut() {
+            if let Some(block) = structure.as_block_mut() {
+                let inner = self.body(source, block);
+                out.blocks.push(BlockNode {
+                    kind: block.ident.as_str().to_string(),
+                    labels: block.labels.iter().map(label_text).collect(),
+                    kind_span: span_of(source, &block.ident),
+                    body: inner,
+                });
+                continue;
             }
+            let Some(mut attr) = structure.as_attribute_mut() else {
+                continue;
+            };
+            let name = attr.key.as_str().to_string();
+            let name_span = span_of(source, &attr.key);
+            if let Some(prev) = out.attributes.iter().find(|a| a.name == name) {
+                let (line, _) = prev.name_span.line_col();
+                self.error(
+                    "inferform::config::duplicate_attribute",
+                    format!("argument `{name}` is set twice"),
+                    name_span,
+                    format!("it was first set on line {line}; remove one"),
+                );
+                continue;
+            }
+            // Moved, not copied: the parsed body is dropped after loading.
+            let expr = std::mem::replace(attr.value_mut(), Expression::null());
+            out.attributes.push(AttrNode {
+                name,
+                name_span,
+                expr: Expr {
+                    expr,
+                    source: source.clone(),
+                },
+            });
         }
         out
     }
 
-    fn variable(&mut self, source: &Source, block: &Block) {
+    fn variable(&mut self, source: &Source, block: &mut Block) {
         let Some(labels) = self.labels(source, block, &["NAME"]) else {
             return;
         };
@@ -527,7 +533,7 @@ impl Loader {
         out
     }
 
-    fn resource(&mut self, source: &Source, block: &Block, data: bool) {
+    fn resource(&mut self, source: &Source, block: &mut Block, data: bool) {
         let Some(labels) = self.labels(source, block, &["TYPE", "NAME"]) else {
             return;
         };
@@ -658,7 +664,7 @@ impl Loader {
         }
     }
 
-    fn moved(&mut self, source: &Source, block: &Block) {
+    fn moved(&mut self, source: &Source, block: &mut Block) {
         if !block.labels.is_empty() {
             self.labels(source, block, &[]);
             return;
@@ -684,7 +690,7 @@ impl Loader {
         self.config.moved.push(Moved { from, to, span });
     }
 
-    fn import(&mut self, source: &Source, block: &Block) {
+    fn import(&mut self, source: &Source, block: &mut Block) {
         if !block.labels.is_empty() {
             self.labels(source, block, &[]);
             return;

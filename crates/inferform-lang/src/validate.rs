@@ -123,7 +123,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         exprs.extend(r.for_each.iter());
         exprs.extend(r.lifecycle.replace_triggered_by.iter());
         for e in exprs {
-            check_refs(e, config, Some(r), &mut diags);
+            check_refs(e, config, schemas, Some(r), &mut diags);
         }
         for meta in [&r.count, &r.for_each].into_iter().flatten() {
             for reference in references(meta) {
@@ -143,12 +143,11 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         }
     }
     check_bodies(config, schemas, &mut diags);
-    check_attributes(config, schemas, &mut diags);
     for local in config.locals.values() {
-        check_refs(&local.expr, config, None, &mut diags);
+        check_refs(&local.expr, config, schemas, None, &mut diags);
     }
     for output in config.outputs.values() {
-        check_refs(&output.value, config, None, &mut diags);
+        check_refs(&output.value, config, schemas, None, &mut diags);
     }
     for variable in config.variables.values() {
         if let Some(default) = &variable.default {
@@ -204,73 +203,59 @@ fn check_bodies(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
     }
 }
 
-/// References that read an attribute their resource type does not have, or read one straight
+/// A reference that reads an attribute its resource type does not have, or reads one straight
 /// off a resource with `count` or `for_each`, whose attributes belong to its instances.
-fn check_attributes(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
-    let mut exprs: Vec<&Expr> = Vec::new();
-    for r in &config.resources {
-        collect_body_exprs(&r.body, &mut exprs);
-        exprs.extend(r.count.iter());
-        exprs.extend(r.for_each.iter());
-        exprs.extend(r.lifecycle.replace_triggered_by.iter());
+fn check_attribute(
+    reference: &crate::refs::Reference,
+    config: &Config,
+    schemas: &Schemas,
+) -> Option<Diagnostic> {
+    let Subject::Resource(addr) = &reference.subject else {
+        return None;
+    };
+    let first = reference.attrs.first()?;
+    let target = config.resource(addr)?;
+    if target.count.is_some() || target.for_each.is_some() {
+        let (meta, key) = if target.count.is_some() {
+            ("count", "0")
+        } else {
+            ("for_each", "\"KEY\"")
+        };
+        return Some(
+            Diagnostic::error(
+                "inferform::config::missing_instance_key",
+                format!("{addr} has `{meta}` set, so its attributes belong to its instances"),
+            )
+            .with_span(reference.span.clone())
+            .with_help(format!(
+                "pick an instance, as {addr}[{key}].{first}, or all of them, as {addr}[*].{first}"
+            )),
+        );
     }
-    exprs.extend(config.locals.values().map(|l| &l.expr));
-    exprs.extend(config.outputs.values().map(|o| &o.value));
-    for e in exprs {
-        for reference in references(e) {
-            let Subject::Resource(addr) = &reference.subject else {
-                continue;
-            };
-            let (Some(first), Some(target)) = (reference.attrs.first(), config.resource(addr))
-            else {
-                continue;
-            };
-            if target.count.is_some() || target.for_each.is_some() {
-                let (meta, key) = if target.count.is_some() {
-                    ("count", "0")
-                } else {
-                    ("for_each", "\"KEY\"")
-                };
-                diags.push(
-                    Diagnostic::error(
-                        "inferform::config::missing_instance_key",
-                        format!("{addr} has `{meta}` set, so its attributes belong to its instances"),
-                    )
-                    .with_span(reference.span.clone())
-                    .with_help(format!(
-                        "pick an instance, as {addr}[{key}].{first}, or all of them, as {addr}[*].{first}"
-                    )),
-                );
-                continue;
-            }
-            let table = match addr.mode {
-                ResourceMode::Managed => schemas.resources,
-                ResourceMode::Data => schemas.data_sources,
-            };
-            let Some(schema) = table.get(&addr.type_name) else {
-                continue;
-            };
-            if schema.attributes.contains_key(first) || schema.blocks.contains_key(first) {
-                continue;
-            }
-            let help = match did_you_mean(first, schema.names()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
-                    "{} has: {}",
-                    addr.type_name,
-                    schema.names().collect::<Vec<_>>().join(", ")
-                ),
-            };
-            diags.push(
-                Diagnostic::error(
-                    "inferform::config::unsupported_attribute",
-                    format!("{addr} has no attribute `{first}`"),
-                )
-                .with_span(reference.span.clone())
-                .with_help(help),
-            );
-        }
+    let table = match addr.mode {
+        ResourceMode::Managed => schemas.resources,
+        ResourceMode::Data => schemas.data_sources,
+    };
+    let schema = table.get(&addr.type_name)?;
+    if schema.attributes.contains_key(first) || schema.blocks.contains_key(first) {
+        return None;
     }
+    let help = match did_you_mean(first, schema.names()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!(
+            "{} has: {}",
+            addr.type_name,
+            schema.names().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Some(
+        Diagnostic::error(
+            "inferform::config::unsupported_attribute",
+            format!("{addr} has no attribute `{first}`"),
+        )
+        .with_span(reference.span.clone())
+        .with_help(help),
+    )
 }
 
 fn collect_body_exprs<'a>(body: &'a crate::config::Body, out: &mut Vec<&'a Expr>) {
@@ -318,7 +303,13 @@ fn undeclared_resource(
     .with_help(help)
 }
 
-fn check_refs(expr: &Expr, config: &Config, resource: Option<&Resource>, diags: &mut Diagnostics) {
+fn check_refs(
+    expr: &Expr,
+    config: &Config,
+    schemas: &Schemas,
+    resource: Option<&Resource>,
+    diags: &mut Diagnostics,
+) {
     for (name, span) in crate::refs::function_calls(expr) {
         if crate::funcs::NAMES.contains(&name.as_str()) {
             continue;
@@ -337,6 +328,9 @@ fn check_refs(expr: &Expr, config: &Config, resource: Option<&Resource>, diags: 
         );
     }
     for r in references(expr) {
+        if let Some(d) = check_attribute(&r, config, schemas) {
+            diags.push(d);
+        }
         let problem = match &r.subject {
             Subject::Variable(name) if !config.variables.contains_key(name) => Some(
                 Diagnostic::error(
