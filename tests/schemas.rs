@@ -155,7 +155,7 @@ fn generate() -> BTreeMap<String, String> {
     let mut providers = Map::new();
     let mut resources = Map::new();
     let mut data_sources = Map::new();
-    let mut add = |files: &mut BTreeMap<String, String>, file: String, doc: Value| {
+    let add = |files: &mut BTreeMap<String, String>, file: String, doc: Value| {
         let text = serde_json::to_string_pretty(&doc).expect("serialise a schema");
         files.insert(file, format!("{text}\n"));
     };
