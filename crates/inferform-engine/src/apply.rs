@@ -507,7 +507,10 @@ impl StateStore for OffThread {
     fn remove_resource(&self, addr: &str) -> Result<(), inferform_state::StateError> {
         self.run(|s| s.remove_resource(addr))
     }
-    fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), inferform_state::StateError> {
+    fn put_outputs(
+        &self,
+        outputs: &BTreeMap<String, OutputState>,
+    ) -> Result<(), inferform_state::StateError> {
         self.run(|s| s.put_outputs(outputs))
     }
     fn record_intent(&self, intent: &Intent) -> Result<(), inferform_state::StateError> {

@@ -439,16 +439,26 @@ impl Engine {
             match cfg.to_json() {
                 Some(json) => {
                     let query = json_object(&crate::apply::strip_nulls(json));
-                    match provider.read_data(&OpContext::silent(), &r.addr.type_name, &query).await {
+                    match provider
+                        .read_data(&OpContext::silent(), &r.addr.type_name, &query)
+                        .await
+                    {
                         Ok(obj) => {
-                            let v = mark_sensitive(Value::from_json(&serde_json::Value::Object(obj)), schema);
+                            let v = mark_sensitive(
+                                Value::from_json(&serde_json::Value::Object(obj)),
+                                schema,
+                            );
                             out.push((addr, v, None));
                         }
-                        Err(e) => diags.push(
-                            Diagnostic::error("inferform::plan::data_read", format!("{addr}: {e}"))
-                                .with_span(r.span.clone())
-                                .with_help("check the look-up arguments: the object must exist before this plan"),
-                        ),
+                        Err(e) => {
+                            diags.push(
+                                Diagnostic::error("inferform::plan::data_read", format!("{addr}: {e}"))
+                                    .with_span(r.span.clone())
+                                    .with_help("check the look-up arguments: the object must exist before this plan"),
+                            );
+                            // What refers to it sees an unknown value, not a second error.
+                            out.push((addr, Value::Unknown, None));
+                        }
                     }
                 }
                 None => {
@@ -567,7 +577,8 @@ impl Engine {
                         "inferform::plan::import_failed",
                         format!("cannot import {addr}: {e}"),
                     )
-                    .with_span(import.span.clone()),
+                    .with_span(import.span.clone())
+                    .with_help("check the provider's credentials and the id's form: WORKSPACE_ID/OBJECT_ID for objects inside a workspace"),
                 ),
             }
         }
@@ -849,7 +860,8 @@ impl Engine {
             if let (Ok(a), Some((ty, _, _))) =
                 (addr.parse::<ResourceInstanceAddr>(), providers_of.get(addr))
             {
-                let v = Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
+                let v =
+                    Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
                 let v = self
                     .schemas
                     .get(ty)
@@ -968,7 +980,8 @@ impl Engine {
             let Some((ty, provider, deps)) = providers_of.get(addr) else {
                 continue;
             };
-            let before = Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
+            let before =
+                Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
             let before = self
                 .schemas
                 .get(ty)
@@ -1088,9 +1101,9 @@ impl Engine {
                 }
             }
             let key = addr.to_string();
-            let prior_value = prior
-                .get(&key)
-                .map(|j| Value::from_json(j).mark_paths(marks.get(&key).map_or(&[], Vec::as_slice)));
+            let prior_value = prior.get(&key).map(|j| {
+                Value::from_json(j).mark_paths(marks.get(&key).map_or(&[], Vec::as_slice))
+            });
             let change = match prior_value {
                 None => ResourceChange {
                     addr,

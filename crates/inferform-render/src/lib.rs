@@ -406,8 +406,12 @@ pub fn render_change_noted(
     let pad = if sym.len() == 1 { "  " } else { "" };
     let _ = writeln!(
         out,
-        "{pad}{} resource \"{}\" \"{}\" {{",
+        "{pad}{} {} \"{}\" \"{}\" {{",
         style.action(c.action, sym),
+        match c.addr.resource.mode {
+            inferform_types::ResourceMode::Data => "data",
+            inferform_types::ResourceMode::Managed => "resource",
+        },
         c.addr.resource.type_name,
         c.addr.resource.name
     );

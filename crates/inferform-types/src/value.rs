@@ -314,11 +314,23 @@ mod tests {
     fn sensitive_paths_round_trip() {
         let v = Value::object([
             ("a", Value::string("x")),
-            ("b", Value::object([("token", Value::string("t").sensitive())])),
-            ("c", Value::List(vec![Value::Null, Value::string("k").sensitive()])),
+            (
+                "b",
+                Value::object([("token", Value::string("t").sensitive())]),
+            ),
+            (
+                "c",
+                Value::List(vec![Value::Null, Value::string("k").sensitive()]),
+            ),
         ]);
         let paths = v.sensitive_paths();
-        assert_eq!(paths, vec![vec!["b".to_string(), "token".into()], vec!["c".into(), "1".into()]]);
+        assert_eq!(
+            paths,
+            vec![
+                vec!["b".to_string(), "token".into()],
+                vec!["c".into(), "1".into()]
+            ]
+        );
         let plain = Value::from_json(&v.to_json().unwrap());
         assert_eq!(plain.mark_paths(&paths), v);
     }
