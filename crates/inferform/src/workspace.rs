@@ -177,6 +177,11 @@ pub fn load(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
                 providers: &providers,
             },
         ));
+        diags.extend(check_provider_blocks(&config, &factories));
+        // Cycles are found here too, so `validate` reports them, not only `plan`.
+        if let Err(cycles) = inferform_engine::graph::ConfigGraph::build(&config).order(&config) {
+            cycles.into_iter().for_each(|d| diags.push(d));
+        }
     }
     let (sources, more) = var_sources(dir, cli_vars);
     diags.extend(more);
@@ -194,6 +199,39 @@ pub fn load(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
         data_schemas,
         warnings: diags,
     })
+}
+
+/// Decodes every provider block against its provider's schema with variables unknown, so a
+/// misspelt or mistyped argument is reported by `validate`, before any credential is needed.
+fn check_provider_blocks(
+    config: &Config,
+    factories: &BTreeMap<String, Arc<dyn ProviderFactory>>,
+) -> Diagnostics {
+    let root = BTreeMap::from([
+        ("var".to_string(), Value::Unknown),
+        ("local".to_string(), Value::Unknown),
+    ]);
+    let scope = Scope::new(&root);
+    let mut diags = Diagnostics::new();
+    for p in &config.providers {
+        if let Some(factory) = factories.get(&p.name) {
+            let mut found = Diagnostics::new();
+            decode_body(
+                &p.body,
+                &factory.provider_schema(),
+                &scope,
+                &format!("provider \"{}\"", p.name),
+                &mut found,
+            );
+            diags.extend(Diagnostics(
+                found
+                    .into_iter()
+                    .filter(|d| d.code.starts_with("inferform::config::"))
+                    .collect(),
+            ));
+        }
+    }
+    diags
 }
 
 /// Where this configuration's working data lives.
