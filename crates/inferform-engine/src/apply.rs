@@ -97,22 +97,6 @@ pub(crate) fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// The planned attributes without sensitive values, safe to keep in an intent.
-fn without_sensitive(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Sensitive(_) => serde_json::Value::Null,
-        Value::Object(m) => serde_json::Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone(), without_sensitive(v)))
-                .collect(),
-        ),
-        Value::List(items) => {
-            serde_json::Value::Array(items.iter().map(without_sensitive).collect())
-        }
-        v => v.to_json().unwrap_or(serde_json::Value::Null),
-    }
-}
-
 impl Ctx {
     /// Evaluates the instance's configuration now that everything it depends on is applied.
     fn configured(&self, change: &ResourceChange) -> Result<(Value, Object), String> {
@@ -290,7 +274,7 @@ impl Ctx {
             addr: change.addr.to_string(),
             type_name: type_name.clone(),
             provider: change.provider.clone(),
-            planned: strip_nulls(without_sensitive(cfg)),
+            planned: strip_nulls(cfg.to_json_redacted()),
             dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
         };
         self.store

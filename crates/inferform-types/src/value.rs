@@ -167,6 +167,23 @@ impl Value {
         })
     }
 
+    /// Converts to JSON for places that may not hold a secret (intents, `show --json`,
+    /// `state pull`): sensitive parts, and unknown ones, become null.
+    pub fn to_json_redacted(&self) -> serde_json::Value {
+        match self {
+            Value::Sensitive(_) | Value::Unknown => serde_json::Value::Null,
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json_redacted).collect())
+            }
+            Value::Object(map) => serde_json::Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_redacted()))
+                    .collect(),
+            ),
+            v => v.to_json().unwrap_or_default(),
+        }
+    }
+
     /// Converts from JSON; nothing is marked.
     pub fn from_json(json: &serde_json::Value) -> Value {
         match json {
@@ -333,6 +350,19 @@ mod tests {
         );
         let plain = Value::from_json(&v.to_json().unwrap());
         assert_eq!(plain.mark_paths(&paths), v);
+    }
+
+    #[test]
+    fn redacted_json_holds_no_secret() {
+        let v = Value::object([
+            ("key", Value::string("s3cr3t").sensitive()),
+            ("id", Value::Unknown),
+            ("n", Value::Number(1.0)),
+        ]);
+        assert_eq!(
+            v.to_json_redacted(),
+            serde_json::json!({"key": null, "id": null, "n": 1})
+        );
     }
 
     #[test]

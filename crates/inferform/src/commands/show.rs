@@ -126,7 +126,7 @@ fn state_json(
                 "type": r.type_name,
                 "name": addr.resource.name,
                 "provider_name": r.provider,
-                "values": redacted(&marked),
+                "values": marked.to_json_redacted(),
                 "sensitive_values": sensitive_marks(&marked),
             });
             match &addr.key {
@@ -160,19 +160,6 @@ fn state_json(
         "inferform_version": env!("CARGO_PKG_VERSION"),
         "values": {"outputs": outputs, "root_module": {"resources": resources}},
     })
-}
-
-/// The value with every sensitive part replaced by null.
-fn redacted(v: &inferform_types::Value) -> serde_json::Value {
-    use inferform_types::Value;
-    match v {
-        Value::Sensitive(_) => serde_json::Value::Null,
-        Value::Object(m) => {
-            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), redacted(v))).collect())
-        }
-        Value::List(items) => serde_json::Value::Array(items.iter().map(redacted).collect()),
-        v => v.to_json().unwrap_or_default(),
-    }
 }
 
 /// `true` where a value is sensitive, in the value's shape; `{}` elsewhere.

@@ -67,30 +67,6 @@ fn error(ui: &Ui, code: &str, message: String, help: &str) -> u8 {
     1
 }
 
-/// Removes every sensitive attribute's value (by schema): `state pull` never prints a secret.
-fn redact(attrs: &serde_json::Value, schema: Option<&Schema>) -> serde_json::Value {
-    let (Some(schema), serde_json::Value::Object(map)) = (schema, attrs) else {
-        return attrs.clone();
-    };
-    let mut out = serde_json::Map::new();
-    for (k, v) in map {
-        let v = if schema.attributes.get(k).is_some_and(|a| a.sensitive) {
-            serde_json::Value::Null
-        } else if let Some(b) = schema.blocks.get(k) {
-            match v {
-                serde_json::Value::Array(items) => serde_json::Value::Array(
-                    items.iter().map(|i| redact(i, Some(&b.schema))).collect(),
-                ),
-                v => redact(v, Some(&b.schema)),
-            }
-        } else {
-            v.clone()
-        };
-        out.insert(k.clone(), v);
-    }
-    serde_json::Value::Object(out)
-}
-
 pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
     let schemas = workspace::schemas(&workspace::factories());
     match cmd {
@@ -227,10 +203,12 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             let mut doc = state.clone();
             doc.intents.clear();
             for r in doc.resources.values_mut() {
-                // Values the configuration made sensitive go, then those sensitive by schema.
-                let plain = inferform_types::Value::from_json(&r.attributes);
-                let cleared = plain.mark_paths(&r.sensitive_paths);
-                r.attributes = redact(&redact_marked(&cleared), schemas.get(&r.type_name));
+                // Values the configuration made sensitive go, and those sensitive by schema.
+                let marked = match schemas.get(&r.type_name) {
+                    Some(s) => inferform_engine::diff::mark_sensitive(r.value(), s),
+                    None => r.value(),
+                };
+                r.attributes = marked.to_json_redacted();
             }
             for o in doc.outputs.values_mut() {
                 if o.sensitive {
@@ -312,19 +290,5 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             ));
             0
         }
-    }
-}
-
-/// The value as JSON with every sensitive part replaced by null.
-fn redact_marked(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Sensitive(_) => serde_json::Value::Null,
-        Value::Object(m) => serde_json::Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone(), redact_marked(v)))
-                .collect(),
-        ),
-        Value::List(items) => serde_json::Value::Array(items.iter().map(redact_marked).collect()),
-        v => v.to_json().unwrap_or_default(),
     }
 }
