@@ -4,7 +4,7 @@
 //! skips its dependents and nothing else; each success is written to state as it happens,
 //! and a create's intent is recorded before the create is sent.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use inferform_lang::config::Config;
 use inferform_lang::decode::decode_body;
-use inferform_lang::eval::{eval, Scope};
-use inferform_lang::refs::{references, Subject};
+use inferform_lang::eval::eval;
 use inferform_provider::{Object, OpContext, Progress, Provider, ProviderError};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
 use inferform_types::{
@@ -21,8 +20,10 @@ use inferform_types::{
 };
 use tokio::task::JoinSet;
 
-use crate::graph::body_exprs;
-use crate::plan::{expand, instance_scope, json_object, set_instance, Plan, ResourceChange};
+use crate::plan::{
+    expand, instance_scope, json_object, resource_exprs, set_instance, Plan, ResourceChange,
+};
+use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
 
 /// Receives apply progress, for display.
@@ -72,12 +73,16 @@ pub struct ApplyInput {
 struct Ctx {
     engine: Arc<Engine>,
     config: Arc<Config>,
-    root: RwLock<BTreeMap<String, Value>>,
+    /// Resource values by module instance, updated as changes finish.
+    root: RwLock<Roots>,
+    /// The root module's variables.
+    vars: BTreeMap<String, Value>,
     store: Arc<dyn StateStore>,
     observer: Arc<dyn ApplyObserver>,
     base_dir: Option<PathBuf>,
     /// Each resource's instance keys and `each.value`s, worked out once: `count` and
-    /// `for_each` are known at plan time and do not change during apply.
+    /// `for_each` are known at plan time and do not change during apply. Keyed by the
+    /// resource in its module instance.
     expansions: Mutex<BTreeMap<ResourceAddr, Arc<Expansion>>>,
 }
 
@@ -102,7 +107,7 @@ impl Ctx {
     fn configured(&self, change: &ResourceChange) -> Result<(Value, Object), String> {
         let r = self
             .config
-            .resource(&change.addr.resource)
+            .resource(&change.addr.resource.config_addr())
             .ok_or_else(|| format!("{} is not in the configuration", change.addr.resource))?;
         let schemas = match r.addr.mode {
             inferform_types::ResourceMode::Managed => &self.engine.schemas,
@@ -111,20 +116,16 @@ impl Ctx {
         let schema = schemas
             .get(&r.addr.type_name)
             .ok_or("unknown resource type")?;
-        let root = self.root.read().unwrap_or_else(|p| p.into_inner());
-        let mut diags = Diagnostics::new();
-        let locals = self.locals_for(r, &root, &mut diags);
-        let mut scope = Scope {
-            root: Some(&root),
-            bound: Vec::new(),
-            base_dir: self.base_dir.clone(),
-        };
-        scope = scope.with("local", locals);
+        let roots = self.root.read().unwrap_or_else(|p| p.into_inner());
+        // Variables, locals and module outputs are worked out afresh: what they read may
+        // have been applied since the plan.
+        let env = Env::for_apply(&self.config, &self.vars, self.base_dir.clone());
+        let scope = env.scope(&roots, &change.addr.resource.module, &resource_exprs(r));
         let cached = self
             .expansions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&r.addr)
+            .get(&change.addr.resource)
             .cloned();
         let keys = match cached {
             Some(k) => k,
@@ -138,13 +139,14 @@ impl Ctx {
                 self.expansions
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(r.addr.clone(), k.clone());
+                    .insert(change.addr.resource.clone(), k.clone());
                 k
             }
         };
         let each = keys.get(&change.addr.key).cloned().flatten();
         let iscope = instance_scope(&scope, &change.addr.key, &each, r);
         let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+        let mut diags = env.take_diagnostics();
         let cfg = decode_body(&r.body, schema, &iscope, &what, &mut diags);
         if let Some(d) = diags.iter().find(|d| d.is_error()) {
             return Err(d.message.clone());
@@ -155,65 +157,8 @@ impl Ctx {
         Ok((cfg, json_object(&strip_nulls(json))))
     }
 
-    /// Evaluates the locals a resource reads (and those they read), in dependency order.
-    fn locals_for(
-        &self,
-        r: &inferform_lang::Resource,
-        root: &BTreeMap<String, Value>,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        let mut needed: Vec<String> = Vec::new();
-        let mut exprs = body_exprs(&r.body);
-        exprs.extend(r.count.iter());
-        exprs.extend(r.for_each.iter());
-        fn visit(
-            config: &Config,
-            name: &str,
-            needed: &mut Vec<String>,
-            visiting: &mut BTreeSet<String>,
-        ) {
-            if needed.iter().any(|n| n == name) || !visiting.insert(name.to_string()) {
-                return;
-            }
-            if let Some(local) = config.locals.get(name) {
-                for r in references(&local.expr) {
-                    if let Subject::Local(dep) = r.subject {
-                        visit(config, &dep, needed, visiting);
-                    }
-                }
-            }
-            needed.push(name.to_string());
-        }
-        let mut visiting = BTreeSet::new();
-        for e in exprs {
-            for reference in references(e) {
-                if let Subject::Local(name) = reference.subject {
-                    visit(&self.config, &name, &mut needed, &mut visiting);
-                }
-            }
-        }
-        let mut locals = BTreeMap::new();
-        for name in needed {
-            let Some(local) = self.config.locals.get(&name) else {
-                continue;
-            };
-            let scope = Scope {
-                root: Some(root),
-                bound: vec![("local".into(), Value::Object(locals.clone()))],
-                base_dir: self.base_dir.clone(),
-            };
-            match eval(&local.expr, &scope) {
-                Ok(v) => {
-                    locals.insert(name, v);
-                }
-                Err(d) => diags.push(d),
-            }
-        }
-        Value::Object(locals)
-    }
-
     fn timeout(&self, change: &ResourceChange, op: &str) -> Option<Duration> {
-        let r = self.config.resource(&change.addr.resource)?;
+        let r = self.config.resource(&change.addr.resource.config_addr())?;
         r.timeouts.get(op).map(|s| Duration::from_secs(*s))
     }
 
@@ -556,7 +501,7 @@ fn record_moves_and_imports(
                 let dependencies = addr
                     .parse::<ResourceInstanceAddr>()
                     .ok()
-                    .and_then(|a| config.resource_position(&a.resource))
+                    .and_then(|a| config.resource_position(&a.resource.config_addr()))
                     .map(|idx| {
                         crate::graph::resource_dependencies(config, idx)
                             .iter()
@@ -586,18 +531,23 @@ fn record_moves_and_imports(
 
 /// Which changes each change must wait for (indexes into `changes`).
 fn dependencies(changes: &[ResourceChange]) -> Vec<Vec<usize>> {
-    let mut by_resource: BTreeMap<&inferform_types::ResourceAddr, Vec<usize>> = BTreeMap::new();
+    // Dependencies name resource blocks; within modules, an instance depends only on
+    // instances of module instances related to its own (`module.env["a"]` not on `["b"]`).
+    let mut by_resource: BTreeMap<inferform_types::ResourceAddr, Vec<usize>> = BTreeMap::new();
     for (i, c) in changes.iter().enumerate() {
-        by_resource.entry(&c.addr.resource).or_default().push(i);
+        by_resource
+            .entry(c.addr.resource.config_addr())
+            .or_default()
+            .push(i);
     }
     let mut deps = vec![Vec::new(); changes.len()];
     for (i, c) in changes.iter().enumerate() {
         for dep in &c.dependencies {
             for &j in by_resource.get(dep).map(Vec::as_slice).unwrap_or(&[]) {
-                if i == j {
+                let other = &changes[j];
+                if i == j || !other.addr.resource.module.related(&c.addr.resource.module) {
                     continue;
                 }
-                let other = &changes[j];
                 match (c.action, other.action) {
                     // A delete waits for the deletes of what depended on it: if i depends on
                     // j and both go, i goes first.
@@ -641,7 +591,8 @@ impl Engine {
         let ctx = Arc::new(Ctx {
             engine: self.clone(),
             config: input.config.clone(),
-            root: RwLock::new(input.plan.root),
+            root: RwLock::new(input.plan.roots),
+            vars: input.plan.vars.clone(),
             store: Arc::new(OffThread(input.store.clone())),
             observer: input.observer.clone(),
             base_dir: input.base_dir.clone(),
@@ -748,13 +699,14 @@ impl Engine {
 
         // Outputs from the final values.
         if !input.plan.destroy {
-            let root = ctx.root.read().unwrap_or_else(|p| p.into_inner());
-            let scope = Scope {
-                root: Some(&root),
-                bound: Vec::new(),
-                base_dir: input.base_dir.clone(),
-            };
+            let roots = ctx.root.read().unwrap_or_else(|p| p.into_inner());
+            let env = Env::for_apply(&input.config, &ctx.vars, input.base_dir.clone());
             for (name, output) in &input.config.outputs {
+                let scope = env.scope(
+                    &roots,
+                    &inferform_types::ModulePath::root(),
+                    &[&output.value],
+                );
                 match eval(&output.value, &scope) {
                     Ok(v) if v.is_wholly_known() => {
                         let sensitive = output.sensitive || v.is_sensitive();

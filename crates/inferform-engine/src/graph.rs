@@ -2,20 +2,25 @@
 //! thing to what it refers to. Plans walk it in dependency order; a cycle is a diagnostic that
 //! lists the cycle with the place each step happens.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use inferform_lang::config::{Body, Config, Expr};
 use inferform_lang::refs::{references, Subject};
-use inferform_types::{Diagnostic, ResourceAddr, SourceSpan};
+use inferform_types::{Diagnostic, InstanceKey, ModulePath, ResourceAddr, SourceSpan};
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
 
-/// One node of the configuration graph.
+/// One node of the configuration graph. Module paths are configuration paths (no keys).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Node {
-    Local(String),
+    /// An input variable of a child module.
+    Var(ModulePath, String),
+    Local(ModulePath, String),
+    /// A `module` block's expansion (`count`/`for_each`, `depends_on`): the path it makes.
+    Call(ModulePath),
     /// An index into `Config::resources`.
     Resource(usize),
-    Output(String),
+    Output(ModulePath, String),
 }
 
 /// The graph, and each node's direct dependencies in the order they were found.
@@ -34,49 +39,49 @@ pub fn body_exprs(body: &Body) -> Vec<&Expr> {
 }
 
 /// The resources a resource depends on: references in its body, count, for_each, and
-/// `depends_on`; through locals too.
+/// `depends_on`; through locals, module inputs and outputs too. Builds the graph: to ask for
+/// many resources, build a [`ConfigGraph`] once and use [`ConfigGraph::resource_dependencies`].
 pub fn resource_dependencies(config: &Config, idx: usize) -> Vec<ResourceAddr> {
-    let r = &config.resources[idx];
-    let mut exprs = body_exprs(&r.body);
-    exprs.extend(r.count.iter());
-    exprs.extend(r.for_each.iter());
-    exprs.extend(r.lifecycle.replace_triggered_by.iter());
-    let mut out: Vec<ResourceAddr> = r.depends_on.iter().map(|(a, _)| a.clone()).collect();
-    let mut seen_locals = Vec::new();
-    let mut stack: Vec<&Expr> = exprs;
-    while let Some(e) = stack.pop() {
-        for reference in references(e) {
-            match reference.subject {
-                Subject::Resource(a) if a != r.addr => out.push(a),
-                Subject::Local(name) if !seen_locals.contains(&name) => {
-                    if let Some(local) = config.locals.get(&name) {
-                        stack.push(&local.expr);
-                    }
-                    seen_locals.push(name);
-                }
-                _ => {}
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+    ConfigGraph::build(config).resource_dependencies(config, idx)
+}
+
+fn key() -> InstanceKey {
+    InstanceKey::None
 }
 
 impl ConfigGraph {
     pub fn build(config: &Config) -> ConfigGraph {
         let mut graph = DiGraph::new();
         let mut index = BTreeMap::new();
-        for name in config.locals.keys() {
-            let n = Node::Local(name.clone());
+        let mut add = |n: Node, graph: &mut DiGraph<Node, SourceSpan>| {
             index.insert(n.clone(), graph.add_node(n));
+        };
+        let paths: Vec<ModulePath> = std::iter::once(ModulePath::root())
+            .chain(config.modules.keys().cloned())
+            .collect();
+        for path in &paths {
+            let Some(view) = config.module(path) else {
+                continue;
+            };
+            for name in view.locals.keys() {
+                add(Node::Local(path.clone(), name.clone()), &mut graph);
+            }
+            if !path.is_root() {
+                add(Node::Call(path.clone()), &mut graph);
+                for name in view.variables.keys() {
+                    add(Node::Var(path.clone(), name.clone()), &mut graph);
+                }
+            }
         }
         for i in 0..config.resources.len() {
-            index.insert(Node::Resource(i), graph.add_node(Node::Resource(i)));
+            add(Node::Resource(i), &mut graph);
         }
-        for name in config.outputs.keys() {
-            let n = Node::Output(name.clone());
-            index.insert(n.clone(), graph.add_node(n));
+        for path in &paths {
+            if let Some(view) = config.module(path) {
+                for name in view.outputs.keys() {
+                    add(Node::Output(path.clone(), name.clone()), &mut graph);
+                }
+            }
         }
         let by_addr: BTreeMap<&ResourceAddr, usize> = config
             .resources
@@ -84,50 +89,176 @@ impl ConfigGraph {
             .enumerate()
             .map(|(i, r)| (&r.addr, i))
             .collect();
+        // Resources inside a module path, nested modules included.
+        let inside = |path: &ModulePath| -> Vec<usize> {
+            config
+                .resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.addr.module.starts_with(path))
+                .map(|(i, _)| i)
+                .collect()
+        };
         let mut edges: Vec<(Node, Node, SourceSpan)> = Vec::new();
-        let add_refs = |from: &Node, expr: &Expr, edges: &mut Vec<(Node, Node, SourceSpan)>| {
+        // What an expression written in module `path` refers to.
+        let add_refs = |from: &Node,
+                        path: &ModulePath,
+                        expr: &Expr,
+                        edges: &mut Vec<(Node, Node, SourceSpan)>| {
             for r in references(expr) {
-                let to = match r.subject {
-                    Subject::Local(name) => Node::Local(name),
-                    Subject::Resource(addr) => match by_addr.get(&addr) {
-                        Some(i) => Node::Resource(*i),
+                let targets: Vec<Node> = match r.subject {
+                    Subject::Variable(name) if !path.is_root() => {
+                        vec![Node::Var(path.clone(), name)]
+                    }
+                    Subject::Local(name) => vec![Node::Local(path.clone(), name)],
+                    Subject::Resource(addr) => match by_addr.get(&addr.in_module(path.clone())) {
+                        Some(i) => vec![Node::Resource(*i)],
                         None => continue,
                     },
+                    Subject::Module(call) => {
+                        let child = path.child(&call, key());
+                        let (Some(c), Some(view)) = (
+                            config.module(path).and_then(|v| v.calls.get(&call)),
+                            config.module(&child),
+                        ) else {
+                            continue;
+                        };
+                        let mut out = vec![Node::Call(child.clone())];
+                        match r.attrs.first() {
+                            Some(o) if c.count.is_none() && c.for_each.is_none() => {
+                                out.push(Node::Output(child.clone(), o.clone()))
+                            }
+                            _ => out.extend(
+                                view.outputs
+                                    .keys()
+                                    .map(|o| Node::Output(child.clone(), o.clone())),
+                            ),
+                        }
+                        out
+                    }
                     _ => continue,
                 };
-                edges.push((from.clone(), to, r.span));
+                for to in targets {
+                    edges.push((from.clone(), to, r.span.clone()));
+                }
             }
         };
-        for (name, local) in &config.locals {
-            add_refs(&Node::Local(name.clone()), &local.expr, &mut edges);
+        for path in &paths {
+            let Some(view) = config.module(path) else {
+                continue;
+            };
+            for (name, local) in view.locals {
+                add_refs(
+                    &Node::Local(path.clone(), name.clone()),
+                    path,
+                    &local.expr,
+                    &mut edges,
+                );
+            }
+            for (name, output) in view.outputs {
+                add_refs(
+                    &Node::Output(path.clone(), name.clone()),
+                    path,
+                    &output.value,
+                    &mut edges,
+                );
+            }
+            for (name, call) in view.calls {
+                let child = path.child(name, key());
+                let from = Node::Call(child.clone());
+                for e in call.count.iter().chain(call.for_each.iter()) {
+                    add_refs(&from, path, e, &mut edges);
+                }
+                for (addr, span) in &call.depends_on {
+                    if let Some(j) = by_addr.get(&addr.clone().in_module(path.clone())) {
+                        edges.push((from.clone(), Node::Resource(*j), span.clone()));
+                    }
+                }
+                for (m, span) in &call.depends_on_modules {
+                    for j in inside(&path.child(m, key())) {
+                        edges.push((from.clone(), Node::Resource(j), span.clone()));
+                    }
+                }
+                if !path.is_root() {
+                    edges.push((from.clone(), Node::Call(path.clone()), call.span.clone()));
+                }
+                let Some(child_view) = config.module(&child) else {
+                    continue;
+                };
+                for (var_name, variable) in child_view.variables {
+                    let node = Node::Var(child.clone(), var_name.clone());
+                    edges.push((node.clone(), from.clone(), variable.span.clone()));
+                    if let Some(input) = call.input(var_name) {
+                        add_refs(&node, path, &input.expr, &mut edges);
+                    }
+                    // A validation reads its own variable: that is no cycle.
+                    let mut checks = Vec::new();
+                    for v in &variable.validations {
+                        add_refs(&node, &child, &v.condition, &mut checks);
+                    }
+                    edges.extend(checks.into_iter().filter(|(_, to, _)| to != &node));
+                }
+            }
         }
         for (i, r) in config.resources.iter().enumerate() {
             let from = Node::Resource(i);
+            let path = &r.addr.module;
             for e in body_exprs(&r.body)
                 .into_iter()
                 .chain(r.count.iter())
                 .chain(r.for_each.iter())
                 .chain(r.lifecycle.replace_triggered_by.iter())
             {
-                add_refs(&from, e, &mut edges);
+                add_refs(&from, path, e, &mut edges);
             }
             for (addr, span) in &r.depends_on {
                 if let Some(j) = by_addr.get(addr) {
                     edges.push((from.clone(), Node::Resource(*j), span.clone()));
                 }
             }
-        }
-        for (name, output) in &config.outputs {
-            add_refs(&Node::Output(name.clone()), &output.value, &mut edges);
+            for (m, span) in &r.depends_on_modules {
+                for j in inside(&path.child(m, key())) {
+                    edges.push((from.clone(), Node::Resource(j), span.clone()));
+                }
+            }
+            if !path.is_root() {
+                edges.push((from.clone(), Node::Call(path.clone()), r.span.clone()));
+            }
         }
         for (from, to, span) in edges {
             if let (Some(&a), Some(&b)) = (index.get(&from), index.get(&to)) {
-                if a != b || matches!(from, Node::Local(_)) {
+                if a != b || !matches!(from, Node::Resource(_)) {
                     graph.add_edge(a, b, span);
                 }
             }
         }
         ConfigGraph { graph, index }
+    }
+
+    /// The resources resource `idx` needs, directly or through locals, variables, module
+    /// calls and outputs (not through other resources: those carry their own).
+    pub fn resource_dependencies(&self, config: &Config, idx: usize) -> Vec<ResourceAddr> {
+        let Some(&start) = self.index.get(&Node::Resource(idx)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::from([start]);
+        let mut stack = vec![start];
+        while let Some(n) = stack.pop() {
+            for e in self.graph.edges(n) {
+                let t = e.target();
+                if !seen.insert(t) {
+                    continue;
+                }
+                match &self.graph[t] {
+                    Node::Resource(j) => out.push(config.resources[*j].addr.clone()),
+                    _ => stack.push(t),
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Nodes in the order to evaluate them (dependencies first), or a diagnostic per cycle.
@@ -187,10 +318,19 @@ impl ConfigGraph {
     }
 
     fn describe(&self, config: &Config, node: &Node) -> String {
+        let within = |path: &ModulePath, what: String| {
+            if path.is_root() {
+                what
+            } else {
+                format!("{path}.{what}")
+            }
+        };
         match node {
-            Node::Local(n) => format!("local.{n}"),
+            Node::Var(p, n) => within(p, format!("var.{n}")),
+            Node::Local(p, n) => within(p, format!("local.{n}")),
+            Node::Call(p) => p.to_string(),
             Node::Resource(i) => config.resources[*i].addr.to_string(),
-            Node::Output(n) => format!("output.{n}"),
+            Node::Output(p, n) => within(p, format!("output.{n}")),
         }
     }
 }
@@ -211,8 +351,9 @@ pub fn to_dot(config: &Config) -> String {
         out.push_str(&format!("  \"{name}\" [label=\"{name}\"];\n"));
     }
     let mut edges = Vec::new();
+    let graph = ConfigGraph::build(config);
     for (i, r) in config.resources.iter().enumerate() {
-        for dep in resource_dependencies(config, i) {
+        for dep in graph.resource_dependencies(config, i) {
             if config.resource(&dep).is_some() {
                 edges.push(format!("  \"{}\" -> \"{}\";\n", r.addr, dep));
             }

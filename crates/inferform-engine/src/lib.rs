@@ -16,6 +16,7 @@ pub mod diff;
 pub mod graph;
 pub mod plan;
 pub mod planfile;
+pub mod scope;
 
 pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
 pub use plan::{Drift, OutputChange, Plan, PlanOptions, ResourceChange};

@@ -10,11 +10,12 @@ use inferform_lang::eval::{eval, Scope};
 use inferform_provider::{Object, OpContext};
 use inferform_state::State;
 use inferform_types::{
-    Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Value,
+    Diagnostic, Diagnostics, InstanceKey, ModulePath, ResourceAddr, ResourceInstanceAddr, Value,
 };
 
 use crate::diff::{diff, mark_sensitive, planned_create, state_attributes};
-use crate::graph::{resource_dependencies, ConfigGraph, Node};
+use crate::graph::{body_exprs, ConfigGraph, Node};
+use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
 
 /// What to plan.
@@ -78,8 +79,11 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     pub outputs: Vec<OutputChange>,
     pub destroy: bool,
-    /// Every value the configuration can refer to, as planned: apply starts from it.
-    pub root: BTreeMap<String, Value>,
+    /// Every resource value the configuration can refer to, as planned, by module instance:
+    /// apply starts from it.
+    pub roots: Roots,
+    /// The root module's variables.
+    pub vars: BTreeMap<String, Value>,
     /// Instances adopted from unresolved create intents.
     pub adopted: Vec<String>,
     /// Create intents of earlier runs that this plan resolved (adopted or found absent): the
@@ -140,7 +144,16 @@ pub(crate) fn expand(
     r: &Resource,
     scope: &Scope,
 ) -> Result<Vec<(InstanceKey, Option<Value>)>, Diagnostic> {
-    if let Some(count) = &r.count {
+    expand_meta(r.count.as_ref(), r.for_each.as_ref(), scope)
+}
+
+/// Keys of the instances a `count` or `for_each` makes, with the value of `each`.
+pub(crate) fn expand_meta(
+    count: Option<&inferform_lang::Expr>,
+    for_each: Option<&inferform_lang::Expr>,
+    scope: &Scope,
+) -> Result<Vec<(InstanceKey, Option<Value>)>, Diagnostic> {
+    if let Some(count) = count {
         let v = eval(count, scope)?;
         if v.is_unknown() {
             return Err(unknown_keys(count, "count"));
@@ -158,7 +171,7 @@ pub(crate) fn expand(
             })?;
         return Ok((0..n as i64).map(|i| (InstanceKey::Int(i), None)).collect());
     }
-    if let Some(for_each) = &r.for_each {
+    if let Some(for_each) = for_each {
         let v = eval(for_each, scope)?;
         if !v.is_wholly_known() && (v.is_unknown() || v.as_object().is_none()) {
             return Err(unknown_keys(for_each, "for_each"));
@@ -242,12 +255,10 @@ pub(crate) fn instance_scope<'a>(
     scope
 }
 
-/// Sets an instance's value in the root: `root[type][name]`, `[index]` or `["key"]`.
-pub(crate) fn set_instance(
-    root: &mut BTreeMap<String, Value>,
-    addr: &ResourceInstanceAddr,
-    value: Value,
-) {
+/// Sets an instance's value in its module instance's root: `root[type][name]`, `[index]` or
+/// `["key"]`.
+pub(crate) fn set_instance(roots: &mut Roots, addr: &ResourceInstanceAddr, value: Value) {
+    let root = roots.entry(addr.resource.module.clone()).or_default();
     let (top, container) = match addr.resource.mode {
         inferform_types::ResourceMode::Managed => (addr.resource.type_name.clone(), None),
         inferform_types::ResourceMode::Data => {
@@ -300,9 +311,10 @@ fn triggered(r: &Resource, changes: &[ResourceChange]) -> bool {
             let Subject::Resource(target) = reference.subject else {
                 return false;
             };
+            let target = target.in_module(r.addr.module.clone());
             changes
                 .iter()
-                .filter(|c| c.addr.resource == target)
+                .filter(|c| c.addr.resource.config_addr() == target)
                 .any(|c| {
                     if c.action == Action::NoOp || c.action == Action::Delete {
                         return false;
@@ -337,9 +349,17 @@ fn retain_targets(
     destroy: bool,
     config: &Config,
 ) {
-    let matches = |addr: &ResourceInstanceAddr, t: &ResourceInstanceAddr| {
-        addr.resource == t.resource && (t.key == InstanceKey::None || addr.key == t.key)
-    };
+    let matches =
+        |addr: &ResourceInstanceAddr, t: &ResourceInstanceAddr| {
+            let (a, b) = (&addr.resource, &t.resource);
+            (a.mode, &a.type_name, &a.name) == (b.mode, &b.type_name, &b.name)
+                && a.module.0.len() == b.module.0.len()
+                && a.module.0.iter().zip(&b.module.0).all(|(x, y)| {
+                    x.name == y.name && (y.key == InstanceKey::None || x.key == y.key)
+                })
+                && (t.key == InstanceKey::None || addr.key == t.key)
+        };
+    let graph = ConfigGraph::build(config);
     let mut keep: BTreeSet<String> = plan
         .changes
         .iter()
@@ -352,24 +372,24 @@ fn retain_targets(
             if keep.contains(&c.addr.to_string()) && !destroy {
                 // What a kept change depends on is kept too.
                 let mut deps: Vec<ResourceAddr> = c.dependencies.clone();
-                if let Some(idx) = config
-                    .resources
-                    .iter()
-                    .position(|r| r.addr == c.addr.resource)
-                {
-                    deps.extend(resource_dependencies(config, idx));
+                if let Some(idx) = config.resource_position(&c.addr.resource.config_addr()) {
+                    deps.extend(graph.resource_dependencies(config, idx));
                 }
                 for other in &plan.changes {
-                    if deps.contains(&other.addr.resource) {
+                    if deps.contains(&other.addr.resource.config_addr())
+                        && other.addr.resource.module.related(&c.addr.resource.module)
+                    {
                         keep.insert(other.addr.to_string());
                     }
                 }
             }
             if destroy
                 && c.dependencies.iter().any(|d| {
-                    plan.changes
-                        .iter()
-                        .any(|o| &o.addr.resource == d && keep.contains(&o.addr.to_string()))
+                    plan.changes.iter().any(|o| {
+                        &o.addr.resource.config_addr() == d
+                            && o.addr.resource.module.related(&c.addr.resource.module)
+                            && keep.contains(&o.addr.to_string())
+                    })
                 })
             {
                 // What depends on a destroyed target goes too.
@@ -390,8 +410,9 @@ impl Engine {
         &self,
         config: &Config,
         idx: usize,
-        root: &BTreeMap<String, Value>,
-        base: &Scope<'_>,
+        roots: &Roots,
+        env: &Env<'_>,
+        dependencies: Vec<ResourceAddr>,
         diags: &mut Diagnostics,
     ) -> Vec<(ResourceInstanceAddr, Value, Option<ResourceChange>)> {
         let r = &config.resources[idx];
@@ -416,20 +437,22 @@ impl Engine {
             );
             return Vec::new();
         };
-        let mut scope = base.clone();
-        scope.root = Some(root);
-        let keys = match expand(r, &scope) {
-            Ok(k) => k,
-            Err(d) => {
-                diags.push(d);
-                return Vec::new();
-            }
-        };
         let what = format!("data \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
-        let dependencies = resource_dependencies(config, idx);
+        let exprs = resource_exprs(r);
+        let mut instances = Vec::new();
+        for m in env.instances(roots, &r.addr.module) {
+            let scope = env.scope(roots, &m, &exprs);
+            match expand(r, &scope) {
+                Ok(keys) => instances.extend(
+                    keys.into_iter()
+                        .map(|(k, e)| (m.clone(), k, e, scope.clone())),
+                ),
+                Err(d) => diags.push(d),
+            }
+        }
         let mut out = Vec::new();
-        for (key, each) in keys {
-            let addr = r.addr.instance(key.clone());
+        for (m, key, each, scope) in instances {
+            let addr = r.addr.clone().in_module(m).instance(key.clone());
             let iscope = instance_scope(&scope, &key, &each, r);
             let before = diags.0.len();
             let cfg = decode_body(&r.body, schema, &iscope, &what, diags);
@@ -502,7 +525,7 @@ impl Engine {
             if prior.contains_key(&addr) || opts.destroy {
                 continue;
             }
-            if config.resource(&import.to.resource).is_none() {
+            if config.resource(&import.to.resource.config_addr()).is_none() {
                 diags.push(
                     Diagnostic::error(
                         "inferform::plan::import_target",
@@ -541,7 +564,7 @@ impl Engine {
                 }
             };
             let provider_name = config
-                .resource(&import.to.resource)
+                .resource(&import.to.resource.config_addr())
                 .map(Config::provider_key)
                 .unwrap_or_else(|| import.to.resource.provider_name().to_string());
             let Some(provider) = self.providers.get(&provider_name) else {
@@ -826,25 +849,8 @@ impl Engine {
             return (plan, diags);
         }
 
-        let mut root: BTreeMap<String, Value> = BTreeMap::new();
-        root.insert("var".into(), Value::Object(vars.clone()));
-        let dir = opts
-            .base_dir
-            .as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| ".".into());
-        root.insert(
-            "path".into(),
-            Value::object([
-                ("module", Value::string(&dir)),
-                ("root", Value::string(&dir)),
-                ("cwd", Value::string(&dir)),
-            ]),
-        );
-        let base = Scope {
-            base_dir: opts.base_dir.clone(),
-            ..Scope::default()
-        };
+        let env = Env::for_plan(config, vars, opts.base_dir.clone());
+        let mut roots: Roots = BTreeMap::new();
 
         let graph = ConfigGraph::build(config);
         let order = match graph.order(config) {
@@ -866,108 +872,119 @@ impl Engine {
                     .schemas
                     .get(ty)
                     .map_or(v.clone(), |s| mark_sensitive(v, s));
-                set_instance(&mut root, &a, v);
+                set_instance(&mut roots, &a, v);
             }
         }
 
         let mut in_config: BTreeSet<String> = BTreeSet::new();
-        let mut locals = BTreeMap::new();
         for node in &order {
-            match node {
-                Node::Local(name) => {
-                    let mut scope = base.clone();
-                    scope.root = Some(&root);
-                    let v = match eval(
-                        &config.locals[name].expr,
-                        &scope.with("local", Value::Object(locals.clone())),
-                    ) {
-                        Ok(v) => v,
-                        Err(d) => {
-                            diags.push(d);
-                            Value::Unknown
-                        }
-                    };
-                    locals.insert(name.clone(), v);
+            let Node::Resource(i) = node else {
+                // Variables, locals, module calls and outputs are worked out when something
+                // reads them, by `env`.
+                continue;
+            };
+            let r = &config.resources[*i];
+            let dependencies = graph.resource_dependencies(config, *i);
+            if r.addr.mode == inferform_types::ResourceMode::Data {
+                if opts.destroy {
+                    continue;
                 }
-                Node::Resource(i)
-                    if config.resources[*i].addr.mode == inferform_types::ResourceMode::Data =>
+                for (addr, value, change) in self
+                    .plan_data(config, *i, &roots, &env, dependencies, &mut diags)
+                    .await
                 {
-                    root.insert("local".into(), Value::Object(locals.clone()));
-                    if opts.destroy {
-                        continue;
-                    }
-                    for (addr, value, change) in
-                        self.plan_data(config, *i, &root, &base, &mut diags).await
-                    {
-                        set_instance(&mut root, &addr, value);
-                        if let Some(change) = change {
-                            plan.changes.push(change);
-                        }
-                    }
-                }
-                Node::Resource(i) => {
-                    let r = &config.resources[*i];
-                    root.insert("local".into(), Value::Object(locals.clone()));
-                    let triggered = triggered(r, &plan.changes);
-                    let reason = |a: &ResourceInstanceAddr| -> Option<&'static str> {
-                        let key = a.to_string();
-                        if state.resources.get(&key).is_some_and(|r| r.tainted)
-                            && prior.contains_key(&key)
-                        {
-                            Some("tainted")
-                        } else if opts.replace.iter().any(|t| t == a) {
-                            Some("requested")
-                        } else if triggered {
-                            Some("triggered")
-                        } else {
-                            None
-                        }
-                    };
-                    let force = |a: &ResourceInstanceAddr| reason(a).is_some();
-                    let changes = self.plan_resource(
-                        config,
-                        *i,
-                        &root,
-                        &base,
-                        &prior,
-                        &marks,
-                        opts.destroy,
-                        &force,
-                        &mut diags,
-                    );
-                    let Some(changes) = changes else { continue };
-                    // Reset the resource's entry so that instances no longer configured vanish.
-                    if let Some(Value::Object(m)) = root.get_mut(&r.addr.type_name) {
-                        m.remove(&r.addr.name);
-                    }
-                    if r.count.is_some() {
-                        set_placeholder(&mut root, &r.addr, Value::List(Vec::new()));
-                    } else if r.for_each.is_some() {
-                        set_placeholder(&mut root, &r.addr, Value::Object(BTreeMap::new()));
-                    }
-                    for change in changes {
-                        in_config.insert(change.addr.to_string());
-                        if let (Action::Replace { .. }, true, Some(why)) = (
-                            change.action,
-                            change.replace_paths.is_empty(),
-                            reason(&change.addr),
-                        ) {
-                            plan.replace_reasons
-                                .insert(change.addr.to_string(), why.to_string());
-                        }
-                        let v = change
-                            .after
-                            .clone()
-                            .or_else(|| change.before.clone())
-                            .unwrap_or(Value::Null);
-                        set_instance(&mut root, &change.addr, v);
+                    set_instance(&mut roots, &addr, value);
+                    if let Some(change) = change {
                         plan.changes.push(change);
                     }
                 }
-                Node::Output(_) => {}
+                continue;
+            }
+            let triggered = triggered(r, &plan.changes);
+            let reason = |a: &ResourceInstanceAddr| -> Option<&'static str> {
+                let key = a.to_string();
+                if state.resources.get(&key).is_some_and(|r| r.tainted) && prior.contains_key(&key)
+                {
+                    Some("tainted")
+                } else if opts.replace.iter().any(|t| t == a) {
+                    Some("requested")
+                } else if triggered {
+                    Some("triggered")
+                } else {
+                    None
+                }
+            };
+            let force = |a: &ResourceInstanceAddr| reason(a).is_some();
+            let changes = self.plan_resource(
+                config,
+                *i,
+                &roots,
+                &env,
+                dependencies,
+                &prior,
+                &marks,
+                opts.destroy,
+                &force,
+                &mut diags,
+            );
+            let Some(changes) = changes else { continue };
+            // Reset the resource's entry in every module instance, so that instances no
+            // longer configured vanish.
+            for m in env.instances(&roots, &r.addr.module) {
+                let root = roots.entry(m.clone()).or_default();
+                if let Some(Value::Object(by_name)) = root.get_mut(&r.addr.type_name) {
+                    by_name.remove(&r.addr.name);
+                }
+                if r.count.is_some() {
+                    set_placeholder(root, &r.addr, Value::List(Vec::new()));
+                } else if r.for_each.is_some() {
+                    set_placeholder(root, &r.addr, Value::Object(BTreeMap::new()));
+                }
+            }
+            for change in changes {
+                in_config.insert(change.addr.to_string());
+                if let (Action::Replace { .. }, true, Some(why)) = (
+                    change.action,
+                    change.replace_paths.is_empty(),
+                    reason(&change.addr),
+                ) {
+                    plan.replace_reasons
+                        .insert(change.addr.to_string(), why.to_string());
+                }
+                let v = change
+                    .after
+                    .clone()
+                    .or_else(|| change.before.clone())
+                    .unwrap_or(Value::Null);
+                set_instance(&mut roots, &change.addr, v);
+                plan.changes.push(change);
             }
         }
-        root.insert("local".into(), Value::Object(locals));
+        if !opts.destroy {
+            // Every local and output of every module instance is worked out, so that a
+            // mistake in one nothing reads is reported too.
+            let paths: Vec<ModulePath> = std::iter::once(ModulePath::root())
+                .chain(config.modules.keys().cloned())
+                .collect();
+            for path in &paths {
+                let Some(view) = config.module(path) else {
+                    continue;
+                };
+                for m in env.instances(&roots, path) {
+                    for name in view.locals.keys() {
+                        env.local(&roots, &m, name);
+                    }
+                    if !m.is_root() {
+                        for name in view.variables.keys() {
+                            env.var(&roots, &m, name);
+                        }
+                        for name in view.outputs.keys() {
+                            env.output(&roots, &m, name);
+                        }
+                    }
+                }
+            }
+        }
 
         // Objects in state that the configuration no longer has (or everything, to destroy).
         for (addr, attrs) in &prior {
@@ -1001,12 +1018,8 @@ impl Engine {
         }
 
         if !opts.destroy {
-            let scope = Scope {
-                root: Some(&root),
-                bound: Vec::new(),
-                base_dir: opts.base_dir.clone(),
-            };
             for (name, output) in &config.outputs {
+                let scope = env.scope(&roots, &ModulePath::root(), &[&output.value]);
                 match eval(&output.value, &scope) {
                     Ok(v) => {
                         let sensitive = output.sensitive || v.is_sensitive();
@@ -1041,7 +1054,9 @@ impl Engine {
             retain_targets(&mut plan, &opts.targets, opts.destroy, config);
         }
         check_prevent_destroy(config, &plan, &mut diags);
-        plan.root = root;
+        diags.extend(env.take_diagnostics());
+        plan.roots = roots;
+        plan.vars = vars.clone();
         (plan, diags)
     }
 
@@ -1051,8 +1066,9 @@ impl Engine {
         &self,
         config: &Config,
         idx: usize,
-        root: &BTreeMap<String, Value>,
-        base: &Scope,
+        roots: &Roots,
+        env: &Env,
+        dependencies: Vec<ResourceAddr>,
         prior: &BTreeMap<String, serde_json::Value>,
         marks: &BTreeMap<String, Vec<Vec<String>>>,
         destroy: bool,
@@ -1073,21 +1089,26 @@ impl Engine {
             );
             return None;
         };
-        let mut scope = base.clone();
-        scope.root = Some(root);
-        let keys = match expand(r, &scope) {
-            Ok(k) => k,
-            Err(d) => {
-                diags.push(d);
-                return None;
+        let exprs = resource_exprs(r);
+        let mut instances = Vec::new();
+        for m in env.instances(roots, &r.addr.module) {
+            let scope = env.scope(roots, &m, &exprs);
+            match expand(r, &scope) {
+                Ok(keys) => instances.extend(
+                    keys.into_iter()
+                        .map(|(k, e)| (m.clone(), k, e, scope.clone())),
+                ),
+                Err(d) => {
+                    diags.push(d);
+                    return None;
+                }
             }
-        };
+        }
         let provider = Config::provider_key(r);
-        let dependencies = resource_dependencies(config, idx);
         let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
         let mut out = Vec::new();
-        for (key, each) in keys {
-            let addr = r.addr.instance(key.clone());
+        for (m, key, each, scope) in instances {
+            let addr = r.addr.clone().in_module(m).instance(key.clone());
             let iscope = instance_scope(&scope, &key, &each, r);
             let before_errors = diags.0.len();
             let mut cfg = decode_body(&r.body, schema, &iscope, &what, diags);
@@ -1154,6 +1175,14 @@ impl Engine {
     }
 }
 
+/// Every expression of a resource block that is evaluated: body, count, for_each.
+pub(crate) fn resource_exprs(r: &Resource) -> Vec<&inferform_lang::Expr> {
+    let mut exprs = body_exprs(&r.body);
+    exprs.extend(r.count.iter());
+    exprs.extend(r.for_each.iter());
+    exprs
+}
+
 fn set_placeholder(root: &mut BTreeMap<String, Value>, addr: &ResourceAddr, value: Value) {
     if let Value::Object(m) = root
         .entry(addr.type_name.clone())
@@ -1173,7 +1202,7 @@ pub(crate) fn prevent_destroy(r: &Resource, addr: &ResourceInstanceAddr) -> Diag
 pub(crate) fn check_prevent_destroy(config: &Config, plan: &Plan, diags: &mut Diagnostics) {
     for change in &plan.changes {
         if change.action == Action::Delete {
-            if let Some(r) = config.resource(&change.addr.resource) {
+            if let Some(r) = config.resource(&change.addr.resource.config_addr()) {
                 if r.lifecycle.prevent_destroy {
                     diags.push(prevent_destroy(r, &change.addr));
                 }

@@ -360,7 +360,8 @@ impl PlanFile {
                 })
                 .collect(),
             destroy: self.options.destroy,
-            root: BTreeMap::new(),
+            roots: BTreeMap::new(),
+            vars: BTreeMap::new(),
             adopted: Vec::new(),
             resolved_intents: Vec::new(),
             moved: self.moved.clone(),

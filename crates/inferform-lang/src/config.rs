@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use hcl_edit::expr::Expression;
-use inferform_types::{ResourceAddr, SourceSpan, Type};
+use inferform_types::{ModulePath, ResourceAddr, SourceSpan, Type};
 
 /// A source file: its name as the user sees it (relative to the working directory) and text.
 #[derive(Clone, Debug)]
@@ -132,6 +132,8 @@ pub struct Resource {
     pub count: Option<Expr>,
     pub for_each: Option<Expr>,
     pub depends_on: Vec<(ResourceAddr, SourceSpan)>,
+    /// `depends_on` entries that name a module call (`module.network`): every resource in it.
+    pub depends_on_modules: Vec<(String, SourceSpan)>,
     /// The `provider` meta-argument: `fabric.west` picks an aliased configuration.
     pub provider: Option<(String, SourceSpan)>,
     pub lifecycle: Lifecycle,
@@ -175,7 +177,56 @@ pub struct Import {
     pub span: SourceSpan,
 }
 
-/// A whole configuration: one directory of `.hcl` files.
+/// A `module "NAME" { source = "./dir" ... }` block: a call of the configuration in another
+/// directory, with its input variables set.
+#[derive(Clone, Debug)]
+pub struct ModuleCall {
+    pub name: String,
+    /// The `source` as written: a local path starting with `./` or `../`.
+    pub source: String,
+    pub source_span: SourceSpan,
+    /// The arguments other than meta-arguments: one per input variable of the module.
+    pub inputs: Vec<AttrNode>,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<(ResourceAddr, SourceSpan)>,
+    pub depends_on_modules: Vec<(String, SourceSpan)>,
+    /// `providers = { fabric = fabric.west }`: the module's provider name → the caller's
+    /// provider configuration it uses.
+    pub providers: BTreeMap<String, (String, SourceSpan)>,
+    /// The block's header, where diagnostics about the call point.
+    pub span: SourceSpan,
+}
+
+impl ModuleCall {
+    pub fn input(&self, name: &str) -> Option<&AttrNode> {
+        self.inputs.iter().find(|a| a.name == name)
+    }
+}
+
+/// What a child module declares besides its resources (which live in [`Config::resources`]
+/// with the module's path in their addresses).
+#[derive(Clone, Debug, Default)]
+pub struct ModuleBody {
+    /// The module's directory relative to the root module's, as `path.module` shows it.
+    pub dir: String,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    pub outputs: BTreeMap<String, Output>,
+    pub calls: BTreeMap<String, ModuleCall>,
+}
+
+/// The declarations of one module, root or child, borrowed from a [`Config`].
+#[derive(Clone, Copy, Debug)]
+pub struct ModuleView<'a> {
+    pub dir: &'a str,
+    pub variables: &'a BTreeMap<String, Variable>,
+    pub locals: &'a BTreeMap<String, Local>,
+    pub outputs: &'a BTreeMap<String, Output>,
+    pub calls: &'a BTreeMap<String, ModuleCall>,
+}
+
+/// A whole configuration: the root directory of `.hcl` files, and every module it calls.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     pub sources: Vec<Source>,
@@ -186,6 +237,10 @@ pub struct Config {
     pub outputs: BTreeMap<String, Output>,
     pub moved: Vec<Moved>,
     pub imports: Vec<Import>,
+    /// The root module's `module` blocks.
+    pub calls: BTreeMap<String, ModuleCall>,
+    /// Every child module by its path in the configuration (instance keys `None`).
+    pub modules: BTreeMap<ModulePath, ModuleBody>,
     /// Resource address → position in `resources`, so look-ups stay fast with many resources.
     pub resource_index: BTreeMap<ResourceAddr, usize>,
 }
@@ -222,6 +277,34 @@ impl Config {
             Some((key, _)) => key.clone(),
             None => r.addr.provider_name().to_string(),
         }
+    }
+
+    /// The declarations of the module at `path` (keys ignored); `None` for a path that no
+    /// `module` block makes.
+    pub fn module(&self, path: &ModulePath) -> Option<ModuleView<'_>> {
+        if path.is_root() {
+            return Some(ModuleView {
+                dir: ".",
+                variables: &self.variables,
+                locals: &self.locals,
+                outputs: &self.outputs,
+                calls: &self.calls,
+            });
+        }
+        let body = self.modules.get(&path.without_keys())?;
+        Some(ModuleView {
+            dir: &body.dir,
+            variables: &body.variables,
+            locals: &body.locals,
+            outputs: &body.outputs,
+            calls: &body.calls,
+        })
+    }
+
+    /// The `module` block that makes the module at `path`; `None` for the root.
+    pub fn call(&self, path: &ModulePath) -> Option<&ModuleCall> {
+        let (parent, last) = path.split_last()?;
+        self.module(&parent)?.calls.get(&last.name)
     }
 
     /// The provider block for a provider name (the default configuration, without alias).

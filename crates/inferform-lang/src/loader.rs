@@ -4,19 +4,234 @@
 //! all together.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, BlockLabel, Body as HclBody};
 use hcl_edit::Span;
-use inferform_types::{Diagnostic, Diagnostics, ResourceAddr, SourceSpan};
+use inferform_types::{Diagnostic, Diagnostics, InstanceKey, ModulePath, ResourceAddr, SourceSpan};
 
 use crate::config::*;
 use crate::types::parse_type;
 
-/// Reads and loads every configuration file in `dir`. `display_dir` is how file names are
-/// shown to the user (for example the `-C` argument).
+/// Reads and loads every configuration file in `dir`, and the modules its `module` blocks
+/// call, recursively. `display_dir` is how file names are shown to the user (for example the
+/// `-C` argument).
 pub fn load_dir(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
+    let (mut config, mut diags) = load_files(dir, display_dir);
+    let calls = call_list(&config.calls);
+    let mut stack: Vec<PathBuf> = std::fs::canonicalize(dir).into_iter().collect();
+    load_children(
+        &mut config,
+        &ModulePath::root(),
+        calls,
+        dir,
+        "",
+        display_dir,
+        &mut stack,
+        &mut diags,
+    );
+    map_module_providers(&mut config);
+    config.reindex();
+    (config, diags)
+}
+
+/// How deep module calls may nest.
+const MAX_MODULE_DEPTH: usize = 16;
+
+fn call_list(calls: &BTreeMap<String, ModuleCall>) -> Vec<(String, String, SourceSpan)> {
+    calls
+        .values()
+        .map(|c| (c.name.clone(), c.source.clone(), c.source_span.clone()))
+        .collect()
+}
+
+/// `a/b` joined with `../c` → `a/c`, lexically; `.` is the empty path.
+fn join_relative(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = dir
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+/// Loads the modules that `calls` name (relative to `dir`) into `config`, and theirs in turn.
+/// `rel` is `dir` relative to the root module; `shown` is how the user sees `dir`.
+#[allow(clippy::too_many_arguments)]
+fn load_children(
+    config: &mut Config,
+    parent: &ModulePath,
+    calls: Vec<(String, String, SourceSpan)>,
+    dir: &Path,
+    rel: &str,
+    shown: &str,
+    stack: &mut Vec<PathBuf>,
+    diags: &mut Diagnostics,
+) {
+    for (name, source, span) in calls {
+        let path = parent.child(&name, InstanceKey::None);
+        let child_dir = dir.join(&source);
+        let child_shown = join_relative(shown, &source);
+        let child_rel = join_relative(rel, &source);
+        let canonical = match std::fs::canonicalize(&child_dir) {
+            Ok(c) if c.is_dir() => c,
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::config::module_not_found",
+                        format!(
+                            "module `{name}`: no directory `{}`",
+                            if child_shown.is_empty() { "." } else { &child_shown }
+                        ),
+                    )
+                    .with_span(span)
+                    .with_help("`source` is a path relative to this file's directory, such as \"./modules/serving\""),
+                );
+                continue;
+            }
+        };
+        if stack.contains(&canonical) {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::module_recursion",
+                    format!(
+                        "module `{name}` calls a module that is already being loaded ({source})"
+                    ),
+                )
+                .with_span(span)
+                .with_help("a module cannot call itself, directly or through other modules"),
+            );
+            continue;
+        }
+        if path.0.len() > MAX_MODULE_DEPTH {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::module_depth",
+                    format!("modules nest more than {MAX_MODULE_DEPTH} deep at `{name}`"),
+                )
+                .with_span(span)
+                .with_help("flatten the module structure"),
+            );
+            continue;
+        }
+        let (child, more) = load_files(&child_dir, &child_shown);
+        diags.extend(more);
+        let grandchildren = call_list(&child.calls);
+        absorb(config, &path, child, child_rel.clone(), diags);
+        stack.push(canonical);
+        load_children(
+            config,
+            &path,
+            grandchildren,
+            &child_dir,
+            &child_rel,
+            &child_shown,
+            stack,
+            diags,
+        );
+        stack.pop();
+    }
+}
+
+/// Moves a loaded child module into the root configuration under `path`.
+fn absorb(
+    config: &mut Config,
+    path: &ModulePath,
+    child: Config,
+    dir: String,
+    diags: &mut Diagnostics,
+) {
+    for p in &child.providers {
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::provider_in_module",
+                format!("provider `{}` is configured inside module `{path}`", p.key()),
+            )
+            .with_span(p.span.clone())
+            .with_help("configure providers in the root module; pass an aliased one to the module with `providers = { fabric = fabric.west }`"),
+        );
+    }
+    for span in child
+        .moved
+        .iter()
+        .map(|m| &m.span)
+        .chain(child.imports.iter().map(|i| &i.span))
+    {
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::block_in_module",
+                format!("`moved` and `import` blocks belong in the root module, not in `{path}`"),
+            )
+            .with_span(span.clone())
+            .with_help(
+                "write it in the root module with the full address, such as module.NAME.TYPE.NAME",
+            ),
+        );
+    }
+    for mut r in child.resources {
+        r.addr.module = path.clone();
+        for (a, _) in &mut r.depends_on {
+            a.module = path.clone();
+        }
+        config.resources.push(r);
+    }
+    config.sources.extend(child.sources);
+    config.modules.insert(
+        path.clone(),
+        ModuleBody {
+            dir: if dir.is_empty() { ".".into() } else { dir },
+            variables: child.variables,
+            locals: child.locals,
+            outputs: child.outputs,
+            calls: child.calls,
+        },
+    );
+}
+
+/// Resources in modules use the provider configuration the calls pass down with `providers`:
+/// each call on the way up maps the name the module uses to one of its caller's.
+fn map_module_providers(config: &mut Config) {
+    let mut mapped = Vec::new();
+    for (i, r) in config.resources.iter().enumerate() {
+        if r.addr.module.is_root() {
+            continue;
+        }
+        let mut key = Config::provider_key(r);
+        let mut path = r.addr.module.clone();
+        let mut changed = false;
+        while let Some((parent, _)) = path.split_last() {
+            if let Some(call) = config.call(&path) {
+                if let Some((to, _)) = call.providers.get(&key) {
+                    key = to.clone();
+                    changed = true;
+                }
+            }
+            path = parent;
+        }
+        if changed {
+            let span = r
+                .provider
+                .as_ref()
+                .map_or(r.span.clone(), |(_, s)| s.clone());
+            mapped.push((i, key, span));
+        }
+    }
+    for (i, key, span) in mapped {
+        config.resources[i].provider = Some((key, span));
+    }
+}
+
+/// Reads and loads the configuration files of one directory, without its modules.
+fn load_files(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
     let mut diags = Diagnostics::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -323,14 +538,15 @@ impl Loader {
             }
             "moved" => self.moved(source, block),
             "import" => self.import(source, block),
-            "module" | "check" => self.error(
+            "module" => self.module_call(source, block),
+            "check" => self.error(
                 "inferform::config::unsupported_block",
                 format!("`{kind}` blocks are not supported by this version of inferform"),
                 header_span(source, block),
-                "remove the block; resources, data, variables, locals, outputs and providers are supported",
+                "remove the block; resources, data, modules, variables, locals, outputs and providers are supported",
             ),
             other => {
-                let known = ["resource", "data", "provider", "variable", "locals", "output", "terraform"];
+                let known = ["resource", "data", "module", "provider", "variable", "locals", "output", "terraform"];
                 let help = match crate::suggest::did_you_mean(other, known.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("the top-level blocks are: {}", known.join(", ")),
@@ -554,6 +770,7 @@ impl Loader {
             count: None,
             for_each: None,
             depends_on: Vec::new(),
+            depends_on_modules: Vec::new(),
             provider: None,
             lifecycle: Lifecycle::default(),
             timeouts: BTreeMap::new(),
@@ -563,7 +780,9 @@ impl Loader {
             match attr.name.as_str() {
                 "count" => resource.count = Some(attr.expr),
                 "for_each" => resource.for_each = Some(attr.expr),
-                "depends_on" => resource.depends_on = self.depends_on(&attr),
+                "depends_on" => {
+                    (resource.depends_on, resource.depends_on_modules) = self.depends_on(&attr)
+                }
                 "provider" => {
                     let text = attr.expr.source.text[attr.expr.span().range]
                         .trim()
@@ -717,7 +936,12 @@ impl Loader {
         });
     }
 
-    fn depends_on(&mut self, attr: &AttrNode) -> Vec<(ResourceAddr, SourceSpan)> {
+    /// `depends_on`: the resources it names, and the module calls (`module.NAME`).
+    #[allow(clippy::type_complexity)]
+    fn depends_on(
+        &mut self,
+        attr: &AttrNode,
+    ) -> (Vec<(ResourceAddr, SourceSpan)>, Vec<(String, SourceSpan)>) {
         let Expression::Array(items) = &attr.expr.expr else {
             self.error(
                 "inferform::config::bad_depends_on",
@@ -725,19 +949,163 @@ impl Loader {
                 attr.expr.span(),
                 "write depends_on = [fabric_workspace.main]",
             );
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let mut out = Vec::new();
+        let mut modules = Vec::new();
         for item in items.iter() {
             let span = attr.expr.span_of(item);
             match crate::refs::static_resource_ref(item) {
+                Some(addr) if addr.mode == inferform_types::ResourceMode::Managed
+                    && addr.type_name == "module" =>
+                {
+                    modules.push((addr.name, span))
+                }
                 Some(addr) => out.push((addr, span)),
                 None => self.error(
                     "inferform::config::bad_depends_on",
-                    "each `depends_on` entry must name a resource, as TYPE.NAME",
+                    "each `depends_on` entry must name a resource, as TYPE.NAME, or a module, as module.NAME",
                     span,
                     "write depends_on = [fabric_workspace.main]",
                 ),
+            }
+        }
+        (out, modules)
+    }
+
+    fn module_call(&mut self, source: &Source, block: &mut Block) {
+        let Some(labels) = self.labels(source, block, &["NAME"]) else {
+            return;
+        };
+        let span = header_span(source, block);
+        let body = self.body(source, block);
+        for b in &body.blocks {
+            self.error(
+                "inferform::config::unexpected_block",
+                format!("unexpected block `{}` in a module block", b.kind),
+                b.kind_span.clone(),
+                "a module block takes arguments: `source`, the module's input variables, and count, for_each, depends_on, providers",
+            );
+        }
+        let name = labels[0].clone();
+        let mut call = ModuleCall {
+            name: name.clone(),
+            source: String::new(),
+            source_span: span.clone(),
+            inputs: Vec::new(),
+            count: None,
+            for_each: None,
+            depends_on: Vec::new(),
+            depends_on_modules: Vec::new(),
+            providers: BTreeMap::new(),
+            span: span.clone(),
+        };
+        let mut has_source = false;
+        for attr in body.attributes {
+            match attr.name.as_str() {
+                "source" => {
+                    has_source = true;
+                    call.source_span = attr.expr.span();
+                    let Some(text) = self.literal_string(Some(&attr)) else {
+                        continue;
+                    };
+                    if text.starts_with("./") || text.starts_with("../") {
+                        call.source = text;
+                    } else {
+                        self.error(
+                            "inferform::config::module_source",
+                            format!("module source `{text}` is not a local path"),
+                            attr.expr.span(),
+                            "inferform loads modules from directories: write a path that starts with ./ or ../, such as \"./modules/serving\"",
+                        );
+                    }
+                }
+                "version" => self.error(
+                    "inferform::config::module_version",
+                    "`version` applies to registry modules; inferform loads local paths only",
+                    attr.name_span.clone(),
+                    "remove `version`",
+                ),
+                "count" => call.count = Some(attr.expr),
+                "for_each" => call.for_each = Some(attr.expr),
+                "depends_on" => (call.depends_on, call.depends_on_modules) = self.depends_on(&attr),
+                "providers" => call.providers = self.module_providers(&attr),
+                _ => call.inputs.push(attr),
+            }
+        }
+        if !has_source {
+            self.error(
+                "inferform::config::missing_argument",
+                format!("module `{name}` has no `source`"),
+                span.clone(),
+                "add `source = \"./modules/NAME\"`: the directory of the module",
+            );
+        }
+        if let (Some(_), Some(fe)) = (&call.count, &call.for_each) {
+            self.error(
+                "inferform::config::count_and_for_each",
+                "`count` and `for_each` cannot both be set",
+                fe.span(),
+                "use one of them to make several instances",
+            );
+        }
+        if let Some(prev) = self.config.calls.get(&name) {
+            let (line, _) = prev.span.line_col();
+            let help = format!(
+                "the first is at {}:{line}; module names must be unique in a module",
+                prev.span.file
+            );
+            self.error(
+                "inferform::config::duplicate_module",
+                format!("module `{name}` is declared twice"),
+                span,
+                help,
+            );
+            return;
+        }
+        if !has_source || call.source.is_empty() {
+            return;
+        }
+        self.config.calls.insert(name, call);
+    }
+
+    /// `providers = { fabric = fabric.west }`.
+    fn module_providers(&mut self, attr: &AttrNode) -> BTreeMap<String, (String, SourceSpan)> {
+        let mut out = BTreeMap::new();
+        let bad = |this: &mut Self, span: SourceSpan| {
+            this.error(
+                "inferform::config::bad_module_providers",
+                "`providers` maps the module's provider names to provider configurations",
+                span,
+                "write providers = { fabric = fabric.west }",
+            )
+        };
+        let Expression::Object(obj) = &attr.expr.expr else {
+            bad(self, attr.expr.span());
+            return out;
+        };
+        for (k, v) in obj.iter() {
+            let key_text = match k {
+                hcl_edit::expr::ObjectKey::Ident(i) => Some(i.as_str().to_string()),
+                hcl_edit::expr::ObjectKey::Expression(e) => crate::refs::static_resource_ref(e)
+                    .map(|a| format!("{}.{}", a.type_name, a.name))
+                    .or_else(|| match e {
+                        Expression::Variable(v) => Some(v.as_str().to_string()),
+                        _ => None,
+                    }),
+            };
+            let value_span = attr.expr.span_of(v.expr());
+            let value_text = match v.expr() {
+                Expression::Variable(v) => Some(v.as_str().to_string()),
+                e => crate::refs::static_resource_ref(e)
+                    .filter(|a| a.mode == inferform_types::ResourceMode::Managed)
+                    .map(|a| format!("{}.{}", a.type_name, a.name)),
+            };
+            match (key_text, value_text) {
+                (Some(k), Some(v)) => {
+                    out.insert(k, (v, value_span));
+                }
+                _ => bad(self, value_span),
             }
         }
         out

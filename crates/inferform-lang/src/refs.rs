@@ -13,7 +13,10 @@ use crate::config::Expr;
 pub enum Subject {
     Variable(String),
     Local(String),
+    /// A resource in the same module as the expression.
     Resource(ResourceAddr),
+    /// `module.NAME`: the outputs of a module call in the same module.
+    Module(String),
     /// `count.index`
     Count,
     /// `each.key`, `each.value`
@@ -80,6 +83,7 @@ impl Walker<'_> {
             ("count", _) => (Subject::Count, 0),
             ("each", _) => (Subject::Each, 0),
             ("path", _) => (Subject::Path, 0),
+            ("module", [name, ..]) => (Subject::Module(name.clone()), 1),
             ("self", _) => (Subject::SelfRef, 0),
             ("data", [ty, name, ..]) => (Subject::Resource(ResourceAddr::data(ty, name)), 2),
             (ty, [name, ..]) if ty.contains('_') => {

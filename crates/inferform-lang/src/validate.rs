@@ -4,9 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use inferform_types::{Diagnostic, Diagnostics, ResourceAddr, ResourceMode, Schema, Value};
+use inferform_types::{
+    Diagnostic, Diagnostics, ModulePath, ResourceAddr, ResourceMode, Schema, Value,
+};
 
-use crate::config::{Config, Expr, Resource};
+use crate::config::{Config, Expr, ModuleCall, ModuleView};
 use crate::decode::decode_body;
 use crate::eval::Scope;
 use crate::refs::{references, Subject};
@@ -112,23 +114,33 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
                 );
             }
         }
+        let Some(view) = config.module(&r.addr.module) else {
+            continue;
+        };
+        let here = Here {
+            config,
+            path: &r.addr.module,
+            view,
+        };
         for (target, span) in &r.depends_on {
             if !declared.contains(target) {
                 diags.push(undeclared_resource(target, span.clone(), config));
             }
         }
+        check_depends_on_modules(&here, &r.depends_on_modules, &mut diags);
         let mut exprs: Vec<&Expr> = Vec::new();
         collect_body_exprs(&r.body, &mut exprs);
         exprs.extend(r.count.iter());
         exprs.extend(r.for_each.iter());
         exprs.extend(r.lifecycle.replace_triggered_by.iter());
+        let meta = (r.count.is_some(), r.for_each.is_some());
         for e in exprs {
-            check_refs(e, config, schemas, Some(r), &mut diags);
+            check_refs(e, &here, schemas, meta, &mut diags);
         }
-        for meta in [&r.count, &r.for_each].into_iter().flatten() {
-            for reference in references(meta) {
+        for m in [&r.count, &r.for_each].into_iter().flatten() {
+            for reference in references(m) {
                 if let Subject::Resource(addr) = &reference.subject {
-                    if addr == &r.addr {
+                    if addr.clone().in_module(r.addr.module.clone()) == r.addr {
                         diags.push(
                             Diagnostic::error(
                                 "inferform::config::self_reference",
@@ -143,13 +155,43 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         }
     }
     check_bodies(config, schemas, &mut diags);
-    for local in config.locals.values() {
-        check_refs(&local.expr, config, schemas, None, &mut diags);
+    let paths = std::iter::once(ModulePath::root()).chain(config.modules.keys().cloned());
+    for path in paths {
+        let Some(view) = config.module(&path) else {
+            continue;
+        };
+        check_module(
+            &Here {
+                config,
+                path: &path,
+                view,
+            },
+            schemas,
+            &mut diags,
+        );
     }
-    for output in config.outputs.values() {
-        check_refs(&output.value, config, schemas, None, &mut diags);
+    diags
+}
+
+/// Where an expression is: the module it is written in.
+struct Here<'a> {
+    config: &'a Config,
+    path: &'a ModulePath,
+    view: ModuleView<'a>,
+}
+
+/// Checks one module's locals, outputs, variables and `module` blocks.
+fn check_module(here: &Here, schemas: &Schemas, diags: &mut Diagnostics) {
+    for local in here.view.locals.values() {
+        check_refs(&local.expr, here, schemas, (false, false), diags);
     }
-    for variable in config.variables.values() {
+    for output in here.view.outputs.values() {
+        check_refs(&output.value, here, schemas, (false, false), diags);
+    }
+    for call in here.view.calls.values() {
+        check_call(here, call, schemas, diags);
+    }
+    for variable in here.view.variables.values() {
         if let Some(default) = &variable.default {
             if let Some(r) = references(default).into_iter().next() {
                 diags.push(
@@ -163,7 +205,156 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
             }
         }
     }
-    diags
+}
+
+/// `depends_on = [module.NAME]` entries name module blocks of the same module.
+fn check_depends_on_modules(
+    here: &Here,
+    names: &[(String, inferform_types::SourceSpan)],
+    diags: &mut Diagnostics,
+) {
+    for (name, span) in names {
+        if !here.view.calls.contains_key(name) {
+            diags.push(undeclared_module(here, name, span.clone()));
+        }
+    }
+}
+
+fn undeclared_module(here: &Here, name: &str, span: inferform_types::SourceSpan) -> Diagnostic {
+    Diagnostic::error(
+        "inferform::config::undeclared_module",
+        format!("reference to undeclared module `{name}`"),
+    )
+    .with_span(span)
+    .with_label("not declared")
+    .with_help(
+        match did_you_mean(name, here.view.calls.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean `module.{s}`?"),
+            None => {
+                format!("declare it with `module \"{name}\" {{ source = \"./modules/{name}\" }}`")
+            }
+        },
+    )
+}
+
+/// A `module` block: its inputs match the module's variables, every required variable is set,
+/// and its expressions refer to things declared where the block is.
+fn check_call(here: &Here, call: &ModuleCall, schemas: &Schemas, diags: &mut Diagnostics) {
+    let meta = (call.count.is_some(), call.for_each.is_some());
+    for e in call
+        .inputs
+        .iter()
+        .map(|a| &a.expr)
+        .chain(call.count.iter())
+        .chain(call.for_each.iter())
+    {
+        check_refs(e, here, schemas, meta, diags);
+    }
+    for m in [&call.count, &call.for_each].into_iter().flatten() {
+        for reference in references(m) {
+            if matches!(&reference.subject, Subject::Module(n) if n == &call.name) {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::config::self_reference",
+                        format!("module `{}` refers to its own outputs", call.name),
+                    )
+                    .with_span(reference.span)
+                    .with_help("a module's count and for_each cannot use its own outputs"),
+                );
+            }
+        }
+    }
+    for (target, span) in &call.depends_on {
+        let target = target.clone().in_module(here.path.clone());
+        if here.config.resource(&target).is_none() {
+            diags.push(undeclared_resource(&target, span.clone(), here.config));
+        }
+    }
+    check_depends_on_modules(here, &call.depends_on_modules, diags);
+    for (to, span) in call.providers.values() {
+        let (name, alias) = to
+            .split_once('.')
+            .map_or((to.as_str(), None), |(n, a)| (n, Some(a)));
+        if !schemas.providers.contains(name) {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::unknown_provider",
+                    format!("unknown provider `{name}`"),
+                )
+                .with_span(span.clone())
+                .with_help("`providers` values name provider configurations, such as fabric.west"),
+            );
+        } else if alias.is_some()
+            && here.path.is_root()
+            && !here.config.providers.iter().any(|p| &p.key() == to)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::undeclared_provider",
+                    format!("provider configuration `{to}` is not declared"),
+                )
+                .with_span(span.clone())
+                .with_help(format!(
+                    "add `provider \"{name}\" {{ alias = \"{}\" ... }}`",
+                    alias.unwrap_or_default()
+                )),
+            );
+        }
+    }
+    let child_path = here
+        .path
+        .child(&call.name, inferform_types::InstanceKey::None);
+    // A module that could not be loaded was reported where its source is.
+    let Some(child) = here.config.module(&child_path) else {
+        return;
+    };
+    for input in &call.inputs {
+        if child.variables.contains_key(&input.name) {
+            continue;
+        }
+        let help = match did_you_mean(&input.name, child.variables.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if child.variables.is_empty() => {
+                format!("module `{}` declares no variables", call.name)
+            }
+            None => format!(
+                "the module's variables are: {}",
+                child
+                    .variables
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::unknown_module_input",
+                format!("module `{}` has no variable `{}`", call.name, input.name),
+            )
+            .with_span(input.name_span.clone())
+            .with_help(help),
+        );
+    }
+    for (name, variable) in child.variables {
+        if variable.default.is_none() && call.input(name).is_none() {
+            let (line, _) = variable.span.line_col();
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::missing_module_input",
+                    format!(
+                        "module `{}` needs a value for its variable `{name}`",
+                        call.name
+                    ),
+                )
+                .with_span(call.span.clone())
+                .with_help(format!(
+                    "add `{name} = ...` to the module block; the variable is declared at {}:{line}",
+                    variable.span.file
+                )),
+            );
+        }
+    }
 }
 
 /// Decodes every resource body against its schema with every reference unknown, so unknown
@@ -171,7 +362,9 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
 /// without variable values or state.
 fn check_bodies(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
-    for name in ["var", "local", "data", "path", "count", "each", "self"] {
+    for name in [
+        "var", "local", "data", "path", "count", "each", "self", "module",
+    ] {
         root.insert(name.to_string(), Value::Unknown);
     }
     for r in &config.resources {
@@ -207,14 +400,16 @@ fn check_bodies(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
 /// off a resource with `count` or `for_each`, whose attributes belong to its instances.
 fn check_attribute(
     reference: &crate::refs::Reference,
-    config: &Config,
+    here: &Here,
     schemas: &Schemas,
 ) -> Option<Diagnostic> {
     let Subject::Resource(addr) = &reference.subject else {
         return None;
     };
     let first = reference.attrs.first()?;
-    let target = config.resource(addr)?;
+    let target = here
+        .config
+        .resource(&addr.clone().in_module(here.path.clone()))?;
     if target.count.is_some() || target.for_each.is_some() {
         let (meta, key) = if target.count.is_some() {
             ("count", "0")
@@ -278,7 +473,11 @@ fn undeclared_resource(
     let names: Vec<String> = config
         .resources
         .iter()
-        .filter(|r| r.addr.mode == addr.mode && r.addr.type_name == addr.type_name)
+        .filter(|r| {
+            r.addr.mode == addr.mode
+                && r.addr.type_name == addr.type_name
+                && r.addr.module == addr.module
+        })
         .map(|r| r.addr.name.clone())
         .collect();
     let help = match did_you_mean(&addr.name, names.iter().map(String::as_str)) {
@@ -288,6 +487,7 @@ fn undeclared_resource(
                 name: s.to_string(),
                 ..addr.clone()
             }
+            .local()
         ),
         None => format!(
             "declare it with `resource \"{}\" \"{}\" {{ ... }}`, or fix the reference",
@@ -303,13 +503,17 @@ fn undeclared_resource(
     .with_help(help)
 }
 
+/// Checks the functions an expression calls and the names it refers to. `meta` says whether
+/// `count` and `for_each` are set where the expression is.
 fn check_refs(
     expr: &Expr,
-    config: &Config,
+    here: &Here,
     schemas: &Schemas,
-    resource: Option<&Resource>,
+    meta: (bool, bool),
     diags: &mut Diagnostics,
 ) {
+    let config = here.config;
+    let view = here.view;
     for (name, span) in crate::refs::function_calls(expr) {
         if crate::funcs::NAMES.contains(&name.as_str()) {
             continue;
@@ -328,17 +532,17 @@ fn check_refs(
         );
     }
     for r in references(expr) {
-        if let Some(d) = check_attribute(&r, config, schemas) {
+        if let Some(d) = check_attribute(&r, here, schemas) {
             diags.push(d);
         }
         let problem = match &r.subject {
-            Subject::Variable(name) if !config.variables.contains_key(name) => Some(
+            Subject::Variable(name) if !view.variables.contains_key(name) => Some(
                 Diagnostic::error(
                     "inferform::config::undeclared_variable",
                     format!("reference to undeclared variable `{name}`"),
                 )
                 .with_help(
-                    match did_you_mean(name, config.variables.keys().map(String::as_str)) {
+                    match did_you_mean(name, view.variables.keys().map(String::as_str)) {
                         Some(s) => format!("did you mean `var.{s}`?"),
                         None => {
                             format!("declare it with `variable \"{name}\" {{ type = string }}`")
@@ -346,30 +550,43 @@ fn check_refs(
                     },
                 ),
             ),
-            Subject::Local(name) if !config.locals.contains_key(name) => Some(
+            Subject::Local(name) if !view.locals.contains_key(name) => Some(
                 Diagnostic::error(
                     "inferform::config::undeclared_local",
                     format!("reference to undeclared local value `{name}`"),
                 )
                 .with_help(
-                    match did_you_mean(name, config.locals.keys().map(String::as_str)) {
+                    match did_you_mean(name, view.locals.keys().map(String::as_str)) {
                         Some(s) => format!("did you mean `local.{s}`?"),
                         None => format!("define it in a `locals {{ {name} = ... }}` block"),
                     },
                 ),
             ),
-            Subject::Resource(addr) if config.resource(addr).is_none() => {
-                diags.push(undeclared_resource(addr, r.span.clone(), config));
+            Subject::Resource(addr)
+                if config
+                    .resource(&addr.clone().in_module(here.path.clone()))
+                    .is_none() =>
+            {
+                let addr = addr.clone().in_module(here.path.clone());
+                diags.push(undeclared_resource(&addr, r.span.clone(), config));
                 None
             }
-            Subject::Count if resource.is_none_or(|res| res.count.is_none()) => Some(
+            Subject::Module(name) => {
+                if !view.calls.contains_key(name) {
+                    diags.push(undeclared_module(here, name, r.span.clone()));
+                } else {
+                    check_module_output(here, name, &r, diags);
+                }
+                None
+            }
+            Subject::Count if !meta.0 => Some(
                 Diagnostic::error(
                     "inferform::config::count_outside",
                     "`count.index` is used where `count` is not set",
                 )
                 .with_help("add `count = N` to the resource, or remove the reference"),
             ),
-            Subject::Each if resource.is_none_or(|res| res.for_each.is_none()) => Some(
+            Subject::Each if !meta.1 => Some(
                 Diagnostic::error(
                     "inferform::config::each_outside",
                     "`each` is used where `for_each` is not set",
@@ -381,7 +598,9 @@ fn check_refs(
                     "inferform::config::unknown_reference",
                     format!("unknown name `{name}`"),
                 )
-                .with_help("refer to var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME"),
+                .with_help(
+                    "refer to var.NAME, local.NAME, TYPE.NAME, data.TYPE.NAME or module.NAME.OUTPUT",
+                ),
             ),
             _ => None,
         };
@@ -389,6 +608,63 @@ fn check_refs(
             diags.push(d.with_span(r.span.clone()));
         }
     }
+}
+
+/// `module.NAME.OUTPUT`: the output exists, and an instance is picked when the call has
+/// `count` or `for_each`.
+fn check_module_output(
+    here: &Here,
+    name: &str,
+    reference: &crate::refs::Reference,
+    diags: &mut Diagnostics,
+) {
+    let Some(call) = here.view.calls.get(name) else {
+        return;
+    };
+    let Some(output) = reference.attrs.first() else {
+        return;
+    };
+    if call.count.is_some() || call.for_each.is_some() {
+        let (meta, key) = if call.count.is_some() {
+            ("count", "0")
+        } else {
+            ("for_each", "\"KEY\"")
+        };
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::missing_instance_key",
+                format!("module `{name}` has `{meta}` set, so its outputs belong to its instances"),
+            )
+            .with_span(reference.span.clone())
+            .with_help(format!(
+                "pick an instance, as module.{name}[{key}].{output}, or all of them, as module.{name}[*].{output}"
+            )),
+        );
+        return;
+    }
+    let child = here.path.child(name, inferform_types::InstanceKey::None);
+    let Some(child) = here.config.module(&child) else {
+        return;
+    };
+    if child.outputs.contains_key(output) {
+        return;
+    }
+    let help = match did_you_mean(output, child.outputs.keys().map(String::as_str)) {
+        Some(s) => format!("did you mean `module.{name}.{s}`?"),
+        None if child.outputs.is_empty() => format!("module `{name}` declares no outputs"),
+        None => format!(
+            "the module's outputs are: {}",
+            child.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    diags.push(
+        Diagnostic::error(
+            "inferform::config::unsupported_attribute",
+            format!("module `{name}` has no output `{output}`"),
+        )
+        .with_span(reference.span.clone())
+        .with_help(help),
+    );
 }
 
 fn sorted_functions() -> Vec<&'static str> {

@@ -258,3 +258,108 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
     }
     (out, diags)
 }
+
+/// The value of variable `name` in module instance `module`: the call's input, evaluated
+/// where the call is (`given`, with where it was written), or the default; converted to the
+/// variable's type, marked sensitive where the variable is, and checked by its validations
+/// (which may read the module's `others` variables). Unknown values pass through until apply.
+pub fn module_input(
+    module: &str,
+    name: &str,
+    var: &crate::config::Variable,
+    given: Option<(Value, inferform_types::SourceSpan)>,
+    mut others: BTreeMap<String, Value>,
+) -> Result<Value, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let empty = BTreeMap::new();
+    let scope = Scope::new(&empty);
+    let default = || match &var.default {
+        Some(expr) => eval(expr, &scope).ok().map(|v| (v, expr.span())),
+        None => None,
+    };
+    // A missing required input or a default that refers to something is reported by
+    // validation; null stands in.
+    let (value, at) = given
+        .or_else(default)
+        .unwrap_or((Value::Null, var.span.clone()));
+    let value = if value.is_null() && !var.nullable {
+        match default() {
+            Some((v, _)) => v,
+            None => {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::vars::null",
+                        format!("{module}: variable `{name}` must not be null"),
+                    )
+                    .with_span(at)
+                    .with_help("give it a value in the module block"),
+                );
+                return Err(diags);
+            }
+        }
+    } else {
+        value
+    };
+    let value = match &var.ty {
+        Some(ty) => match convert(value, ty) {
+            Ok(v) => v,
+            Err(msg) => {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::vars::type",
+                        format!("invalid value for variable `{name}` of {module}: {msg}"),
+                    )
+                    .with_span(at)
+                    .with_help(format!("the variable's type is {}", ty.display())),
+                );
+                return Err(diags);
+            }
+        },
+        None => value,
+    };
+    let value = if var.sensitive {
+        value.sensitive()
+    } else {
+        value
+    };
+    others.insert(name.to_string(), value.clone());
+    let root = BTreeMap::from([("var".to_string(), Value::Object(others))]);
+    let scope = Scope::new(&root);
+    for v in &var.validations {
+        match eval(&v.condition, &scope) {
+            Ok(c) if !c.is_wholly_known() => {}
+            Ok(c) => match c.deep_unmarked().as_bool() {
+                Some(true) => {}
+                Some(false) => diags.push(
+                    Diagnostic::error(
+                        "inferform::vars::invalid",
+                        format!(
+                            "invalid value for variable `{name}` of {module}: {}",
+                            v.error_message
+                        ),
+                    )
+                    .with_span(v.condition.span())
+                    .with_label("this condition is false")
+                    .with_help(format!(
+                        "give `{name}` a value for which the condition holds in the module block at {}",
+                        at.file
+                    )),
+                ),
+                None => diags.push(
+                    Diagnostic::error(
+                        "inferform::vars::condition",
+                        "a validation condition must be true or false",
+                    )
+                    .with_span(v.condition.span())
+                    .with_help("write a comparison, such as length(var.name) <= 64"),
+                ),
+            },
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(value)
+    }
+}

@@ -246,6 +246,8 @@ pub(crate) fn action_reason(
 /// The parts of a resource instance address that Terraform writes out separately.
 struct Address {
     address: String,
+    /// `module.env["prod"]` for a resource inside a module.
+    module: Option<String>,
     mode: &'static str,
     type_name: String,
     name: String,
@@ -256,6 +258,7 @@ impl Address {
     fn of(addr: &ResourceInstanceAddr) -> Self {
         Address {
             address: addr.to_string(),
+            module: (!addr.resource.module.is_root()).then(|| addr.resource.module.to_string()),
             mode: match addr.resource.mode {
                 ResourceMode::Managed => "managed",
                 ResourceMode::Data => "data",
@@ -277,6 +280,7 @@ impl Address {
             Ok(addr) => Address::of(&addr),
             Err(_) => Address {
                 address: text.to_string(),
+                module: None,
                 mode: "managed",
                 type_name: text.split('.').next().unwrap_or(text).to_string(),
                 name: text.split_once('.').map_or("", |(_, n)| n).to_string(),
@@ -289,6 +293,9 @@ impl Address {
     /// instance has a key) and `provider_name`, in Terraform's order.
     fn write(&self, provider: &str, previous: Option<&str>, out: &mut Map<String, Json>) {
         out.insert("address".into(), json!(self.address));
+        if let Some(module) = &self.module {
+            out.insert("module_address".into(), json!(module));
+        }
         if let Some(previous) = previous {
             out.insert("previous_address".into(), json!(previous));
         }
@@ -615,7 +622,7 @@ fn prior_state(plan: &Plan, schemas: &BTreeMap<String, Schema>) -> Option<Json> 
 /// `{"name": {"value": ...}}` for each input variable; a sensitive one is
 /// `{"value": null, "sensitive": true}`.
 fn variables(plan: &Plan) -> Option<Json> {
-    let vars = plan.root.get("var")?.as_object()?;
+    let vars = &plan.vars;
     if vars.is_empty() {
         return None;
     }

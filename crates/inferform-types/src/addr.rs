@@ -1,5 +1,6 @@
 //! Resource addresses: `fabric_endpoint.chat`, `data.fabric_workspace.shared`,
-//! `inferform_data.item[3]`, `inferform_data.by_name["a"]`.
+//! `inferform_data.item[3]`, `inferform_data.by_name["a"]`, and inside modules
+//! `module.env["prod"].module.serving.fabric_endpoint.chat`.
 //!
 //! Addresses are small immutable values; `Display` and `FromStr` round-trip.
 
@@ -16,9 +17,93 @@ pub enum ResourceMode {
     Data,
 }
 
+/// One step of a module path: the `module` block's name and, once the call's `count` or
+/// `for_each` is expanded, the instance's key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ModuleStep {
+    pub name: String,
+    pub key: InstanceKey,
+}
+
+/// Where a resource lives: the root module (empty), or a chain of module calls. In the
+/// configuration (before expansion) every key is `InstanceKey::None`; in an instance address
+/// each step carries its instance's key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ModulePath(pub Vec<ModuleStep>);
+
+impl ModulePath {
+    pub fn root() -> Self {
+        ModulePath(Vec::new())
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The path one call deeper.
+    pub fn child(&self, name: impl Into<String>, key: InstanceKey) -> Self {
+        let mut steps = self.0.clone();
+        steps.push(ModuleStep {
+            name: name.into(),
+            key,
+        });
+        ModulePath(steps)
+    }
+
+    /// The path one call up, and the last step; `None` at the root.
+    pub fn split_last(&self) -> Option<(ModulePath, &ModuleStep)> {
+        let (last, rest) = self.0.split_last()?;
+        Some((ModulePath(rest.to_vec()), last))
+    }
+
+    /// The same calls without instance keys: the path of the configuration that was expanded.
+    pub fn without_keys(&self) -> Self {
+        ModulePath(
+            self.0
+                .iter()
+                .map(|s| ModuleStep {
+                    name: s.name.clone(),
+                    key: InstanceKey::None,
+                })
+                .collect(),
+        )
+    }
+
+    /// True when `self` is `other` or lies inside it, comparing names and keys.
+    pub fn starts_with(&self, other: &ModulePath) -> bool {
+        self.0.len() >= other.0.len() && self.0[..other.0.len()] == other.0[..]
+    }
+
+    /// True when two instance paths could be each other's dependency: on every step the two
+    /// share by name from the root, the instance keys agree too. `module.env["a"]` and
+    /// `module.env["b"]` are unrelated; anything and the root are related.
+    pub fn related(&self, other: &ModulePath) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .take_while(|(a, b)| a.name == b.name)
+            .all(|(a, b)| a.key == b.key)
+    }
+}
+
+impl fmt::Display for ModulePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "module.{}{}", step.name, step.key)?;
+        }
+        Ok(())
+    }
+}
+
 /// A resource block's address, before `count`/`for_each` expansion.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceAddr {
+    /// The module the block is in; root resources have an empty path.
+    #[serde(default, skip_serializing_if = "ModulePath::is_root")]
+    pub module: ModulePath,
     pub mode: ResourceMode,
     pub type_name: String,
     pub name: String,
@@ -27,6 +112,7 @@ pub struct ResourceAddr {
 impl ResourceAddr {
     pub fn new(type_name: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
+            module: ModulePath::root(),
             mode: ResourceMode::Managed,
             type_name: type_name.into(),
             name: name.into(),
@@ -35,6 +121,7 @@ impl ResourceAddr {
 
     pub fn data(type_name: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
+            module: ModulePath::root(),
             mode: ResourceMode::Data,
             type_name: type_name.into(),
             name: name.into(),
@@ -46,6 +133,31 @@ impl ResourceAddr {
         ResourceInstanceAddr {
             resource: self.clone(),
             key,
+        }
+    }
+
+    /// The same resource placed in a module.
+    pub fn in_module(mut self, module: ModulePath) -> Self {
+        self.module = module;
+        self
+    }
+
+    /// The address of the block in the configuration: module instance keys dropped.
+    pub fn config_addr(&self) -> ResourceAddr {
+        if self.module.0.iter().all(|s| s.key == InstanceKey::None) {
+            return self.clone();
+        }
+        ResourceAddr {
+            module: self.module.without_keys(),
+            ..self.clone()
+        }
+    }
+
+    /// The address without its module path, as written inside the module.
+    pub fn local(&self) -> String {
+        match self.mode {
+            ResourceMode::Data => format!("data.{}.{}", self.type_name, self.name),
+            ResourceMode::Managed => format!("{}.{}", self.type_name, self.name),
         }
     }
 
@@ -63,6 +175,9 @@ pub fn provider_for_type(type_name: &str) -> &str {
 
 impl fmt::Display for ResourceAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.module.is_root() {
+            write!(f, "{}.", self.module)?;
+        }
         if self.mode == ResourceMode::Data {
             f.write_str("data.")?;
         }
@@ -136,6 +251,76 @@ fn is_identifier(s: &str) -> bool {
     chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// Splits a leading `[KEY]` off `text`: the key and the rest after `]`.
+fn parse_key(text: &str) -> Result<(InstanceKey, &str), &'static str> {
+    let Some(inner) = text.strip_prefix('[') else {
+        return Ok((InstanceKey::None, text));
+    };
+    if let Some(quoted) = inner.strip_prefix('"') {
+        // Find the closing quote that is not escaped.
+        let mut escaped = false;
+        let mut close = None;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    close = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let close = close.ok_or("unterminated string key")?;
+        let key = unescape(&quoted[..close]).ok_or("bad escape in string key")?;
+        let rest = quoted[close + 1..]
+            .strip_prefix(']')
+            .ok_or("an instance key must end with `]`")?;
+        Ok((InstanceKey::Str(key), rest))
+    } else {
+        let close = inner.find(']').ok_or("an instance key must end with `]`")?;
+        let n = inner[..close]
+            .parse()
+            .map_err(|_| "an index must be a whole number or a quoted string")?;
+        Ok((InstanceKey::Int(n), &inner[close + 1..]))
+    }
+}
+
+impl FromStr for ModulePath {
+    type Err = AddrParseError;
+
+    /// Parses `module.a`, `module.a[0].module.b["x"]`; the empty text is the root.
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let err = |reason| AddrParseError {
+            input: input.to_string(),
+            reason,
+        };
+        let mut steps = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let body = rest
+                .strip_prefix("module.")
+                .ok_or_else(|| err("expected module.NAME"))?;
+            let end = body.find(['[', '.']).unwrap_or(body.len());
+            let name = &body[..end];
+            if !is_identifier(name) {
+                return Err(err("a module name must be an identifier"));
+            }
+            let (key, after) = parse_key(&body[end..]).map_err(err)?;
+            steps.push(ModuleStep {
+                name: name.to_string(),
+                key,
+            });
+            rest = match after.strip_prefix('.') {
+                Some(r) if !r.is_empty() => r,
+                Some(_) => return Err(err("nothing after the last `.`")),
+                None if after.is_empty() => after,
+                None => return Err(err("expected `.` after a module step")),
+            };
+        }
+        Ok(ModulePath(steps))
+    }
+}
+
 impl FromStr for ResourceInstanceAddr {
     type Err = AddrParseError;
 
@@ -144,28 +329,34 @@ impl FromStr for ResourceInstanceAddr {
             input: input.to_string(),
             reason,
         };
-        let (body, mode) = match input.strip_prefix("data.") {
+        // Leading `module.NAME[KEY].` steps.
+        let mut steps = Vec::new();
+        let mut body = input;
+        while let Some(after) = body.strip_prefix("module.") {
+            let end = after.find(['[', '.']).unwrap_or(after.len());
+            let name = &after[..end];
+            if !is_identifier(name) {
+                return Err(err("a module name must be an identifier"));
+            }
+            let (key, rest) = parse_key(&after[end..]).map_err(err)?;
+            steps.push(ModuleStep {
+                name: name.to_string(),
+                key,
+            });
+            body = rest
+                .strip_prefix('.')
+                .ok_or_else(|| err("expected a resource after the module path"))?;
+        }
+        let (body, mode) = match body.strip_prefix("data.") {
             Some(rest) => (rest, ResourceMode::Data),
-            None => (input, ResourceMode::Managed),
+            None => (body, ResourceMode::Managed),
         };
         let (head, key) = match body.find('[') {
             Some(open) => {
-                let inner = body[open..]
-                    .strip_prefix('[')
-                    .and_then(|s| s.strip_suffix(']'))
-                    .ok_or_else(|| err("an instance key must end with `]`"))?;
-                let key = if let Some(quoted) = inner.strip_prefix('"') {
-                    let s = quoted
-                        .strip_suffix('"')
-                        .ok_or_else(|| err("unterminated string key"))?;
-                    InstanceKey::Str(unescape(s).ok_or_else(|| err("bad escape in string key"))?)
-                } else {
-                    InstanceKey::Int(
-                        inner.parse().map_err(|_| {
-                            err("an index must be a whole number or a quoted string")
-                        })?,
-                    )
-                };
+                let (key, rest) = parse_key(&body[open..]).map_err(err)?;
+                if !rest.is_empty() {
+                    return Err(err("nothing may follow the instance key"));
+                }
                 (&body[..open], key)
             }
             None => (body, InstanceKey::None),
@@ -178,6 +369,7 @@ impl FromStr for ResourceInstanceAddr {
         }
         Ok(ResourceInstanceAddr {
             resource: ResourceAddr {
+                module: ModulePath(steps),
                 mode,
                 type_name: type_name.to_string(),
                 name: name.to_string(),
@@ -219,6 +411,9 @@ mod tests {
             "inferform_data.item[3]",
             "inferform_data.by_name[\"a \\\"b\\\"\"]",
             "inferform_data.neg[-1]",
+            "module.env.fabric_endpoint.chat",
+            "module.env[\"prod\"].module.serving[2].data.fabric_workspace.w",
+            "module.env[\"a]b\"].inferform_data.x[\"k\"]",
         ];
         for case in cases {
             let addr: ResourceInstanceAddr = case.parse().unwrap();
@@ -235,8 +430,41 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        for bad in ["", "x", "a.b[", "a.b[x]", "1a.b", "a.b[\"x]", "data."] {
+        for bad in [
+            "",
+            "x",
+            "a.b[",
+            "a.b[x]",
+            "1a.b",
+            "a.b[\"x]",
+            "data.",
+            "module.env",
+            "module.env.",
+            "module.1x.a.b",
+            "module.env[0]x.a.b",
+            "a.b[0][1]",
+        ] {
             assert!(bad.parse::<ResourceInstanceAddr>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn module_paths() {
+        let p: ModulePath = "module.env[\"prod\"].module.serving".parse().unwrap();
+        assert_eq!(p.to_string(), "module.env[\"prod\"].module.serving");
+        assert_eq!(p.without_keys().to_string(), "module.env.module.serving");
+        let a: ModulePath = "module.env[\"a\"]".parse().unwrap();
+        let b: ModulePath = "module.env[\"b\"].module.x".parse().unwrap();
+        assert!(!a.related(&b));
+        assert!(p.related(&"module.env[\"prod\"]".parse().unwrap()));
+        assert!(a.related(&ModulePath::root()));
+        assert!(a.related(&"module.other[\"b\"]".parse().unwrap()));
+        let addr: ResourceInstanceAddr = "module.env[\"a\"].fabric_endpoint.e[1]".parse().unwrap();
+        assert_eq!(
+            addr.resource.config_addr().to_string(),
+            "module.env.fabric_endpoint.e"
+        );
+        assert_eq!(addr.resource.local(), "fabric_endpoint.e");
+        assert!("".parse::<ModulePath>().unwrap().is_root());
     }
 }

@@ -9,7 +9,9 @@ pub mod diag;
 pub mod schema;
 pub mod value;
 
-pub use addr::{InstanceKey, ResourceAddr, ResourceInstanceAddr, ResourceMode};
+pub use addr::{
+    InstanceKey, ModulePath, ModuleStep, ResourceAddr, ResourceInstanceAddr, ResourceMode,
+};
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceSpan};
 pub use schema::{Attribute, Block, Nesting, Schema, Type};
 pub use value::Value;

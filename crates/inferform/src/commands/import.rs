@@ -42,7 +42,7 @@ async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str
         p.ws.config
             .resources
             .iter()
-            .position(|r| r.addr == addr.resource)
+            .position(|r| r.addr == addr.resource.config_addr())
     else {
         return fail(
             ui,

@@ -83,7 +83,7 @@ fn target<'p>(
             p.ws.config
                 .resources
                 .iter()
-                .any(|r| r.addr == addr.resource);
+                .any(|r| r.addr == addr.resource.config_addr());
         let help = if declared {
             format!(
                 "the configuration declares {} but it has not been created yet: run `inferform apply` first",

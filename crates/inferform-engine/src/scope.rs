@@ -1,0 +1,436 @@
+//! Evaluation scopes per module instance. Resources' values live in one map per module
+//! instance ([`Roots`]); what else an expression reads (`var.*`, `local.*`, `module.*`,
+//! `path.*`) is worked out on demand by [`Env`], module inputs from the calling module,
+//! module outputs from the called one, and kept once known.
+//!
+//! On demand is what makes this right during a plan walked in dependency order, and during
+//! an apply: a value is first asked for by something that depends on it, so everything it
+//! reads is already planned (or applied) by then.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use inferform_lang::config::Expr;
+use inferform_lang::eval::{eval, Scope};
+use inferform_lang::refs::{references, Subject};
+use inferform_lang::Config;
+use inferform_types::{Diagnostic, Diagnostics, InstanceKey, ModulePath, Value};
+
+use crate::plan::expand_meta;
+
+/// Resource values by module instance: `roots[module]["fabric_endpoint"]["chat"]`.
+pub type Roots = BTreeMap<ModulePath, BTreeMap<String, Value>>;
+
+/// Instance keys of a `count`/`for_each`, with each instance's `each.value`.
+pub(crate) type Keys = Arc<Vec<(InstanceKey, Option<Value>)>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Var,
+    Local,
+    Output,
+}
+
+type Slot = (ModulePath, Kind, String);
+
+fn empty() -> &'static BTreeMap<String, Value> {
+    static EMPTY: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
+    EMPTY.get_or_init(BTreeMap::new)
+}
+
+/// Works out variables, locals, module outputs and module expansions for evaluation.
+pub struct Env<'c> {
+    pub config: &'c Config,
+    /// The root module's variables.
+    pub vars: &'c BTreeMap<String, Value>,
+    pub base_dir: Option<PathBuf>,
+    /// During a plan every value is final once asked for; during an apply only wholly
+    /// known ones are (the rest wait for resources still to be applied).
+    keep_unknown: bool,
+    memo: Mutex<BTreeMap<Slot, Value>>,
+    calls: Mutex<BTreeMap<(ModulePath, String), Keys>>,
+    visiting: Mutex<BTreeSet<Slot>>,
+    diags: Mutex<Vec<Diagnostic>>,
+}
+
+impl<'c> Env<'c> {
+    pub fn for_plan(
+        config: &'c Config,
+        vars: &'c BTreeMap<String, Value>,
+        base_dir: Option<PathBuf>,
+    ) -> Self {
+        Self::new(config, vars, base_dir, true)
+    }
+
+    pub fn for_apply(
+        config: &'c Config,
+        vars: &'c BTreeMap<String, Value>,
+        base_dir: Option<PathBuf>,
+    ) -> Self {
+        Self::new(config, vars, base_dir, false)
+    }
+
+    fn new(
+        config: &'c Config,
+        vars: &'c BTreeMap<String, Value>,
+        base_dir: Option<PathBuf>,
+        keep_unknown: bool,
+    ) -> Self {
+        Env {
+            config,
+            vars,
+            base_dir,
+            keep_unknown,
+            memo: Mutex::default(),
+            calls: Mutex::default(),
+            visiting: Mutex::default(),
+            diags: Mutex::default(),
+        }
+    }
+
+    /// The diagnostics found so far, each once.
+    pub fn take_diagnostics(&self) -> Diagnostics {
+        Diagnostics(std::mem::take(
+            &mut *self.diags.lock().unwrap_or_else(|p| p.into_inner()),
+        ))
+    }
+
+    fn report(&self, d: Diagnostic) {
+        let mut diags = self.diags.lock().unwrap_or_else(|p| p.into_inner());
+        let same = |o: &Diagnostic| {
+            o.code == d.code && o.message == d.message && o.location() == d.location()
+        };
+        if !diags.iter().any(same) {
+            diags.push(d);
+        }
+    }
+
+    /// The scope to evaluate `exprs` in, inside module instance `m`: its resources, and the
+    /// variables, locals and module outputs the expressions read.
+    pub fn scope<'r>(&self, roots: &'r Roots, m: &ModulePath, exprs: &[&Expr]) -> Scope<'r> {
+        let mut vars = BTreeMap::new();
+        let mut locals = BTreeMap::new();
+        // Module call → the outputs wanted (`None`: all of them).
+        let mut wanted: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+        let view = self.config.module(m);
+        for e in exprs {
+            for r in references(e) {
+                match r.subject {
+                    Subject::Variable(name) if !vars.contains_key(&name) => {
+                        let v = self.var(roots, m, &name);
+                        vars.insert(name, v);
+                    }
+                    Subject::Local(name) if !locals.contains_key(&name) => {
+                        let v = self.local(roots, m, &name);
+                        locals.insert(name, v);
+                    }
+                    Subject::Module(call) => {
+                        let whole = view
+                            .and_then(|v| v.calls.get(&call))
+                            .is_none_or(|c| c.count.is_some() || c.for_each.is_some());
+                        let entry = wanted.entry(call).or_insert_with(|| Some(BTreeSet::new()));
+                        match (r.attrs.first(), entry.as_mut()) {
+                            (Some(out), Some(set)) if !whole => {
+                                set.insert(out.clone());
+                            }
+                            _ => *entry = None,
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let modules: BTreeMap<String, Value> = wanted
+            .into_iter()
+            .map(|(call, outs)| {
+                let v = self.module_value(roots, m, &call, outs.as_ref());
+                (call, v)
+            })
+            .collect();
+        Scope {
+            root: Some(roots.get(m).unwrap_or_else(|| empty())),
+            bound: vec![
+                ("var".into(), Value::Object(vars)),
+                ("local".into(), Value::Object(locals)),
+                ("module".into(), Value::Object(modules)),
+                ("path".into(), self.path_value(m)),
+            ],
+            base_dir: self.base_dir.clone(),
+        }
+    }
+
+    fn path_value(&self, m: &ModulePath) -> Value {
+        let root = self
+            .base_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| ".".into());
+        let module = match self.config.module(m).map(|v| v.dir) {
+            Some(dir) if dir != "." && !m.is_root() => {
+                if root == "." {
+                    dir.to_string()
+                } else {
+                    format!("{}/{dir}", root.trim_end_matches('/'))
+                }
+            }
+            _ => root.clone(),
+        };
+        Value::object([
+            ("module", Value::string(module)),
+            ("root", Value::string(&root)),
+            ("cwd", Value::string(&root)),
+        ])
+    }
+
+    fn remembered(&self, slot: &Slot) -> Option<Value> {
+        self.memo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slot)
+            .cloned()
+    }
+
+    /// Evaluates one slot once: memoised, and guarded against cycles (the graph reports
+    /// those; here a cycle only yields an unknown value).
+    fn compute(&self, slot: Slot, f: impl FnOnce() -> Value) -> Value {
+        if let Some(v) = self.remembered(&slot) {
+            return v;
+        }
+        if !self
+            .visiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(slot.clone())
+        {
+            return Value::Unknown;
+        }
+        let v = f();
+        self.visiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&slot);
+        if self.keep_unknown || v.is_wholly_known() {
+            self.memo
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(slot, v.clone());
+        }
+        v
+    }
+
+    /// `var.NAME` inside module instance `m`.
+    pub fn var(&self, roots: &Roots, m: &ModulePath, name: &str) -> Value {
+        if m.is_root() {
+            return self.vars.get(name).cloned().unwrap_or(Value::Null);
+        }
+        self.compute((m.clone(), Kind::Var, name.to_string()), || {
+            self.module_input(roots, m, name)
+        })
+    }
+
+    fn module_input(&self, roots: &Roots, m: &ModulePath, name: &str) -> Value {
+        let (Some(call), Some(view), Some((parent, step))) =
+            (self.config.call(m), self.config.module(m), m.split_last())
+        else {
+            return Value::Unknown;
+        };
+        let Some(variable) = view.variables.get(name) else {
+            return Value::Unknown;
+        };
+        let given = call.input(name).map(|attr| {
+            let scope = self.call_scope(roots, &parent, &call.name, &step.key, &[&attr.expr]);
+            let v = match eval(&attr.expr, &scope) {
+                Ok(v) => v,
+                Err(d) => {
+                    self.report(d);
+                    Value::Unknown
+                }
+            };
+            (v, attr.expr.span())
+        });
+        // Validation conditions may read the module's other variables.
+        let mut others = BTreeMap::new();
+        for v in &variable.validations {
+            for r in references(&v.condition) {
+                if let Subject::Variable(other) = r.subject {
+                    if other != name && !others.contains_key(&other) {
+                        let value = self.var(roots, m, &other);
+                        others.insert(other, value);
+                    }
+                }
+            }
+        }
+        match inferform_lang::vars::module_input(&m.to_string(), name, variable, given, others) {
+            Ok(v) => v,
+            Err(diags) => {
+                diags.into_iter().for_each(|d| self.report(d));
+                Value::Unknown
+            }
+        }
+    }
+
+    /// The scope of a module call's own arguments (inputs, and nothing else): the calling
+    /// module instance, with `count.index` or `each` of the instance being made.
+    fn call_scope<'r>(
+        &self,
+        roots: &'r Roots,
+        parent: &ModulePath,
+        call: &str,
+        key: &InstanceKey,
+        exprs: &[&Expr],
+    ) -> Scope<'r> {
+        let mut scope = self.scope(roots, parent, exprs);
+        let Some(c) = self.config.module(parent).and_then(|v| v.calls.get(call)) else {
+            return scope;
+        };
+        match key {
+            InstanceKey::Int(i) if c.count.is_some() => {
+                scope = scope.with(
+                    "count",
+                    Value::object([("index", Value::Number(*i as f64))]),
+                );
+            }
+            InstanceKey::Str(k) => {
+                let keys = self.call_keys(roots, parent, call);
+                let each = keys
+                    .iter()
+                    .find(|(kk, _)| kk == key)
+                    .and_then(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null);
+                scope = scope.with(
+                    "each",
+                    Value::object([("key", Value::string(k.clone())), ("value", each)]),
+                );
+            }
+            _ => {}
+        }
+        scope
+    }
+
+    /// `local.NAME` inside module instance `m`.
+    pub fn local(&self, roots: &Roots, m: &ModulePath, name: &str) -> Value {
+        self.compute((m.clone(), Kind::Local, name.to_string()), || {
+            let Some(local) = self.config.module(m).and_then(|v| v.locals.get(name)) else {
+                return Value::Unknown;
+            };
+            let scope = self.scope(roots, m, &[&local.expr]);
+            match eval(&local.expr, &scope) {
+                Ok(v) => v,
+                Err(d) => {
+                    self.report(d);
+                    Value::Unknown
+                }
+            }
+        })
+    }
+
+    /// An output of module instance `m` (not the root: root outputs belong to the plan).
+    pub fn output(&self, roots: &Roots, m: &ModulePath, name: &str) -> Value {
+        self.compute((m.clone(), Kind::Output, name.to_string()), || {
+            let Some(output) = self.config.module(m).and_then(|v| v.outputs.get(name)) else {
+                return Value::Unknown;
+            };
+            let scope = self.scope(roots, m, &[&output.value]);
+            match eval(&output.value, &scope) {
+                Ok(v) if output.sensitive => v.sensitive(),
+                Ok(v) => v,
+                Err(d) => {
+                    self.report(d);
+                    Value::Unknown
+                }
+            }
+        })
+    }
+
+    /// The instance keys of module call `call` made from module instance `parent`.
+    pub(crate) fn call_keys(&self, roots: &Roots, parent: &ModulePath, call: &str) -> Keys {
+        let slot = (parent.clone(), call.to_string());
+        if let Some(k) = self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&slot)
+        {
+            return k.clone();
+        }
+        let Some(c) = self.config.module(parent).and_then(|v| v.calls.get(call)) else {
+            return Arc::new(Vec::new());
+        };
+        let exprs: Vec<&Expr> = c.count.iter().chain(c.for_each.iter()).collect();
+        let scope = self.scope(roots, parent, &exprs);
+        let keys = match expand_meta(c.count.as_ref(), c.for_each.as_ref(), &scope) {
+            Ok(k) => k,
+            Err(d) => {
+                self.report(d);
+                Vec::new()
+            }
+        };
+        let keys = Arc::new(keys);
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(slot, keys.clone());
+        keys
+    }
+
+    /// Every instance of the module at configuration path `path` (keys ignored).
+    pub fn instances(&self, roots: &Roots, path: &ModulePath) -> Vec<ModulePath> {
+        let mut out = vec![ModulePath::root()];
+        for step in &path.0 {
+            let mut next = Vec::new();
+            for parent in &out {
+                for (key, _) in self.call_keys(roots, parent, &step.name).iter() {
+                    next.push(parent.child(&step.name, key.clone()));
+                }
+            }
+            out = next;
+        }
+        out
+    }
+
+    /// What `module.CALL` is inside `m`: an object of outputs, or a list (count) or map
+    /// (for_each) of them. `wanted` limits the outputs worked out.
+    fn module_value(
+        &self,
+        roots: &Roots,
+        m: &ModulePath,
+        call: &str,
+        wanted: Option<&BTreeSet<String>>,
+    ) -> Value {
+        let Some(c) = self.config.module(m).and_then(|v| v.calls.get(call)) else {
+            return Value::Unknown;
+        };
+        let child = m.child(call, InstanceKey::None);
+        let names: Vec<String> = match (wanted, self.config.module(&child)) {
+            (Some(w), _) => w.iter().cloned().collect(),
+            (None, Some(view)) => view.outputs.keys().cloned().collect(),
+            (None, None) => Vec::new(),
+        };
+        let outputs = |key: &InstanceKey| {
+            let inst = m.child(call, key.clone());
+            Value::Object(
+                names
+                    .iter()
+                    .map(|n| (n.clone(), self.output(roots, &inst, n)))
+                    .collect(),
+            )
+        };
+        if c.count.is_none() && c.for_each.is_none() {
+            return outputs(&InstanceKey::None);
+        }
+        let keys = self.call_keys(roots, m, call);
+        if c.count.is_some() {
+            Value::List(keys.iter().map(|(k, _)| outputs(k)).collect())
+        } else {
+            Value::Object(
+                keys.iter()
+                    .filter_map(|(k, _)| match k {
+                        InstanceKey::Str(s) => Some((s.clone(), outputs(k))),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
