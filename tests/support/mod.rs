@@ -46,6 +46,16 @@ impl Work {
         Work::new(&refs)
     }
 
+    /// A working directory holding a copy of `examples/NAME`, subdirectories included.
+    pub fn example(name: &str) -> Work {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(name);
+        let work = Work::new(&[]);
+        copy_tree(&root, work.path());
+        work
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -113,6 +123,20 @@ impl Work {
     pub fn cloud_objects(&self) -> serde_json::Value {
         let body = self.with_cloud(|addr| http_get(addr, "/_local/objects"));
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("objects JSON: {e}: {body}"))
+    }
+}
+
+/// Copies the `.hcl` files of `from` and its subdirectories into `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read example directory") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).expect("create directory");
+            copy_tree(&path, &target);
+        } else if path.extension().is_some_and(|e| e == "hcl") {
+            std::fs::copy(&path, &target).expect("copy file");
+        }
     }
 }
 

@@ -771,4 +771,36 @@ mod tests {
         );
         assert!(deps[3].is_empty());
     }
+
+    #[test]
+    fn module_instances_wait_only_for_their_own_instances() {
+        let changes = vec![
+            change("module.env[\"a\"].a.ws", Action::Create, &[]),
+            change("module.env[\"b\"].a.ws", Action::Create, &[]),
+            change(
+                "module.env[\"a\"].a.ep",
+                Action::Create,
+                &["module.env.a.ws"],
+            ),
+            change(
+                "module.env[\"b\"].a.ep",
+                Action::Create,
+                &["module.env.a.ws"],
+            ),
+            change("a.shared", Action::Create, &[]),
+            // Inside every env instance, a nested module reading the root's resource.
+            change(
+                "module.env[\"a\"].module.m.a.x",
+                Action::Create,
+                &["a.shared", "module.env.a.ws"],
+            ),
+            // The root reading every instance of a module.
+            change("a.summary", Action::Create, &["module.env.a.ep"]),
+        ];
+        let deps = dependencies(&changes);
+        assert_eq!(deps[2], vec![0]);
+        assert_eq!(deps[3], vec![1]);
+        assert_eq!(deps[5], vec![0, 4]);
+        assert_eq!(deps[6], vec![2, 3]);
+    }
 }

@@ -292,16 +292,15 @@ pub fn mixed_plan() -> Plan {
             sensitive: false,
         },
     ];
-    let mut root = BTreeMap::new();
-    root.insert(
-        "var".to_string(),
-        Value::object([("env", s("dev")), ("token", s("tok-secret").sensitive())]),
-    );
+    let vars = BTreeMap::from([
+        ("env".to_string(), s("dev")),
+        ("token".to_string(), s("tok-secret").sensitive()),
+    ]);
     Plan {
         changes,
         drift,
         outputs,
-        root,
+        vars,
         ..Plan::default()
     }
 }
