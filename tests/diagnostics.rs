@@ -1,7 +1,8 @@
 //! The configuration-language corpus through the real binary, exactly as a user meets it.
 //!
 //! Every directory under `crates/inferform-lang/tests/corpus/invalid/` is one broken
-//! configuration: its `*.hcl` files (var files included) are copied to a temporary directory,
+//! configuration: its `*.hcl` files (var files included) and subdirectories (the modules it
+//! calls, such as `modules/app/`) are copied to a temporary directory,
 //! `inferform validate` runs there (or the arguments its `args` file names, such as
 //! `plan --refresh=false`), and the exit code, stdout and stderr are snapshotted. Each
 //! diagnostic must point at a file, line and column and carry a help line.
@@ -38,7 +39,22 @@ struct Run {
     stderr: String,
 }
 
-/// Copies a fixture's files to a fresh directory and runs the binary there.
+/// Copies a directory and everything under it, such as a fixture's `modules/`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create fixture subdirectory");
+    for entry in std::fs::read_dir(from).expect("fixture subdirectory") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy fixture file");
+        }
+    }
+}
+
+/// Copies a fixture's files (and subdirectories, such as its modules) to a fresh directory
+/// and runs the binary there.
 fn run_fixture(fixture: &Path, default_args: &str) -> Run {
     let work = tempfile::tempdir().expect("temp dir");
     let mut args = default_args.to_string();
@@ -54,6 +70,8 @@ fn run_fixture(fixture: &Path, default_args: &str) -> Run {
                 .expect("args")
                 .trim()
                 .to_string();
+        } else if path.is_dir() {
+            copy_dir(&path, &work.path().join(&name));
         } else {
             std::fs::copy(&path, work.path().join(&name)).expect("copy fixture file");
         }

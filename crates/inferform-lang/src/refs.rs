@@ -35,6 +35,9 @@ pub struct Reference {
     pub subject: Subject,
     /// The attribute names read after the subject (`fabric_workspace.main.id` → `["id"]`).
     pub attrs: Vec<String>,
+    /// The subject is followed straight away by an index (`fabric_endpoint.e[0]`,
+    /// `module.m["k"]`).
+    pub indexed: bool,
     pub span: SourceSpan,
 }
 
@@ -91,10 +94,19 @@ impl Walker<'_> {
             }
             (other, _) => (Subject::Other(other.to_string()), 0),
         };
+        // Attribute names `used` by the subject come first; right after them may be an index.
+        let indexed = names.len() == used
+            && ops.get(used).is_some_and(|op| {
+                matches!(
+                    op,
+                    TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_)
+                )
+            });
         let attrs = names.into_iter().skip(used).collect();
         self.out.push(Reference {
             subject,
             attrs,
+            indexed,
             span,
         });
     }

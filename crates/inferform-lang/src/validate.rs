@@ -406,10 +406,24 @@ fn check_attribute(
     let Subject::Resource(addr) = &reference.subject else {
         return None;
     };
-    let first = reference.attrs.first()?;
     let target = here
         .config
         .resource(&addr.clone().in_module(here.path.clone()))?;
+    if reference.indexed && target.count.is_none() && target.for_each.is_none() {
+        return Some(
+            Diagnostic::error(
+                "inferform::config::unexpected_instance_key",
+                format!(
+                    "{addr} has neither `count` nor `for_each`, so it has no instances to pick"
+                ),
+            )
+            .with_span(reference.span.clone())
+            .with_help(format!(
+                "write {addr}.ATTRIBUTE, or add count or for_each to the resource"
+            )),
+        );
+    }
+    let first = reference.attrs.first()?;
     if target.count.is_some() || target.for_each.is_some() {
         let (meta, key) = if target.count.is_some() {
             ("count", "0")
@@ -621,6 +635,17 @@ fn check_module_output(
     let Some(call) = here.view.calls.get(name) else {
         return;
     };
+    if reference.indexed && call.count.is_none() && call.for_each.is_none() {
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::unexpected_instance_key",
+                format!("module `{name}` has neither `count` nor `for_each`, so it has no instances to pick"),
+            )
+            .with_span(reference.span.clone())
+            .with_help(format!("write module.{name}.OUTPUT, or add count or for_each to the module block")),
+        );
+        return;
+    }
     let Some(output) = reference.attrs.first() else {
         return;
     };

@@ -341,8 +341,9 @@ pub fn module_input(
                     .with_span(v.condition.span())
                     .with_label("this condition is false")
                     .with_help(format!(
-                        "give `{name}` a value for which the condition holds in the module block at {}",
-                        at.file
+                        "give `{name}` a value for which the condition holds: it is set at {}:{}",
+                        at.file,
+                        at.line_col().0
                     )),
                 ),
                 None => diags.push(

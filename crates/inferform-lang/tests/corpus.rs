@@ -3,9 +3,10 @@
 //!
 //! `tests/corpus/{invalid,valid}/` hold one configuration per directory; the binary's suite
 //! (`tests/diagnostics.rs` at the repository root) snapshots what a user sees for each. Here
-//! the same files go through [`load_sources`], validation, variable resolution and the
-//! evaluation of every local and output, with a small schema set of this test's own, and
-//! every diagnostic must carry a location and a help line.
+//! the same directories go through [`load_dir`] (which also loads the modules a fixture calls
+//! from its subdirectories), validation, variable resolution and the evaluation of every local
+//! and output, with a small schema set of this test's own, and every diagnostic must carry a
+//! location and a help line.
 //!
 //! Then proptest feeds the same pipeline arbitrary bytes, mutated corpus files and random
 //! soups of HCL tokens. The cargo-fuzz target in `fuzz/` drives the same pipeline
@@ -16,15 +17,15 @@ use std::path::{Path, PathBuf};
 
 use inferform_lang::eval::{eval, Scope};
 use inferform_lang::validate::{validate, Schemas};
-use inferform_lang::{load_sources, vars};
-use inferform_types::{Attribute, Block, Diagnostic, Schema, Type, Value};
+use inferform_lang::{load_dir, load_sources, vars, Config};
+use inferform_types::{Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
 use proptest::prelude::*;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
-/// Every fixture's files, `(name, text)`, var files and others included.
+/// A fixture's top-level files, `(name, text)`, var files and others included.
 fn fixture_files(dir: &Path) -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
         .expect("fixture")
@@ -37,6 +38,30 @@ fn fixture_files(dir: &Path) -> Vec<(String, String)> {
         .collect();
     files.sort();
     files
+}
+
+/// The text of every `.hcl` file under `dir`, its modules' included.
+fn all_hcl_texts(dir: &Path, out: &mut Vec<String>) {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixture")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            all_hcl_texts(&p, out);
+        } else if p.extension().is_some_and(|e| e == "hcl") {
+            out.push(std::fs::read_to_string(&p).expect("read fixture"));
+        }
+    }
+}
+
+/// A fixture's var files (`*.vars.hcl`), `(name, text)`.
+fn var_files(dir: &Path) -> Vec<(String, String)> {
+    fixture_files(dir)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".vars.hcl"))
+        .collect()
 }
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
@@ -103,9 +128,26 @@ fn check_no_panic(files: Vec<(String, String)>, schemas: &TestSchemas) -> Vec<Di
     let (config_files, var_files): (Vec<_>, Vec<_>) = files
         .into_iter()
         .partition(|(name, _)| !name.ends_with(".vars.hcl"));
-    let (config, mut diags) = load_sources(config_files);
+    let (config, diags) = load_sources(config_files);
+    check_loaded(&config, diags, var_files, schemas)
+}
+
+/// [`check_no_panic`] for a fixture directory, read from disk with the modules it calls.
+fn check_fixture(dir: &Path, schemas: &TestSchemas) -> Vec<Diagnostic> {
+    let (config, diags) = load_dir(dir, "");
+    check_loaded(&config, diags, var_files(dir), schemas)
+}
+
+/// Validates a loaded configuration, resolves its variables and evaluates every local and
+/// output, the modules' included, returning every diagnostic.
+fn check_loaded(
+    config: &Config,
+    mut diags: Diagnostics,
+    var_files: Vec<(String, String)>,
+    schemas: &TestSchemas,
+) -> Vec<Diagnostic> {
     diags.extend(validate(
-        &config,
+        config,
         &Schemas {
             resources: &schemas.resources,
             data_sources: &schemas.data,
@@ -121,30 +163,41 @@ fn check_no_panic(files: Vec<(String, String)>, schemas: &TestSchemas) -> Vec<Di
             })
         })
         .collect();
-    let (values, more) = vars::resolve(&config, &sources);
+    let (values, more) = vars::resolve(config, &sources);
     diags.extend(more);
-    // Every reference but var.* is unknown here, as it is before apply.
+    // Every reference but the root's var.* is unknown here, as it is before apply.
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
-    for name in ["local", "data", "path", "count", "each", "self"] {
+    for name in ["local", "data", "path", "count", "each", "self", "module"] {
         root.insert(name.to_string(), Value::Unknown);
     }
     for r in &config.resources {
         root.insert(r.addr.type_name.clone(), Value::Unknown);
     }
+    let mut in_module = root.clone();
+    in_module.insert("var".to_string(), Value::Unknown);
     root.insert("var".to_string(), Value::Object(values));
     let scope = Scope::new(&root);
-    let exprs = config
+    let module_scope = Scope::new(&in_module);
+    let root_exprs = config
         .locals
         .values()
         .map(|l| &l.expr)
-        .chain(config.outputs.values().map(|o| &o.value));
-    for expr in exprs {
+        .chain(config.outputs.values().map(|o| &o.value))
+        .map(|e| (e, &scope));
+    let module_exprs = config.modules.values().flat_map(|m| {
+        m.locals
+            .values()
+            .map(|l| &l.expr)
+            .chain(m.outputs.values().map(|o| &o.value))
+            .map(|e| (e, &module_scope))
+    });
+    for (expr, scope) in root_exprs.chain(module_exprs) {
         // file() and templatefile() read whatever path they are given; a fuzzer must not.
         let reads_files = inferform_lang::refs::function_calls(expr)
             .iter()
             .any(|(name, _)| name == "file" || name == "templatefile");
         if !reads_files {
-            let _ = eval(expr, &scope);
+            let _ = eval(expr, scope);
         }
     }
     diags.0
@@ -174,7 +227,7 @@ fn every_invalid_fixture_loads_without_panic_and_locates_its_diagnostics() {
     let all = fixtures("invalid");
     assert!(all.len() >= 45, "{} invalid fixtures", all.len());
     for dir in all {
-        let diags = check_no_panic(fixture_files(&dir), &schemas);
+        let diags = check_fixture(&dir, &schemas);
         assert_located(&dir.display().to_string(), &diags);
     }
 }
@@ -183,11 +236,8 @@ fn every_invalid_fixture_loads_without_panic_and_locates_its_diagnostics() {
 fn every_valid_fixture_loads_and_validates_cleanly() {
     let schemas = test_schemas();
     for dir in fixtures("valid") {
-        let files = fixture_files(&dir);
-        let (config_files, _): (Vec<_>, Vec<_>) = files
-            .into_iter()
-            .partition(|(name, _)| !name.ends_with(".vars.hcl"));
-        let (config, diags) = load_sources(config_files);
+        // Var files (`*.vars.hcl`) are not configuration; load_dir leaves them out.
+        let (config, diags) = load_dir(&dir, "");
         assert!(
             !diags.has_errors(),
             "{}: {:?}",
@@ -229,7 +279,7 @@ fn seeds() -> &'static [String] {
         let mut out = Vec::new();
         for kind in ["valid", "invalid"] {
             for dir in fixtures(kind) {
-                out.extend(fixture_files(&dir).into_iter().map(|(_, text)| text));
+                all_hcl_texts(&dir, &mut out);
             }
         }
         out

@@ -58,7 +58,7 @@ fuzz_target!(|bytes: &[u8]| {
     };
     let (values, _) = vars::resolve(&config, &[vars::VarSource::File(source)]);
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
-    for name in ["local", "data", "path", "count", "each", "self"] {
+    for name in ["local", "data", "path", "count", "each", "self", "module"] {
         root.insert(name.to_string(), Value::Unknown);
     }
     root.insert("var".to_string(), Value::Object(values));

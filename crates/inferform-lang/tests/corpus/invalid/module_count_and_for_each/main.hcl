@@ -1,0 +1,5 @@
+module "app" {
+  source   = "./modules/app"
+  count    = 2
+  for_each = toset(["dev", "prod"])
+}

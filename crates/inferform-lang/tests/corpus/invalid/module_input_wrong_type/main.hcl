@@ -1,0 +1,5 @@
+module "app" {
+  source    = "./modules/app"
+  name      = "chat"
+  max_units = "four"
+}

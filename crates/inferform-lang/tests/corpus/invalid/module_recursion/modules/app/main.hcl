@@ -1,0 +1,7 @@
+resource "inferform_data" "this" {
+  input = "app"
+}
+
+module "again" {
+  source = "./"
+}

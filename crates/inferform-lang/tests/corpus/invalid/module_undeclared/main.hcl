@@ -1,0 +1,7 @@
+module "app" {
+  source = "./modules/app"
+}
+
+output "id" {
+  value = module.nope.id
+}

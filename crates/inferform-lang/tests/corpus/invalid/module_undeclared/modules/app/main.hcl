@@ -1,0 +1,7 @@
+resource "inferform_data" "this" {
+  input = "app"
+}
+
+output "id" {
+  value = inferform_data.this.id
+}

@@ -1,0 +1,7 @@
+variable "name" {
+  type = string
+}
+
+resource "inferform_data" "this" {
+  input = var.name
+}

@@ -1,0 +1,7 @@
+module "m" {
+  source = "./modules/app"
+}
+
+output "result" {
+  value = module.m.nope
+}

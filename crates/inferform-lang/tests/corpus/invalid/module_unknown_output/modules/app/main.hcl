@@ -1,0 +1,11 @@
+resource "inferform_data" "this" {
+  input = "app"
+}
+
+output "id" {
+  value = inferform_data.this.id
+}
+
+output "result" {
+  value = inferform_data.this.output
+}
