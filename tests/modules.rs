@@ -185,6 +185,25 @@ output "all" {
     std::fs::create_dir_all(work.path().join("modules/pool")).unwrap();
     work.write("modules/pool/main.hcl", MODULE);
 
+    // A module instance as a target brings what its inputs read along.
+    let targeted = work.run(&["plan", "--target", "module.pool[1]"]);
+    assert!(
+        targeted
+            .stdout
+            .contains("Plan: 3 to add, 0 to change, 0 to destroy."),
+        "{targeted:?}"
+    );
+    assert!(
+        targeted
+            .stdout
+            .contains("# inferform_data.seed will be created")
+            && targeted
+                .stdout
+                .contains("# module.pool[1].inferform_data.item[1] will be created")
+            && !targeted.stdout.contains("module.pool[0]"),
+        "{targeted:?}"
+    );
+
     let apply = work.run(&["apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(apply.stdout.contains("Resources: 4 added"), "{apply:?}");

@@ -32,6 +32,9 @@ pub struct PlanOptions {
     /// Plan only these resources or instances and what they depend on (`--target`); when
     /// destroying, these and what depends on them.
     pub targets: Vec<ResourceInstanceAddr>,
+    /// `--target module.NAME[KEY]`: everything in those module instances (a step without a
+    /// key takes every instance).
+    pub module_targets: Vec<ModulePath>,
     /// Replace these instances even if nothing forces it (`--replace`).
     pub replace: Vec<ResourceInstanceAddr>,
 }
@@ -346,9 +349,17 @@ fn triggered(r: &Resource, changes: &[ResourceChange]) -> bool {
 fn retain_targets(
     plan: &mut Plan,
     targets: &[ResourceInstanceAddr],
+    module_targets: &[ModulePath],
     destroy: bool,
     config: &Config,
 ) {
+    let in_module = |m: &ModulePath, t: &ModulePath| {
+        m.0.len() >= t.0.len()
+            && m.0
+                .iter()
+                .zip(&t.0)
+                .all(|(x, y)| x.name == y.name && (y.key == InstanceKey::None || x.key == y.key))
+    };
     let matches =
         |addr: &ResourceInstanceAddr, t: &ResourceInstanceAddr| {
             let (a, b) = (&addr.resource, &t.resource);
@@ -363,7 +374,12 @@ fn retain_targets(
     let mut keep: BTreeSet<String> = plan
         .changes
         .iter()
-        .filter(|c| targets.iter().any(|t| matches(&c.addr, t)))
+        .filter(|c| {
+            targets.iter().any(|t| matches(&c.addr, t))
+                || module_targets
+                    .iter()
+                    .any(|t| in_module(&c.addr.resource.module, t))
+        })
         .map(|c| c.addr.to_string())
         .collect();
     loop {
@@ -1049,9 +1065,15 @@ impl Engine {
             }
         }
         plan.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
-        if !opts.targets.is_empty() {
+        if !opts.targets.is_empty() || !opts.module_targets.is_empty() {
             plan.targeted = true;
-            retain_targets(&mut plan, &opts.targets, opts.destroy, config);
+            retain_targets(
+                &mut plan,
+                &opts.targets,
+                &opts.module_targets,
+                opts.destroy,
+                config,
+            );
         }
         check_prevent_destroy(config, &plan, &mut diags);
         diags.extend(env.take_diagnostics());

@@ -105,7 +105,7 @@ fn addresses(flag: &str, texts: &[String]) -> Result<Vec<ResourceInstanceAddr>, 
             t.parse::<ResourceInstanceAddr>().map_err(|e| {
                 Diagnostic::error("inferform::cli::address", format!("--{flag} {t:?}: {e}"))
                     .with_help(
-                        "write an address such as fabric_endpoint.chat or inferform_data.item[0]",
+                        "write an address such as fabric_endpoint.chat, inferform_data.item[0] or module.env[\"dev\"]",
                     )
             })
         })
@@ -114,12 +114,27 @@ fn addresses(flag: &str, texts: &[String]) -> Result<Vec<ResourceInstanceAddr>, 
 
 /// The plan options from the command line.
 pub fn options(p: &Prepared, flags: &PlanFlags, destroy: bool) -> Result<PlanOptions, Diagnostic> {
+    // `--target module.env["dev"]` selects everything in a module instance.
+    let (module_targets, resource_targets): (Vec<_>, Vec<_>) = flags
+        .targets
+        .iter()
+        .map(|t| match t.parse::<inferform_types::ModulePath>() {
+            Ok(m) if !m.is_root() => Ok(m),
+            _ => Err(t.clone()),
+        })
+        .partition(Result::is_ok);
+    let module_targets = module_targets.into_iter().filter_map(Result::ok).collect();
+    let resource_targets: Vec<String> = resource_targets
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
     Ok(PlanOptions {
         refresh: flags.refresh || flags.refresh_only,
         destroy,
         base_dir: Some(p.ws.dir.clone()),
         refresh_only: flags.refresh_only,
-        targets: addresses("target", &flags.targets)?,
+        targets: addresses("target", &resource_targets)?,
+        module_targets,
         replace: addresses("replace", &flags.replace)?,
     })
 }
