@@ -56,9 +56,7 @@ impl ConfigGraph {
         let mut add = |n: Node, graph: &mut DiGraph<Node, SourceSpan>| {
             index.insert(n.clone(), graph.add_node(n));
         };
-        let paths: Vec<ModulePath> = std::iter::once(ModulePath::root())
-            .chain(config.modules.keys().cloned())
-            .collect();
+        let paths = config.module_paths();
         for path in &paths {
             let Some(view) = config.module(path) else {
                 continue;

@@ -454,18 +454,9 @@ impl Engine {
             return Vec::new();
         };
         let what = format!("data \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
-        let exprs = resource_exprs(r);
-        let mut instances = Vec::new();
-        for m in env.instances(roots, &r.addr.module) {
-            let scope = env.scope(roots, &m, &exprs);
-            match expand(r, &scope) {
-                Ok(keys) => instances.extend(
-                    keys.into_iter()
-                        .map(|(k, e)| (m.clone(), k, e, scope.clone())),
-                ),
-                Err(d) => diags.push(d),
-            }
-        }
+        let Some(instances) = instances_of(r, roots, env, diags) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for (m, key, each, scope) in instances {
             let addr = r.addr.clone().in_module(m).instance(key.clone());
@@ -979,10 +970,7 @@ impl Engine {
         if !opts.destroy {
             // Every local and output of every module instance is worked out, so that a
             // mistake in one nothing reads is reported too.
-            let paths: Vec<ModulePath> = std::iter::once(ModulePath::root())
-                .chain(config.modules.keys().cloned())
-                .collect();
-            for path in &paths {
+            for path in &config.module_paths() {
                 let Some(view) = config.module(path) else {
                     continue;
                 };
@@ -1111,21 +1099,7 @@ impl Engine {
             );
             return None;
         };
-        let exprs = resource_exprs(r);
-        let mut instances = Vec::new();
-        for m in env.instances(roots, &r.addr.module) {
-            let scope = env.scope(roots, &m, &exprs);
-            match expand(r, &scope) {
-                Ok(keys) => instances.extend(
-                    keys.into_iter()
-                        .map(|(k, e)| (m.clone(), k, e, scope.clone())),
-                ),
-                Err(d) => {
-                    diags.push(d);
-                    return None;
-                }
-            }
-        }
+        let instances = instances_of(r, roots, env, diags)?;
         let provider = Config::provider_key(r);
         let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
         let mut out = Vec::new();
@@ -1195,6 +1169,34 @@ impl Engine {
         }
         Some(out)
     }
+}
+
+/// Every instance of a resource block, in every instance of its module: the module
+/// instance, the key, `each.value`, and the scope its body is evaluated in (without
+/// `count`/`each`). `None` when a `count` or `for_each` cannot be expanded.
+#[allow(clippy::type_complexity)]
+fn instances_of<'r>(
+    r: &Resource,
+    roots: &'r Roots,
+    env: &Env,
+    diags: &mut Diagnostics,
+) -> Option<Vec<(ModulePath, InstanceKey, Option<Value>, Scope<'r>)>> {
+    let exprs = resource_exprs(r);
+    let mut instances = Vec::new();
+    for m in env.instances(roots, &r.addr.module) {
+        let scope = env.scope(roots, &m, &exprs);
+        match expand(r, &scope) {
+            Ok(keys) => instances.extend(
+                keys.into_iter()
+                    .map(|(k, e)| (m.clone(), k, e, scope.clone())),
+            ),
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        }
+    }
+    Some(instances)
 }
 
 /// Every expression of a resource block that is evaluated: body, count, for_each.

@@ -301,6 +301,13 @@ impl Config {
         })
     }
 
+    /// The root module's path, then every child module's, in order.
+    pub fn module_paths(&self) -> Vec<ModulePath> {
+        std::iter::once(ModulePath::root())
+            .chain(self.modules.keys().cloned())
+            .collect()
+    }
+
     /// The `module` block that makes the module at `path`; `None` for the root.
     pub fn call(&self, path: &ModulePath) -> Option<&ModuleCall> {
         let (parent, last) = path.split_last()?;

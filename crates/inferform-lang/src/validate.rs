@@ -155,8 +155,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         }
     }
     check_bodies(config, schemas, &mut diags);
-    let paths = std::iter::once(ModulePath::root()).chain(config.modules.keys().cloned());
-    for path in paths {
+    for path in config.module_paths() {
         let Some(view) = config.module(&path) else {
             continue;
         };
@@ -178,6 +177,17 @@ struct Here<'a> {
     config: &'a Config,
     path: &'a ModulePath,
     view: ModuleView<'a>,
+}
+
+impl Here<'_> {
+    /// A resource reference written here, as an address in this module.
+    fn rehome<'r>(&self, addr: &'r ResourceAddr) -> std::borrow::Cow<'r, ResourceAddr> {
+        if self.path.is_root() {
+            std::borrow::Cow::Borrowed(addr)
+        } else {
+            std::borrow::Cow::Owned(addr.clone().in_module(self.path.clone()))
+        }
+    }
 }
 
 /// Checks one module's locals, outputs, variables and `module` blocks.
@@ -406,9 +416,7 @@ fn check_attribute(
     let Subject::Resource(addr) = &reference.subject else {
         return None;
     };
-    let target = here
-        .config
-        .resource(&addr.clone().in_module(here.path.clone()))?;
+    let target = here.config.resource(&here.rehome(addr))?;
     if reference.indexed && target.count.is_none() && target.for_each.is_none() {
         return Some(
             Diagnostic::error(
@@ -578,10 +586,10 @@ fn check_refs(
             ),
             Subject::Resource(addr)
                 if config
-                    .resource(&addr.clone().in_module(here.path.clone()))
+                    .resource(&here.rehome(addr))
                     .is_none() =>
             {
-                let addr = addr.clone().in_module(here.path.clone());
+                let addr = here.rehome(addr).into_owned();
                 diags.push(undeclared_resource(&addr, r.span.clone(), config));
                 None
             }

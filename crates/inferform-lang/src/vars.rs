@@ -227,34 +227,13 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
         if !out.contains_key(name) {
             continue;
         }
-        for v in &var.validations {
-            match eval(&v.condition, &scope) {
-                Ok(c) if c.is_unknown() => {}
-                Ok(c) => match c.as_bool() {
-                    Some(true) => {}
-                    Some(false) => diags.push(
-                        Diagnostic::error(
-                            "inferform::vars::invalid",
-                            format!("invalid value for variable `{name}`: {}", v.error_message),
-                        )
-                        .with_span(v.condition.span())
-                        .with_label("this condition is false")
-                        .with_help(format!(
-                            "give `{name}` a value for which the condition holds"
-                        )),
-                    ),
-                    None => diags.push(
-                        Diagnostic::error(
-                            "inferform::vars::condition",
-                            "a validation condition must be true or false",
-                        )
-                        .with_span(v.condition.span())
-                        .with_help("write a comparison, such as length(var.name) <= 64"),
-                    ),
-                },
-                Err(d) => diags.push(d),
-            }
-        }
+        check_validations(
+            var,
+            &scope,
+            &format!("invalid value for variable `{name}`"),
+            &format!("give `{name}` a value for which the condition holds"),
+            &mut diags,
+        );
     }
     (out, diags)
 }
@@ -325,26 +304,46 @@ pub fn module_input(
     others.insert(name.to_string(), value.clone());
     let root = BTreeMap::from([("var".to_string(), Value::Object(others))]);
     let scope = Scope::new(&root);
+    check_validations(
+        var,
+        &scope,
+        &format!("invalid value for variable `{name}` of {module}"),
+        &format!(
+            "give `{name}` a value for which the condition holds: it is set at {}:{}",
+            at.file,
+            at.line_col().0
+        ),
+        &mut diags,
+    );
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(value)
+    }
+}
+
+/// Runs a variable's `validation` blocks in `scope`; a false condition is reported as
+/// `{what}: {error_message}` with `help`. A condition still unknown passes until apply.
+fn check_validations(
+    var: &crate::config::Variable,
+    scope: &Scope,
+    what: &str,
+    help: &str,
+    diags: &mut Diagnostics,
+) {
     for v in &var.validations {
-        match eval(&v.condition, &scope) {
+        match eval(&v.condition, scope) {
             Ok(c) if !c.is_wholly_known() => {}
             Ok(c) => match c.deep_unmarked().as_bool() {
                 Some(true) => {}
                 Some(false) => diags.push(
                     Diagnostic::error(
                         "inferform::vars::invalid",
-                        format!(
-                            "invalid value for variable `{name}` of {module}: {}",
-                            v.error_message
-                        ),
+                        format!("{what}: {}", v.error_message),
                     )
                     .with_span(v.condition.span())
                     .with_label("this condition is false")
-                    .with_help(format!(
-                        "give `{name}` a value for which the condition holds: it is set at {}:{}",
-                        at.file,
-                        at.line_col().0
-                    )),
+                    .with_help(help),
                 ),
                 None => diags.push(
                     Diagnostic::error(
@@ -357,10 +356,5 @@ pub fn module_input(
             },
             Err(d) => diags.push(d),
         }
-    }
-    if diags.has_errors() {
-        Err(diags)
-    } else {
-        Ok(value)
     }
 }

@@ -285,6 +285,32 @@ fn parse_key(text: &str) -> Result<(InstanceKey, &str), &'static str> {
     }
 }
 
+/// Splits leading `module.NAME[KEY]` steps off `text`: the steps, and what follows the last
+/// step's `.` (empty when the text is only a module path).
+fn split_module_steps(text: &str) -> Result<(Vec<ModuleStep>, &str), &'static str> {
+    let mut steps = Vec::new();
+    let mut rest = text;
+    while let Some(after) = rest.strip_prefix("module.") {
+        let end = after.find(['[', '.']).unwrap_or(after.len());
+        let name = &after[..end];
+        if !is_identifier(name) {
+            return Err("a module name must be an identifier");
+        }
+        let (key, after) = parse_key(&after[end..])?;
+        steps.push(ModuleStep {
+            name: name.to_string(),
+            key,
+        });
+        rest = match after.strip_prefix('.') {
+            Some(r) if !r.is_empty() => r,
+            Some(_) => return Err("nothing after the last `.`"),
+            None if after.is_empty() => after,
+            None => return Err("expected `.` after a module step"),
+        };
+    }
+    Ok((steps, rest))
+}
+
 impl FromStr for ModulePath {
     type Err = AddrParseError;
 
@@ -294,30 +320,10 @@ impl FromStr for ModulePath {
             input: input.to_string(),
             reason,
         };
-        let mut steps = Vec::new();
-        let mut rest = input;
-        while !rest.is_empty() {
-            let body = rest
-                .strip_prefix("module.")
-                .ok_or_else(|| err("expected module.NAME"))?;
-            let end = body.find(['[', '.']).unwrap_or(body.len());
-            let name = &body[..end];
-            if !is_identifier(name) {
-                return Err(err("a module name must be an identifier"));
-            }
-            let (key, after) = parse_key(&body[end..]).map_err(err)?;
-            steps.push(ModuleStep {
-                name: name.to_string(),
-                key,
-            });
-            rest = match after.strip_prefix('.') {
-                Some(r) if !r.is_empty() => r,
-                Some(_) => return Err(err("nothing after the last `.`")),
-                None if after.is_empty() => after,
-                None => return Err(err("expected `.` after a module step")),
-            };
+        match split_module_steps(input).map_err(err)? {
+            (steps, "") => Ok(ModulePath(steps)),
+            _ => Err(err("expected module.NAME")),
         }
-        Ok(ModulePath(steps))
     }
 }
 
@@ -329,23 +335,9 @@ impl FromStr for ResourceInstanceAddr {
             input: input.to_string(),
             reason,
         };
-        // Leading `module.NAME[KEY].` steps.
-        let mut steps = Vec::new();
-        let mut body = input;
-        while let Some(after) = body.strip_prefix("module.") {
-            let end = after.find(['[', '.']).unwrap_or(after.len());
-            let name = &after[..end];
-            if !is_identifier(name) {
-                return Err(err("a module name must be an identifier"));
-            }
-            let (key, rest) = parse_key(&after[end..]).map_err(err)?;
-            steps.push(ModuleStep {
-                name: name.to_string(),
-                key,
-            });
-            body = rest
-                .strip_prefix('.')
-                .ok_or_else(|| err("expected a resource after the module path"))?;
+        let (steps, body) = split_module_steps(input).map_err(err)?;
+        if !steps.is_empty() && body.is_empty() {
+            return Err(err("expected a resource after the module path"));
         }
         let (body, mode) = match body.strip_prefix("data.") {
             Some(rest) => (rest, ResourceMode::Data),
