@@ -4,7 +4,8 @@
 //! The layout, key names and marks follow Terraform 1.11: `resource_changes[]` with
 //! `change.actions`, `before`/`after`, `after_unknown`, `before_sensitive`/`after_sensitive`
 //! and `replace_paths`; `resource_drift[]`; `output_changes`; `prior_state` and
-//! `planned_values` as `values.root_module.resources[]`. Two differences are deliberate:
+//! `planned_values` as `values.root_module`, root resources in `resources[]` and each module
+//! instance in `child_modules[]` (nested as the modules are). Two differences are deliberate:
 //!
 //! - A sensitive value is written as `null`, never in clear; its `*_sensitive` mark says it is
 //!   there. (Terraform prints the value and only marks it.) Schemas are applied on top of the
@@ -20,7 +21,7 @@ use inferform_engine::diff::mark_sensitive;
 use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
 use inferform_types::addr::provider_for_type;
 use inferform_types::value::number_to_json;
-use inferform_types::{InstanceKey, ResourceInstanceAddr, ResourceMode, Schema, Value};
+use inferform_types::{InstanceKey, ModulePath, ResourceInstanceAddr, ResourceMode, Schema, Value};
 use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
 
@@ -289,11 +290,19 @@ impl Address {
         }
     }
 
-    /// `address`, `previous_address` (when moved), `mode`, `type`, `name`, `index` (when the
-    /// instance has a key) and `provider_name`, in Terraform's order.
-    fn write(&self, provider: &str, previous: Option<&str>, out: &mut Map<String, Json>) {
+    /// `address`, `module_address` (when asked, for a resource in a module), `previous_address`
+    /// (when moved), `mode`, `type`, `name`, `index` (when the instance has a key) and
+    /// `provider_name`, in Terraform's order. Terraform writes `module_address` in
+    /// `resource_changes`/`resource_drift` only, not in `planned_values`/`prior_state`.
+    fn write(
+        &self,
+        provider: &str,
+        module_address: bool,
+        previous: Option<&str>,
+        out: &mut Map<String, Json>,
+    ) {
         out.insert("address".into(), json!(self.address));
-        if let Some(module) = &self.module {
+        if let Some(module) = self.module.as_ref().filter(|_| module_address) {
             out.insert("module_address".into(), json!(module));
         }
         if let Some(previous) = previous {
@@ -403,7 +412,7 @@ fn resource_change(
     extras: &Extras,
 ) -> Json {
     let mut entry = Map::new();
-    addr.write(provider, extras.previous_address, &mut entry);
+    addr.write(provider, true, extras.previous_address, &mut entry);
     let mut change = Map::new();
     change.insert("actions".into(), json!(actions));
     change.insert(
@@ -514,7 +523,7 @@ fn output_change(o: &OutputChange) -> Json {
 /// One resource of `planned_values` or `prior_state`.
 fn state_resource(addr: &Address, provider: &str, value: &Value) -> Json {
     let mut entry = Map::new();
-    addr.write(provider, None, &mut entry);
+    addr.write(provider, false, None, &mut entry);
     entry.insert(
         "values".into(),
         known_json(value)
@@ -525,18 +534,62 @@ fn state_resource(addr: &Address, provider: &str, value: &Value) -> Json {
     Json::Object(entry)
 }
 
-/// `{"outputs": ..., "root_module": {"resources": [...]}}`, each part only when non-empty.
-fn values_doc(outputs: Map<String, Json>, resources: Vec<Json>) -> Json {
+/// `{"outputs": ..., "root_module": ...}`, outputs only when there are any; `root_module` as
+/// [`ModuleNode::into_json`] writes it.
+fn values_doc(outputs: Map<String, Json>, resources: Vec<(&ModulePath, Json)>) -> Json {
     let mut values = Map::new();
     if !outputs.is_empty() {
         values.insert("outputs".into(), Json::Object(outputs));
     }
-    let mut root = Map::new();
-    if !resources.is_empty() {
-        root.insert("resources".into(), Json::Array(resources));
+    let mut root = ModuleNode::default();
+    for (module, resource) in resources {
+        root.insert(module, resource);
     }
-    values.insert("root_module".into(), Json::Object(root));
+    values.insert("root_module".into(), root.into_json(None));
     Json::Object(values)
+}
+
+/// One module instance of the values representation, with the module instances called from
+/// it (by address). Only modules holding a resource, or calling one that does, are in the
+/// tree.
+#[derive(Default)]
+struct ModuleNode {
+    resources: Vec<Json>,
+    children: BTreeMap<String, ModuleNode>,
+}
+
+impl ModuleNode {
+    /// Files a resource under its module instance, making the modules on the way.
+    fn insert(&mut self, module: &ModulePath, resource: Json) {
+        let mut node = self;
+        for depth in 1..=module.0.len() {
+            let address = ModulePath(module.0[..depth].to_vec()).to_string();
+            node = node.children.entry(address).or_default();
+        }
+        node.resources.push(resource);
+    }
+
+    /// Terraform's module object: `resources` (when any, in plan order, which Terraform leaves
+    /// open), `address` (not for the root module) and `child_modules` (sorted by address, when
+    /// any), in that order.
+    fn into_json(self, address: Option<String>) -> Json {
+        let mut out = Map::new();
+        if !self.resources.is_empty() {
+            out.insert("resources".into(), Json::Array(self.resources));
+        }
+        if let Some(address) = address {
+            out.insert("address".into(), json!(address));
+        }
+        if !self.children.is_empty() {
+            let children = self
+                .children
+                .into_iter()
+                .map(|(address, child)| child.into_json(Some(address)))
+                .collect();
+            out.insert("child_modules".into(), Json::Array(children));
+        }
+        Json::Object(out)
+    }
 }
 
 /// An output as `planned_values`/`prior_state` list it: `sensitive`, and `value` unless it is
@@ -572,11 +625,9 @@ fn planned_values(plan: &Plan, schemas: &BTreeMap<String, Schema>) -> Json {
         .filter_map(|c| {
             let after = c.after.as_ref()?;
             let schema = schemas.get(&c.addr.resource.type_name);
-            Some(state_resource(
-                &Address::of(&c.addr),
-                &c.provider,
-                &marked(after, schema),
-            ))
+            let resource =
+                state_resource(&Address::of(&c.addr), &c.provider, &marked(after, schema));
+            Some((&c.addr.resource.module, resource))
         })
         .collect();
     values_doc(outputs, resources)
@@ -597,17 +648,15 @@ fn prior_state(plan: &Plan, schemas: &BTreeMap<String, Schema>) -> Option<Json> 
         .collect::<BTreeMap<_, _>>()
         .into_iter()
         .collect();
-    let resources: Vec<Json> = plan
+    let resources: Vec<(&ModulePath, Json)> = plan
         .changes
         .iter()
         .filter_map(|c| {
             let before = c.before.as_ref()?;
             let schema = schemas.get(&c.addr.resource.type_name);
-            Some(state_resource(
-                &Address::of(&c.addr),
-                &c.provider,
-                &marked(before, schema),
-            ))
+            let resource =
+                state_resource(&Address::of(&c.addr), &c.provider, &marked(before, schema));
+            Some((&c.addr.resource.module, resource))
         })
         .collect();
     if outputs.is_empty() && resources.is_empty() {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::*;
 use inferform_engine::{Action, Plan};
 use inferform_render::{canonical_json, plan_hash, plan_json};
-use inferform_types::{InstanceKey, Value};
+use inferform_types::{InstanceKey, ModulePath, ResourceAddr, ResourceInstanceAddr, Value};
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 
@@ -421,4 +421,263 @@ fn hash_is_sha256_of_canonical_json_and_tracks_changes() {
     let mut changed = mixed_plan();
     changed.changes.pop();
     assert_ne!(hash, plan_hash(&changed, &schemas(), &mixed_in_config()));
+}
+
+/// A resource instance address inside the module instance `module`.
+fn module_addr(
+    module: &ModulePath,
+    type_name: &str,
+    name: &str,
+    key: InstanceKey,
+) -> ResourceInstanceAddr {
+    ResourceAddr::new(type_name, name)
+        .in_module(module.clone())
+        .instance(key)
+}
+
+/// A module object of `planned_values`/`prior_state` reduced to its skeleton: its keys in
+/// order, resource addresses for `resources`, and children likewise.
+fn module_skeleton(module: &Json) -> Json {
+    let object = module.as_object().expect("a module is an object");
+    let mut out = serde_json::Map::new();
+    for (key, value) in object {
+        let value = match key.as_str() {
+            "resources" => Json::Array(
+                value
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["address"].clone())
+                    .collect(),
+            ),
+            "child_modules" => Json::Array(
+                value
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(module_skeleton)
+                    .collect(),
+            ),
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), value);
+    }
+    Json::Object(out)
+}
+
+/// Every key of every module object, depth first, in document order.
+fn module_keys(module: &Json, out: &mut Vec<Vec<String>>) {
+    out.push(module.as_object().unwrap().keys().cloned().collect());
+    for child in module["child_modules"].as_array().into_iter().flatten() {
+        module_keys(child, out);
+    }
+}
+
+/// Resources in modules go under `child_modules`, nested as the modules are, as Terraform
+/// writes them: `{"resources", "address", "child_modules"}` in that order, modules sorted by
+/// address,
+/// a module without resources of its own kept when a module it calls has some, and
+/// `module_address` only in `resource_changes`.
+#[test]
+fn module_resources_nest_under_child_modules() {
+    let env_a = ModulePath::root().child("env", InstanceKey::Str("a".into()));
+    let env_a_m = env_a.child("m", InstanceKey::None);
+    let env_b_m = ModulePath::root()
+        .child("env", InstanceKey::Str("b".into()))
+        .child("m", InstanceKey::None);
+    let gone = ModulePath::root().child("gone", InstanceKey::Int(0));
+    let ws = |name: &str| {
+        Value::object([
+            ("id", s(name)),
+            ("name", s(name)),
+            ("description", Value::Null),
+        ])
+    };
+    let item = |id: &str| {
+        Value::object([
+            ("id", s(id)),
+            ("input", s("x")),
+            ("output", s("x")),
+            ("triggers_replace", Value::Null),
+        ])
+    };
+    let plan = Plan {
+        changes: vec![
+            change(
+                addr("fabric_workspace", "main", InstanceKey::None),
+                Action::NoOp,
+                Some(ws("main")),
+                Some(ws("main")),
+                &[],
+            ),
+            // Created: in planned_values only, so prior_state's module.env["a"] has no
+            // resources of its own.
+            change(
+                module_addr(&env_a, "fabric_workspace", "team", InstanceKey::None),
+                Action::Create,
+                None,
+                Some(Value::object([
+                    ("id", Value::Unknown),
+                    ("name", s("team")),
+                    ("description", Value::Null),
+                ])),
+                &[],
+            ),
+            change(
+                module_addr(&env_a_m, "inferform_data", "x", InstanceKey::Int(0)),
+                Action::NoOp,
+                Some(item("x0")),
+                Some(item("x0")),
+                &[],
+            ),
+            change(
+                module_addr(&env_a_m, "inferform_data", "x", InstanceKey::Int(1)),
+                Action::NoOp,
+                Some(item("x1")),
+                Some(item("x1")),
+                &[],
+            ),
+            change(
+                module_addr(&env_b_m, "inferform_data", "y", InstanceKey::None),
+                Action::Update,
+                Some(item("y")),
+                Some(item("y2")),
+                &[],
+            ),
+            // Deleted: in prior_state only.
+            change(
+                module_addr(&gone, "inferform_data", "z", InstanceKey::None),
+                Action::Delete,
+                Some(item("z")),
+                None,
+                &[],
+            ),
+        ],
+        ..Plan::default()
+    };
+    let doc = plan_json(&plan, &schemas(), &BTreeSet::new());
+    assert_valid("a plan with modules", &doc);
+
+    let planned = &doc["planned_values"]["root_module"];
+    let expected_planned = json!({
+        "resources": ["fabric_workspace.main"],
+        "child_modules": [
+            {
+                "resources": ["module.env[\"a\"].fabric_workspace.team"],
+                "address": "module.env[\"a\"]",
+                "child_modules": [{
+                    "resources": [
+                        "module.env[\"a\"].module.m.inferform_data.x[0]",
+                        "module.env[\"a\"].module.m.inferform_data.x[1]",
+                    ],
+                    "address": "module.env[\"a\"].module.m",
+                }],
+            },
+            {
+                "address": "module.env[\"b\"]",
+                "child_modules": [{
+                    "resources": ["module.env[\"b\"].module.m.inferform_data.y"],
+                    "address": "module.env[\"b\"].module.m",
+                }],
+            },
+        ],
+    });
+    assert_eq!(module_skeleton(planned), expected_planned);
+    let prior = &doc["prior_state"]["values"]["root_module"];
+    let expected_prior = json!({
+        "resources": ["fabric_workspace.main"],
+        "child_modules": [
+            {
+                "address": "module.env[\"a\"]",
+                "child_modules": [{
+                    "resources": [
+                        "module.env[\"a\"].module.m.inferform_data.x[0]",
+                        "module.env[\"a\"].module.m.inferform_data.x[1]",
+                    ],
+                    "address": "module.env[\"a\"].module.m",
+                }],
+            },
+            {
+                "address": "module.env[\"b\"]",
+                "child_modules": [{
+                    "resources": ["module.env[\"b\"].module.m.inferform_data.y"],
+                    "address": "module.env[\"b\"].module.m",
+                }],
+            },
+            {
+                "resources": ["module.gone[0].inferform_data.z"],
+                "address": "module.gone[0]",
+            },
+        ],
+    });
+    assert_eq!(module_skeleton(prior), expected_prior);
+
+    // Terraform's key order in every module object (JSON equality ignores it).
+    for (root, expected) in [(planned, &expected_planned), (prior, &expected_prior)] {
+        let (mut ours, mut wanted) = (Vec::new(), Vec::new());
+        module_keys(root, &mut ours);
+        module_keys(expected, &mut wanted);
+        assert_eq!(ours, wanted);
+    }
+
+    // A resource in a module: its full address, the usual fields, no module_address.
+    let x0 = &planned["child_modules"][0]["child_modules"][0]["resources"][0];
+    assert_eq!(
+        x0.as_object().unwrap().keys().collect::<Vec<_>>(),
+        [
+            "address",
+            "mode",
+            "type",
+            "name",
+            "index",
+            "provider_name",
+            "values",
+            "sensitive_values"
+        ]
+    );
+    assert_eq!(x0["index"], json!(0));
+    assert_eq!(x0["values"]["id"], json!("x0"));
+    let z = &prior["child_modules"][2]["resources"][0];
+    assert_eq!(z["name"], json!("z"));
+    assert!(z.get("module_address").is_none(), "{z}");
+
+    // resource_changes carry module_address, right after address, for module resources only.
+    let module_addresses: Vec<(&str, Option<&str>)> = doc["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let keys: Vec<&String> = c.as_object().unwrap().keys().collect();
+            if c.get("module_address").is_some() {
+                assert_eq!(keys[1], "module_address", "{c}");
+            }
+            (
+                c["address"].as_str().unwrap(),
+                c.get("module_address").and_then(Json::as_str),
+            )
+        })
+        .collect();
+    assert_eq!(
+        module_addresses,
+        [
+            ("fabric_workspace.main", None),
+            (
+                "module.env[\"a\"].fabric_workspace.team",
+                Some("module.env[\"a\"]")
+            ),
+            (
+                "module.env[\"a\"].module.m.inferform_data.x[0]",
+                Some("module.env[\"a\"].module.m")
+            ),
+            (
+                "module.env[\"a\"].module.m.inferform_data.x[1]",
+                Some("module.env[\"a\"].module.m")
+            ),
+            (
+                "module.env[\"b\"].module.m.inferform_data.y",
+                Some("module.env[\"b\"].module.m")
+            ),
+            ("module.gone[0].inferform_data.z", Some("module.gone[0]")),
+        ]
+    );
 }
