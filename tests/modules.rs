@@ -278,3 +278,78 @@ module "pool" {
     );
     assert!(!bad.stderr.contains("module.pool[0]"), "{bad:?}");
 }
+
+const TRIGGERED: &str = r#"
+variable "v" {
+  type = string
+}
+
+resource "inferform_data" "src" {
+  input = var.v
+}
+
+resource "inferform_data" "dst" {
+  count = var.v == "gone" ? 0 : 2
+  input = "dst"
+  lifecycle {
+    replace_triggered_by = [inferform_data.src]
+  }
+}
+"#;
+
+#[test]
+fn module_expansions_reading_resources_destroy_and_triggers_stay_in_their_instance() {
+    let work = Work::new(&[(
+        "main.hcl",
+        r#"
+variable "a" {
+  type    = string
+  default = "one"
+}
+
+resource "inferform_data" "n" {
+  input = { a = var.a, b = "fixed" }
+}
+
+module "e" {
+  source   = "./modules/e"
+  for_each = inferform_data.n.output
+  v        = each.value
+}
+"#,
+    )]);
+    std::fs::create_dir_all(work.path().join("modules/e")).unwrap();
+    work.write("modules/e/main.hcl", TRIGGERED);
+    let apply = work.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(apply.stdout.contains("Resources: 7 added"), "{apply:?}");
+
+    // A change in module.e["a"] replaces what it triggers there only.
+    let plan = work.run(&["plan", "--var", "a=two"]);
+    assert!(
+        plan.stdout.contains(
+            "# module.e[\"a\"].inferform_data.dst[0] will be replaced due to changes in replace_triggered_by"
+        ),
+        "{plan:?}"
+    );
+    assert!(!plan.stdout.contains("# module.e[\"b\"]"), "{plan:?}");
+
+    // Instances a module's count drops are deleted without a "not in configuration" note.
+    let plan = work.run(&["plan", "--var", "a=gone"]);
+    assert!(
+        plan.stdout
+            .contains("# module.e[\"a\"].inferform_data.dst[1] will be destroyed"),
+        "{plan:?}"
+    );
+    assert!(!plan.stdout.contains("is not in configuration"), "{plan:?}");
+
+    // Destroying works out the module's instances from the resource they read.
+    let destroy = work.run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete! Resources: 7 destroyed."),
+        "{destroy:?}"
+    );
+}

@@ -189,12 +189,8 @@ impl ConfigGraph {
                     if let Some(input) = call.input(var_name) {
                         add_refs(&node, path, &input.expr, &mut edges);
                     }
-                    // A validation reads its own variable: that is no cycle.
-                    let mut checks = Vec::new();
-                    for v in &variable.validations {
-                        add_refs(&node, &child, &v.condition, &mut checks);
-                    }
-                    edges.extend(checks.into_iter().filter(|(_, to, _)| to != &node));
+                    // Validation conditions may read the module's other variables (even each
+                    // other's): they see those as they are then, so they draw no edges.
                 }
             }
         }

@@ -305,20 +305,23 @@ pub(crate) fn set_instance(roots: &mut Roots, addr: &ResourceInstanceAddr, value
     }
 }
 
-/// True when a resource's `replace_triggered_by` fires: a referenced resource is created,
-/// updated or replaced, or a referenced attribute's planned value differs from its prior one.
-fn triggered(r: &Resource, changes: &[ResourceChange]) -> bool {
+/// Where a resource's `replace_triggered_by` fires: the module instances in which a
+/// referenced resource is created, updated or replaced, or a referenced attribute's planned
+/// value differs from its prior one. An instance of the resource is replaced when its own
+/// module instance is among them.
+fn triggered(r: &Resource, changes: &[ResourceChange]) -> Vec<ModulePath> {
     use inferform_lang::refs::{references, Subject};
-    r.lifecycle.replace_triggered_by.iter().any(|expr| {
-        references(expr).into_iter().any(|reference| {
+    let mut out = Vec::new();
+    for expr in &r.lifecycle.replace_triggered_by {
+        for reference in references(expr) {
             let Subject::Resource(target) = reference.subject else {
-                return false;
+                continue;
             };
             let target = target.in_module(r.addr.module.clone());
-            changes
+            let fired = changes
                 .iter()
                 .filter(|c| c.addr.resource.config_addr() == target)
-                .any(|c| {
+                .filter(|c| {
                     if c.action == Action::NoOp || c.action == Action::Delete {
                         return false;
                     }
@@ -340,8 +343,11 @@ fn triggered(r: &Resource, changes: &[ResourceChange]) -> bool {
                         }
                     }
                 })
-        })
-    })
+                .map(|c| c.addr.resource.module.clone());
+            out.extend(fired);
+        }
+    }
+    out
 }
 
 /// Keeps only the changes `--target` selects: the targeted resources or instances and what
@@ -907,6 +913,11 @@ impl Engine {
                 }
                 continue;
             }
+            if opts.destroy {
+                // Everything state tracks goes; the values references see stay as they are,
+                // so module expansions can still be worked out.
+                continue;
+            }
             let triggered = triggered(r, &plan.changes);
             let reason = |a: &ResourceInstanceAddr| -> Option<&'static str> {
                 let key = a.to_string();
@@ -915,7 +926,7 @@ impl Engine {
                     Some("tainted")
                 } else if opts.replace.iter().any(|t| t == a) {
                     Some("requested")
-                } else if triggered {
+                } else if triggered.iter().any(|m| m.related(&a.resource.module)) {
                     Some("triggered")
                 } else {
                     None

@@ -225,11 +225,14 @@ impl<'c> Env<'c> {
             return self.vars.get(name).cloned().unwrap_or(Value::Null);
         }
         self.compute((m.clone(), Kind::Var, name.to_string()), || {
-            self.module_input(roots, m, name)
+            self.module_input(roots, m, name, true)
         })
     }
 
-    fn module_input(&self, roots: &Roots, m: &ModulePath, name: &str) -> Value {
+    /// A module input as its `validation` blocks see it. `checked` runs the variable's own
+    /// validations and reports problems; unchecked, the value is only looked at: taken as
+    /// it is now, never remembered, and unknown when it cannot be worked out yet.
+    fn module_input(&self, roots: &Roots, m: &ModulePath, name: &str, checked: bool) -> Value {
         let (Some(call), Some(view), Some((parent, step))) =
             (self.config.call(m), self.config.module(m), m.split_last())
         else {
@@ -243,30 +246,41 @@ impl<'c> Env<'c> {
             let v = match eval(&attr.expr, &scope) {
                 Ok(v) => v,
                 Err(d) => {
-                    self.report(d);
+                    if checked {
+                        self.report(d);
+                    }
                     Value::Unknown
                 }
             };
             (v, attr.expr.span())
         });
+        let mut variable = std::borrow::Cow::Borrowed(variable);
         // Validation conditions may read the module's other variables.
         let mut others = BTreeMap::new();
-        for v in &variable.validations {
-            for r in references(&v.condition) {
-                if let Subject::Variable(other) = r.subject {
-                    if other != name && !others.contains_key(&other) {
-                        let value = self.var(roots, m, &other);
-                        others.insert(other, value);
+        if checked {
+            for v in &variable.validations {
+                for r in references(&v.condition) {
+                    if let Subject::Variable(other) = r.subject {
+                        if other != name && !others.contains_key(&other) {
+                            let slot = (m.clone(), Kind::Var, other.clone());
+                            let value = self
+                                .remembered(&slot)
+                                .unwrap_or_else(|| self.module_input(roots, m, &other, false));
+                            others.insert(other, value);
+                        }
                     }
                 }
             }
+        } else {
+            variable.to_mut().validations.clear();
         }
-        match inferform_lang::vars::module_input(&m.to_string(), name, variable, given, others) {
+        match inferform_lang::vars::module_input(&m.to_string(), name, &variable, given, others) {
             Ok(v) => v,
-            Err(diags) => {
+            Err(diags) if checked => {
                 diags.into_iter().for_each(|d| self.report(d));
                 Value::Unknown
             }
+            Err(_) => Value::Unknown,
         }
     }
 

@@ -33,6 +33,11 @@ pub fn load_dir(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
     );
     map_module_providers(&mut config);
     config.reindex();
+    // A directory called from two places is loaded twice; its mistakes are reported once.
+    let mut seen = std::collections::BTreeSet::new();
+    diags
+        .0
+        .retain(|d| seen.insert((d.code.clone(), d.message.clone(), d.location())));
     (config, diags)
 }
 

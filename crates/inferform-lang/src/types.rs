@@ -69,7 +69,13 @@ fn collection(kind: &str, inner: Type) -> Type {
 /// are kept.
 pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
     if let Value::Sensitive(inner) = value {
-        return convert(*inner, ty).map(Value::sensitive);
+        // The reason must not show the value.
+        return convert(*inner, ty).map(Value::sensitive).map_err(|_| {
+            format!(
+                "{} required; the sensitive value given is not one",
+                article(ty)
+            )
+        });
     }
     if matches!(value, Value::Unknown | Value::Null) || *ty == Type::Any {
         return Ok(value);
@@ -136,6 +142,15 @@ fn article(ty: &Type) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sensitive_value_that_does_not_convert_is_not_shown() {
+        let err = super::convert(Value::string("hunter2").sensitive(), &Type::Number).unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        let list = Value::List(vec![Value::string("hunter2").sensitive()]);
+        let err = super::convert(list, &Type::List(Box::new(Type::Bool))).unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
     use super::*;
 
     fn ty(src: &str) -> Type {

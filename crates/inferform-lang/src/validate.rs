@@ -281,6 +281,29 @@ fn check_call(here: &Here, call: &ModuleCall, schemas: &Schemas, diags: &mut Dia
         }
     }
     check_depends_on_modules(here, &call.depends_on_modules, diags);
+    for (from, (_, span)) in &call.providers {
+        let name = from.split('.').next().unwrap_or(from);
+        if !schemas.providers.contains(name) {
+            let help = match did_you_mean(name, schemas.providers.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => {
+                    "the keys of `providers` are the provider names the module uses, such as fabric"
+                        .to_string()
+                }
+            };
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::unknown_provider",
+                    format!(
+                        "module `{}` is given provider `{from}`, which is no provider",
+                        call.name
+                    ),
+                )
+                .with_span(span.clone())
+                .with_help(help),
+            );
+        }
+    }
     for (to, span) in call.providers.values() {
         let (name, alias) = to
             .split_once('.')

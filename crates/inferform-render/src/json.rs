@@ -223,7 +223,7 @@ pub(crate) fn action_reason(
         }
         Action::Replace { .. } => Some("replace_because_cannot_update"),
         Action::Delete if plan.destroy => None,
-        Action::Delete if !in_config.contains(&change.addr.resource.to_string()) => {
+        Action::Delete if !in_config.contains(&change.addr.resource.config_addr().to_string()) => {
             Some("delete_because_no_resource_config")
         }
         Action::Delete => {

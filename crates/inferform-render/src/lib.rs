@@ -395,7 +395,8 @@ pub fn render_change_noted(
     if let (Some(id), false) = (notes.imported, c.action == Action::NoOp) {
         let _ = writeln!(out, "  # (imported from \"{id}\")");
     }
-    if c.action == Action::Delete && !in_config.contains(&c.addr.resource.to_string()) {
+    if c.action == Action::Delete && !in_config.contains(&c.addr.resource.config_addr().to_string())
+    {
         let _ = writeln!(
             out,
             "  # (because {} is not in configuration)",

@@ -1,0 +1,3 @@
+resource "inferform_data" "x" {
+  input = "x"
+}
