@@ -144,7 +144,7 @@ impl Ctx {
             }
         };
         let each = keys.get(&change.addr.key).cloned().flatten();
-        let iscope = instance_scope(&scope, &change.addr.key, &each, r);
+        let iscope = instance_scope(&scope, &change.addr.key, &each, r.count.is_some());
         let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
         let mut diags = env.take_diagnostics();
         let cfg = decode_body(&r.body, schema, &iscope, &what, &mut diags);

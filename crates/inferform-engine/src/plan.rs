@@ -229,16 +229,17 @@ fn unknown_keys(expr: &inferform_lang::Expr, what: &str) -> Diagnostic {
         .with_help(format!("`{what}` must be known at plan time: base it on variables and locals, or apply the resources it reads first with --target"))
 }
 
-/// The scope of one instance: `count.index` or `each.key`/`each.value` bound.
+/// The scope of one instance of a resource or module call: `count.index` (when `counted`)
+/// or `each.key`/`each.value` bound.
 pub(crate) fn instance_scope<'a>(
     base: &Scope<'a>,
     key: &InstanceKey,
     each: &Option<Value>,
-    r: &Resource,
+    counted: bool,
 ) -> Scope<'a> {
     let mut scope = base.clone();
     match key {
-        InstanceKey::Int(i) if r.count.is_some() => {
+        InstanceKey::Int(i) if counted => {
             scope = scope.with(
                 "count",
                 Value::object([("index", Value::Number(*i as f64))]),
@@ -466,7 +467,7 @@ impl Engine {
         let mut out = Vec::new();
         for (m, key, each, scope) in instances {
             let addr = r.addr.clone().in_module(m).instance(key.clone());
-            let iscope = instance_scope(&scope, &key, &each, r);
+            let iscope = instance_scope(&scope, &key, &each, r.count.is_some());
             let before = diags.0.len();
             let cfg = decode_body(&r.body, schema, &iscope, &what, diags);
             if diags.0[before..].iter().any(|d| d.is_error()) {
@@ -1116,7 +1117,7 @@ impl Engine {
         let mut out = Vec::new();
         for (m, key, each, scope) in instances {
             let addr = r.addr.clone().in_module(m).instance(key.clone());
-            let iscope = instance_scope(&scope, &key, &each, r);
+            let iscope = instance_scope(&scope, &key, &each, r.count.is_some());
             let before_errors = diags.0.len();
             let mut cfg = decode_body(&r.body, schema, &iscope, &what, diags);
             if diags.0[before_errors..].iter().any(|d| d.is_error()) {

@@ -17,7 +17,7 @@ use inferform_lang::refs::{references, Subject};
 use inferform_lang::Config;
 use inferform_types::{Diagnostic, Diagnostics, InstanceKey, ModulePath, Value};
 
-use crate::plan::expand_meta;
+use crate::plan::{expand_meta, instance_scope};
 
 /// Resource values by module instance: `roots[module]["fabric_endpoint"]["chat"]`.
 pub type Roots = BTreeMap<ModulePath, BTreeMap<String, Value>>;
@@ -294,32 +294,19 @@ impl<'c> Env<'c> {
         key: &InstanceKey,
         exprs: &[&Expr],
     ) -> Scope<'r> {
-        let mut scope = self.scope(roots, parent, exprs);
+        let scope = self.scope(roots, parent, exprs);
         let Some(c) = self.config.module(parent).and_then(|v| v.calls.get(call)) else {
             return scope;
         };
-        match key {
-            InstanceKey::Int(i) if c.count.is_some() => {
-                scope = scope.with(
-                    "count",
-                    Value::object([("index", Value::Number(*i as f64))]),
-                );
-            }
-            InstanceKey::Str(k) => {
-                let keys = self.call_keys(roots, parent, call);
-                let each = keys
-                    .iter()
-                    .find(|(kk, _)| kk == key)
-                    .and_then(|(_, v)| v.clone())
-                    .unwrap_or(Value::Null);
-                scope = scope.with(
-                    "each",
-                    Value::object([("key", Value::string(k.clone())), ("value", each)]),
-                );
-            }
-            _ => {}
-        }
-        scope
+        let each = match key {
+            InstanceKey::Str(_) => self
+                .call_keys(roots, parent, call)
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| v.clone()),
+            _ => None,
+        };
+        instance_scope(&scope, key, &each, c.count.is_some())
     }
 
     /// `local.NAME` inside module instance `m`.
