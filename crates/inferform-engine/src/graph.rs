@@ -98,6 +98,24 @@ impl ConfigGraph {
                 .collect()
         };
         let mut edges: Vec<(Node, Node, SourceSpan)> = Vec::new();
+        // `depends_on` written in module `path`: the resources it names, and every resource
+        // in the module calls it names.
+        let depends_on = |from: &Node,
+                          path: &ModulePath,
+                          resources: &[(ResourceAddr, SourceSpan)],
+                          modules: &[(String, SourceSpan)],
+                          edges: &mut Vec<(Node, Node, SourceSpan)>| {
+            for (addr, span) in resources {
+                if let Some(j) = by_addr.get(&addr.clone().in_module(path.clone())) {
+                    edges.push((from.clone(), Node::Resource(*j), span.clone()));
+                }
+            }
+            for (m, span) in modules {
+                for j in inside(&path.child(m, key())) {
+                    edges.push((from.clone(), Node::Resource(j), span.clone()));
+                }
+            }
+        };
         // What an expression written in module `path` refers to.
         let add_refs = |from: &Node,
                         path: &ModulePath,
@@ -167,16 +185,13 @@ impl ConfigGraph {
                 for e in call.count.iter().chain(call.for_each.iter()) {
                     add_refs(&from, path, e, &mut edges);
                 }
-                for (addr, span) in &call.depends_on {
-                    if let Some(j) = by_addr.get(&addr.clone().in_module(path.clone())) {
-                        edges.push((from.clone(), Node::Resource(*j), span.clone()));
-                    }
-                }
-                for (m, span) in &call.depends_on_modules {
-                    for j in inside(&path.child(m, key())) {
-                        edges.push((from.clone(), Node::Resource(j), span.clone()));
-                    }
-                }
+                depends_on(
+                    &from,
+                    path,
+                    &call.depends_on,
+                    &call.depends_on_modules,
+                    &mut edges,
+                );
                 if !path.is_root() {
                     edges.push((from.clone(), Node::Call(path.clone()), call.span.clone()));
                 }
@@ -205,16 +220,13 @@ impl ConfigGraph {
             {
                 add_refs(&from, path, e, &mut edges);
             }
-            for (addr, span) in &r.depends_on {
-                if let Some(j) = by_addr.get(addr) {
-                    edges.push((from.clone(), Node::Resource(*j), span.clone()));
-                }
-            }
-            for (m, span) in &r.depends_on_modules {
-                for j in inside(&path.child(m, key())) {
-                    edges.push((from.clone(), Node::Resource(j), span.clone()));
-                }
-            }
+            depends_on(
+                &from,
+                path,
+                &r.depends_on,
+                &r.depends_on_modules,
+                &mut edges,
+            );
             if !path.is_root() {
                 edges.push((from.clone(), Node::Call(path.clone()), r.span.clone()));
             }
