@@ -194,31 +194,13 @@ pub fn resolve(config: &Config, sources: &[VarSource]) -> (BTreeMap<String, Valu
             );
             continue;
         }
-        let value = match &var.ty {
-            Some(ty) => match convert(value, ty) {
-                Ok(v) => v,
-                Err(msg) => {
-                    diags.push(
-                        Diagnostic::error(
-                            "inferform::vars::type",
-                            format!("invalid value for variable `{name}`: {msg}"),
-                        )
-                        .with_span(written_at.get(name).unwrap_or(&var.span).clone())
-                        .with_help(format!("the variable's type is {}", ty.display())),
-                    );
-                    continue;
-                }
-            },
-            None => value,
-        };
-        out.insert(
-            name.clone(),
-            if var.sensitive {
-                value.sensitive()
-            } else {
-                value
-            },
-        );
+        let at = written_at.get(name).unwrap_or(&var.span).clone();
+        match typed(var, value, &format!("variable `{name}`"), at) {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(d) => diags.push(d),
+        }
     }
     // Validations run once every value is known, so a condition may read other variables too.
     let root = BTreeMap::from([("var".to_string(), Value::Object(out.clone()))]);
@@ -279,27 +261,17 @@ pub fn module_input(
     } else {
         value
     };
-    let value = match &var.ty {
-        Some(ty) => match convert(value, ty) {
-            Ok(v) => v,
-            Err(msg) => {
-                diags.push(
-                    Diagnostic::error(
-                        "inferform::vars::type",
-                        format!("invalid value for variable `{name}` of {module}: {msg}"),
-                    )
-                    .with_span(at)
-                    .with_help(format!("the variable's type is {}", ty.display())),
-                );
-                return Err(diags);
-            }
-        },
-        None => value,
-    };
-    let value = if var.sensitive {
-        value.sensitive()
-    } else {
-        value
+    let value = match typed(
+        var,
+        value,
+        &format!("variable `{name}` of {module}"),
+        at.clone(),
+    ) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.push(d);
+            return Err(diags);
+        }
     };
     others.insert(name.to_string(), value.clone());
     let root = BTreeMap::from([("var".to_string(), Value::Object(others))]);
@@ -320,6 +292,32 @@ pub fn module_input(
     } else {
         Ok(value)
     }
+}
+
+/// A variable's value converted to its type and marked sensitive where the variable is; a
+/// value that does not convert is reported at `at` as an invalid value for `what`.
+fn typed(
+    var: &crate::config::Variable,
+    value: Value,
+    what: &str,
+    at: inferform_types::SourceSpan,
+) -> Result<Value, Diagnostic> {
+    let value = match &var.ty {
+        Some(ty) => convert(value, ty).map_err(|msg| {
+            Diagnostic::error(
+                "inferform::vars::type",
+                format!("invalid value for {what}: {msg}"),
+            )
+            .with_span(at)
+            .with_help(format!("the variable's type is {}", ty.display()))
+        })?,
+        None => value,
+    };
+    Ok(if var.sensitive {
+        value.sensitive()
+    } else {
+        value
+    })
 }
 
 /// Runs a variable's `validation` blocks in `scope`; a false condition is reported as
