@@ -77,6 +77,8 @@ struct Ctx {
     root: RwLock<Roots>,
     /// The root module's variables.
     vars: BTreeMap<String, Value>,
+    /// The workspace the plan was made in, for `inferform.workspace`.
+    workspace: String,
     store: Arc<dyn StateStore>,
     observer: Arc<dyn ApplyObserver>,
     base_dir: Option<PathBuf>,
@@ -119,7 +121,8 @@ impl Ctx {
         let roots = self.root.read().unwrap_or_else(|p| p.into_inner());
         // Variables, locals and module outputs are worked out afresh: what they read may
         // have been applied since the plan.
-        let env = Env::for_apply(&self.config, &self.vars, self.base_dir.clone());
+        let env = Env::for_apply(&self.config, &self.vars, self.base_dir.clone())
+            .with_workspace(&self.workspace);
         let scope = env.scope(&roots, &change.addr.resource.module, &resource_exprs(r));
         let cached = self
             .expansions
@@ -316,15 +319,14 @@ impl Ctx {
         match change.action {
             Action::NoOp => Ok(None),
             Action::Read => {
-                let (_, query) = self.configured(change)?;
+                let (cfg, query) = self.configured(change)?;
                 let obj = provider
                     .read_data(&self.op_context(change, "read"), type_name, &query)
                     .await
                     .map_err(|e| e.to_string())?;
-                let v = Value::from_json(&serde_json::Value::Object(obj));
                 let v = match self.engine.data_schemas.get(type_name) {
-                    Some(s) => crate::diff::mark_sensitive(v, s),
-                    None => v,
+                    Some(s) => crate::plan::data_value(obj, &cfg, s),
+                    None => Value::from_json(&serde_json::Value::Object(obj)),
                 };
                 set_instance(
                     &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
@@ -450,6 +452,24 @@ impl StateStore for OffThread {
     }
     fn replace(&self, state: &inferform_state::State) -> Result<(), inferform_state::StateError> {
         self.run(|s| s.replace(state))
+    }
+    fn restore(&self, state: &inferform_state::State) -> Result<(), inferform_state::StateError> {
+        self.run(|s| s.restore(state))
+    }
+    fn record_history(
+        &self,
+        change: &inferform_state::Change,
+    ) -> Result<inferform_state::HistoryEntry, inferform_state::StateError> {
+        self.run(|s| s.record_history(change))
+    }
+    fn history(&self) -> Result<Vec<inferform_state::HistoryEntry>, inferform_state::StateError> {
+        self.run(|s| s.history())
+    }
+    fn state_at(
+        &self,
+        serial: u64,
+    ) -> Result<Option<inferform_state::State>, inferform_state::StateError> {
+        self.run(|s| s.state_at(serial))
     }
 }
 
@@ -593,6 +613,7 @@ impl Engine {
             config: input.config.clone(),
             root: RwLock::new(input.plan.roots),
             vars: input.plan.vars.clone(),
+            workspace: input.plan.workspace.clone(),
             store: Arc::new(OffThread(input.store.clone())),
             observer: input.observer.clone(),
             base_dir: input.base_dir.clone(),
@@ -700,7 +721,8 @@ impl Engine {
         // Outputs from the final values.
         if !input.plan.destroy {
             let roots = ctx.root.read().unwrap_or_else(|p| p.into_inner());
-            let env = Env::for_apply(&input.config, &ctx.vars, input.base_dir.clone());
+            let env = Env::for_apply(&input.config, &ctx.vars, input.base_dir.clone())
+                .with_workspace(&ctx.workspace);
             for (name, output) in &input.config.outputs {
                 let scope = env.scope(
                     &roots,

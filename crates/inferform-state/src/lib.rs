@@ -2,16 +2,37 @@
 //! history this is), a serial (bumped on every write), one [`ResourceState`] per resource
 //! instance, the outputs, and the create [`Intent`]s not yet resolved.
 //!
-//! [`StateStore`] is how the engine and the binary reach it; [`SledStore`] keeps it in an
-//! embedded sled database under `.inferform/state`, writing each resource as it finishes and
-//! flushing before returning, so a crash loses at most the operation in flight, whose intent
-//! survives it. [`MemoryStore`] serves tests. Only this crate touches sled.
+//! [`StateStore`] is how the engine and the binary reach one workspace's state. Every write is
+//! durable when the call returns, because state is written per resource as each change
+//! finishes: a crash loses at most the operation in flight, whose intent survives it.
+//! [`SledStore`] keeps it in an embedded sled database under `.inferform/state`;
+//! [`pg::PgStore`] keeps it in PostgreSQL, shared by a team and locked per workspace;
+//! [`MemoryStore`] serves tests. Each also keeps a history: a snapshot of the state after each
+//! command that changed it, with who ran which command.
+//!
+//! [`backend::Backend`] is where a working directory's workspaces live: it lists, creates and
+//! deletes them and opens one workspace's store under its lock ([`LockInfo`] names the
+//! holder). Only this crate touches sled and PostgreSQL.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+
+pub mod backend;
+mod error;
+mod lock;
+pub mod pg;
+mod sled_store;
+
+pub use error::StateError;
+pub use lock::{who, LockInfo};
+pub use sled_store::SledStore;
+
+/// The version of the stored format. Each store records the version that created it, and a
+/// store with a higher one is refused ([`StateError::TooNew`]): an older inferform must not
+/// rewrite records it does not understand.
+pub const FORMAT_VERSION: u32 = 1;
 
 /// The state of one resource instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,19 +99,58 @@ pub struct State {
     pub intents: BTreeMap<String, Intent>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("the state in {path} is in use by another inferform process")]
-    Locked { path: String },
-    #[error("cannot open the state in {path}: {message}")]
-    Open { path: String, message: String },
-    #[error("cannot write the state: {0}")]
-    Write(String),
-    #[error("the state holds a record that does not decode: {0}")]
-    Corrupt(String),
+/// One entry of a workspace's history: a command that changed the state, and the serial the
+/// state had after it. The snapshot itself is read with [`StateStore::state_at`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The state's serial after the change.
+    pub serial: u64,
+    /// When the entry was recorded, RFC 3339 UTC.
+    pub at: String,
+    /// `user@host` of whoever ran the command.
+    pub who: String,
+    /// The command: `apply`, `destroy`, `import`, `refresh`, `state mv`, `state rm`,
+    /// `state push`, `init --migrate-state`.
+    pub command: String,
+    /// The fingerprint of the plan the command applied, when it applied one.
+    pub fingerprint: Option<String>,
+    /// Resource instances in the snapshot.
+    pub resources: usize,
 }
 
-/// Where state lives. Every write is durable when the call returns.
+/// What a command says about a change it made, for history.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub who: String,
+    pub command: String,
+    pub fingerprint: Option<String>,
+}
+
+impl Change {
+    /// A change made by this process's user with `command`.
+    pub fn new(command: &str, fingerprint: Option<String>) -> Change {
+        Change {
+            who: who(),
+            command: command.to_string(),
+            fingerprint,
+        }
+    }
+
+    /// The entry recording this change at `state`.
+    pub(crate) fn entry(&self, state: &State) -> HistoryEntry {
+        HistoryEntry {
+            serial: state.serial,
+            at: lock::now_rfc3339(),
+            who: self.who.clone(),
+            command: self.command.clone(),
+            fingerprint: self.fingerprint.clone(),
+            resources: state.resources.len(),
+        }
+    }
+}
+
+/// Where one workspace's state lives. Every write is durable when the call returns, and bumps
+/// the serial by one.
 pub trait StateStore: Send + Sync {
     fn load(&self) -> Result<State, StateError>;
     fn put_resource(&self, resource: &ResourceState) -> Result<(), StateError>;
@@ -101,31 +161,57 @@ pub trait StateStore: Send + Sync {
     /// Replaces the whole state (`state push`), keeping nothing of the old one but bumping the
     /// serial past both.
     fn replace(&self, state: &State) -> Result<(), StateError>;
+    /// Writes `state` exactly as given — lineage, serial, resources (with their sensitive
+    /// paths), outputs, intents — replacing what is there, in one transaction. This is how
+    /// state moves between backends: the copy must be indistinguishable from the original, so
+    /// unlike [`StateStore::replace`] the serial is not bumped.
+    fn restore(&self, state: &State) -> Result<(), StateError>;
+    /// Records a history entry holding a snapshot of the current state (read in the same
+    /// transaction as its serial, so the entry's serial and snapshot agree) and returns it.
+    /// A second entry for the same serial replaces the first: nothing changed in between.
+    fn record_history(&self, change: &Change) -> Result<HistoryEntry, StateError>;
+    /// Every history entry, oldest first.
+    fn history(&self) -> Result<Vec<HistoryEntry>, StateError>;
+    /// The snapshot recorded with serial `serial`, if history has one.
+    fn state_at(&self, serial: u64) -> Result<Option<State>, StateError>;
 }
 
 /// State kept in memory, for tests.
 #[derive(Default)]
 pub struct MemoryStore {
-    state: Mutex<State>,
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Default)]
+struct MemoryInner {
+    state: State,
+    history: BTreeMap<u64, (HistoryEntry, State)>,
 }
 
 impl MemoryStore {
     pub fn new(state: State) -> Self {
         MemoryStore {
-            state: Mutex::new(state),
+            inner: Mutex::new(MemoryInner {
+                state,
+                history: BTreeMap::new(),
+            }),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        guard.serial += 1;
-        f(&mut guard)
+        let mut guard = self.lock();
+        guard.state.serial += 1;
+        f(&mut guard.state)
     }
 }
 
 impl StateStore for MemoryStore {
     fn load(&self) -> Result<State, StateError> {
-        Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        Ok(self.lock().state.clone())
     }
     fn put_resource(&self, r: &ResourceState) -> Result<(), StateError> {
         self.with(|s| s.resources.insert(r.addr.clone(), r.clone()));
@@ -157,278 +243,29 @@ impl StateStore for MemoryStore {
         });
         Ok(())
     }
-}
-
-/// State in an embedded sled database. sled holds an exclusive file lock on the database, so a
-/// second process gets [`StateError::Locked`] instead of a corrupted state.
-pub struct SledStore {
-    db: sled::Db,
-    meta: sled::Tree,
-    resources: sled::Tree,
-    outputs: sled::Tree,
-    intents: sled::Tree,
-    sync: GroupCommit,
-}
-
-/// Group commit: writers that finish at about the same time share one flush to disk instead of
-/// queueing for one each. A writer returns only after a flush that began after its write.
-#[derive(Default)]
-struct GroupCommit {
-    state: Mutex<SyncState>,
-    done: std::sync::Condvar,
-}
-
-#[derive(Default)]
-struct SyncState {
-    /// Tickets handed out: one per write that asked to be made durable.
-    requested: u64,
-    /// Every write with a ticket up to this one is on disk.
-    completed: u64,
-    in_progress: bool,
-}
-
-const LINEAGE: &[u8] = b"lineage";
-const SERIAL: &[u8] = b"serial";
-
-impl SledStore {
-    /// Opens (creating if needed) the state database in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, StateError> {
-        let path = dir.display().to_string();
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
-            let message = e.to_string();
-            if message.contains("lock")
-                || message.contains("WouldBlock")
-                || message.contains("temporarily unavailable")
-            {
-                StateError::Locked { path: path.clone() }
-            } else {
-                StateError::Open {
-                    path: path.clone(),
-                    message,
-                }
-            }
-        })?;
-        let open = |name: &str| {
-            db.open_tree(name).map_err(|e| StateError::Open {
-                path: path.clone(),
-                message: e.to_string(),
-            })
-        };
-        let store = SledStore {
-            meta: open("meta")?,
-            resources: open("resources")?,
-            outputs: open("outputs")?,
-            intents: open("intents")?,
-            db,
-            sync: GroupCommit::default(),
-        };
-        if store.meta.get(LINEAGE).map_err(write_err)?.is_none() {
-            store
-                .meta
-                .insert(LINEAGE, uuid::Uuid::new_v4().to_string().as_bytes())
-                .map_err(write_err)?;
-            store
-                .meta
-                .insert(SERIAL, &0u64.to_be_bytes())
-                .map_err(write_err)?;
-            store.flush()?;
-        }
-        Ok(store)
+    fn restore(&self, state: &State) -> Result<(), StateError> {
+        self.lock().state = state.clone();
+        Ok(())
     }
-
-    /// Makes every write done so far durable, sharing the flush with concurrent writers.
-    fn flush(&self) -> Result<(), StateError> {
-        fn lock(m: &Mutex<SyncState>) -> std::sync::MutexGuard<'_, SyncState> {
-            m.lock().unwrap_or_else(|p| p.into_inner())
-        }
-        let mut st = lock(&self.sync.state);
-        st.requested += 1;
-        let ticket = st.requested;
-        loop {
-            if st.completed >= ticket {
-                return Ok(());
-            }
-            if !st.in_progress {
-                st.in_progress = true;
-                let upto = st.requested;
-                drop(st);
-                let result = self.db.flush();
-                st = lock(&self.sync.state);
-                st.in_progress = false;
-                if result.is_ok() {
-                    st.completed = st.completed.max(upto);
-                }
-                self.sync.done.notify_all();
-                result.map_err(write_err)?;
-                continue;
-            }
-            st = self.sync.done.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
+    fn record_history(&self, change: &Change) -> Result<HistoryEntry, StateError> {
+        let mut guard = self.lock();
+        let snapshot = guard.state.clone();
+        let entry = change.entry(&snapshot);
+        guard
+            .history
+            .insert(snapshot.serial, (entry.clone(), snapshot));
+        Ok(entry)
     }
-
-    /// Applies one change to a tree and bumps the serial, atomically, then makes it durable.
-    fn write(
-        &self,
-        tree: &sled::Tree,
-        key: &str,
-        value: Option<Vec<u8>>,
-    ) -> Result<(), StateError> {
-        use sled::Transactional;
-        (&self.meta, tree)
-            .transaction(|(meta, tree)| {
-                let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
-                meta.insert(SERIAL, &(serial + 1).to_be_bytes())?;
-                match &value {
-                    Some(bytes) => tree.insert(key.as_bytes(), bytes.as_slice())?,
-                    None => tree.remove(key.as_bytes())?,
-                };
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| StateError::Write(format!("{e:?}")))?;
-        self.flush()
+    fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
+        Ok(self
+            .lock()
+            .history
+            .values()
+            .map(|(e, _)| e.clone())
+            .collect())
     }
-
-    fn read_tree<T: for<'de> Deserialize<'de>>(
-        tree: &sled::Tree,
-    ) -> Result<BTreeMap<String, T>, StateError> {
-        let mut out = BTreeMap::new();
-        for item in tree.iter() {
-            let (k, v) = item.map_err(|e| StateError::Corrupt(e.to_string()))?;
-            let key = String::from_utf8_lossy(&k).to_string();
-            let value = serde_json::from_slice(&v)
-                .map_err(|e| StateError::Corrupt(format!("{key}: {e}")))?;
-            out.insert(key, value);
-        }
-        Ok(out)
-    }
-}
-
-fn decode_serial(bytes: &[u8]) -> u64 {
-    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
-}
-
-fn write_err(e: sled::Error) -> StateError {
-    StateError::Write(e.to_string())
-}
-
-fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, StateError> {
-    serde_json::to_vec(value).map_err(|e| StateError::Write(e.to_string()))
-}
-
-impl StateStore for SledStore {
-    fn load(&self) -> Result<State, StateError> {
-        let lineage = self
-            .meta
-            .get(LINEAGE)
-            .map_err(|e| StateError::Corrupt(e.to_string()))?
-            .map(|v| String::from_utf8_lossy(&v).to_string())
-            .unwrap_or_default();
-        let serial = self
-            .meta
-            .get(SERIAL)
-            .map_err(|e| StateError::Corrupt(e.to_string()))?
-            .map(|v| decode_serial(&v))
-            .unwrap_or(0);
-        Ok(State {
-            lineage,
-            serial,
-            resources: Self::read_tree(&self.resources)?,
-            outputs: Self::read_tree(&self.outputs)?,
-            intents: Self::read_tree(&self.intents)?,
-        })
-    }
-
-    fn put_resource(&self, r: &ResourceState) -> Result<(), StateError> {
-        self.write(&self.resources, &r.addr, Some(json(r)?))
-    }
-
-    fn remove_resource(&self, addr: &str) -> Result<(), StateError> {
-        self.write(&self.resources, addr, None)
-    }
-
-    fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError> {
-        use sled::Transactional;
-        let encoded: Vec<(String, Vec<u8>)> = outputs
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), json(v)?)))
-            .collect::<Result<_, StateError>>()?;
-        let old: Vec<sled::IVec> = self
-            .outputs
-            .iter()
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(write_err)?;
-        (&self.meta, &self.outputs)
-            .transaction(|(meta, tree)| {
-                let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
-                meta.insert(SERIAL, &(serial + 1).to_be_bytes())?;
-                for key in &old {
-                    tree.remove(key)?;
-                }
-                for (k, v) in &encoded {
-                    tree.insert(k.as_bytes(), v.as_slice())?;
-                }
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| StateError::Write(format!("{e:?}")))?;
-        self.flush()
-    }
-
-    fn record_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        self.write(&self.intents, &intent.addr, Some(json(intent)?))
-    }
-
-    fn clear_intent(&self, addr: &str) -> Result<(), StateError> {
-        self.write(&self.intents, addr, None)
-    }
-
-    fn replace(&self, state: &State) -> Result<(), StateError> {
-        use sled::Transactional;
-        let keys = |t: &sled::Tree| {
-            t.iter()
-                .keys()
-                .collect::<Result<Vec<sled::IVec>, _>>()
-                .map_err(write_err)
-        };
-        let (old_r, old_o, old_i) = (
-            keys(&self.resources)?,
-            keys(&self.outputs)?,
-            keys(&self.intents)?,
-        );
-        let resources: Vec<(String, Vec<u8>)> = state
-            .resources
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), json(v)?)))
-            .collect::<Result<_, StateError>>()?;
-        let outputs: Vec<(String, Vec<u8>)> = state
-            .outputs
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), json(v)?)))
-            .collect::<Result<_, StateError>>()?;
-        (&self.meta, &self.resources, &self.outputs, &self.intents)
-            .transaction(|(meta, res, out, int)| {
-                let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
-                meta.insert(SERIAL, &(serial.max(state.serial) + 1).to_be_bytes())?;
-                meta.insert(LINEAGE, state.lineage.as_bytes())?;
-                for k in &old_r {
-                    res.remove(k)?;
-                }
-                for k in &old_o {
-                    out.remove(k)?;
-                }
-                for k in &old_i {
-                    int.remove(k)?;
-                }
-                for (k, v) in &resources {
-                    res.insert(k.as_bytes(), v.as_slice())?;
-                }
-                for (k, v) in &outputs {
-                    out.insert(k.as_bytes(), v.as_slice())?;
-                }
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| StateError::Write(format!("{e:?}")))?;
-        self.flush()
+    fn state_at(&self, serial: u64) -> Result<Option<State>, StateError> {
+        Ok(self.lock().history.get(&serial).map(|(_, s)| s.clone()))
     }
 }
 
@@ -436,96 +273,25 @@ impl StateStore for SledStore {
 mod tests {
     use super::*;
 
-    fn resource(addr: &str) -> ResourceState {
-        ResourceState {
-            addr: addr.into(),
-            type_name: "inferform_data".into(),
-            provider: "inferform".into(),
-            attributes: serde_json::json!({"id": addr}),
-            dependencies: vec![],
-            tainted: false,
-            sensitive_paths: vec![],
-        }
-    }
-
     #[test]
-    fn sled_store_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let lineage;
-        {
-            let store = SledStore::open(dir.path()).unwrap();
-            store.put_resource(&resource("a.b")).unwrap();
-            store.put_resource(&resource("a.c")).unwrap();
-            store.remove_resource("a.c").unwrap();
-            store
-                .record_intent(&Intent {
-                    addr: "a.d".into(),
-                    type_name: "t".into(),
-                    provider: "p".into(),
-                    planned: serde_json::json!({}),
-                    dependencies: vec![],
-                })
-                .unwrap();
-            let state = store.load().unwrap();
-            lineage = state.lineage.clone();
-            assert_eq!(state.serial, 4);
-        }
-        let store = SledStore::open(dir.path()).unwrap();
-        let state = store.load().unwrap();
-        assert_eq!(state.lineage, lineage);
-        assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.b"]);
-        assert!(state.intents.contains_key("a.d"));
-        assert_eq!(state.serial, 4);
-    }
-
-    #[test]
-    fn replace_swaps_everything_and_moves_serial_forward() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        store.put_resource(&resource("a.old")).unwrap();
-        let mut next = State {
-            lineage: "other".into(),
-            serial: 2,
+    fn memory_store_keeps_history_and_restores_exactly() {
+        let store = MemoryStore::default();
+        store.put_outputs(&BTreeMap::new()).unwrap();
+        let first = store.record_history(&Change::new("apply", None)).unwrap();
+        assert_eq!(first.serial, 1);
+        store.put_outputs(&BTreeMap::new()).unwrap();
+        let second = store
+            .record_history(&Change::new("destroy", Some("fp".into())))
+            .unwrap();
+        assert_eq!(store.history().unwrap(), vec![first, second]);
+        assert_eq!(store.state_at(1).unwrap().unwrap().serial, 1);
+        assert!(store.state_at(7).unwrap().is_none());
+        let exact = State {
+            lineage: "l".into(),
+            serial: 42,
             ..State::default()
         };
-        next.resources.insert("a.new".into(), resource("a.new"));
-        store.replace(&next).unwrap();
-        let state = store.load().unwrap();
-        assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.new"]);
-        assert_eq!(state.lineage, "other");
-        assert!(state.serial > 2);
-    }
-
-    #[test]
-    fn concurrent_writers_are_all_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = std::sync::Arc::new(SledStore::open(dir.path()).unwrap());
-            let handles: Vec<_> = (0..16)
-                .map(|i| {
-                    let store = store.clone();
-                    std::thread::spawn(move || {
-                        store.put_resource(&resource(&format!("a.r{i}"))).unwrap()
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.join().unwrap();
-            }
-        }
-        let state = SledStore::open(dir.path()).unwrap().load().unwrap();
-        assert_eq!(state.resources.len(), 16);
-        assert_eq!(state.serial, 16);
-    }
-
-    #[test]
-    fn second_open_is_locked() {
-        let dir = tempfile::tempdir().unwrap();
-        let _first = SledStore::open(dir.path()).unwrap();
-        match SledStore::open(dir.path()) {
-            Err(StateError::Locked { .. }) => {}
-            Err(other) => panic!("expected Locked, got {other}"),
-            Ok(_) => panic!("expected Locked, got a second store"),
-        }
+        store.restore(&exact).unwrap();
+        assert_eq!(store.load().unwrap(), exact);
     }
 }

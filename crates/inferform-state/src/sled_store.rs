@@ -1,0 +1,661 @@
+//! State in an embedded sled database: one record per resource, output and intent, each write a
+//! transaction that also bumps the serial, flushed before returning.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Change, HistoryEntry, Intent, OutputState, ResourceState, State, StateError, StateStore,
+    FORMAT_VERSION,
+};
+
+/// State in an embedded sled database. sled holds an exclusive file lock on the database, so a
+/// second process gets [`StateError::Locked`] instead of a corrupted state.
+pub struct SledStore {
+    db: sled::Db,
+    meta: sled::Tree,
+    resources: sled::Tree,
+    outputs: sled::Tree,
+    intents: sled::Tree,
+    /// Snapshots by serial (big-endian, so the tree's order is the history's order).
+    history: sled::Tree,
+    sync: GroupCommit,
+    /// Writes hold it shared while their transaction runs; reading the whole state holds it
+    /// exclusively. sled cannot iterate inside a transaction, so this is what makes a loaded
+    /// state (and a history snapshot) one consistent moment rather than trees read at
+    /// different times while other writers go on.
+    gate: RwLock<()>,
+}
+
+/// Group commit: writers that finish at about the same time share one flush to disk instead of
+/// queueing for one each. A writer returns only after a flush that began after its write.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<SyncState>,
+    done: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Tickets handed out: one per write that asked to be made durable.
+    requested: u64,
+    /// Every write with a ticket up to this one is on disk.
+    completed: u64,
+    in_progress: bool,
+}
+
+/// How long a lock that looks held is given to go (see [`SledStore::open`]).
+const RELEASE_GRACE: Duration = Duration::from_millis(500);
+
+const LINEAGE: &[u8] = b"lineage";
+const SERIAL: &[u8] = b"serial";
+const VERSION: &[u8] = b"format_version";
+
+/// A history record: the entry and the state it describes.
+#[derive(Serialize, Deserialize)]
+struct HistoryRecord {
+    entry: HistoryEntry,
+    snapshot: State,
+}
+
+type TxResult = Result<(), sled::transaction::ConflictableTransactionError<()>>;
+
+impl SledStore {
+    /// Opens (creating if needed) the state database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        let path = dir.display().to_string();
+        let try_open = || {
+            sled::Config::new().path(dir).open().map_err(|e| {
+                let message = e.to_string();
+                if message.contains("lock")
+                    || message.contains("WouldBlock")
+                    || message.contains("temporarily unavailable")
+                {
+                    StateError::Locked { path: path.clone() }
+                } else {
+                    StateError::Open {
+                        path: path.clone(),
+                        message,
+                    }
+                }
+            })
+        };
+        // sled lets go of its file lock a moment after the database is dropped (its I/O
+        // threads close the file last), so opening again straight after closing, in the same
+        // process, can find it still locked: give that moment before calling it locked.
+        let grace = Instant::now() + RELEASE_GRACE;
+        let db = loop {
+            match try_open() {
+                Err(StateError::Locked { .. }) if Instant::now() < grace => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                other => break other?,
+            }
+        };
+        let open = |name: &str| {
+            db.open_tree(name).map_err(|e| StateError::Open {
+                path: path.clone(),
+                message: e.to_string(),
+            })
+        };
+        let store = SledStore {
+            meta: open("meta")?,
+            resources: open("resources")?,
+            outputs: open("outputs")?,
+            intents: open("intents")?,
+            history: open("history")?,
+            db,
+            sync: GroupCommit::default(),
+            gate: RwLock::new(()),
+        };
+        match store.meta.get(VERSION).map_err(write_err)? {
+            Some(v) => {
+                let found = v
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StateError::Corrupt("the format version".into()))?;
+                if found > FORMAT_VERSION {
+                    return Err(StateError::TooNew {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            None => {
+                // A new store, or one from before versions were recorded (which is version 1).
+                store
+                    .meta
+                    .insert(VERSION, &FORMAT_VERSION.to_be_bytes())
+                    .map_err(write_err)?;
+            }
+        }
+        if store.meta.get(LINEAGE).map_err(write_err)?.is_none() {
+            store
+                .meta
+                .insert(LINEAGE, uuid::Uuid::new_v4().to_string().as_bytes())
+                .map_err(write_err)?;
+            store
+                .meta
+                .insert(SERIAL, &0u64.to_be_bytes())
+                .map_err(write_err)?;
+        }
+        store.flush()?;
+        Ok(store)
+    }
+
+    /// Makes every write done so far durable, sharing the flush with concurrent writers.
+    fn flush(&self) -> Result<(), StateError> {
+        fn lock(m: &Mutex<SyncState>) -> std::sync::MutexGuard<'_, SyncState> {
+            m.lock().unwrap_or_else(|p| p.into_inner())
+        }
+        let mut st = lock(&self.sync.state);
+        st.requested += 1;
+        let ticket = st.requested;
+        loop {
+            if st.completed >= ticket {
+                return Ok(());
+            }
+            if !st.in_progress {
+                st.in_progress = true;
+                let upto = st.requested;
+                drop(st);
+                let result = self.db.flush();
+                st = lock(&self.sync.state);
+                st.in_progress = false;
+                if result.is_ok() {
+                    st.completed = st.completed.max(upto);
+                }
+                self.sync.done.notify_all();
+                result.map_err(write_err)?;
+                continue;
+            }
+            st = self.sync.done.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Runs `f` as one transaction over every tree, under the shared side of the gate, then
+    /// makes it durable.
+    fn transact(&self, f: impl Fn(&Trees<'_>) -> TxResult) -> Result<(), StateError> {
+        use sled::Transactional;
+        {
+            let _shared = self.gate.read().unwrap_or_else(|p| p.into_inner());
+            (&self.meta, &self.resources, &self.outputs, &self.intents)
+                .transaction(|(meta, resources, outputs, intents)| {
+                    f(&Trees {
+                        meta,
+                        resources,
+                        outputs,
+                        intents,
+                    })
+                })
+                .map_err(|e| StateError::Write(format!("{e:?}")))?;
+        }
+        self.flush()
+    }
+
+    /// Applies one change to a tree and bumps the serial, atomically, then makes it durable.
+    fn write(&self, which: Which, key: &str, value: Option<Vec<u8>>) -> Result<(), StateError> {
+        self.transact(|t| {
+            bump(t.meta, 1)?;
+            let tree = t.pick(which);
+            match &value {
+                Some(bytes) => tree.insert(key.as_bytes(), bytes.as_slice())?,
+                None => tree.remove(key.as_bytes())?,
+            };
+            Ok(())
+        })
+    }
+
+    fn keys(tree: &sled::Tree) -> Result<Vec<sled::IVec>, StateError> {
+        tree.iter()
+            .keys()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(write_err)
+    }
+
+    /// Swaps every record for `state`'s and sets the meta with `meta`, in one transaction.
+    fn swap_all(
+        &self,
+        state: &State,
+        meta: impl Fn(&sled::transaction::TransactionalTree) -> TxResult,
+    ) -> Result<(), StateError> {
+        let resources = encode_map(&state.resources)?;
+        let outputs = encode_map(&state.outputs)?;
+        let intents = encode_map(&state.intents)?;
+        // Keys to remove are read under the exclusive gate so no writer adds one meanwhile.
+        let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        let old = [
+            Self::keys(&self.resources)?,
+            Self::keys(&self.outputs)?,
+            Self::keys(&self.intents)?,
+        ];
+        use sled::Transactional;
+        (&self.meta, &self.resources, &self.outputs, &self.intents)
+            .transaction(|(m, res, out, int)| {
+                meta(m)?;
+                for (tree, old, new) in [
+                    (res, &old[0], &resources),
+                    (out, &old[1], &outputs),
+                    (int, &old[2], &intents),
+                ] {
+                    for k in old {
+                        tree.remove(k)?;
+                    }
+                    for (k, v) in new {
+                        tree.insert(k.as_bytes(), v.as_slice())?;
+                    }
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StateError::Write(format!("{e:?}")))?;
+        drop(_exclusive);
+        self.flush()
+    }
+
+    fn read_tree<T: for<'de> Deserialize<'de>>(
+        tree: &sled::Tree,
+    ) -> Result<BTreeMap<String, T>, StateError> {
+        let mut out = BTreeMap::new();
+        for item in tree.iter() {
+            let (k, v) = item.map_err(|e| StateError::Corrupt(e.to_string()))?;
+            let key = String::from_utf8_lossy(&k).to_string();
+            let value = serde_json::from_slice(&v)
+                .map_err(|e| StateError::Corrupt(format!("{key}: {e}")))?;
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+
+    /// The whole state; the caller holds the exclusive side of the gate.
+    fn load_locked(&self) -> Result<State, StateError> {
+        let lineage = self
+            .meta
+            .get(LINEAGE)
+            .map_err(|e| StateError::Corrupt(e.to_string()))?
+            .map(|v| String::from_utf8_lossy(&v).to_string())
+            .unwrap_or_default();
+        let serial = self
+            .meta
+            .get(SERIAL)
+            .map_err(|e| StateError::Corrupt(e.to_string()))?
+            .map(|v| decode_serial(&v))
+            .unwrap_or(0);
+        Ok(State {
+            lineage,
+            serial,
+            resources: Self::read_tree(&self.resources)?,
+            outputs: Self::read_tree(&self.outputs)?,
+            intents: Self::read_tree(&self.intents)?,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Resources,
+    Intents,
+}
+
+struct Trees<'a> {
+    meta: &'a sled::transaction::TransactionalTree,
+    resources: &'a sled::transaction::TransactionalTree,
+    outputs: &'a sled::transaction::TransactionalTree,
+    intents: &'a sled::transaction::TransactionalTree,
+}
+
+impl Trees<'_> {
+    fn pick(&self, which: Which) -> &sled::transaction::TransactionalTree {
+        match which {
+            Which::Resources => self.resources,
+            Which::Intents => self.intents,
+        }
+    }
+}
+
+/// Adds `by` to the serial inside a transaction.
+fn bump(meta: &sled::transaction::TransactionalTree, by: u64) -> TxResult {
+    let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
+    meta.insert(SERIAL, &(serial + by).to_be_bytes())?;
+    Ok(())
+}
+
+fn decode_serial(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+fn write_err(e: sled::Error) -> StateError {
+    StateError::Write(e.to_string())
+}
+
+fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, StateError> {
+    serde_json::to_vec(value).map_err(|e| StateError::Write(e.to_string()))
+}
+
+fn encode_map<T: Serialize>(
+    map: &BTreeMap<String, T>,
+) -> Result<BTreeMap<String, Vec<u8>>, StateError> {
+    map.iter().map(|(k, v)| Ok((k.clone(), json(v)?))).collect()
+}
+
+impl StateStore for SledStore {
+    fn load(&self) -> Result<State, StateError> {
+        let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        self.load_locked()
+    }
+
+    fn put_resource(&self, r: &ResourceState) -> Result<(), StateError> {
+        self.write(Which::Resources, &r.addr, Some(json(r)?))
+    }
+
+    fn remove_resource(&self, addr: &str) -> Result<(), StateError> {
+        self.write(Which::Resources, addr, None)
+    }
+
+    fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError> {
+        let encoded = encode_map(outputs)?;
+        let old = {
+            let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
+            Self::keys(&self.outputs)?
+        };
+        // Outputs are written by one caller at a time (the end of a run), so keys read just
+        // before the transaction are the keys it replaces.
+        self.transact(|t| {
+            bump(t.meta, 1)?;
+            for key in &old {
+                t.outputs.remove(key)?;
+            }
+            for (k, v) in &encoded {
+                t.outputs.insert(k.as_bytes(), v.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    fn record_intent(&self, intent: &Intent) -> Result<(), StateError> {
+        self.write(Which::Intents, &intent.addr, Some(json(intent)?))
+    }
+
+    fn clear_intent(&self, addr: &str) -> Result<(), StateError> {
+        self.write(Which::Intents, addr, None)
+    }
+
+    fn replace(&self, state: &State) -> Result<(), StateError> {
+        self.swap_all(state, |meta| {
+            let serial = meta.get(SERIAL)?.map(|v| decode_serial(&v)).unwrap_or(0);
+            meta.insert(SERIAL, &(serial.max(state.serial) + 1).to_be_bytes())?;
+            meta.insert(LINEAGE, state.lineage.as_bytes())?;
+            Ok(())
+        })
+    }
+
+    fn restore(&self, state: &State) -> Result<(), StateError> {
+        self.swap_all(state, |meta| {
+            meta.insert(SERIAL, &state.serial.to_be_bytes())?;
+            meta.insert(LINEAGE, state.lineage.as_bytes())?;
+            Ok(())
+        })
+    }
+
+    fn record_history(&self, change: &Change) -> Result<HistoryEntry, StateError> {
+        let entry = {
+            let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
+            let snapshot = self.load_locked()?;
+            let entry = change.entry(&snapshot);
+            let record = HistoryRecord {
+                entry: entry.clone(),
+                snapshot,
+            };
+            self.history
+                .insert(entry.serial.to_be_bytes(), json(&record)?)
+                .map_err(write_err)?;
+            entry
+        };
+        self.flush()?;
+        Ok(entry)
+    }
+
+    fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
+        self.history
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v.map_err(|e| StateError::Corrupt(e.to_string()))?;
+                serde_json::from_slice::<HistoryRecord>(&v)
+                    .map(|r| r.entry)
+                    .map_err(|e| StateError::Corrupt(format!("history: {e}")))
+            })
+            .collect()
+    }
+
+    fn state_at(&self, serial: u64) -> Result<Option<State>, StateError> {
+        let Some(v) = self
+            .history
+            .get(serial.to_be_bytes())
+            .map_err(|e| StateError::Corrupt(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice::<HistoryRecord>(&v)
+            .map(|r| Some(r.snapshot))
+            .map_err(|e| StateError::Corrupt(format!("history at serial {serial}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn resource(addr: &str) -> ResourceState {
+        ResourceState {
+            addr: addr.into(),
+            type_name: "inferform_data".into(),
+            provider: "inferform".into(),
+            attributes: serde_json::json!({"id": addr}),
+            dependencies: vec![],
+            tainted: false,
+            sensitive_paths: vec![],
+        }
+    }
+
+    #[test]
+    fn sled_store_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let lineage;
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.put_resource(&resource("a.b")).unwrap();
+            store.put_resource(&resource("a.c")).unwrap();
+            store.remove_resource("a.c").unwrap();
+            store
+                .record_intent(&Intent {
+                    addr: "a.d".into(),
+                    type_name: "t".into(),
+                    provider: "p".into(),
+                    planned: serde_json::json!({}),
+                    dependencies: vec![],
+                })
+                .unwrap();
+            let state = store.load().unwrap();
+            lineage = state.lineage.clone();
+            assert_eq!(state.serial, 4);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        let state = store.load().unwrap();
+        assert_eq!(state.lineage, lineage);
+        assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.b"]);
+        assert!(state.intents.contains_key("a.d"));
+        assert_eq!(state.serial, 4);
+    }
+
+    #[test]
+    fn replace_swaps_everything_and_moves_serial_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.put_resource(&resource("a.old")).unwrap();
+        let mut next = State {
+            lineage: "other".into(),
+            serial: 2,
+            ..State::default()
+        };
+        next.resources.insert("a.new".into(), resource("a.new"));
+        store.replace(&next).unwrap();
+        let state = store.load().unwrap();
+        assert_eq!(state.resources.keys().collect::<Vec<_>>(), vec!["a.new"]);
+        assert_eq!(state.lineage, "other");
+        assert!(state.serial > 2);
+    }
+
+    #[test]
+    fn concurrent_writers_are_all_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = std::sync::Arc::new(SledStore::open(dir.path()).unwrap());
+            let handles: Vec<_> = (0..16)
+                .map(|i| {
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        store.put_resource(&resource(&format!("a.r{i}"))).unwrap()
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
+        let state = SledStore::open(dir.path()).unwrap().load().unwrap();
+        assert_eq!(state.resources.len(), 16);
+        assert_eq!(state.serial, 16);
+    }
+
+    #[test]
+    fn second_open_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledStore::open(dir.path()).unwrap();
+        match SledStore::open(dir.path()) {
+            Err(StateError::Locked { .. }) => {}
+            Err(other) => panic!("expected Locked, got {other}"),
+            Ok(_) => panic!("expected Locked, got a second store"),
+        }
+    }
+
+    /// A state with one of everything, including sensitive paths, for exact round trips.
+    pub(crate) fn full_state(lineage: &str, serial: u64) -> State {
+        let mut state = State {
+            lineage: lineage.into(),
+            serial,
+            ..State::default()
+        };
+        let mut r = resource("module.m[\"k\"].fabric_endpoint.chat[0]");
+        r.attributes = serde_json::json!({"z": 1, "a": {"secret": "s", "list": [1, 2.5, null]}});
+        r.dependencies = vec!["fabric_model.x".into()];
+        r.tainted = true;
+        r.sensitive_paths = vec![vec!["a".into(), "secret".into()]];
+        state.resources.insert(r.addr.clone(), r);
+        state.resources.insert("a.b".into(), resource("a.b"));
+        state.outputs.insert(
+            "url".into(),
+            OutputState {
+                value: serde_json::json!("https://x"),
+                sensitive: false,
+            },
+        );
+        state.outputs.insert(
+            "key".into(),
+            OutputState {
+                value: serde_json::json!({"k": [1]}),
+                sensitive: true,
+            },
+        );
+        state.intents.insert(
+            "a.pending".into(),
+            Intent {
+                addr: "a.pending".into(),
+                type_name: "t".into(),
+                provider: "p".into(),
+                planned: serde_json::json!({"name": "n"}),
+                dependencies: vec!["a.b".into()],
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn restore_writes_exactly_what_it_is_given_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let wanted = full_state("copied-lineage", 17);
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            for i in 0..30 {
+                store.put_resource(&resource(&format!("a.old{i}"))).unwrap();
+            }
+            store.restore(&wanted).unwrap();
+            assert_eq!(store.load().unwrap(), wanted);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.load().unwrap(), wanted);
+        store.put_resource(&resource("a.next")).unwrap();
+        assert_eq!(store.load().unwrap().serial, 18);
+    }
+
+    #[test]
+    fn history_keeps_snapshots_by_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.put_resource(&resource("a.one")).unwrap();
+        let first = store
+            .record_history(&Change::new("apply", Some("fp1".into())))
+            .unwrap();
+        assert_eq!((first.serial, first.resources), (1, 1));
+        assert_eq!(first.fingerprint.as_deref(), Some("fp1"));
+        store.put_resource(&resource("a.two")).unwrap();
+        store.remove_resource("a.one").unwrap();
+        let second = store
+            .record_history(&Change::new("state rm", None))
+            .unwrap();
+        assert_eq!(second.serial, 3);
+        drop(store);
+
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.history().unwrap(), vec![first, second.clone()]);
+        let at1 = store.state_at(1).unwrap().unwrap();
+        assert_eq!(at1.resources.keys().collect::<Vec<_>>(), vec!["a.one"]);
+        let at3 = store.state_at(3).unwrap().unwrap();
+        assert_eq!(at3.resources.keys().collect::<Vec<_>>(), vec!["a.two"]);
+        assert!(store.state_at(2).unwrap().is_none());
+        // The same serial again replaces its entry.
+        let again = store.record_history(&Change::new("refresh", None)).unwrap();
+        assert_eq!(again.serial, 3);
+        let all = store.history().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].command, "refresh");
+    }
+
+    #[test]
+    fn a_newer_format_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            assert_eq!(
+                store.meta.get(VERSION).unwrap().unwrap().as_ref(),
+                FORMAT_VERSION.to_be_bytes()
+            );
+            store
+                .meta
+                .insert(VERSION, &(FORMAT_VERSION + 1).to_be_bytes())
+                .unwrap();
+            store.db.flush().unwrap();
+        }
+        match SledStore::open(dir.path()) {
+            Err(StateError::TooNew { found, supported }) => {
+                assert_eq!((found, supported), (FORMAT_VERSION + 1, FORMAT_VERSION))
+            }
+            Err(other) => panic!("expected TooNew, got {other}"),
+            Ok(_) => panic!("expected TooNew, got a store"),
+        }
+    }
+}
