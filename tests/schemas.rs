@@ -39,7 +39,7 @@ fn schemas_dir() -> PathBuf {
 /// Every provider inferform knows, as the binary lists them.
 fn factories() -> Vec<Arc<dyn ProviderFactory>> {
     vec![
-        Arc::new(inferform_engine::builtin::BuiltinFactory),
+        Arc::new(inferform_engine::builtin::BuiltinFactory::default()),
         inferform_fabric::factory(),
         inferform_alaya::factory(),
     ]

@@ -19,7 +19,16 @@ pub mod planfile;
 pub mod scope;
 
 pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
+pub use builtin::{BuiltinFactory, RemoteStateReader};
 pub use plan::{Drift, OutputChange, Plan, PlanOptions, ResourceChange};
+
+/// A key a provider may add to what [`Provider::read_data`] returns: a JSON list of attribute
+/// paths (each a list of object keys and list indexes, as strings) that are sensitive in this
+/// reading although the schema cannot say so, because only the reading knows (a remote
+/// state's outputs are sensitive or not one by one, and their names come from the other
+/// configuration). The engine removes the key and marks those parts, so they show as
+/// `(sensitive value)` and stay out of output.
+pub const SENSITIVE_PATHS: &str = "__inferform_sensitive_paths";
 
 /// What a plan will do to one resource instance.
 ///

@@ -19,7 +19,7 @@ use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
 
 /// What to plan.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PlanOptions {
     /// Read every tracked object from its cloud first (`--refresh=false` turns it off).
     pub refresh: bool,
@@ -37,6 +37,24 @@ pub struct PlanOptions {
     pub module_targets: Vec<ModulePath>,
     /// Replace these instances even if nothing forces it (`--replace`).
     pub replace: Vec<ResourceInstanceAddr>,
+    /// The current workspace: what `inferform.workspace` gives, in every module. The plan
+    /// carries it to the apply, which evaluates again. Empty means `default`.
+    pub workspace: String,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            refresh: false,
+            destroy: false,
+            base_dir: None,
+            refresh_only: false,
+            targets: Vec::new(),
+            module_targets: Vec::new(),
+            replace: Vec::new(),
+            workspace: crate::scope::DEFAULT_WORKSPACE.to_string(),
+        }
+    }
 }
 
 /// The planned change of one resource instance.
@@ -106,6 +124,9 @@ pub struct Plan {
     /// Why an instance is replaced when no attribute forces it: `tainted`, `requested`
     /// (`--replace`) or `triggered` (`replace_triggered_by`).
     pub replace_reasons: BTreeMap<String, String>,
+    /// The workspace the plan was made in ([`PlanOptions::workspace`]), so that the apply
+    /// evaluates `inferform.workspace` as the plan did. Empty means `default`.
+    pub workspace: String,
 }
 
 impl Plan {
@@ -140,6 +161,45 @@ impl Plan {
 
 pub(crate) fn json_object(v: &serde_json::Value) -> Object {
     v.as_object().cloned().unwrap_or_default()
+}
+
+/// What a data source's reading is to the configuration: the provider's attributes, marked
+/// sensitive where the schema says, where the evaluated configuration `cfg` was (a look-up
+/// argument from a sensitive variable stays hidden when the provider echoes it), and where the
+/// provider says this reading is ([`crate::SENSITIVE_PATHS`], which it may add for values
+/// whose sensitivity only the reading knows, such as a remote state's outputs).
+pub(crate) fn data_value(mut obj: Object, cfg: &Value, schema: &inferform_types::Schema) -> Value {
+    let mut paths = cfg.sensitive_paths();
+    if let Some(extra) = obj.remove(crate::SENSITIVE_PATHS) {
+        paths.extend(
+            extra
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.as_array())
+                .map(|p| {
+                    p.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect::<Vec<String>>()
+                }),
+        );
+    }
+    // A remote state's `defaults` stand in for missing outputs: one from a sensitive value
+    // stays sensitive among the outputs.
+    if schema.attributes.contains_key("defaults") && schema.attributes.contains_key("outputs") {
+        let from_defaults: Vec<Vec<String>> = paths
+            .iter()
+            .filter(|p| p.first().is_some_and(|h| h == "defaults"))
+            .map(|p| {
+                std::iter::once("outputs".to_string())
+                    .chain(p[1..].iter().cloned())
+                    .collect()
+            })
+            .collect();
+        paths.extend(from_defaults);
+    }
+    let v = Value::from_json(&serde_json::Value::Object(obj)).mark_paths(&paths);
+    mark_sensitive(v, schema)
 }
 
 /// Keys of a resource's instances, from `count` or `for_each`, with the value of `each`.
@@ -480,18 +540,20 @@ impl Engine {
                         .read_data(&OpContext::silent(), &r.addr.type_name, &query)
                         .await
                     {
-                        Ok(obj) => {
-                            let v = mark_sensitive(
-                                Value::from_json(&serde_json::Value::Object(obj)),
-                                schema,
-                            );
-                            out.push((addr, v, None));
-                        }
+                        Ok(obj) => out.push((addr, data_value(obj, &cfg, schema), None)),
                         Err(e) => {
+                            let help = if r.addr.type_name == crate::builtin::REMOTE_STATE {
+                                "check `backend`, `config` and `workspace`: the other configuration's state must exist, applied at least once in that workspace"
+                            } else {
+                                "check the look-up arguments: the object must exist before this plan"
+                            };
                             diags.push(
-                                Diagnostic::error("inferform::plan::data_read", format!("{addr}: {e}"))
-                                    .with_span(r.span.clone())
-                                    .with_help("check the look-up arguments: the object must exist before this plan"),
+                                Diagnostic::error(
+                                    "inferform::plan::data_read",
+                                    format!("{addr}: {e}"),
+                                )
+                                .with_span(r.span.clone())
+                                .with_help(help),
                             );
                             // What refers to it sees an unknown value, not a second error.
                             out.push((addr, Value::Unknown, None));
@@ -528,7 +590,15 @@ impl Engine {
         plan: &mut Plan,
         diags: &mut Diagnostics,
     ) {
-        let root = BTreeMap::from([("var".to_string(), Value::Object(vars.clone()))]);
+        let meta = Value::object([(
+            "workspace",
+            Value::string(crate::scope::workspace_name(&opts.workspace)),
+        )]);
+        let root = BTreeMap::from([
+            ("var".to_string(), Value::Object(vars.clone())),
+            ("inferform".to_string(), meta.clone()),
+            ("terraform".to_string(), meta),
+        ]);
         let scope = Scope {
             root: Some(&root),
             bound: Vec::new(),
@@ -723,6 +793,7 @@ impl Engine {
         let mut diags = Diagnostics::new();
         let mut plan = Plan {
             destroy: opts.destroy,
+            workspace: crate::scope::workspace_name(&opts.workspace).to_string(),
             ..Plan::default()
         };
         // Parts of tracked objects that the configuration made sensitive stay marked.
@@ -863,7 +934,8 @@ impl Engine {
             return (plan, diags);
         }
 
-        let env = Env::for_plan(config, vars, opts.base_dir.clone());
+        let env =
+            Env::for_plan(config, vars, opts.base_dir.clone()).with_workspace(&opts.workspace);
         let mut roots: Roots = BTreeMap::new();
 
         let graph = ConfigGraph::build(config);

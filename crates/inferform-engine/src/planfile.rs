@@ -370,6 +370,8 @@ impl PlanFile {
             refresh_only: self.options.refresh_only,
             targeted: !self.options.targets.is_empty(),
             replace_reasons: self.replace_reasons.clone(),
+            // Shown only: `apply FILE` plans afresh, in the workspace selected then.
+            workspace: String::new(),
         })
     }
 

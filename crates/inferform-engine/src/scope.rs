@@ -1,7 +1,7 @@
 //! Evaluation scopes per module instance. Resources' values live in one map per module
 //! instance ([`Roots`]); what else an expression reads (`var.*`, `local.*`, `module.*`,
-//! `path.*`) is worked out on demand by [`Env`], module inputs from the calling module,
-//! module outputs from the called one, and kept once known.
+//! `path.*`, `inferform.workspace`) is worked out on demand by [`Env`], module inputs from
+//! the calling module, module outputs from the called one, and kept once known.
 //!
 //! On demand is what makes this right during a plan walked in dependency order, and during
 //! an apply: a value is first asked for by something that depends on it, so everything it
@@ -18,6 +18,19 @@ use inferform_lang::Config;
 use inferform_types::{Diagnostic, Diagnostics, InstanceKey, ModulePath, Value};
 
 use crate::plan::{expand_meta, instance_scope};
+
+/// The workspace every configuration starts in, as in Terraform.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// A workspace name as given, or the default one for an empty name: `Plan` and `PlanOptions`
+/// made with `..Default::default()` elsewhere may carry an empty one.
+pub fn workspace_name(name: &str) -> &str {
+    if name.is_empty() {
+        DEFAULT_WORKSPACE
+    } else {
+        name
+    }
+}
 
 /// Resource values by module instance: `roots[module]["fabric_endpoint"]["chat"]`.
 pub type Roots = BTreeMap<ModulePath, BTreeMap<String, Value>>;
@@ -45,6 +58,8 @@ pub struct Env<'c> {
     /// The root module's variables.
     pub vars: &'c BTreeMap<String, Value>,
     pub base_dir: Option<PathBuf>,
+    /// The current workspace, what `inferform.workspace` (and `terraform.workspace`) give.
+    pub workspace: String,
     /// During a plan every value is final once asked for; during an apply only wholly
     /// known ones are (the rest wait for resources still to be applied).
     keep_unknown: bool,
@@ -81,12 +96,20 @@ impl<'c> Env<'c> {
             config,
             vars,
             base_dir,
+            workspace: DEFAULT_WORKSPACE.to_string(),
             keep_unknown,
             memo: Mutex::default(),
             calls: Mutex::default(),
             visiting: Mutex::default(),
             diags: Mutex::default(),
         }
+    }
+
+    /// Evaluates in workspace `name` (the default one when empty): every module instance,
+    /// root and children, sees it as `inferform.workspace`.
+    pub fn with_workspace(mut self, name: &str) -> Self {
+        self.workspace = workspace_name(name).to_string();
+        self
     }
 
     /// The diagnostics found so far, each once.
@@ -155,9 +178,16 @@ impl<'c> Env<'c> {
                 ("local".into(), Value::Object(locals)),
                 ("module".into(), Value::Object(modules)),
                 ("path".into(), self.path_value(m)),
+                ("inferform".into(), self.meta_value()),
+                ("terraform".into(), self.meta_value()),
             ],
             base_dir: self.base_dir.clone(),
         }
+    }
+
+    /// What `inferform` (and `terraform`) is: facts about the run.
+    fn meta_value(&self) -> Value {
+        Value::object([("workspace", Value::string(&self.workspace))])
     }
 
     fn path_value(&self, m: &ModulePath) -> Value {

@@ -216,6 +216,21 @@ pub struct ModuleBody {
     pub calls: BTreeMap<String, ModuleCall>,
 }
 
+/// The `backend "TYPE" { ... }` block of the settings block (`inferform { ... }`, or
+/// `terraform { ... }` in files brought from Terraform): where the configuration's state lives.
+/// The body stays unevaluated because its arguments may read variables and locals, known only
+/// once variable values are: [`crate::backend::eval_backend`] evaluates it.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    /// The backend type: `pg` or `local`.
+    pub kind: String,
+    /// Where the type is written (the block's label), for diagnostics about it.
+    pub kind_span: SourceSpan,
+    pub body: Body,
+    /// The block's header (`backend "pg"`).
+    pub span: SourceSpan,
+}
+
 /// The declarations of one module, root or child, borrowed from a [`Config`].
 #[derive(Clone, Copy, Debug)]
 pub struct ModuleView<'a> {
@@ -243,6 +258,9 @@ pub struct Config {
     pub modules: BTreeMap<ModulePath, ModuleBody>,
     /// Resource address → position in `resources`, so look-ups stay fast with many resources.
     pub resource_index: BTreeMap<ResourceAddr, usize>,
+    /// The root module's backend block; `None` keeps state in the working directory. A child
+    /// module's backend block is ignored (with a warning), as Terraform does.
+    pub backend: Option<Backend>,
 }
 
 impl Config {

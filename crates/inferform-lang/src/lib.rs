@@ -6,6 +6,7 @@
 //! prints, and never stops at the first mistake: loading returns the config and every
 //! [`Diagnostic`](inferform_types::Diagnostic).
 
+pub mod backend;
 pub mod config;
 pub mod decode;
 pub mod eval;
@@ -18,6 +19,7 @@ pub mod types;
 pub mod validate;
 pub mod vars;
 
-pub use config::{Config, Expr, Resource, Source};
+pub use backend::eval_backend;
+pub use config::{Backend, Config, Expr, Resource, Source};
 pub use eval::{eval, Scope};
 pub use loader::{load_dir, load_sources};

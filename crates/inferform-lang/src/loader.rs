@@ -18,7 +18,7 @@ use crate::types::parse_type;
 /// call, recursively. `display_dir` is how file names are shown to the user (for example the
 /// `-C` argument).
 pub fn load_dir(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
-    let (mut config, mut diags) = load_files(dir, display_dir);
+    let (mut config, mut diags) = load_files(dir, display_dir, true);
     let calls = call_list(&config.calls);
     let mut stack: Vec<PathBuf> = std::fs::canonicalize(dir).into_iter().collect();
     load_children(
@@ -128,7 +128,7 @@ fn load_children(
             );
             continue;
         }
-        let (child, more) = load_files(&child_dir, &child_shown);
+        let (child, more) = load_files(&child_dir, &child_shown, false);
         diags.extend(more);
         let grandchildren = call_list(&child.calls);
         absorb(config, &path, child, child_rel.clone(), diags);
@@ -179,6 +179,18 @@ fn absorb(
             .with_span(span.clone())
             .with_help(
                 "write it in the root module with the full address, such as module.NAME.TYPE.NAME",
+            ),
+        );
+    }
+    if let Some(backend) = &child.backend {
+        diags.push(
+            Diagnostic::warning(
+                "inferform::config::backend_in_module",
+                format!("backend configuration ignored in module `{path}`"),
+            )
+            .with_span(backend.span.clone())
+            .with_help(
+                "a backend applies to the whole configuration, so only the root module's counts; this block has no effect (a warning, not an error, so that a root module can be called as a child, in tests for example)",
             ),
         );
     }
@@ -235,8 +247,9 @@ fn map_module_providers(config: &mut Config) {
     }
 }
 
-/// Reads and loads the configuration files of one directory, without its modules.
-fn load_files(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
+/// Reads and loads the configuration files of one directory, without its modules. `root` says
+/// whether it is the root module (see [`Loader::root`]).
+fn load_files(dir: &Path, display_dir: &str, root: bool) -> (Config, Diagnostics) {
     let mut diags = Diagnostics::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -283,7 +296,7 @@ fn load_files(dir: &Path, display_dir: &str) -> (Config, Diagnostics) {
             ),
         );
     }
-    let (config, more) = load_sources(files);
+    let (config, more) = load_module_sources(files, root);
     diags.extend(more);
     (config, diags)
 }
@@ -298,9 +311,16 @@ fn display_name(dir: &str, name: &str) -> String {
 
 /// Loads configuration from in-memory files: `(name, text)` pairs.
 pub fn load_sources(files: Vec<(String, String)>) -> (Config, Diagnostics) {
+    load_module_sources(files, true)
+}
+
+/// [`load_sources`] for the root module (`root`) or a child one.
+fn load_module_sources(files: Vec<(String, String)>, root: bool) -> (Config, Diagnostics) {
     let mut loader = Loader {
         config: Config::default(),
         diags: Diagnostics::new(),
+        root,
+        backend_seen: None,
     };
     for (name, text) in files {
         let source = Source {
@@ -366,6 +386,12 @@ fn next_char_end(text: &str, offset: usize) -> usize {
 struct Loader {
     config: Config,
     diags: Diagnostics,
+    /// Loading the root module. A child module's backend block is ignored, as Terraform
+    /// ignores it: kept unchecked only so that the warning saying so can point at it.
+    root: bool,
+    /// The header of the first backend block, even one of an unknown type, so a second is
+    /// reported against it.
+    backend_seen: Option<SourceSpan>,
 }
 
 fn span_of<S: Span>(source: &Source, node: &S) -> SourceSpan {
@@ -537,10 +563,7 @@ impl Loader {
                     self.config.outputs.insert(output.name.clone(), output);
                 }
             }
-            "terraform" | "inferform" => {
-                // Settings blocks (required_providers, required_version) carry nothing the
-                // engine needs today; they are accepted so that existing files load.
-            }
+            "terraform" | "inferform" => self.settings(source, block),
             "moved" => self.moved(source, block),
             "import" => self.import(source, block),
             "module" => self.module_call(source, block),
@@ -564,6 +587,113 @@ impl Loader {
                 );
             }
         }
+    }
+
+    /// The settings block, `inferform { ... }` or `terraform { ... }`. Its `backend` block is
+    /// kept; `required_version`, `required_providers` and the rest carry nothing inferform needs
+    /// and are accepted as they are, so that files brought from Terraform load.
+    fn settings(&mut self, source: &Source, block: &mut Block) {
+        if !block.labels.is_empty() {
+            self.labels(source, block, &[]);
+            return;
+        }
+        for mut structure in block.body.iter_mut() {
+            if let Some(inner) = structure.as_block_mut() {
+                if inner.ident.as_str() == "backend" {
+                    self.backend(source, inner);
+                }
+            }
+        }
+    }
+
+    /// A `backend "TYPE" { ... }` block: a known type, only its arguments, and one per
+    /// configuration. Its body stays unevaluated until variable values are known.
+    fn backend(&mut self, source: &Source, block: &mut Block) {
+        let Some(labels) = self.labels(source, block, &["TYPE"]) else {
+            return;
+        };
+        let span = header_span(source, block);
+        let kind_span = block
+            .labels
+            .first()
+            .map_or_else(|| span.clone(), |l| span_of(source, l));
+        let body = self.body(source, block);
+        if !self.root {
+            self.config.backend.get_or_insert(Backend {
+                kind: labels[0].clone(),
+                kind_span,
+                body,
+                span,
+            });
+            return;
+        }
+        if let Some(first) = &self.backend_seen {
+            let (line, _) = first.line_col();
+            let help = format!(
+                "the first backend block is at {}:{line}; a configuration keeps its state in one backend, so remove one",
+                first.file
+            );
+            self.error(
+                "inferform::config::duplicate_backend",
+                "the backend is configured twice",
+                span,
+                help,
+            );
+            return;
+        }
+        self.backend_seen = Some(span.clone());
+        let kind = labels[0].clone();
+        let Some(args) = crate::backend::arguments(&kind) else {
+            let help = match crate::suggest::did_you_mean(&kind, crate::backend::kinds()) {
+                Some(s) => format!("did you mean \"{s}\"?"),
+                None => format!(
+                    "the backend types are: {}",
+                    crate::backend::kinds().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            self.error(
+                "inferform::config::unknown_backend",
+                format!("there is no backend type named \"{kind}\""),
+                kind_span,
+                help,
+            );
+            return;
+        };
+        let names: Vec<&str> = args.iter().map(|(n, _)| *n).collect();
+        let takes = if names.is_empty() {
+            format!("the {kind} backend takes no arguments")
+        } else {
+            format!("the {kind} backend takes: {}", names.join(", "))
+        };
+        for attr in &body.attributes {
+            if names.contains(&attr.name.as_str()) {
+                continue;
+            }
+            let help = match crate::suggest::did_you_mean(&attr.name, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => takes.clone(),
+            };
+            self.error(
+                "inferform::config::unknown_attribute",
+                format!("unknown argument `{}` in backend \"{kind}\"", attr.name),
+                attr.name_span.clone(),
+                help,
+            );
+        }
+        for inner in &body.blocks {
+            self.error(
+                "inferform::config::unexpected_block",
+                format!("unexpected block `{}` in backend \"{kind}\"", inner.kind),
+                inner.kind_span.clone(),
+                takes.clone(),
+            );
+        }
+        self.config.backend = Some(Backend {
+            kind,
+            kind_span,
+            body,
+            span,
+        });
     }
 
     fn only_attributes(&mut self, body: &Body, allowed: &[&str], what: &str) {

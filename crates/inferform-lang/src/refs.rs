@@ -25,6 +25,13 @@ pub enum Subject {
     Path,
     /// `self`, inside provisioners and conditions.
     SelfRef,
+    /// `inferform.workspace`, or `terraform.workspace` in files brought from Terraform: facts
+    /// about the run rather than the configuration. `root` is the name as written, `attr` the
+    /// attribute read (only `workspace` exists; validation reports the rest).
+    Meta {
+        root: String,
+        attr: Option<String>,
+    },
     /// A name that is none of the above; validation reports it.
     Other(String),
 }
@@ -88,6 +95,13 @@ impl Walker<'_> {
             ("path", _) => (Subject::Path, 0),
             ("module", [name, ..]) => (Subject::Module(name.clone()), 1),
             ("self", _) => (Subject::SelfRef, 0),
+            ("inferform" | "terraform", _) => (
+                Subject::Meta {
+                    root: root.to_string(),
+                    attr: names.first().cloned(),
+                },
+                names.len().min(1),
+            ),
             ("data", [ty, name, ..]) => (Subject::Resource(ResourceAddr::data(ty, name)), 2),
             (ty, [name, ..]) if ty.contains('_') => {
                 (Subject::Resource(ResourceAddr::new(ty, name)), 1)
@@ -393,6 +407,13 @@ mod tests {
         assert_eq!(
             refs("[for s in local.items : s.name]"),
             vec![Subject::Local("items".into())]
+        );
+        assert_eq!(
+            refs("\"app-${terraform.workspace}\""),
+            vec![Subject::Meta {
+                root: "terraform".into(),
+                attr: Some("workspace".into())
+            }]
         );
     }
 }

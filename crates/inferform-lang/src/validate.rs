@@ -155,6 +155,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         }
     }
     check_bodies(config, schemas, &mut diags);
+    check_backend(config, &mut diags);
     for path in config.module_paths() {
         let Some(view) = config.module(&path) else {
             continue;
@@ -170,6 +171,18 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         );
     }
     diags
+}
+
+/// The backend block's arguments read only variables and locals (see [`crate::backend`]) and
+/// call functions that exist.
+fn check_backend(config: &Config, diags: &mut Diagnostics) {
+    let Some(backend) = &config.backend else {
+        return;
+    };
+    diags.extend(crate::backend::check_references(config));
+    for attr in &backend.body.attributes {
+        check_functions(&attr.expr, diags);
+    }
 }
 
 /// Where an expression is: the module it is written in.
@@ -396,7 +409,16 @@ fn check_call(here: &Here, call: &ModuleCall, schemas: &Schemas, diags: &mut Dia
 fn check_bodies(config: &Config, schemas: &Schemas, diags: &mut Diagnostics) {
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
     for name in [
-        "var", "local", "data", "path", "count", "each", "self", "module",
+        "var",
+        "local",
+        "data",
+        "path",
+        "count",
+        "each",
+        "self",
+        "module",
+        "inferform",
+        "terraform",
     ] {
         root.insert(name.to_string(), Value::Unknown);
     }
@@ -559,23 +581,7 @@ fn check_refs(
 ) {
     let config = here.config;
     let view = here.view;
-    for (name, span) in crate::refs::function_calls(expr) {
-        if crate::funcs::NAMES.contains(&name.as_str()) {
-            continue;
-        }
-        let help = match did_you_mean(&name, crate::funcs::NAMES.iter().copied()) {
-            Some(s) => format!("did you mean `{s}()`?"),
-            None => format!("the functions are: {}", sorted_functions().join(", ")),
-        };
-        diags.push(
-            Diagnostic::error(
-                "inferform::config::unknown_function",
-                format!("there is no function named `{name}`"),
-            )
-            .with_span(span)
-            .with_help(help),
-        );
-    }
+    check_functions(expr, diags);
     for r in references(expr) {
         if let Some(d) = check_attribute(&r, here, schemas) {
             diags.push(d);
@@ -638,6 +644,7 @@ fn check_refs(
                 )
                 .with_help("add `for_each = ...` to the resource, or remove the reference"),
             ),
+            Subject::Meta { root, attr } => check_meta(root, attr.as_deref()),
             Subject::Other(name) => Some(
                 Diagnostic::error(
                     "inferform::config::unknown_reference",
@@ -652,6 +659,59 @@ fn check_refs(
         if let Some(d) = problem {
             diags.push(d.with_span(r.span.clone()));
         }
+    }
+}
+
+/// Every function an expression calls exists.
+fn check_functions(expr: &Expr, diags: &mut Diagnostics) {
+    for (name, span) in crate::refs::function_calls(expr) {
+        if crate::funcs::NAMES.contains(&name.as_str()) {
+            continue;
+        }
+        let help = match did_you_mean(&name, crate::funcs::NAMES.iter().copied()) {
+            Some(s) => format!("did you mean `{s}()`?"),
+            None => format!("the functions are: {}", sorted_functions().join(", ")),
+        };
+        diags.push(
+            Diagnostic::error(
+                "inferform::config::unknown_function",
+                format!("there is no function named `{name}`"),
+            )
+            .with_span(span)
+            .with_help(help),
+        );
+    }
+}
+
+/// The attributes of `inferform` (and `terraform`, its name in files brought from Terraform).
+const META_ATTRIBUTES: &[&str] = &["workspace"];
+
+/// `inferform.workspace` is the one attribute of `inferform`; anything else is a mistake,
+/// most likely a misspelling. `None` when the reference is fine.
+fn check_meta(root: &str, attr: Option<&str>) -> Option<Diagnostic> {
+    match attr {
+        Some(a) if META_ATTRIBUTES.contains(&a) => None,
+        Some(a) => Some(
+            Diagnostic::error(
+                "inferform::config::unsupported_attribute",
+                format!("`{root}` has no attribute `{a}`"),
+            )
+            .with_help(match did_you_mean(a, META_ATTRIBUTES.iter().copied()) {
+                Some(s) => format!("did you mean `{root}.{s}`?"),
+                None => format!(
+                    "`{root}` has one attribute: {root}.workspace, the name of the current workspace"
+                ),
+            }),
+        ),
+        None => Some(
+            Diagnostic::error(
+                "inferform::config::unknown_reference",
+                format!("`{root}` is not a value on its own"),
+            )
+            .with_help(format!(
+                "write {root}.workspace for the name of the current workspace"
+            )),
+        ),
     }
 }
 
@@ -727,4 +787,72 @@ fn sorted_functions() -> Vec<&'static str> {
     let mut names = crate::funcs::NAMES.to_vec();
     names.sort_unstable();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validate_text(text: &str) -> Diagnostics {
+        let (config, diags) = crate::load_sources(vec![("main.hcl".into(), text.into())]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let resources = BTreeMap::from([(
+            "inferform_data".to_string(),
+            Schema::new().attr(
+                "input",
+                inferform_types::Attribute::optional(inferform_types::Type::Any),
+            ),
+        )]);
+        let providers = BTreeSet::from(["inferform".to_string()]);
+        validate(
+            &config,
+            &Schemas {
+                resources: &resources,
+                data_sources: &BTreeMap::new(),
+                providers: &providers,
+            },
+        )
+    }
+
+    #[test]
+    fn workspace_is_the_one_attribute_of_inferform_and_terraform() {
+        let diags = validate_text(
+            "resource \"inferform_data\" \"a\" {\n  input = [inferform.workspace, terraform.workspace]\n}\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+
+        let diags = validate_text(
+            "locals {\n  a = inferform.wrokspace\n  b = terraform.version\n  c = inferform\n}\n",
+        );
+        let found: Vec<(String, String, String)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    d.location().unwrap(),
+                    d.message.clone(),
+                    d.help.clone().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "main.hcl:2:7".to_string(),
+                    "`inferform` has no attribute `wrokspace`".to_string(),
+                    "did you mean `inferform.workspace`?".to_string()
+                ),
+                (
+                    "main.hcl:3:7".to_string(),
+                    "`terraform` has no attribute `version`".to_string(),
+                    "`terraform` has one attribute: terraform.workspace, the name of the current workspace".to_string()
+                ),
+                (
+                    "main.hcl:4:7".to_string(),
+                    "`inferform` is not a value on its own".to_string(),
+                    "write inferform.workspace for the name of the current workspace".to_string()
+                ),
+            ]
+        );
+    }
 }

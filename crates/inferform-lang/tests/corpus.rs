@@ -165,6 +165,21 @@ fn check_loaded(
         .collect();
     let (values, more) = vars::resolve(config, &sources);
     diags.extend(more);
+    // The backend's arguments, worked out ahead of everything else as `init` does, unless
+    // they or the locals they may read call file() or templatefile().
+    let backend_reads_files = config
+        .backend
+        .iter()
+        .flat_map(|b| b.body.attributes.iter().map(|a| &a.expr))
+        .chain(config.locals.values().map(|l| &l.expr))
+        .any(|e| {
+            inferform_lang::refs::function_calls(e)
+                .iter()
+                .any(|(name, _)| name == "file" || name == "templatefile")
+        });
+    if !backend_reads_files {
+        diags.extend(inferform_lang::eval_backend(config, &values).1);
+    }
     // Every reference but the root's var.* is unknown here, as it is before apply.
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
     for name in ["local", "data", "path", "count", "each", "self", "module"] {
@@ -301,6 +316,11 @@ const TOKENS: &[&str] = &[
     "validation",
     "module",
     "terraform",
+    "inferform",
+    "backend",
+    "\"pg\"",
+    "conn_str",
+    "inferform.workspace",
     "count",
     "for_each",
     "depends_on",

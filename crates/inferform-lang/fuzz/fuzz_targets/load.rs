@@ -57,6 +57,21 @@ fuzz_target!(|bytes: &[u8]| {
         text: var_text.into(),
     };
     let (values, _) = vars::resolve(&config, &[vars::VarSource::File(source)]);
+    let reads_files = |e: &inferform_lang::Expr| {
+        inferform_lang::refs::function_calls(e)
+            .iter()
+            .any(|(name, _)| name == "file" || name == "templatefile")
+    };
+    // The backend's arguments and the locals they may read, as `init` evaluates them.
+    let backend_reads_files = config
+        .backend
+        .iter()
+        .flat_map(|b| b.body.attributes.iter().map(|a| &a.expr))
+        .chain(config.locals.values().map(|l| &l.expr))
+        .any(reads_files);
+    if !backend_reads_files {
+        let _ = inferform_lang::eval_backend(&config, &values);
+    }
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
     for name in ["local", "data", "path", "count", "each", "self", "module"] {
         root.insert(name.to_string(), Value::Unknown);

@@ -1,0 +1,3 @@
+inferform {
+  backend "local" {}
+}

@@ -1,0 +1,7 @@
+inferform {
+  backend "lcoal" {}
+}
+
+resource "inferform_data" "a" {
+  input = "x"
+}

@@ -1,0 +1,3 @@
+resource "inferform_data" "a" {
+  input = "app-${inferform.wrokspace}"
+}
