@@ -87,6 +87,10 @@ impl Work {
             .env_remove("ALAYA_ACCESS_KEY")
             .env_remove("ALAYA_SECRET_KEY")
             .env_remove("INFERFORM_LOCAL_CLOUD")
+            .env_remove("INFERFORM_WORKSPACE")
+            .env_remove("PG_CONN_STR")
+            .env_remove("PG_SCHEMA_NAME")
+            .env_remove("PG_SKIP_SCHEMA_CREATION")
             .stdin(Stdio::null());
         cmd
     }

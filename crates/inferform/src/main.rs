@@ -2,6 +2,7 @@
 //! configuration, state, engine, providers and the embedded local cloud. Commands are thin:
 //! they parse arguments, call into the crates below, and render.
 
+mod backend;
 mod commands;
 mod ui;
 mod workspace;
@@ -31,6 +32,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Prepare the working directory: check the backend, and move state when it changed.
+    Init(InitArgs),
     /// Check the configuration for mistakes, without touching state or any cloud.
     Validate(ValidateArgs),
     /// Rewrite configuration files in the canonical style, as `terraform fmt` does.
@@ -56,8 +59,11 @@ pub enum Command {
     /// Inspect and edit state.
     #[command(subcommand)]
     State(StateCommand),
-    /// Release a state lock left by a run that no longer exists.
+    /// Release a state lock held by a run that no longer exists or must be stopped.
     ForceUnlock(ForceUnlockArgs),
+    /// List, create, select and delete workspaces: separate states of one configuration.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
     /// Run the local stand-in for DataArts Fabric and Alaya NeW.
     #[command(name = "local-cloud", subcommand)]
     LocalCloud(LocalCloudCommand),
@@ -127,6 +133,58 @@ pub struct LockFlags {
     /// How long to wait for the state lock held by another run ("0s", "30s", "5m").
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub lock_timeout: String,
+    /// Take the state lock (--lock=false skips it: only to recover when locking is broken,
+    /// since two runs may then write the same state at once).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// A backend setting, KEY=VALUE, or a file of KEY = "value" lines (repeatable; later wins,
+    /// and these win over the backend block).
+    #[arg(long = "backend-config", value_name = "KEY=VALUE|FILE")]
+    pub backend_config: Vec<String>,
+    /// Copy the state of every workspace from the backend used before to the configured one.
+    #[arg(long, conflicts_with = "reconfigure")]
+    pub migrate_state: bool,
+    /// Use the configured backend as it is, leaving any state of the previous one where it is.
+    #[arg(long)]
+    pub reconfigure: bool,
+    /// Set a variable used by the backend block: --var name=value (repeatable; later wins).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a file (repeatable; later wins).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub lock: LockFlags,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// List the workspaces; the selected one is marked with `*`.
+    List,
+    /// Print the selected workspace's name.
+    Show,
+    /// Create a workspace and select it.
+    New {
+        name: String,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// Select a workspace for the commands that follow.
+    Select { name: String },
+    /// Delete a workspace and its state's history.
+    Delete {
+        name: String,
+        /// Delete it even though its state still tracks objects (they stay in the cloud,
+        /// unmanaged).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -212,7 +270,7 @@ pub struct GraphArgs {}
 
 #[derive(Args, Debug)]
 pub struct ForceUnlockArgs {
-    /// The lock ID from the "state is locked" message.
+    /// The lock ID from the "Error acquiring the state lock" message.
     pub lock_id: String,
     /// Do not ask for confirmation.
     #[arg(long)]
@@ -231,6 +289,9 @@ pub enum StateCommand {
     /// Show one instance's attributes.
     Show {
         addr: String,
+        /// Read the state as it was at this serial (see `state history`).
+        #[arg(long, value_name = "N")]
+        serial: Option<u64>,
         #[command(flatten)]
         lock: LockFlags,
     },
@@ -250,6 +311,17 @@ pub enum StateCommand {
     },
     /// Print the state as JSON (sensitive attributes are left out).
     Pull {
+        /// Print the state as it was at this serial (see `state history`).
+        #[arg(long, value_name = "N")]
+        serial: Option<u64>,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// List every recorded change: serial, when, who, command and plan fingerprint.
+    History {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         lock: LockFlags,
     },

@@ -13,13 +13,21 @@ use inferform_lang::validate::{validate, Schemas};
 use inferform_lang::vars::{resolve, VarSource};
 use inferform_local_cloud::LocalCloud;
 use inferform_provider::{Provider, ProviderEnv, ProviderFactory};
-use inferform_state::{SledStore, StateError};
+use inferform_state::backend::{Backend, OpenOptions, Opened};
+use inferform_state::{Change, StateError, StateStore};
 use inferform_types::{Diagnostic, Diagnostics, Schema, Value};
+
+use crate::ui::Ui;
+use crate::LockFlags;
 
 /// Every provider inferform knows, by name.
 pub fn factories() -> BTreeMap<String, Arc<dyn ProviderFactory>> {
     let list: Vec<Arc<dyn ProviderFactory>> = vec![
-        Arc::new(inferform_engine::builtin::BuiltinFactory),
+        Arc::new(
+            inferform_engine::builtin::BuiltinFactory::with_remote_state(Arc::new(
+                crate::backend::RemoteStates,
+            )),
+        ),
         inferform_fabric::factory(),
         inferform_alaya::factory(),
     ];
@@ -210,6 +218,8 @@ fn check_provider_blocks(
     let root = BTreeMap::from([
         ("var".to_string(), Value::Unknown),
         ("local".to_string(), Value::Unknown),
+        ("inferform".to_string(), Value::Unknown),
+        ("terraform".to_string(), Value::Unknown),
     ]);
     let scope = Scope::new(&root);
     let mut diags = Diagnostics::new();
@@ -239,85 +249,39 @@ pub fn data_dir(dir: &Path) -> PathBuf {
     dir.join(".inferform")
 }
 
-/// Who holds the state lock, written beside the state while a command holds it. The lock
-/// itself is the state database's exclusive file lock, which the operating system releases
-/// when the process ends, however it ends: a killed run never leaves the state locked.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct LockInfo {
-    #[serde(rename = "ID")]
-    pub id: String,
-    #[serde(rename = "Operation")]
-    pub operation: String,
-    #[serde(rename = "Who")]
-    pub who: String,
-    #[serde(rename = "Version")]
-    pub version: String,
-    #[serde(rename = "Created")]
-    pub created: String,
-    #[serde(rename = "Path")]
-    pub path: String,
-    #[serde(rename = "PID")]
-    pub pid: u32,
-}
-
-impl LockInfo {
-    fn new(operation: &str, path: &Path) -> LockInfo {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        let host = std::fs::read_to_string("/etc/hostname")
-            .ok()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_else(|| "localhost".into());
-        let created = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            operation: operation.to_string(),
-            who: format!("{user}@{host}"),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            created,
-            path: path.display().to_string(),
-            pid: std::process::id(),
+/// Writes a file only its owner can read: state, plans and backend records may describe
+/// everything a team runs, and CI runners are shared machines.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(parent) = path.parent() {
+        create_private_dir(parent)?;
+    }
+    let tmp = path.with_extension("tmp");
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
         }
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
     }
+    std::fs::rename(&tmp, path)
+}
 
-    /// The lock report, as Terraform words it.
-    pub fn describe(&self) -> String {
-        format!(
-            "Lock Info:\n  ID:        {}\n  Path:      {}\n  Operation: {}\n  Who:       {}\n  Version:   {}\n  Created:   {}\n  PID:       {}",
-            self.id, self.path, self.operation, self.who, self.version, self.created, self.pid
-        )
+/// Creates a folder (and its parents) readable by its owner only.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
     }
-}
-
-/// The state, opened and locked for this command. The lock goes when this is dropped or the
-/// process ends.
-pub struct LockedState {
-    pub store: Arc<SledStore>,
-    info_path: PathBuf,
-    pub info: LockInfo,
-}
-
-impl Drop for LockedState {
-    fn drop(&mut self) {
-        // Remove the holder file only if it is still ours.
-        if read_lock_info(&self.info_path).is_some_and(|i| i.id == self.info.id) {
-            let _ = std::fs::remove_file(&self.info_path);
-        }
-    }
-}
-
-/// The file that names the lock holder.
-pub fn lock_info_path(dir: &Path) -> PathBuf {
-    data_dir(dir).join("state.lock.json")
-}
-
-pub fn read_lock_info(path: &Path) -> Option<LockInfo> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    builder.create(path)
 }
 
 /// Parses a `--lock-timeout` value.
@@ -333,77 +297,81 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Diagnostic> {
         })
 }
 
-/// Opens the state store and takes its lock for `operation` (`OperationTypeApply`...), waiting
-/// up to `timeout` for another run to release it.
-pub fn open_state(
-    dir: &Path,
-    operation: &str,
-    timeout: std::time::Duration,
-) -> Result<LockedState, Diagnostic> {
-    let path = data_dir(dir).join("state");
-    if let Err(e) = std::fs::create_dir_all(&path) {
-        return Err(Diagnostic::error(
-            "inferform::state::open",
-            format!("cannot create {}: {e}", path.display()),
-        ));
-    }
-    let info_path = lock_info_path(dir);
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        match SledStore::open(&path) {
-            Ok(store) => {
-                let info = LockInfo::new(operation, &path);
-                if let Ok(text) = serde_json::to_string_pretty(&info) {
-                    let _ = std::fs::write(&info_path, text);
-                }
-                return Ok(LockedState {
-                    store: Arc::new(store),
-                    info_path,
-                    info,
-                });
-            }
-            Err(StateError::Locked { .. }) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-            Err(StateError::Locked { .. }) => {
-                let holder = read_lock_info(&info_path)
-                    .map(|i| i.describe())
-                    .unwrap_or_else(|| {
-                        "Lock Info: (the holder has not written its details yet)".into()
-                    });
-                return Err(Diagnostic::error(
-                    "inferform::state::locked",
-                    format!("Error acquiring the state lock\n\nthe state is in use by another inferform run\n{holder}"),
-                )
-                .with_help(
-                    "inferform locks the state so that two runs never write it at once: wait for the other run, \
-                     or pass --lock-timeout 5m to wait for it. The lock is released when that process exits.",
-                ));
-            }
-            Err(other) => {
-                return Err(Diagnostic::error(
-                    "inferform::state::open",
-                    other.to_string(),
-                ))
-            }
+/// A workspace's state, opened (and locked, unless `--lock=false`) for one command. The lock
+/// goes when this is dropped or the process ends, however it ends.
+pub struct LockedState {
+    pub store: Arc<dyn StateStore>,
+    /// The workspace this is the state of.
+    pub workspace: String,
+    _opened: Opened,
+}
+
+impl LockedState {
+    /// Records in the state's history that `command` changed it. History is a record, not the
+    /// state: a failure to write it is a warning, and the change itself stands.
+    pub fn record(&self, command: &str, fingerprint: Option<String>, ui: &Ui) {
+        let change = Change::new(command, fingerprint);
+        if let Err(e) = self.store.record_history(&change) {
+            ui.diagnostics([&Diagnostic::warning(
+                "inferform::state::history",
+                format!("the change was recorded, but not in the state's history: {e}"),
+            )
+            .with_help("`inferform state history` will not list this change")]);
         }
     }
 }
 
-/// Opens and locks the state for `operation`, waiting up to `lock_timeout` (as given on the
-/// command line), and reads it.
+/// Opens workspace `name` of `backend` for `operation` (`OperationTypeApply`...), waiting up
+/// to `--lock-timeout` for another run's lock.
+pub fn open_state(
+    backend: &dyn Backend,
+    workspace: &str,
+    operation: &str,
+    lock: &LockFlags,
+    ui: &Ui,
+) -> Result<LockedState, Diagnostic> {
+    let timeout = parse_timeout(&lock.lock_timeout)?;
+    if !lock.lock {
+        ui.diagnostics([&Diagnostic::warning(
+            "inferform::state::lock_disabled",
+            "state locking is disabled (--lock=false)",
+        )
+        .with_help(
+            "another run may write this state at the same time: changes can be lost and cloud \
+             objects duplicated. Use it only to recover when locking itself is broken.",
+        )]);
+    }
+    let options = OpenOptions {
+        operation: operation.to_string(),
+        lock: lock.lock,
+        timeout,
+    };
+    let opened = backend.open(workspace, &options).map_err(|e| match &e {
+        StateError::LockedBy { .. } => crate::backend::state_diag("inferform::state::locked", &e),
+        _ => crate::backend::state_diag("inferform::state::open", &e),
+    })?;
+    Ok(LockedState {
+        store: opened.store.clone(),
+        workspace: workspace.to_string(),
+        _opened: opened,
+    })
+}
+
+/// Opens and locks the selected workspace's state in the backend recorded for `dir`, for a
+/// command that does not load the configuration, and reads it.
 pub fn read_state(
     dir: &Path,
-    lock_timeout: &str,
+    lock: &LockFlags,
     operation: &str,
+    ui: &Ui,
 ) -> Result<(LockedState, inferform_state::State), Diagnostic> {
-    use inferform_state::StateStore as _;
-    let timeout = parse_timeout(lock_timeout)?;
-    let locked = open_state(dir, operation, timeout)?;
+    let backend = crate::backend::for_dir(dir)?;
+    let workspace = crate::backend::current_workspace(dir);
+    let locked = open_state(backend.as_ref(), &workspace, operation, lock, ui)?;
     let state = locked
         .store
         .load()
-        .map_err(|e| Diagnostic::error("inferform::state::read", e.to_string()))?;
+        .map_err(|e| crate::backend::state_diag("inferform::state::read", &e))?;
     Ok((locked, state))
 }
 
@@ -475,6 +443,7 @@ pub fn configure_providers(
     ws: &Workspace,
     needed: &BTreeSet<String>,
     local: Option<&LocalCloud>,
+    workspace: &str,
 ) -> Result<BTreeMap<String, Arc<dyn Provider>>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out = BTreeMap::new();
@@ -484,7 +453,13 @@ pub fn configure_providers(
         env_vars.retain(|k, _| !k.starts_with("HW_") && !k.starts_with("ALAYA_"));
     }
     let env = ProviderEnv { vars: env_vars };
-    let root = BTreeMap::from([("var".to_string(), Value::Object(ws.vars.clone()))]);
+    // Provider settings may use variables and the workspace's name (a region per workspace).
+    let meta = Value::object([("workspace", Value::string(workspace))]);
+    let root = BTreeMap::from([
+        ("var".to_string(), Value::Object(ws.vars.clone())),
+        ("inferform".to_string(), meta.clone()),
+        ("terraform".to_string(), meta),
+    ]);
     let scope = Scope::new(&root);
     for key in needed {
         // `fabric.west` is the `fabric` provider's configuration with alias `west`.

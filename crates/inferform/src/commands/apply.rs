@@ -220,7 +220,18 @@ pub async fn run_apply(dir: &Path, args: &ApplyArgs, vars: &[CliVar], ui: &Ui) -
         Err(code) => return code,
     };
     let code = match make_plan(&prepared, &args.flags, false, ui).await {
-        Some(plan) => execute(&prepared, plan, Mode::Apply, args.auto_approve, ui).await,
+        Some(plan) => {
+            let fp = direct_fingerprint(&prepared, &plan);
+            execute(
+                &prepared,
+                plan,
+                Mode::Apply,
+                args.auto_approve,
+                Some(fp),
+                ui,
+            )
+            .await
+        }
         None => 1,
     };
     prepared.finish().await;
@@ -238,7 +249,18 @@ pub async fn run_destroy(dir: &Path, args: &DestroyArgs, vars: &[CliVar], ui: &U
         Err(code) => return code,
     };
     let code = match make_plan(&prepared, &args.flags, true, ui).await {
-        Some(plan) => execute(&prepared, plan, Mode::Destroy, args.auto_approve, ui).await,
+        Some(plan) => {
+            let fp = direct_fingerprint(&prepared, &plan);
+            execute(
+                &prepared,
+                plan,
+                Mode::Destroy,
+                args.auto_approve,
+                Some(fp),
+                ui,
+            )
+            .await
+        }
         None => 1,
     };
     prepared.finish().await;
@@ -255,7 +277,7 @@ pub async fn run_refresh(dir: &Path, args: &RefreshArgs, vars: &[CliVar], ui: &U
         Err(code) => return code,
     };
     let code = match make_plan(&prepared, &flags, false, ui).await {
-        Some(plan) => execute(&prepared, plan, Mode::Apply, true, ui).await,
+        Some(plan) => execute(&prepared, plan, Mode::Refresh, true, None, ui).await,
         None => 1,
     };
     prepared.finish().await;
@@ -367,17 +389,43 @@ async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &U
     } else {
         Mode::Apply
     };
-    execute(p, plan, mode, true, ui).await
+    execute(p, plan, mode, true, Some(saved.fingerprint.clone()), ui).await
+}
+
+/// The fingerprint of a plan applied without being saved first, for the state's history: the
+/// same digest a saved plan carries, with a salt of its own.
+fn direct_fingerprint(p: &Prepared, plan: &Plan) -> String {
+    fingerprint(plan, &p.ws.schemas, &inferform_engine::planfile::new_salt())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Apply,
     Destroy,
+    /// An apply of a refresh-only plan (`inferform refresh`).
+    Refresh,
+}
+
+impl Mode {
+    /// The command as the state's history names it.
+    fn command(self) -> &'static str {
+        match self {
+            Mode::Apply => "apply",
+            Mode::Destroy => "destroy",
+            Mode::Refresh => "refresh",
+        }
+    }
 }
 
 /// Asks (unless approved), applies with progress, prints the summary and outputs.
-async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &Ui) -> u8 {
+async fn execute(
+    p: &Prepared,
+    plan: Plan,
+    mode: Mode,
+    auto_approve: bool,
+    fingerprint: Option<String>,
+    ui: &Ui,
+) -> u8 {
     let destroy = mode == Mode::Destroy;
     let state_only = !plan.record.is_empty() || !plan.resolved_intents.is_empty();
     if !plan.has_changes() && !state_only {
@@ -467,6 +515,7 @@ async fn execute(p: &Prepared, plan: Plan, mode: Mode, auto_approve: bool, ui: &
         base_dir: Some(p.ws.dir.clone()),
     };
     let outcome = p.engine.apply(input).await;
+    p.lock.record(mode.command(), fingerprint, ui);
     ticker.abort();
     interrupt.abort();
     for (addr, message) in &outcome.failures {

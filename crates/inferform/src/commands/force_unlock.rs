@@ -1,49 +1,60 @@
-//! `inferform force-unlock ID`. The embedded state's lock is the database's own exclusive file
-//! lock, which the operating system releases when its holder exits, however it exits; so, as
-//! with Terraform's local state, a lock held by a running process cannot be taken from it,
-//! and a holder record left by a killed run is only cleaned up.
+//! `inferform force-unlock ID`. Locks are released by what holds them: the local state's is
+//! the database's exclusive file lock, which the operating system frees when its holder exits;
+//! the pg backend's is a session advisory lock, which PostgreSQL frees when the holder's
+//! connection ends. So a crashed or killed run never leaves a lock behind, and force-unlock
+//! is for the other case: a run that still holds the lock but must be stopped (pg: its
+//! database session is ended, and its next write fails), or a holder record left over.
 
 use std::path::Path;
 
-use inferform_types::Diagnostic;
+use inferform_state::backend::ForceUnlocked;
 
+use crate::backend;
 use crate::ui::Ui;
-use crate::workspace;
 use crate::ForceUnlockArgs;
 
 pub fn run(dir: &Path, args: &ForceUnlockArgs, ui: &Ui) -> u8 {
-    let info_path = workspace::lock_info_path(dir);
-    let holder = workspace::read_lock_info(&info_path);
-    if let Some(h) = &holder {
-        if h.id != args.lock_id {
-            let d = Diagnostic::error(
-                "inferform::lock::id",
-                format!("lock ID {:?} does not match the current lock", args.lock_id),
-            )
-            .with_help(format!("the current lock:\n{}", h.describe()));
+    let target = backend::for_dir(dir);
+    let target = match target {
+        Ok(b) => b,
+        Err(d) => {
             ui.diagnostics([&d]);
             return 1;
         }
-    }
-    match workspace::open_state(dir, "OperationTypeForceUnlock", std::time::Duration::ZERO) {
-        Ok(lock) => {
-            drop(lock);
-            // The holder is gone; its record (if any) is stale.
-            let _ = std::fs::remove_file(&info_path);
-            if holder.is_some() {
-                ui.line("inferform state has been successfully unlocked!\n\nThe run that held the lock no longer exists; its lock record was removed.");
-            } else {
-                ui.line("The state is not locked.");
+    };
+    let workspace = backend::current_workspace(dir);
+    if !args.force {
+        let question = format!(
+            "Do you really want to force-unlock?\n  inferform will remove the lock {} on the state of workspace \"{workspace}\".\n  A run still holding it will have its database session ended.\n  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ",
+            args.lock_id
+        );
+        match ui.ask(&question) {
+            Some(a) if a == "yes" => {}
+            Some(_) => {
+                ui.error_line("\nforce-unlock cancelled.");
+                return 1;
             }
+            None => {
+                ui.error_line("\nError: no answer to the confirmation prompt (standard input is closed)\n  Run with --force to unlock without asking.");
+                return 1;
+            }
+        }
+    }
+    match target.force_unlock(&workspace, &args.lock_id) {
+        Ok(ForceUnlocked::NotLocked) => {
+            ui.line("The state is not locked.");
             0
         }
-        Err(_) => {
-            let d = Diagnostic::error(
-                "inferform::lock::held",
-                "Local state cannot be unlocked by another process: the run holding the lock is still running",
-            )
-            .with_help("wait for it to finish, or stop it (Ctrl-C lets it record what it did); its lock is released when it exits");
-            ui.diagnostics([&d]);
+        Ok(ForceUnlocked::StaleRecordRemoved) => {
+            ui.line("inferform state has been successfully unlocked!\n\nThe run that held the lock no longer exists; its lock record was removed.");
+            0
+        }
+        Ok(ForceUnlocked::HolderStopped) => {
+            ui.line("inferform state has been successfully unlocked!\n\nThe run that held the lock had its database session ended: it can write nothing more,\nand its next write fails. Check what it recorded with `inferform plan` before applying again.");
+            0
+        }
+        Err(e) => {
+            ui.diagnostics([&backend::state_diag("inferform::lock::force_unlock", &e)]);
             1
         }
     }

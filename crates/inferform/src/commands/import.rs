@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use inferform_provider::OpContext;
-use inferform_state::{ResourceState, StateStore as _};
+use inferform_state::ResourceState;
 use inferform_types::{Diagnostic, ResourceInstanceAddr};
 
 use super::plan::prepare;
@@ -111,6 +111,7 @@ async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str
                 "{addr}: Import prepared!\n  Prepared {} for import",
                 addr.resource.type_name
             ));
+            p.lock.record("import", None, ui);
             ui.line("\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\nyour inferform state and will henceforth be managed by inferform.");
             0
         }

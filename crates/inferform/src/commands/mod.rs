@@ -5,6 +5,7 @@ mod fmt;
 mod force_unlock;
 mod graph;
 mod import;
+mod init;
 mod invoke;
 mod local_cloud;
 mod output;
@@ -12,6 +13,7 @@ mod plan;
 mod show;
 mod state;
 mod validate;
+mod workspaces;
 
 use crate::ui::Ui;
 use crate::workspace::CliVar;
@@ -20,6 +22,7 @@ use crate::{Cli, Command};
 /// Exit codes: 0 success, 1 error, 2 (plan --detailed-exitcode) changes present.
 pub async fn run(cli: Cli, vars: Vec<CliVar>, ui: &Ui) -> u8 {
     match cli.command {
+        Command::Init(args) => init::run(&cli.dir, &args, &vars, ui),
         Command::Validate(args) => validate::run(&cli.dir, &args, ui),
         Command::Fmt(args) => fmt::run(&cli.dir, &args, ui),
         Command::Plan(args) => plan::run(&cli.dir, &args, &vars, ui).await,
@@ -33,6 +36,7 @@ pub async fn run(cli: Cli, vars: Vec<CliVar>, ui: &Ui) -> u8 {
         Command::Graph(_) => graph::run(&cli.dir, ui),
         Command::State(cmd) => state::run(&cli.dir, &cmd, ui),
         Command::ForceUnlock(args) => force_unlock::run(&cli.dir, &args, ui),
+        Command::Workspace(cmd) => workspaces::run(&cli.dir, &cmd, ui),
         Command::LocalCloud(cmd) => local_cloud::run(cmd, ui).await,
     }
 }

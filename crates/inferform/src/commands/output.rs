@@ -9,14 +9,13 @@ use crate::workspace;
 use crate::OutputArgs;
 
 pub fn run(dir: &Path, args: &OutputArgs, ui: &Ui) -> u8 {
-    let (_lock, state) =
-        match workspace::read_state(dir, &args.lock.lock_timeout, "OperationTypeOutput") {
-            Ok(s) => s,
-            Err(d) => {
-                ui.diagnostics([&d]);
-                return 1;
-            }
-        };
+    let (_lock, state) = match workspace::read_state(dir, &args.lock, "OperationTypeOutput", ui) {
+        Ok(s) => s,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
     match &args.name {
         Some(name) => {
             let Some(o) = state.outputs.get(name) else {

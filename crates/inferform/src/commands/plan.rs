@@ -60,8 +60,7 @@ pub async fn prepare(
         }
     };
     ui.diagnostics(ws.warnings.iter());
-    let (lock, state) = workspace::read_state(dir, &flags.lock.lock_timeout, operation)
-        .map_err(|d| fail(ui, &d))?;
+    let (lock, state) = open_configured_state(dir, &ws, flags, operation, ui)?;
     let local_cloud = if flags.local_cloud {
         Some(
             workspace::start_local_cloud(dir)
@@ -72,16 +71,17 @@ pub async fn prepare(
         None
     };
     let needed = workspace::needed_providers(&ws, &state);
-    let providers = match workspace::configure_providers(&ws, &needed, local_cloud.as_ref()) {
-        Ok(p) => p,
-        Err(diags) => {
-            ui.diagnostics(diags.iter());
-            if let Some(cloud) = local_cloud {
-                cloud.shutdown().await;
+    let providers =
+        match workspace::configure_providers(&ws, &needed, local_cloud.as_ref(), &lock.workspace) {
+            Ok(p) => p,
+            Err(diags) => {
+                ui.diagnostics(diags.iter());
+                if let Some(cloud) = local_cloud {
+                    cloud.shutdown().await;
+                }
+                return Err(1);
             }
-            return Err(1);
-        }
-    };
+        };
     let engine = Arc::new(Engine {
         providers,
         schemas: ws.schemas.clone(),
@@ -95,6 +95,31 @@ pub async fn prepare(
         engine,
         local_cloud,
     })
+}
+
+/// Opens the state of the selected workspace in the backend the configuration asks for, once
+/// `init` has set that backend up, and reads it.
+fn open_configured_state(
+    dir: &Path,
+    ws: &Workspace,
+    flags: &PlanFlags,
+    operation: &str,
+    ui: &Ui,
+) -> Result<(LockedState, State), u8> {
+    let (_, backend) = crate::backend::for_config(ws).map_err(|diags| {
+        ui.diagnostics(diags.iter());
+        1u8
+    })?;
+    let name = crate::backend::current_workspace(dir);
+    let lock = workspace::open_state(backend.as_ref(), &name, operation, &flags.lock, ui)
+        .map_err(|d| fail(ui, &d))?;
+    let state = lock.store.load().map_err(|e| {
+        fail(
+            ui,
+            &crate::backend::state_diag("inferform::state::read", &e),
+        )
+    })?;
+    Ok((lock, state))
 }
 
 /// Parses `--target`/`--replace` addresses.
@@ -136,6 +161,7 @@ pub fn options(p: &Prepared, flags: &PlanFlags, destroy: bool) -> Result<PlanOpt
         targets: addresses("target", &resource_targets)?,
         module_targets,
         replace: addresses("replace", &flags.replace)?,
+        workspace: p.lock.workspace.clone(),
     })
 }
 

@@ -77,14 +77,13 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
         }
         return 0;
     }
-    let (_lock, state) =
-        match workspace::read_state(dir, &args.lock.lock_timeout, "OperationTypeShow") {
-            Ok(s) => s,
-            Err(d) => {
-                ui.diagnostics([&d]);
-                return 1;
-            }
-        };
+    let (_lock, state) = match workspace::read_state(dir, &args.lock, "OperationTypeShow", ui) {
+        Ok(s) => s,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
     if args.json {
         ui.line(&state_json(&state, &schemas).to_string());
         return 0;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use inferform_state::{ResourceState, State, StateStore as _};
+use inferform_state::{ResourceState, State};
 use inferform_types::{Diagnostic, ResourceInstanceAddr, Schema, Value};
 
 use crate::ui::Ui;
@@ -56,10 +56,90 @@ fn open(
     operation: &str,
     ui: &Ui,
 ) -> Result<(LockedState, State), u8> {
-    workspace::read_state(dir, &lock.lock_timeout, operation).map_err(|d| {
+    workspace::read_state(dir, lock, operation, ui).map_err(|d| {
         ui.diagnostics([&d]);
         1u8
     })
+}
+
+/// The state as it was at `serial`, when one is asked for.
+fn at_serial(l: &LockedState, state: State, serial: Option<u64>, ui: &Ui) -> Result<State, u8> {
+    let Some(n) = serial else {
+        return Ok(state);
+    };
+    match l.store.state_at(n) {
+        Ok(Some(old)) => Ok(old),
+        Ok(None) => Err(error(
+            ui,
+            "inferform::state::no_serial",
+            format!(
+                "the history of workspace \"{}\" has no state at serial {n}",
+                l.workspace
+            ),
+            "run `inferform state history` to see the serials that can be read back",
+        )),
+        Err(e) => {
+            ui.diagnostics([&crate::backend::state_diag("inferform::state::history", &e)]);
+            Err(1)
+        }
+    }
+}
+
+/// `state history` as a table, or as one JSON object per line.
+fn render_history(entries: &[inferform_state::HistoryEntry], json: bool) -> String {
+    if json {
+        return entries
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
+            .collect();
+    }
+    if entries.is_empty() {
+        return "No changes have been recorded in this workspace's history.\n".into();
+    }
+    let rows: Vec<[String; 6]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.serial.to_string(),
+                e.at.clone(),
+                e.who.clone(),
+                e.command.clone(),
+                e.resources.to_string(),
+                e.fingerprint.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let head = [
+        "SERIAL",
+        "WHEN",
+        "WHO",
+        "COMMAND",
+        "RESOURCES",
+        "PLAN FINGERPRINT",
+    ];
+    let mut width = head.map(str::len);
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:w$}  ", w = width[i]));
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(head);
+    for row in &rows {
+        out.push_str(&line(row.each_ref().map(String::as_str)));
+    }
+    out
 }
 
 fn error(ui: &Ui, code: &str, message: String, help: &str) -> u8 {
@@ -87,8 +167,11 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             }
             0
         }
-        StateCommand::Show { addr, lock } => {
-            let Ok((_l, state)) = open(dir, lock, "OperationTypeStateShow", ui) else {
+        StateCommand::Show { addr, serial, lock } => {
+            let Ok((l, state)) = open(dir, lock, "OperationTypeStateShow", ui) else {
+                return 1;
+            };
+            let Ok(state) = at_serial(&l, state, *serial, ui) else {
                 return 1;
             };
             match state.resources.get(addr) {
@@ -154,6 +237,7 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             {
                 return error(ui, "inferform::state::write", format!("cannot write the state: {e}"), "the state is unchanged or holds both addresses; check with `inferform state list`");
             }
+            l.record("state mv", None, ui);
             ui.line(&format!(
                 "Move \"{from}\" to \"{to}\"\nSuccessfully moved 1 object(s)."
             ));
@@ -191,13 +275,17 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
                     removed += 1;
                 }
             }
+            l.record("state rm", None, ui);
             ui.line(&format!(
                 "Successfully removed {removed} resource instance(s)."
             ));
             0
         }
-        StateCommand::Pull { lock } => {
-            let Ok((_l, state)) = open(dir, lock, "OperationTypeStatePull", ui) else {
+        StateCommand::Pull { serial, lock } => {
+            let Ok((l, state)) = open(dir, lock, "OperationTypeStatePull", ui) else {
+                return 1;
+            };
+            let Ok(state) = at_serial(&l, state, *serial, ui) else {
                 return 1;
             };
             let mut doc = state.clone();
@@ -222,6 +310,21 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             }
             ui.line(&serde_json::to_string_pretty(&json).unwrap_or_default());
             0
+        }
+        StateCommand::History { json, lock } => {
+            let Ok((l, _)) = open(dir, lock, "OperationTypeStateHistory", ui) else {
+                return 1;
+            };
+            match l.store.history() {
+                Ok(entries) => {
+                    ui.out(&render_history(&entries, *json));
+                    0
+                }
+                Err(e) => {
+                    ui.diagnostics([&crate::backend::state_diag("inferform::state::history", &e)]);
+                    1
+                }
+            }
         }
         StateCommand::Push { file, force, lock } => {
             let Ok((l, state)) = open(dir, lock, "OperationTypeStatePush", ui) else {
@@ -283,6 +386,7 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
                     "the old state is kept",
                 );
             }
+            l.record("state push", None, ui);
             ui.line(&format!(
                 "Pushed {} resource instance(s) from {}.",
                 new.resources.len(),
