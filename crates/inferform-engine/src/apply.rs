@@ -416,15 +416,21 @@ fn ambiguous(e: &ProviderError) -> bool {
 
 /// A state store whose writes, which wait for the disk, run off the async workers: with few
 /// cores, a synchronous fsync inside a task would hold up every poll and create due meanwhile.
-struct OffThread(Arc<dyn StateStore>);
+/// It also notes the first write that fails (a full disk, a lost database connection): the
+/// apply then starts nothing new, since whatever it did could not be recorded.
+struct OffThread(Arc<dyn StateStore>, Arc<AtomicBool>);
 
 impl OffThread {
-    fn run<T>(&self, f: impl FnOnce(&dyn StateStore) -> T) -> T {
+    fn run<T, E>(&self, f: impl FnOnce(&dyn StateStore) -> Result<T, E>) -> Result<T, E> {
         use tokio::runtime::{Handle, RuntimeFlavor};
-        match Handle::try_current().map(|h| h.runtime_flavor()) {
+        let result = match Handle::try_current().map(|h| h.runtime_flavor()) {
             Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| f(self.0.as_ref())),
             _ => f(self.0.as_ref()),
+        };
+        if result.is_err() {
+            self.1.store(true, Ordering::SeqCst);
         }
+        result
     }
 }
 
@@ -608,13 +614,14 @@ impl Engine {
             .into_iter()
             .filter(|c| c.action != Action::NoOp)
             .collect();
+        let state_failed = Arc::new(AtomicBool::new(false));
         let ctx = Arc::new(Ctx {
             engine: self.clone(),
             config: input.config.clone(),
             root: RwLock::new(input.plan.roots),
             vars: input.plan.vars.clone(),
             workspace: input.plan.workspace.clone(),
-            store: Arc::new(OffThread(input.store.clone())),
+            store: Arc::new(OffThread(input.store.clone(), state_failed.clone())),
             observer: input.observer.clone(),
             base_dir: input.base_dir.clone(),
             expansions: Mutex::new(BTreeMap::new()),
@@ -675,7 +682,7 @@ impl Engine {
                         }
                         Action::NoOp | Action::Read => {}
                     }
-                    if input.stop.load(Ordering::SeqCst) {
+                    if input.stop.load(Ordering::SeqCst) || state_failed.load(Ordering::SeqCst) {
                         stopped = true;
                         continue;
                     }
@@ -706,7 +713,18 @@ impl Engine {
                 outcome.skipped.push(changes[i].addr.to_string());
             }
         }
-        if stopped {
+        if state_failed.load(Ordering::SeqCst) {
+            outcome.diagnostics.push(
+                Diagnostic::error(
+                    "inferform::apply::state_failed",
+                    "the state could not be written, so no new change was started after that",
+                )
+                .with_help(
+                    "the changes listed as failed with a state error may have been made in the cloud without being recorded; \
+                     once the state is reachable again, run apply: it refreshes, and adopts any object a recorded create intent names",
+                ),
+            );
+        } else if stopped {
             outcome.diagnostics.push(
                 Diagnostic::error(
                     "inferform::apply::interrupted",

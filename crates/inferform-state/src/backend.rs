@@ -195,7 +195,7 @@ fn io_error(path: &Path, e: std::io::Error) -> StateError {
 
 /// Creates a directory (and its parents) readable by its owner only: state holds what the
 /// clouds said about the objects, which is not everyone's to read.
-fn create_private_dir(path: &Path) -> Result<(), StateError> {
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -203,14 +203,19 @@ fn create_private_dir(path: &Path) -> Result<(), StateError> {
         use std::os::unix::fs::DirBuilderExt as _;
         builder.mode(0o700);
     }
-    builder.create(path).map_err(|e| io_error(path, e))
+    builder.create(path)
 }
 
 /// Writes a file readable by its owner only, whole: to a temporary file renamed over it, so
-/// that a reader never sees half a record.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// that a reader never sees half a record. Its folder is created private if it is missing.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let tmp = path.with_extension("json.tmp");
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dir(parent)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -248,7 +253,7 @@ impl Backend for LocalBackend {
     }
 
     fn init(&self) -> Result<(), StateError> {
-        create_private_dir(&self.data_dir)
+        create_private_dir(&self.data_dir).map_err(|e| io_error(&self.data_dir, e))
     }
 
     fn workspaces(&self) -> Result<Vec<String>, StateError> {
@@ -282,7 +287,7 @@ impl Backend for LocalBackend {
             });
         }
         let dir = self.state_dir(name);
-        create_private_dir(&dir)?;
+        create_private_dir(&dir).map_err(|e| io_error(&dir, e))?;
         // Opening creates the database: its lineage and format version.
         match SledStore::open(&dir) {
             Ok(_) => Ok(()),
@@ -312,7 +317,7 @@ impl Backend for LocalBackend {
         valid_workspace_name(workspace)?;
         let dir = self.state_dir(workspace);
         if workspace == DEFAULT {
-            create_private_dir(&dir)?;
+            create_private_dir(&dir).map_err(|e| io_error(&dir, e))?;
         } else if !self.exists(workspace) {
             return Err(self.no_workspace(workspace));
         }
