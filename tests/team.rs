@@ -6,8 +6,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{count, Work};
@@ -133,26 +133,39 @@ fn quickstart_through_the_pg_backend_then_no_op_then_destroy() {
     assert_eq!(run(&work, &db, &["state", "list"]).stdout, "");
 }
 
-#[test]
-fn two_applies_at_once_one_proceeds_the_other_waits_or_names_the_holder() {
-    let db = schema_or_skip!();
-    let work = Work::quickstart();
+/// Initializes the quickstart on the pg backend with cloud objects taking `ms` to become
+/// ready, starts an apply, and returns it once it has printed `marker` (it holds the lock from
+/// the start), with the rest of its output.
+fn slow_apply_under_way(
+    work: &Work,
+    db: &Schema,
+    ms: u64,
+    marker: &str,
+) -> (Child, Lines<BufReader<ChildStdout>>) {
     work.write("backend.hcl", &db.block());
-    work.cloud_config(r#"{"timings": {"all_ms": 2500}}"#);
-    assert_eq!(run(&work, &db, &["init"]).code, 0);
-    let mut first = work
+    work.cloud_config(&format!(r#"{{"timings": {{"all_ms": {ms}}}}}"#));
+    assert_eq!(run(work, db, &["init"]).code, 0);
+    let mut child = work
         .command(&["apply", "--local-cloud", "--auto-approve"])
         .env("PG_CONN_STR", &db.url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
-        if line.unwrap().contains("Creating...") {
+        if line.unwrap().contains(marker) {
             break;
         }
     }
+    (child, lines)
+}
+
+#[test]
+fn two_applies_at_once_one_proceeds_the_other_waits_or_names_the_holder() {
+    let db = schema_or_skip!();
+    let work = Work::quickstart();
+    let (mut first, lines) = slow_apply_under_way(&work, &db, 2500, "Creating...");
     let refused = run(&work, &db, &["apply", "--local-cloud", "--auto-approve"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(
@@ -201,24 +214,8 @@ fn two_applies_at_once_one_proceeds_the_other_waits_or_names_the_holder() {
 fn a_killed_apply_leaves_no_lock_and_the_next_run_converges() {
     let db = schema_or_skip!();
     let work = Work::quickstart();
-    work.write("backend.hcl", &db.block());
-    work.cloud_config(r#"{"timings": {"all_ms": 3000}}"#);
-    assert_eq!(run(&work, &db, &["init"]).code, 0);
-    let mut child = work
-        .command(&["apply", "--local-cloud", "--auto-approve"])
-        .env("PG_CONN_STR", &db.url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        if line
-            .unwrap()
-            .contains("fabric_endpoint.chat: Still creating")
-        {
-            break;
-        }
-    }
+    let (mut child, _) =
+        slow_apply_under_way(&work, &db, 3000, "fabric_endpoint.chat: Still creating");
     child.kill().unwrap(); // SIGKILL: no chance to release anything
     child.wait().unwrap();
 
@@ -542,6 +539,14 @@ fn backend_arguments_come_from_variables_so_each_environment_has_its_own() {
     );
     let work = Work::new(&[("main.hcl", DATA), ("backend.hcl", &config)]);
     work.write("dev.vars.hcl", "env = \"dev\"\n");
+    let without = run(&work, &db, &["init"]);
+    assert_eq!(without.code, 1, "the backend reads var.env: {without:?}");
+    assert!(without.stderr.contains("env"), "{without:?}");
+    // A required variable the backend does not read is not needed by init.
+    work.write("other.hcl", "variable \"token\" {\n  type = string\n}\n");
+    let init = run(&work, &db, &["init", "--var-file", "dev.vars.hcl"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    std::fs::remove_file(work.path().join("other.hcl")).unwrap();
     let init = run(&work, &db, &["init", "--var-file", "dev.vars.hcl"]);
     assert_eq!(init.code, 0, "{init:?}");
     let apply = run(
@@ -558,4 +563,35 @@ fn backend_arguments_come_from_variables_so_each_environment_has_its_own() {
         "{other:?}"
     );
     inferform_state::pg::drop_schema(&db.url, &format!("{}_dev", db.name));
+}
+
+#[test]
+fn local_state_has_workspaces_too_and_serves_remote_state() {
+    let platform = Work::new(&[("main.hcl", DATA)]);
+    let run = |work: &Work, args: &[&str]| work.run(args);
+    assert_eq!(run(&platform, &["apply", "--auto-approve"]).code, 0);
+    assert_eq!(run(&platform, &["workspace", "new", "blue"]).code, 0);
+    let apply = run(&platform, &["apply", "--auto-approve", "--var", "n=1"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(apply.stdout.contains("where = \"blue\""), "{apply:?}");
+    assert!(platform
+        .path()
+        .join(".inferform/workspaces/blue/state")
+        .is_dir());
+    assert_eq!(run(&platform, &["state", "list"]).stdout.lines().count(), 1);
+    assert_eq!(run(&platform, &["workspace", "select", "default"]).code, 0);
+    assert_eq!(run(&platform, &["state", "list"]).stdout.lines().count(), 3);
+    let history = run(&platform, &["state", "history", "--json"]);
+    assert_eq!(history.stdout.lines().count(), 1, "{history:?}");
+
+    let app = Work::new(&[(
+        "main.hcl",
+        &format!(
+            "data \"inferform_remote_state\" \"p\" {{\n  backend   = \"local\"\n  config    = {{ path = \"{}\" }}\n  workspace = \"blue\"\n}}\n\noutput \"items\" {{\n  value = data.inferform_remote_state.p.outputs.items\n}}\n",
+            platform.path().display()
+        ),
+    )]);
+    let apply = run(&app, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(apply.stdout.contains("\"item-0\""), "{apply:?}");
 }

@@ -158,7 +158,7 @@ pub fn recorded(dir: &Path) -> Result<Option<Settings>, Diagnostic> {
 pub fn record(dir: &Path, settings: &Settings) -> Result<(), Diagnostic> {
     let path = record_path(dir);
     let text = serde_json::to_string_pretty(settings).unwrap_or_default();
-    crate::workspace::write_private(&path, text.as_bytes()).map_err(|e| {
+    inferform_state::backend::write_private(&path, text.as_bytes()).map_err(|e| {
         Diagnostic::error(
             "inferform::backend::record",
             format!("cannot write {}: {e}", path.display()),
@@ -345,7 +345,7 @@ pub fn workspace_from_env() -> bool {
 /// Records the selected workspace.
 pub fn select_workspace(dir: &Path, name: &str) -> Result<(), Diagnostic> {
     let path = selection_path(dir);
-    crate::workspace::write_private(&path, format!("{name}\n").as_bytes()).map_err(|e| {
+    inferform_state::backend::write_private(&path, format!("{name}\n").as_bytes()).map_err(|e| {
         Diagnostic::error(
             "inferform::workspace::select",
             format!("cannot write {}: {e}", path.display()),

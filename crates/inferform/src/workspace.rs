@@ -171,6 +171,21 @@ pub enum CliVar {
 
 /// Loads and validates the configuration in `dir`, with variables. All diagnostics on failure.
 pub fn load(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
+    load_with(dir, cli_vars, |_| true)
+}
+
+/// Loads the configuration for `init`, which needs only the variables the backend block
+/// reads: a required variable with no value is no error here (if the backend reads it,
+/// evaluating the backend says so), as `init` in CI runs before plan-time values are given.
+pub fn load_for_init(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
+    load_with(dir, cli_vars, |d| d.code != "inferform::vars::missing")
+}
+
+fn load_with(
+    dir: &Path,
+    cli_vars: &[CliVar],
+    keep: impl Fn(&Diagnostic) -> bool,
+) -> Result<Workspace, Diagnostics> {
     let (config, mut diags) = inferform_lang::load_dir(dir, &display_dir(dir));
     let factories = factories();
     let schemas = schemas(&factories);
@@ -194,7 +209,7 @@ pub fn load(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
     let (sources, more) = var_sources(dir, cli_vars);
     diags.extend(more);
     let (vars, more) = resolve(&config, &sources);
-    diags.extend(more);
+    diags.extend(Diagnostics(more.into_iter().filter(|d| keep(d)).collect()));
     if diags.has_errors() {
         return Err(diags);
     }
@@ -247,41 +262,6 @@ fn check_provider_blocks(
 /// Where this configuration's working data lives.
 pub fn data_dir(dir: &Path) -> PathBuf {
     dir.join(".inferform")
-}
-
-/// Writes a file only its owner can read: state, plans and backend records may describe
-/// everything a team runs, and CI runners are shared machines.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(parent) = path.parent() {
-        create_private_dir(parent)?;
-    }
-    let tmp = path.with_extension("tmp");
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut f = options.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
-
-/// Creates a folder (and its parents) readable by its owner only.
-pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(path)
 }
 
 /// Parses a `--lock-timeout` value.

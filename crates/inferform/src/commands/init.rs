@@ -33,7 +33,7 @@ fn one(d: Diagnostic) -> Diags {
 }
 
 fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Diags> {
-    let ws = workspace::load(dir, vars)?;
+    let ws = workspace::load_for_init(dir, vars)?;
     ui.diagnostics(ws.warnings.iter());
     let kind = ws
         .config
