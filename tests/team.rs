@@ -126,6 +126,23 @@ fn quickstart_through_the_pg_backend_then_no_op_then_destroy() {
     assert!(noop.stdout.contains("No changes"), "{noop:?}");
     let list = run(&work, &db, &["state", "list"]);
     assert_eq!(list.stdout.lines().count(), 5, "{list:?}");
+    // The same schema named another way is the same backend: nothing to migrate.
+    let again = run(
+        &work,
+        &db,
+        &[
+            "init",
+            "--backend-config",
+            &format!("schema_name={}", db.name),
+        ],
+    );
+    assert_eq!(again.code, 0, "{again:?}");
+    let noop = run(
+        &work,
+        &db,
+        &["plan", "--local-cloud", "--detailed-exitcode"],
+    );
+    assert_eq!(noop.code, 0, "{noop:?}");
 
     let destroy = run(&work, &db, &["destroy", "--local-cloud", "--auto-approve"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
@@ -375,7 +392,18 @@ fn workspaces_isolate_state_and_history_reads_back_earlier_serials() {
     assert_eq!(old.code, 0, "{old:?}");
     let doc: serde_json::Value = serde_json::from_str(&old.stdout).unwrap();
     assert_eq!(doc["resources"].as_object().unwrap().len(), 1);
+    // Rolling back to an earlier serial restores it exactly, and is itself recorded.
+    let back = run(&work, &db, &["state", "push", "--serial", &first]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(
+        run(&work, &db, &["state", "list"]).stdout.lines().count(),
+        1
+    );
+    let plan = run(&work, &db, &["plan", "--var", "n=3", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(plan.stdout.contains("2 to add"), "{plan:?}");
     let table = run(&work, &db, &["state", "history"]);
+    assert!(table.stdout.contains("state push --serial"), "{table:?}");
     assert!(table.stdout.starts_with("SERIAL"), "{table:?}");
     let missing = run(
         &work,

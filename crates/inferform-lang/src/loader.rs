@@ -599,8 +599,17 @@ impl Loader {
         }
         for mut structure in block.body.iter_mut() {
             if let Some(inner) = structure.as_block_mut() {
-                if inner.ident.as_str() == "backend" {
-                    self.backend(source, inner);
+                match inner.ident.as_str() {
+                    "backend" => self.backend(source, inner),
+                    // Never fall back silently to local state for a configuration that
+                    // expected its state elsewhere.
+                    "cloud" => self.error(
+                        "inferform::config::unsupported_block",
+                        "`cloud` blocks are not supported by inferform",
+                        header_span(source, inner),
+                        "keep shared state in PostgreSQL with `backend \"pg\" { ... }` (see \"Working as a team\" in the README)",
+                    ),
+                    _ => {}
                 }
             }
         }

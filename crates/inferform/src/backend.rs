@@ -77,10 +77,25 @@ impl Settings {
         }
     }
 
+    /// Where the state is, without credentials and whatever way each setting was given: two
+    /// settings with one identity are one backend (a conn_str moved from the block to
+    /// PG_CONN_STR, or a rotated password, changes nothing).
+    pub fn identity(&self, dir: &Path) -> Result<String, Diagnostic> {
+        Ok(format!("{}: {}", self.kind, self.open(dir)?.describe()))
+    }
+
     /// A short description for messages, with no secret in it.
     pub fn describe(&self) -> String {
         match self.kind.as_str() {
-            "pg" => "the \"pg\" backend".into(),
+            "pg" => {
+                let schema = self
+                    .effective()
+                    .get("schema_name")
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| DEFAULT_SCHEMA.into());
+                format!("the \"pg\" backend (schema {schema})")
+            }
             _ => "local state (.inferform/state)".into(),
         }
     }
@@ -193,6 +208,22 @@ pub fn configured(
     Ok(settings)
 }
 
+/// Whether the backend block's own conn_str carries a password: it is then recorded in
+/// `.inferform/backend.json`, and if it came from a variable, in saved plans too.
+pub fn block_has_password(settings: &Settings) -> bool {
+    settings
+        .block
+        .get("conn_str")
+        .and_then(|v| v.as_str())
+        .is_some_and(|c| {
+            let userinfo = c
+                .split_once("://")
+                .and_then(|(_, rest)| rest.split_once('@'))
+                .map(|(u, _)| u.contains(':'));
+            userinfo.unwrap_or(false) || c.contains("password=")
+        })
+}
+
 /// Parses `--backend-config` values: `KEY=VALUE`, or a file of `KEY = value` lines.
 pub fn cli_settings(
     kind: &str,
@@ -200,6 +231,14 @@ pub fn cli_settings(
 ) -> Result<BTreeMap<String, serde_json::Value>, Diagnostic> {
     let mut out = BTreeMap::new();
     for item in given {
+        if item.contains("://") && !item.starts_with("conn_str=") {
+            // A connection string passed bare: never echo it, it may hold a password.
+            return Err(Diagnostic::error(
+                "inferform::backend::config_value",
+                "a --backend-config value looks like a connection string without its setting name",
+            )
+            .with_help("write --backend-config conn_str=postgres://..., or better, set PG_CONN_STR in the environment"));
+        }
         match item.split_once('=') {
             Some((k, v)) => {
                 out.insert(
@@ -239,9 +278,14 @@ pub fn cli_settings(
                 None if allowed.is_empty() => format!("the {kind} backend takes no settings"),
                 None => format!("the {kind} backend takes: {}", allowed.join(", ")),
             };
+            let shown = if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                key.as_str()
+            } else {
+                "(a value that is not a setting name)"
+            };
             return Err(Diagnostic::error(
                 "inferform::backend::unknown_argument",
-                format!("--backend-config {key}: not a setting of the {kind} backend"),
+                format!("--backend-config {shown}: not a setting of the {kind} backend"),
             )
             .with_help(help));
         }
@@ -256,10 +300,21 @@ fn first_line(s: &str) -> &str {
 /// The backend for a command that loaded the configuration: the recorded one, provided the
 /// configuration still asks for it.
 pub fn for_config(ws: &Workspace) -> Result<(Settings, Arc<dyn Backend>), Diagnostics> {
-    let wanted = configured(ws, BTreeMap::new())?;
+    let kind = ws
+        .config
+        .backend
+        .as_ref()
+        .map_or("local", |b| b.kind.as_str());
     let recorded = recorded(&ws.dir).map_err(one)?;
-    let settings = match recorded {
-        None if wanted.kind == "local" => wanted,
+    // The `--backend-config` values init was given still count.
+    let cli = recorded
+        .as_ref()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.cli.clone())
+        .unwrap_or_default();
+    let wanted = configured(ws, cli)?;
+    match recorded {
+        None if wanted.kind == "local" => {}
         None => {
             return Err(one(Diagnostic::error(
                 "inferform::backend::init_required",
@@ -270,7 +325,7 @@ pub fn for_config(ws: &Workspace) -> Result<(Settings, Arc<dyn Backend>), Diagno
                 wanted.kind
             ))))
         }
-        Some(rec) if rec.kind == wanted.kind && rec.block == wanted.block => rec,
+        Some(rec) if rec.identity(&ws.dir).ok() == Some(wanted.identity(&ws.dir).map_err(one)?) => {}
         Some(rec) => {
             return Err(one(Diagnostic::error(
                 "inferform::backend::changed",
@@ -282,9 +337,9 @@ pub fn for_config(ws: &Workspace) -> Result<(Settings, Arc<dyn Backend>), Diagno
                 wanted.describe()
             ))))
         }
-    };
-    let backend = settings.open(&ws.dir).map_err(one)?;
-    Ok((settings, backend))
+    }
+    let backend = wanted.open(&ws.dir).map_err(one)?;
+    Ok((wanted, backend))
 }
 
 /// The backend for a command that does not load the configuration (`state`, `output`, `show`,
@@ -324,17 +379,24 @@ fn selection_path(dir: &Path) -> PathBuf {
 
 /// The selected workspace: `INFERFORM_WORKSPACE`, else the one `workspace select` recorded,
 /// else `default`.
-pub fn current_workspace(dir: &Path) -> String {
+pub fn current_workspace(dir: &Path) -> Result<String, Diagnostic> {
     if let Ok(name) = std::env::var("INFERFORM_WORKSPACE") {
         if !name.trim().is_empty() {
-            return name.trim().to_string();
+            return Ok(name.trim().to_string());
         }
     }
-    std::fs::read_to_string(selection_path(dir))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "default".into())
+    let path = selection_path(dir);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Ok(_) => Ok("default".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok("default".into()),
+        // Never fall back to another workspace's state because the selection is unreadable.
+        Err(e) => Err(Diagnostic::error(
+            "inferform::workspace::selection",
+            format!("cannot read the selected workspace from {}: {e}", path.display()),
+        )
+        .with_help("fix the file's permissions, or select a workspace again with `inferform workspace select NAME`")),
+    }
 }
 
 /// Whether the workspace comes from `INFERFORM_WORKSPACE`, which `workspace select` cannot override.

@@ -325,9 +325,14 @@ pub enum StateCommand {
         #[command(flatten)]
         lock: LockFlags,
     },
-    /// Replace the state with a JSON document from `state pull`.
+    /// Replace the state with a JSON document from `state pull`, or with the state as it was at
+    /// an earlier serial (`--serial N`, exactly, sensitive values included).
     Push {
-        file: PathBuf,
+        #[arg(required_unless_present = "serial", conflicts_with = "serial")]
+        file: Option<PathBuf>,
+        /// Roll back to the state recorded at this serial (see `state history`).
+        #[arg(long, value_name = "N")]
+        serial: Option<u64>,
         /// Accept another lineage or a lower serial.
         #[arg(long)]
         force: bool,

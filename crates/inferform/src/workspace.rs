@@ -346,7 +346,7 @@ pub fn read_state(
     ui: &Ui,
 ) -> Result<(LockedState, inferform_state::State), Diagnostic> {
     let backend = crate::backend::for_dir(dir)?;
-    let workspace = crate::backend::current_workspace(dir);
+    let workspace = crate::backend::current_workspace(dir)?;
     let locked = open_state(backend.as_ref(), &workspace, operation, lock, ui)?;
     let state = locked
         .store

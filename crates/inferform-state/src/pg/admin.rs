@@ -75,7 +75,9 @@ async fn check_version(s: &Session) -> Result<(), StateError> {
             cause: "the schema has no format version".into(),
         });
     };
-    let text: String = row.get(0);
+    let text: String = row
+        .try_get(0)
+        .map_err(|e| super::corrupt("format version", e))?;
     let found: u32 = text
         .trim()
         .parse()
@@ -95,7 +97,13 @@ async fn names(s: &Session) -> Result<Vec<String>, StateError> {
         .query(&format!("SELECT name FROM {}", s.sql.t("workspaces")), &[])
         .await
         .map_err(|e| s.err(e))?;
-    let mut names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    let mut names: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.try_get(0)
+                .map_err(|e| super::corrupt("workspace name", e))
+        })
+        .collect::<Result<_, _>>()?;
     names.push(DEFAULT.to_string());
     names.sort();
     names.dedup();
@@ -114,7 +122,8 @@ async fn exists(s: &Session, name: &str) -> Result<bool, StateError> {
         )
         .await
         .map_err(|e| s.err(e))?;
-    Ok(row.get(0))
+    row.try_get(0)
+        .map_err(|e| super::corrupt("query result", e))
 }
 
 /// Makes sure the workspace has a row: "default" always exists, so it is made on demand;
@@ -149,7 +158,8 @@ async fn try_lock(s: &Session, key: i64) -> Result<bool, StateError> {
         .query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&key])
         .await
         .map_err(|e| s.err(e))?;
-    Ok(row.get(0))
+    row.try_get(0)
+        .map_err(|e| super::corrupt("query result", e))
 }
 
 async fn unlock(s: &Session, key: i64) -> Result<(), StateError> {
@@ -171,7 +181,9 @@ async fn holder(s: &Session, name: &str, key: i64) -> Result<Option<Box<LockInfo
     match row {
         None => Ok(None),
         Some(row) => {
-            let value: serde_json::Value = row.get(0);
+            let value: serde_json::Value = row
+                .try_get(0)
+                .map_err(|e| super::corrupt("lock record", e))?;
             // A record that does not decode names nobody rather than failing the message.
             Ok(serde_json::from_value(value).ok().map(Box::new))
         }
@@ -185,7 +197,8 @@ async fn holds_lock(s: &Session, pid: i32, key: i64) -> Result<bool, StateError>
         .query_one(s.sql.holds_lock(), &[&pid, &hi, &lo])
         .await
         .map_err(|e| s.err(e))?;
-    Ok(row.get(0))
+    row.try_get(0)
+        .map_err(|e| super::corrupt("query result", e))
 }
 
 /// Releases an opened workspace's lock when the [`Opened`] goes: its record first, then the
@@ -203,7 +216,10 @@ impl Drop for LockGuard {
         let _ = self.conn.call(move |s| {
             async move {
                 let ws: &str = &ws;
-                s.client
+                // The record goes first so nobody reads a holder that has left; whether or not
+                // that works, the lock itself is always released.
+                let _ = s
+                    .client
                     .execute(
                         &format!(
                             "DELETE FROM {} WHERE workspace = $1::text AND info->>'ID' = $2::text",
@@ -211,8 +227,7 @@ impl Drop for LockGuard {
                         ),
                         &[&ws, &id],
                     )
-                    .await
-                    .map_err(|e| s.err(e))?;
+                    .await;
                 unlock(s, key).await
             }
             .boxed_local()
@@ -242,7 +257,9 @@ impl Backend for PgBackend {
                     )
                     .await
                     .map_err(|e| s.err(e))?;
-                let present: bool = row.get(0);
+                let present: bool = row
+                    .try_get(0)
+                    .map_err(|e| super::corrupt("schema check", e))?;
                 if !present && skip {
                     return Err(StateError::NoSchema { schema });
                 }
@@ -485,8 +502,8 @@ impl Backend for PgBackend {
                 let Some(row) = row else {
                     return Ok(ForceUnlocked::NotLocked);
                 };
-                let info: serde_json::Value = row.get(0);
-                let pid: i32 = row.get(1);
+                let info: serde_json::Value = row.try_get(0).map_err(|e| super::corrupt("lock record", e))?;
+                let pid: i32 = row.try_get(1).map_err(|e| super::corrupt("lock record", e))?;
                 let info: LockInfo = serde_json::from_value(info)
                     .map_err(|e| StateError::Corrupt(format!("the lock record: {e}")))?;
                 if info.id != id {

@@ -45,7 +45,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, StateError> {
     serde_json::to_string(value).map_err(|e| StateError::Write(e.to_string()))
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StateError {
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StateError {
     StateError::Corrupt(format!("{what}: {e}"))
 }
 
@@ -167,7 +167,10 @@ impl PgStore {
                         )
                         .await
                         .map_err(|e| s.err(e))?;
-                    let old: i64 = row.ok_or(gone)?.get(0);
+                    let old: i64 = row
+                        .ok_or(gone)?
+                        .try_get(0)
+                        .map_err(|e| corrupt("serial", e))?;
                     let serial = match rule {
                         Serial::Bump => old.max(new_serial) + 1,
                         Serial::Exact => new_serial,

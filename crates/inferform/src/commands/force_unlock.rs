@@ -22,7 +22,13 @@ pub fn run(dir: &Path, args: &ForceUnlockArgs, ui: &Ui) -> u8 {
             return 1;
         }
     };
-    let workspace = backend::current_workspace(dir);
+    let workspace = match backend::current_workspace(dir) {
+        Ok(w) => w,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
     if !args.force {
         let question = format!(
             "Do you really want to force-unlock?\n  inferform will remove the lock {} on the state of workspace \"{workspace}\".\n  A run still holding it will have its database session ended.\n  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ",
@@ -42,8 +48,14 @@ pub fn run(dir: &Path, args: &ForceUnlockArgs, ui: &Ui) -> u8 {
     }
     match target.force_unlock(&workspace, &args.lock_id) {
         Ok(ForceUnlocked::NotLocked) => {
-            ui.line("The state is not locked.");
-            0
+            // Nothing was unlocked: a lock ID from another workspace's run, most likely.
+            let d = inferform_types::Diagnostic::error(
+                "inferform::lock::not_locked",
+                format!("the state of workspace \"{workspace}\" is not locked: no lock {} to remove", args.lock_id),
+            )
+            .with_help("if the lock belongs to another workspace, select it first (or set INFERFORM_WORKSPACE) and run force-unlock again");
+            ui.diagnostics([&d]);
+            1
         }
         Ok(ForceUnlocked::StaleRecordRemoved) => {
             ui.line("inferform state has been successfully unlocked!\n\nThe run that held the lock no longer exists; its lock record was removed.");

@@ -43,8 +43,8 @@ fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Dia
         .to_string();
     let previous = backend::recorded(dir).map_err(one)?;
     let mut cli = backend::cli_settings(&kind, &args.backend_config).map_err(one)?;
-    if args.backend_config.is_empty() {
-        // A re-run of init keeps the settings given to the last one.
+    if args.backend_config.is_empty() && !args.reconfigure {
+        // A re-run of init keeps the settings given to the last one; --reconfigure forgets them.
         if let Some(prev) = previous.as_ref().filter(|p| p.kind == kind) {
             cli = prev.cli.clone();
         }
@@ -55,10 +55,25 @@ fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Dia
     target
         .init()
         .map_err(|e| one(backend::state_diag("inferform::backend::init", &e)))?;
+    if backend::block_has_password(&wanted) {
+        ui.diagnostics([&Diagnostic::warning(
+            "inferform::backend::password_in_config",
+            "the backend block's conn_str holds a password",
+        )
+        .with_help("it is recorded in .inferform/backend.json, and a variable holding it is written in clear into saved plans; set PG_CONN_STR in the environment instead")]);
+    }
     let before = previous.clone().unwrap_or_else(Settings::local);
-    let changed = before != wanted;
+    let wanted_id = wanted.identity(dir).map_err(one)?;
+    let changed = before.identity(dir).ok().as_deref() != Some(wanted_id.as_str());
     if changed && !args.reconfigure {
-        let source = before.open(dir).map_err(one)?;
+        let source = before.open(dir).map_err(|mut d| {
+            d.help = Some(format!(
+                "{}; the working directory used {} before, and init must read it to know whether state is left there: restore its settings, or pass --reconfigure to leave it behind",
+                d.help.unwrap_or_default(),
+                before.describe()
+            ));
+            one(d)
+        })?;
         let held = states_held(source.as_ref()).map_err(|e| {
             let mut d = backend::state_diag("inferform::backend::previous", &e);
             d.help = Some(format!(
@@ -102,7 +117,7 @@ fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Dia
     if previous.is_some() || wanted.kind != "local" {
         backend::record(dir, &wanted).map_err(one)?;
     }
-    let current = backend::current_workspace(dir);
+    let current = backend::current_workspace(dir).map_err(one)?;
     if current != "default" {
         let known = target
             .workspaces()
@@ -163,7 +178,9 @@ fn migrate(
     let to =
         workspace::open_state(target, name, "OperationTypeMigrate", &args.lock, ui).map_err(one)?;
     let existing = to.store.load().map_err(diag)?;
-    let occupied = !existing.resources.is_empty() || !existing.outputs.is_empty();
+    let occupied = !existing.resources.is_empty()
+        || !existing.outputs.is_empty()
+        || !existing.intents.is_empty();
     if occupied && existing.lineage != state.lineage {
         return Err(one(
             Diagnostic::error(

@@ -110,7 +110,7 @@ fn open_configured_state(
         ui.diagnostics(diags.iter());
         1u8
     })?;
-    let name = crate::backend::current_workspace(dir);
+    let name = crate::backend::current_workspace(dir).map_err(|d| fail(ui, &d))?;
     let lock = workspace::open_state(backend.as_ref(), &name, operation, &flags.lock, ui)
         .map_err(|d| fail(ui, &d))?;
     let state = lock.store.load().map_err(|e| {

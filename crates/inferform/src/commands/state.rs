@@ -85,6 +85,38 @@ fn at_serial(l: &LockedState, state: State, serial: Option<u64>, ui: &Ui) -> Res
     }
 }
 
+/// `state push --serial N`: the state as history recorded it at N, exactly (sensitive values
+/// and all, which a pulled file lacks), with the create intents of now kept, since they name
+/// objects an interrupted run may have made since.
+fn roll_back(l: &LockedState, now: &State, serial: u64, ui: &Ui) -> u8 {
+    let Ok(mut old) = at_serial(l, now.clone(), Some(serial), ui) else {
+        return 1;
+    };
+    if old.lineage != now.lineage {
+        return error(
+            ui,
+            "inferform::state::lineage",
+            format!("the state at serial {serial} has another lineage ({}) than the state now ({})", old.lineage, now.lineage),
+            "history belongs to one lineage: pull that state and push it with --force if you mean it",
+        );
+    }
+    old.intents.extend(now.intents.clone());
+    if let Err(e) = l.store.replace(&old) {
+        return error(
+            ui,
+            "inferform::state::write",
+            format!("cannot write the state: {e}"),
+            "the state is unchanged",
+        );
+    }
+    l.record(&format!("state push --serial {serial}"), None, ui);
+    ui.line(&format!(
+        "Rolled the state back to serial {serial}: {} resource instance(s). Run `inferform plan` to see how the cloud differs from it.",
+        old.resources.len()
+    ));
+    0
+}
+
 /// `state history` as a table, or as one JSON object per line.
 fn render_history(entries: &[inferform_state::HistoryEntry], json: bool) -> String {
     if json {
@@ -326,9 +358,17 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
                 }
             }
         }
-        StateCommand::Push { file, force, lock } => {
+        StateCommand::Push {
+            file,
+            serial,
+            force,
+            lock,
+        } => {
             let Ok((l, state)) = open(dir, lock, "OperationTypeStatePush", ui) else {
                 return 1;
+            };
+            let Some(file) = file else {
+                return roll_back(&l, &state, serial.unwrap_or_default(), ui);
             };
             let text = match std::fs::read_to_string(file) {
                 Ok(t) => t,

@@ -27,7 +27,7 @@ fn state_err(e: StateError) -> Diagnostic {
 }
 
 fn run_inner(dir: &Path, cmd: &WorkspaceCommand, ui: &Ui) -> Result<(), Diagnostic> {
-    let current = backend::current_workspace(dir);
+    let current = backend::current_workspace(dir)?;
     if let WorkspaceCommand::Show = cmd {
         ui.line(&current);
         return Ok(());
@@ -110,19 +110,21 @@ fn run_inner(dir: &Path, cmd: &WorkspaceCommand, ui: &Ui) -> Result<(), Diagnost
                 ui,
             )?;
             let state = held.store.load().map_err(state_err)?;
-            if !state.resources.is_empty() && !force {
+            let tracked = state.resources.len() + state.intents.len();
+            if tracked > 0 && !force {
                 return Err(Diagnostic::error(
                     "inferform::workspace::not_empty",
                     format!(
-                        "Workspace \"{name}\" is not empty: its state tracks {} resource instance(s)",
-                        state.resources.len()
+                        "Workspace \"{name}\" is not empty: its state tracks {} resource instance(s) and {} create(s) an interrupted run may have made",
+                        state.resources.len(),
+                        state.intents.len()
                     ),
                 )
                 .with_help("destroy them first (`inferform destroy` in that workspace), or pass --force to delete the workspace and leave the objects in the cloud, unmanaged"));
             }
             drop(held);
             target.delete_workspace(name).map_err(state_err)?;
-            if !state.resources.is_empty() {
+            if tracked > 0 {
                 ui.diagnostics([&Diagnostic::warning(
                     "inferform::workspace::orphans",
                     format!(

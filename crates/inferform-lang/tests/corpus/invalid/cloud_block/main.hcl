@@ -1,0 +1,9 @@
+terraform {
+  cloud {
+    organization = "acme"
+  }
+}
+
+resource "inferform_data" "a" {
+  input = 1
+}
