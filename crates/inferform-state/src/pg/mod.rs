@@ -397,7 +397,16 @@ pub fn test_url() -> Option<String> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("PostgreSQL not reachable at {shown}: {cause} (CI=true: tests that need it must run)");
             }
-            eprintln!("skipped: PostgreSQL not reachable at {shown}: {cause}");
+            // Once per test binary, and past the test harness's capture (which hides what
+            // passing tests print), so that `cargo test` shows what did not run and why.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped: the tests that need PostgreSQL (not reachable at {shown}: {cause}); set INFERFORM_TEST_PG, or see README.md"
+                );
+            });
             None
         }
     }
