@@ -352,6 +352,57 @@ resource "inferform_data" "b" {
 }
 
 #[test]
+fn an_edited_saved_plan_is_refused_by_show_and_apply() {
+    let config = "resource \"inferform_data\" \"a\" {\n  input = \"a\"\n}\n\nresource \"inferform_data\" \"b\" {\n  input = \"b\"\n}\n\noutput \"a\" {\n  value = inferform_data.a.output\n}\n";
+    let work = Work::new(&[("main.hcl", config)]);
+    assert_eq!(work.run(&["plan", "--out", "p.json"]).code, 0);
+    let text = std::fs::read_to_string(work.path().join("p.json")).unwrap();
+    let original: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let write = |doc: &serde_json::Value| {
+        std::fs::write(work.path().join("edited.json"), doc.to_string()).unwrap()
+    };
+    let refused = |what: &str| {
+        for cmd in [&["show", "edited.json"][..], &["apply", "edited.json"][..]] {
+            let out = work.run(cmd);
+            assert_eq!(out.code, 1, "{what}: {cmd:?}: {out:?}");
+            assert!(
+                out.stderr.contains("was changed after"),
+                "{what}: {cmd:?}: {out:?}"
+            );
+        }
+    };
+
+    // What a reviewer sees emptied: show would say "No changes", apply would do it all.
+    let mut hidden = original.clone();
+    hidden["changes"] = serde_json::json!([]);
+    hidden["outputs"] = serde_json::json!([]);
+    write(&hidden);
+    refused("changes and outputs emptied");
+
+    // The same, with the content hash made to match: the listed changes no longer give the
+    // fingerprint.
+    let mut rehashed = hidden.clone();
+    rehashed["content_hash"] = serde_json::Value::String(String::new());
+    write(&rehashed);
+    refused("content hash cleared");
+
+    // A changed value.
+    let mut changed = original.clone();
+    changed["changes"][0]["after"]["input"] = serde_json::json!("z");
+    write(&changed);
+    refused("a value changed");
+
+    assert_eq!(
+        work.run(&["state", "list"]).stdout,
+        "",
+        "nothing was applied"
+    );
+    let apply = work.run(&["apply", "p.json"]);
+    assert_eq!(apply.code, 0, "the untouched file applies: {apply:?}");
+    assert!(apply.stdout.contains("2 added"), "{apply:?}");
+}
+
+#[test]
 fn the_state_lock_blocks_a_second_run_and_names_its_holder() {
     let work = Work::new(&[("main.hcl", STACK)]);
     work.cloud_config(r#"{"timings": {"all_ms": 3000}}"#);

@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::plan::{Drift, OutputChange, Plan, ResourceChange};
 use crate::Action;
 
-/// The version of the plan file format.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the plan file format. 2: the file carries a hash of its own content, and
+/// its fingerprint is worked out from the changes it lists.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The options a plan was made with; `apply FILE` re-plans with the same.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -89,8 +90,14 @@ pub struct PlanFile {
     /// Why instances are replaced when no attribute forces it.
     #[serde(default)]
     pub replace_reasons: BTreeMap<String, String>,
-    /// A hash of what the plan will do; `apply FILE` compares it with a fresh plan's.
+    /// A hash of what the plan will do, worked out from `changes` (and the moves, imports and
+    /// drift it records): `apply FILE` checks that it matches what the file lists, and that a
+    /// fresh plan's is the same.
     pub fingerprint: String,
+    /// SHA-256 over everything else in the file, so that any edit (of what a reviewer saw, or
+    /// of what is applied) is refused.
+    #[serde(default)]
+    pub content_hash: String,
 }
 
 fn action_name(a: Action) -> &'static str {
@@ -189,13 +196,105 @@ pub fn config_hash<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
     hex::encode(h.finalize())
 }
 
-/// Only the attributes the configuration sets: what a plan decides, as opposed to what the
-/// cloud reports (status, timestamps), which may move between plan and apply.
-fn settable_only(v: &Value, schema: Option<&Schema>) -> Value {
-    let (Some(schema), Value::Object(m)) = (schema, v) else {
-        return v.clone();
+/// Only the attributes the configuration sets decide a plan, as opposed to what the cloud
+/// reports (status, timestamps), which may move between plan and apply: see
+/// [`settable_json`].
+/// A hash of what a plan does: each change's address, action, forcing paths and configured
+/// values (secrets by salted hash). Two plans with the same fingerprint do the same thing.
+pub fn fingerprint(plan: &Plan, schemas: &BTreeMap<String, Schema>, salt: &str) -> String {
+    let changes: Vec<SavedChange> = plan.changes.iter().map(|c| saved_change(c, salt)).collect();
+    let drift: Vec<SavedDrift> = plan.drift.iter().map(|d| saved_drift(d, salt)).collect();
+    digest(
+        &changes,
+        &drift,
+        &plan.moved,
+        &plan.imports,
+        plan.refresh_only,
+        schemas,
+    )
+}
+
+/// The fingerprint of changes as a plan file records them. Both a fresh plan and a saved file
+/// are fingerprinted through this one function, so a file whose listed changes were edited no
+/// longer matches its own fingerprint.
+fn digest(
+    changes: &[SavedChange],
+    drift: &[SavedDrift],
+    moved: &[(String, String)],
+    imports: &BTreeMap<String, String>,
+    refresh_only: bool,
+    schemas: &BTreeMap<String, Schema>,
+) -> String {
+    let items: Vec<serde_json::Value> = changes
+        .iter()
+        .filter(|c| c.action != action_name(Action::NoOp))
+        .map(|c| {
+            let type_name = c
+                .address
+                .parse::<ResourceInstanceAddr>()
+                .map(|a| a.resource.type_name)
+                .unwrap_or_default();
+            let schema = schemas.get(&type_name);
+            serde_json::json!({
+                "address": c.address,
+                "action": c.action,
+                "replace_paths": c.replace_paths,
+                "after": c.after.as_ref().map(|a| settable_json(a, schema)),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "changes": items,
+        "moved": moved,
+        "imports": imports,
+        "refresh_only": refresh_only,
+        "drift": if refresh_only {
+            drift.iter().map(|d| serde_json::json!([d.address, d.after])).collect()
+        } else {
+            Vec::new()
+        },
+    });
+    sha256_hex(&canonical(&doc))
+}
+
+/// JSON text with every object's keys in order, so that a value hashes the same however it
+/// was read or built.
+fn canonical(j: &serde_json::Value) -> String {
+    match j {
+        serde_json::Value::Object(m) => {
+            let sorted: BTreeMap<&String, String> =
+                m.iter().map(|(k, v)| (k, canonical(v))).collect();
+            let fields: Vec<String> = sorted
+                .into_iter()
+                .map(|(k, v)| format!("{}:{v}", serde_json::Value::String(k.clone())))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(canonical).collect::<Vec<_>>().join(",")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// [`settable_only`] on an encoded value: unknown and sensitive markers are whole values.
+fn settable_json(j: &serde_json::Value, schema: Option<&Schema>) -> serde_json::Value {
+    let (Some(schema), serde_json::Value::Object(m)) = (schema, j) else {
+        return j.clone();
     };
-    let mut out = BTreeMap::new();
+    if m.len() == 1 && (m.contains_key("$unknown") || m.contains_key("$sensitive")) {
+        return j.clone();
+    }
+    let mut out = serde_json::Map::new();
     for (k, v) in m {
         if let Some(a) = schema.attributes.get(k) {
             if a.settable() {
@@ -203,51 +302,38 @@ fn settable_only(v: &Value, schema: Option<&Schema>) -> Value {
             }
         } else if let Some(b) = schema.blocks.get(k) {
             let inner = match v {
-                Value::List(items) => Value::List(
+                serde_json::Value::Array(items) => serde_json::Value::Array(
                     items
                         .iter()
-                        .map(|i| settable_only(i, Some(&b.schema)))
+                        .map(|i| settable_json(i, Some(&b.schema)))
                         .collect(),
                 ),
-                v => settable_only(v, Some(&b.schema)),
+                v => settable_json(v, Some(&b.schema)),
             };
             out.insert(k.clone(), inner);
         }
     }
-    Value::Object(out)
+    serde_json::Value::Object(out)
 }
 
-/// A hash of what a plan does: each change's address, action, forcing paths and configured
-/// values (secrets by salted hash). Two plans with the same fingerprint do the same thing.
-pub fn fingerprint(plan: &Plan, schemas: &BTreeMap<String, Schema>, salt: &str) -> String {
-    let items: Vec<serde_json::Value> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| {
-            let schema = schemas.get(&c.addr.resource.type_name);
-            serde_json::json!({
-                "address": c.addr.to_string(),
-                "action": action_name(c.action),
-                "replace_paths": c.replace_paths,
-                "after": c.after.as_ref().map(|a| encode(&settable_only(a, schema), salt)),
-            })
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "changes": items,
-        "moved": plan.moved,
-        "imports": plan.imports,
-        "refresh_only": plan.refresh_only,
-        "drift": if plan.refresh_only {
-            plan.drift.iter().map(|d| serde_json::json!([d.addr, d.after.as_ref().map(|a| encode(a, salt))])).collect()
-        } else {
-            Vec::new()
-        },
-    });
-    let mut h = Sha256::new();
-    h.update(doc.to_string().as_bytes());
-    hex::encode(h.finalize())
+fn saved_change(c: &ResourceChange, salt: &str) -> SavedChange {
+    SavedChange {
+        address: c.addr.to_string(),
+        provider: c.provider.clone(),
+        action: action_name(c.action).to_string(),
+        before: c.before.as_ref().map(|v| encode(v, salt)),
+        after: c.after.as_ref().map(|v| encode(v, salt)),
+        replace_paths: c.replace_paths.clone(),
+        dependencies: c.dependencies.iter().map(|d| d.to_string()).collect(),
+    }
+}
+
+fn saved_drift(d: &Drift, salt: &str) -> SavedDrift {
+    SavedDrift {
+        address: d.addr.clone(),
+        before: encode(&d.before, salt),
+        after: d.after.as_ref().map(|a| encode(a, salt)),
+    }
 }
 
 /// A fresh random salt.
@@ -269,16 +355,7 @@ impl PlanFile {
         variables: &BTreeMap<String, Value>,
     ) -> PlanFile {
         let salt = new_salt();
-        let change = |c: &ResourceChange| SavedChange {
-            address: c.addr.to_string(),
-            provider: c.provider.clone(),
-            action: action_name(c.action).to_string(),
-            before: c.before.as_ref().map(|v| encode(v, &salt)),
-            after: c.after.as_ref().map(|v| encode(v, &salt)),
-            replace_paths: c.replace_paths.clone(),
-            dependencies: c.dependencies.iter().map(|d| d.to_string()).collect(),
-        };
-        PlanFile {
+        let mut file = PlanFile {
             format_version: FORMAT_VERSION,
             inferform_version: env!("CARGO_PKG_VERSION").to_string(),
             lineage: lineage.to_string(),
@@ -289,16 +366,12 @@ impl PlanFile {
                 .iter()
                 .map(|(k, v)| (k.clone(), encode(v, &salt)))
                 .collect(),
-            changes: plan.changes.iter().map(change).collect(),
-            drift: plan
-                .drift
+            changes: plan
+                .changes
                 .iter()
-                .map(|d| SavedDrift {
-                    address: d.addr.clone(),
-                    before: encode(&d.before, &salt),
-                    after: d.after.as_ref().map(|a| encode(a, &salt)),
-                })
+                .map(|c| saved_change(c, &salt))
                 .collect(),
+            drift: plan.drift.iter().map(|d| saved_drift(d, &salt)).collect(),
             outputs: plan
                 .outputs
                 .iter()
@@ -314,7 +387,40 @@ impl PlanFile {
             replace_reasons: plan.replace_reasons.clone(),
             fingerprint: fingerprint(plan, schemas, &salt),
             salt,
+            content_hash: String::new(),
+        };
+        file.content_hash = file.content_digest();
+        file
+    }
+
+    /// SHA-256 over the file's content, `content_hash` aside.
+    fn content_digest(&self) -> String {
+        let mut doc = serde_json::to_value(self).unwrap_or_default();
+        if let serde_json::Value::Object(m) = &mut doc {
+            m.remove("content_hash");
         }
+        sha256_hex(&canonical(&doc))
+    }
+
+    /// Checks that the file is exactly as `plan --out` wrote it: its content hash, and a
+    /// fingerprint that is that of the changes it lists. An edited file is refused, so what a
+    /// reviewer saw (`show FILE`) is what `apply FILE` may do.
+    pub fn verify(&self, schemas: &BTreeMap<String, Schema>) -> Result<(), String> {
+        if self.content_hash != self.content_digest() {
+            return Err("its content does not match the hash it was saved with".into());
+        }
+        let listed = digest(
+            &self.changes,
+            &self.drift,
+            &self.moved,
+            &self.imports,
+            self.options.refresh_only,
+            schemas,
+        );
+        if listed != self.fingerprint {
+            return Err("the changes it lists are not those its fingerprint records".into());
+        }
+        Ok(())
     }
 
     /// The plan as saved, for showing it (values known only as the file records them).
@@ -414,6 +520,72 @@ mod tests {
         assert_eq!(secret_hash("s", &a), secret_hash("s", &Value::string("x")));
         assert_ne!(secret_hash("s", &a), secret_hash("t", &a));
         assert_ne!(secret_hash("s", &a), secret_hash("s", &Value::string("y")));
+    }
+
+    fn two_creates() -> (Plan, BTreeMap<String, Schema>) {
+        use inferform_provider::ProviderFactory as _;
+        let schemas = crate::builtin::BuiltinFactory::default().resource_schemas();
+        let change = |name: &str| ResourceChange {
+            addr: format!("inferform_data.{name}").parse().unwrap(),
+            provider: "inferform".into(),
+            action: Action::Create,
+            before: None,
+            after: Some(Value::object([
+                ("input", Value::string(name)),
+                ("id", Value::Unknown),
+                ("secret", Value::string("s").sensitive()),
+            ])),
+            replace_paths: vec![],
+            dependencies: vec![],
+        };
+        let plan = Plan {
+            changes: vec![change("a"), change("b")],
+            ..Plan::default()
+        };
+        (plan, schemas)
+    }
+
+    #[test]
+    fn a_saved_file_verifies_and_its_fingerprint_is_the_plans() {
+        let (plan, schemas) = two_creates();
+        let file = PlanFile::new(
+            &plan,
+            &schemas,
+            "l",
+            1,
+            "c".into(),
+            SavedOptions::default(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(file.verify(&schemas), Ok(()));
+        assert_eq!(file.fingerprint, fingerprint(&plan, &schemas, &file.salt));
+        // Through JSON text and back, as `apply FILE` reads it.
+        let read: PlanFile =
+            serde_json::from_str(&serde_json::to_string_pretty(&file).unwrap()).unwrap();
+        assert_eq!(read.verify(&schemas), Ok(()));
+    }
+
+    #[test]
+    fn an_edit_that_rehashes_the_content_still_fails_the_fingerprint() {
+        let (plan, schemas) = two_creates();
+        let mut file = PlanFile::new(
+            &plan,
+            &schemas,
+            "l",
+            1,
+            "c".into(),
+            SavedOptions::default(),
+            &BTreeMap::new(),
+        );
+        file.changes.truncate(1);
+        file.content_hash = file.content_digest();
+        let why = file.verify(&schemas).unwrap_err();
+        assert!(why.contains("fingerprint"), "{why}");
+        // And a fresh plan doing both creates does not match the edited file's listing.
+        let mut emptied = file.clone();
+        emptied.changes.clear();
+        emptied.content_hash = emptied.content_digest();
+        assert!(emptied.verify(&schemas).is_err());
     }
 
     #[test]

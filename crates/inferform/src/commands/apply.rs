@@ -294,31 +294,16 @@ fn stale(ui: &Ui, why: String) -> u8 {
 /// `inferform apply PLANFILE`: re-plans from the same inputs and applies only if the result is
 /// exactly the saved plan.
 async fn apply_saved(dir: &Path, file: &Path, flags: &PlanFlags, vars: &[CliVar], ui: &Ui) -> u8 {
-    let saved: PlanFile = match std::fs::read_to_string(file)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-    {
+    let saved = match super::show::read_plan_file(
+        file,
+        &crate::workspace::schemas(&crate::workspace::factories()),
+    ) {
         Ok(f) => f,
-        Err(e) => {
-            let d = inferform_types::Diagnostic::error(
-                "inferform::plan::read",
-                format!("{} is not a saved plan: {e}", file.display()),
-            )
-            .with_help("pass a file written by `inferform plan --out FILE`");
+        Err(d) => {
             ui.diagnostics([&d]);
             return 1;
         }
     };
-    if saved.format_version != inferform_engine::planfile::FORMAT_VERSION {
-        return stale(
-            ui,
-            format!(
-                "it was written in plan format {}, this inferform reads {}",
-                saved.format_version,
-                inferform_engine::planfile::FORMAT_VERSION
-            ),
-        );
-    }
     // The plan's own variable values win, except secrets, which the file does not hold: those
     // come from the usual sources and are checked against the plan's hashes.
     let mut vars = vars.to_vec();

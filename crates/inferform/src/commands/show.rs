@@ -12,8 +12,13 @@ use crate::workspace;
 use crate::ShowArgs;
 
 /// Reads a saved plan file.
-pub fn read_plan_file(path: &Path) -> Result<PlanFile, Diagnostic> {
-    std::fs::read_to_string(path)
+/// Reads a saved plan, and refuses one this inferform cannot read exactly or one that was
+/// changed after `plan --out` wrote it: what is shown and applied is what was reviewed.
+pub fn read_plan_file(
+    path: &Path,
+    schemas: &std::collections::BTreeMap<String, inferform_types::Schema>,
+) -> Result<PlanFile, Diagnostic> {
+    let file: PlanFile = std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
         .map_err(|e| {
@@ -22,13 +27,37 @@ pub fn read_plan_file(path: &Path) -> Result<PlanFile, Diagnostic> {
                 format!("{} is not a saved plan: {e}", path.display()),
             )
             .with_help("pass a file written by `inferform plan --out FILE`")
-        })
+        })?;
+    if file.format_version != inferform_engine::planfile::FORMAT_VERSION {
+        return Err(Diagnostic::error(
+            "inferform::plan::stale",
+            format!(
+                "Saved plan is stale: it was written in plan format {}, this inferform reads {}",
+                file.format_version,
+                inferform_engine::planfile::FORMAT_VERSION
+            ),
+        )
+        .with_help("make a new plan with this inferform (`inferform plan --out FILE`), review it, and apply that"));
+    }
+    file.verify(schemas).map_err(|why| {
+        Diagnostic::error(
+            "inferform::plan::tampered",
+            format!(
+                "{} was changed after `inferform plan --out` wrote it: {why}",
+                path.display()
+            ),
+        )
+        .with_help(
+            "a saved plan is applied only exactly as it was reviewed: make and review a new plan",
+        )
+    })?;
+    Ok(file)
 }
 
 pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
     let schemas = workspace::schemas(&workspace::factories());
     if let Some(path) = &args.plan_file {
-        let file = match read_plan_file(path) {
+        let file = match read_plan_file(path, &schemas) {
             Ok(f) => f,
             Err(d) => {
                 ui.diagnostics([&d]);
