@@ -57,6 +57,7 @@ impl LockInfo {
 /// `user@host` of this process, for lock records and history.
 pub fn who() -> String {
     let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
         .or_else(|_| std::env::var("USERNAME"))
         .ok()
         .filter(|u| !u.is_empty())
