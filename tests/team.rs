@@ -623,3 +623,37 @@ fn local_state_has_workspaces_too_and_serves_remote_state() {
     assert_eq!(apply.code, 0, "{apply:?}");
     assert!(apply.stdout.contains("\"item-0\""), "{apply:?}");
 }
+
+#[test]
+fn a_connection_lost_mid_apply_stops_new_work_and_the_next_run_converges() {
+    let db = schema_or_skip!();
+    let work = Work::quickstart();
+    let (mut child, lines) = slow_apply_under_way(&work, &db, 2500, "Creating...");
+    let holder = run(&work, &db, &["plan", "--local-cloud"]);
+    let id = holder
+        .stderr
+        .lines()
+        .find_map(|l| l.trim_start_matches([' ', '│']).trim().strip_prefix("ID:"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| panic!("no lock ID in {holder:?}"));
+    // force-unlock ends the holder's database session: its next write fails.
+    let unlock = run(&work, &db, &["force-unlock", "--force", &id]);
+    assert_eq!(unlock.code, 0, "{unlock:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(!child.wait().unwrap().success(), "{rest:?}");
+
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = run(&work, &db, &["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let objects = work.cloud_objects();
+    for kind in KINDS {
+        let n = objects[kind].as_array().map_or(0, Vec::len);
+        assert_eq!(n, 1, "exactly one {kind}: {objects}");
+    }
+    let plan = run(
+        &work,
+        &db,
+        &["plan", "--local-cloud", "--detailed-exitcode"],
+    );
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
