@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use inferform_provider::http::{Authenticator, Method, Url};
+use inferform_provider::http::{excerpt, Authenticator, Method, Url, EXCERPT_CHARS};
 use inferform_provider::{
     ClientSettings, Deadline, ErrorKind, HttpClient, HttpRequest, HttpResponse, Opened,
     ProviderError, Redactor, Secret,
@@ -200,8 +200,11 @@ fn says_not_found(msg: &str) -> bool {
 }
 
 /// Opens `{"code": 0 | "0" | -1, "data": ..., "msg": ...}`: the data on success,
-/// [`Answer::NotFound`] for a 404 (or an error envelope that says not found), else an error
-/// naming the call, status, code, message and request id.
+/// [`Answer::NotFound`] for a 404 envelope (or an error envelope that says not found), else
+/// an error naming the call, status, code, message and request id. A 404 that is not an
+/// envelope (a proxy's page, an empty body) says nothing about the deployment, so it is an
+/// error, not [`Answer::NotFound`]: read as "deleted", it would make a plan re-create a
+/// healthy deployment. The server's text is redacted, then cut and escaped.
 pub fn open_envelope(
     response: &HttpResponse,
     redactor: &Redactor,
@@ -227,17 +230,19 @@ pub fn open_envelope(
             Some(_) if says_not_found(&msg) => return Ok(Answer::NotFound),
             Some(_) => {}
             None => {
+                // Not quoted: a successful answer may hold a deployment's apiKey, which the
+                // redactor does not know.
                 return Err(response.error(
                     ErrorKind::Api,
                     None,
                     format!(
-                        "the answer is not an Alaya envelope: {}",
-                        redactor.redact(&response.body_excerpt())
+                        "the answer is not an Alaya envelope ({})",
+                        response.describe_body()
                     ),
-                ))
+                ));
             }
         }
-    } else if response.status == 404 {
+    } else if response.status == 404 && code.is_some() {
         return Ok(Answer::NotFound);
     }
     let code_text = code.map(|c| match c {
@@ -245,20 +250,29 @@ pub fn open_envelope(
         other => other.to_string(),
     });
     let message = if msg.is_empty() {
-        let excerpt = response.body_excerpt();
-        if excerpt.is_empty() {
+        let quoted = quote(&String::from_utf8_lossy(&response.body), redactor);
+        if quoted.is_empty() {
             "no details in the answer".to_string()
+        } else if envelope.is_none() {
+            format!("{quoted} ({})", response.describe_body())
         } else {
-            excerpt
+            quoted
         }
     } else {
-        msg
+        quote(&msg, redactor)
     };
+    let code_text = code_text.map(|c| excerpt(&redactor.redact(&c), 80));
     let kind = match response.status {
         401 | 403 => ErrorKind::Auth,
         _ => ErrorKind::Api,
     };
-    Err(response.error(kind, code_text, redactor.redact(&message)))
+    Err(response.error(kind, code_text, message))
+}
+
+/// A server's text for an error: redacted whole first (so that a cut never splits a secret
+/// the redactor would recognise), then bounded and escaped.
+fn quote(text: &str, redactor: &Redactor) -> String {
+    excerpt(&redactor.redact(text), EXCERPT_CHARS)
 }
 
 #[cfg(test)]
@@ -328,7 +342,29 @@ mod tests {
             Ok(Answer::NotFound)
         ));
         let e = open_envelope(&response(500, "boom"), &r).unwrap_err();
-        assert_eq!((e.status, e.message.as_str()), (Some(500), "boom"));
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (Some(500), "boom (no content type, 4 bytes)")
+        );
+        // A 404 that is not an envelope says nothing about the deployment.
+        for body in ["", "<html><h1>404 Not Found</h1></html>", "[]"] {
+            let e = open_envelope(&response(404, body), &r).unwrap_err();
+            assert_eq!(e.status, Some(404), "{body}");
+        }
+        // The server's text is bounded and escaped, and secrets are redacted before the cut.
+        let long = format!("\0\u{1b}[31m local-alaya-sk {}", "y".repeat(1_000_000));
+        let e = open_envelope(&response(502, &long), &r).unwrap_err();
+        assert!(
+            e.message.starts_with("\\u{0}\\u{1b}[31m (redacted) yyy"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.len() < 400);
+        let e = open_envelope(&response(200, "\0garbage apiKey"), &r).unwrap_err();
+        assert_eq!(
+            e.message,
+            "the answer is not an Alaya envelope (no content type, 15 bytes)"
+        );
         let e = open_envelope(&response(200, "[]"), &r).unwrap_err();
         assert!(e.message.starts_with("the answer is not an Alaya envelope"));
     }

@@ -105,6 +105,13 @@ fn observe(api: Object, target: &str, stopped_ok: bool) -> Observed<Object> {
     }
 }
 
+/// An answer that succeeded but does not have the shape the call promises.
+fn shape_error(path: &str, message: &str) -> ProviderError {
+    let mut e = ProviderError::new(ErrorKind::Api, message.to_string());
+    e.call = Some(format!("GET {}{path}", crate::client::API_PREFIX));
+    e
+}
+
 /// The GET answer flattened: the deployment's settings may sit under `expert`.
 pub fn flatten(data: &Json) -> Object {
     let mut flat = data.as_object().cloned().unwrap_or_default();
@@ -151,8 +158,28 @@ impl AlayaProvider {
             .await?
         {
             Answer::NotFound => Ok(None),
-            Answer::Data(Json::Null) => Ok(None),
             Answer::Data(data) => {
+                // A success that does not describe this deployment (no data, another shape,
+                // another id) cannot be understood: it is an error, never "deleted" and
+                // never a deployment whose every field was emptied.
+                let described = data
+                    .as_object()
+                    .and_then(|o| text_field(o, "serviceId").or_else(|| text_field(o, "id")));
+                match described {
+                    Some(got) if got == id => {}
+                    Some(_) => {
+                        return Err(shape_error(
+                            &path,
+                            "the answer describes another deployment than the one asked for",
+                        ))
+                    }
+                    None => {
+                        return Err(shape_error(
+                            &path,
+                            "the answer's data is not a deployment: it has no serviceId",
+                        ))
+                    }
+                }
                 let flat = flatten(&data);
                 if str_field(&flat, "status")
                     .is_some_and(|s| matches!(normalize_status(s).as_str(), "deleted" | "removed"))
@@ -327,12 +354,31 @@ impl AlayaProvider {
                 Answer::Data(d) => d,
                 Answer::NotFound => break,
             };
-            let rows: Vec<Object> = data
-                .get("rows")
-                .or_else(|| data.get("list"))
-                .and_then(Json::as_array)
-                .map(|rows| rows.iter().filter_map(|r| r.as_object().cloned()).collect())
-                .unwrap_or_default();
+            // Rows that cannot be read are an error, never an empty page: an empty page
+            // would make adoption create a duplicate and a data source report nothing.
+            let rows: Vec<Object> = match data.get("rows").or_else(|| data.get("list")) {
+                Some(Json::Array(rows)) => rows
+                    .iter()
+                    .map(|r| r.as_object().cloned())
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        shape_error("/deployment/list", "a row of the list is not an object")
+                    })?,
+                // No rows at all, and a count that says none: an empty page.
+                None if data
+                    .get("count")
+                    .and_then(|c| c.as_u64().or_else(|| c.as_str()?.trim().parse().ok()))
+                    == Some(0) =>
+                {
+                    Vec::new()
+                }
+                _ => {
+                    return Err(shape_error(
+                        "/deployment/list",
+                        "the answer's data has no `rows` list",
+                    ))
+                }
+            };
             for row in &rows {
                 let matches = str_field(row, "name") == Some(name)
                     && vks.is_none_or(|vks| str_field(row, "vksId").is_none_or(|v| v == vks))

@@ -912,3 +912,56 @@ async fn the_operation_timeout_bounds_each_call() {
     assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
     assert!(start.elapsed() < Duration::from_secs(3));
 }
+
+/// A success that cannot be understood (another shape inside the envelope, no data, a
+/// proxy's page) is an error for reads, look-ups and data sources alike, never "not found":
+/// "not found" makes a plan re-create a healthy deployment, or adoption create a duplicate.
+#[tokio::test]
+async fn answers_that_cannot_be_understood_are_errors_not_absences() {
+    let provider = |reply: fn() -> Reply| async move {
+        let server = FakeServer::start(move |_| reply()).await;
+        let p = AlayaFactory {
+            client_settings: Some(settings()),
+        }
+        .configure(
+            &obj(json!({"endpoint": server.url(), "access_key": "a", "secret_key": "b"})),
+            &ProviderEnv::default(),
+        )
+        .unwrap();
+        (server, p)
+    };
+    let ctx = OpContext::silent();
+    let state = obj(json!({"id": "svc-1"}));
+    let data_config = obj(json!({"name": "test-expert", "vks_id": "v", "namespace": "n"}));
+    for reply in [
+        (|| ok(json!({"unexpected": "shape"}))) as fn() -> Reply,
+        || ok(Json::Null),
+        || ok(json!({"rows": "none", "serviceId": "svc-2"})),
+        || Reply::json(200, json!({"unexpected": "shape"})),
+        || Reply::json(404, json!([])),
+    ] {
+        let (_server, p) = provider(reply).await;
+        let err = p.read(&ctx, EXPERT_DEPLOYMENT, &state).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Api, "{err}");
+        let err = p
+            .find(&ctx, EXPERT_DEPLOYMENT, &seed_config())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Api, "{err}");
+        let err = p
+            .read_data(&ctx, EXPERT_DEPLOYMENT, &data_config)
+            .await
+            .unwrap_err();
+        assert!(
+            !err.to_string().contains("no alaya_expert_deployment"),
+            "{err}"
+        );
+    }
+    // An empty page that says so is an empty page.
+    let (_server, p) = provider(|| ok(json!({"count": 0}))).await;
+    assert!(p
+        .find(&ctx, EXPERT_DEPLOYMENT, &seed_config())
+        .await
+        .unwrap()
+        .is_none());
+}

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use inferform_provider::http::{Authenticator, Method, Url};
+use inferform_provider::http::{excerpt, Authenticator, Method, Url, EXCERPT_CHARS};
 use inferform_provider::{
     ClientSettings, Deadline, ErrorKind, HttpClient, HttpRequest, HttpResponse, Opened,
     ProviderError, Redactor, Secret,
@@ -230,19 +230,48 @@ pub fn api_error(response: &HttpResponse, redactor: &Redactor) -> ProviderError 
         (_, Json::Object(e)) => (text(e.get("code")), text(e.get("message"))),
         _ => (None, None),
     };
-    let message = message.filter(|m| !m.is_empty()).unwrap_or_else(|| {
-        let excerpt = response.body_excerpt();
-        if excerpt.is_empty() {
-            "no details in the answer".to_string()
-        } else {
-            excerpt
-        }
-    });
+    // Redacted before it is cut, so that a cut never splits a secret the redactor would
+    // have recognised whole; cut and escaped because the server's text is untrusted.
+    let message = message
+        .map(|m| excerpt(&redactor.redact(&m), EXCERPT_CHARS))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| {
+            let quoted = excerpt(
+                &redactor.redact(&String::from_utf8_lossy(&response.body)),
+                EXCERPT_CHARS,
+            );
+            if quoted.is_empty() {
+                "no details in the answer".to_string()
+            } else {
+                format!("{quoted} ({})", response.describe_body())
+            }
+        });
+    let code = code.map(|c| excerpt(&redactor.redact(&c), 80));
     let kind = match response.status {
         401 | 403 => ErrorKind::Auth,
         _ => ErrorKind::Api,
     };
-    response.error(kind, code, redactor.redact(&message))
+    response.error(kind, code, message)
+}
+
+/// Whether a 404 says that the object (or the workspace it lives in) does not exist: a
+/// Fabric error body whose code is not the gateway's. A 404 from the gateway (`APIG.*`: no
+/// such API, a wrong endpoint or path) or one with a body that is not Fabric's (an HTML page
+/// of a proxy, nothing at all) says nothing about the object, and reading it as "deleted"
+/// would make a plan re-create healthy objects.
+pub fn says_gone(response: &HttpResponse) -> bool {
+    if response.status != 404 {
+        return false;
+    }
+    let Ok(Json::Object(body)) = serde_json::from_slice::<Json>(&response.body) else {
+        return false;
+    };
+    let code = match (body.get("error_code"), body.get("error")) {
+        (Some(Json::String(code)), _) => Some(code.as_str()),
+        (_, Some(Json::Object(e))) => e.get("code").and_then(Json::as_str),
+        _ => None,
+    };
+    !code.is_some_and(|c| c.to_ascii_uppercase().starts_with("APIG"))
 }
 
 /// Encodes one path segment (an id).
@@ -289,8 +318,28 @@ mod tests {
         assert_eq!(e.code.as_deref(), Some("APIGW.0301"));
         assert_eq!(e.message, "bad signature with (redacted)");
         let e = api_error(&response(500, "oops"), &r);
-        assert_eq!(e.message, "oops");
+        assert_eq!(e.message, "oops (no content type, 4 bytes)");
         assert_eq!(e.status, Some(500));
+        // A body that is not Fabric's is quoted bounded and escaped, secrets redacted first.
+        let mut page = format!("<html>\0\u{1b}[2J local-sk {}", "x".repeat(100_000));
+        page.push_str("</html>");
+        let e = api_error(&response(502, &page), &r);
+        assert!(
+            e.message
+                .starts_with("<html>\\u{0}\\u{1b}[2J (redacted) xxx"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.len() < 400, "{}", e.message);
+        assert!(!e.message.contains('\0'));
+        let e = api_error(
+            &response(
+                400,
+                r#"{"error_code": "x.1", "error_msg": "bad\u0000name\u202e"}"#,
+            ),
+            &r,
+        );
+        assert_eq!(e.message, "bad\\u{0}name\\u{202e}");
         let e = api_error(
             &response(
                 401,

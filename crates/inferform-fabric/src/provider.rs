@@ -25,7 +25,7 @@ use inferform_provider::{ErrorKind, Object, OpContext, Opened, Provider, Provide
 use inferform_types::Schema;
 use serde_json::Value as Json;
 
-use crate::client::{seg, FabricClient, Host};
+use crate::client::{says_gone, seg, FabricClient, Host};
 use crate::schema;
 
 /// The four resource types.
@@ -120,6 +120,16 @@ impl Kind {
         }
     }
 
+    /// `a model`, for messages.
+    fn a_name(self) -> &'static str {
+        match self {
+            Kind::Workspace => "a workspace",
+            Kind::Endpoint => "an endpoint",
+            Kind::Model => "a model",
+            Kind::ServiceInstance => "a service instance",
+        }
+    }
+
     fn has_single_get(self) -> bool {
         matches!(self, Kind::Endpoint | Kind::ServiceInstance)
     }
@@ -193,14 +203,33 @@ impl FabricProvider {
                     deadline,
                 )
                 .await?;
-            if response.status == 404 {
+            // A 404 for the object or for its workspace: either way the object is gone.
+            if says_gone(&response) {
                 return Ok(None);
             }
             if !response.is_success() {
                 return Err(self.client.error(&response));
             }
-            match response.json()? {
-                Json::Object(o) => Some(o),
+            match response.json_required()? {
+                // An object that does not say which it is may be anything (an error page
+                // rendered as JSON, a proxy's answer): it is not taken for this one.
+                Json::Object(o) => match text_field(&o, "id") {
+                    Some(got) if got == id => Some(o),
+                    Some(_) => {
+                        return Err(response.error(
+                            ErrorKind::Api,
+                            None,
+                            "the answer describes another object than the one asked for",
+                        ))
+                    }
+                    None => {
+                        return Err(response.error(
+                            ErrorKind::Api,
+                            None,
+                            format!("the answer is not {}: it has no id", kind.a_name()),
+                        ))
+                    }
+                },
                 other => {
                     return Err(response.error(
                         ErrorKind::Api,
@@ -244,6 +273,11 @@ impl FabricProvider {
 
     /// Pages through a list (with the API's `filters`) and returns the items that match, up
     /// to `most` of them.
+    ///
+    /// A list whose workspace is gone (a 404 that [`says_gone`]) is empty: what lived in it
+    /// is gone too. Every page must be a list answer that can be read ([`list_items`], each
+    /// item with an id): an empty body or another shape is an error, never an empty list,
+    /// because an empty list makes the plan believe objects were deleted.
     async fn list_matching(
         &self,
         deadline: Deadline,
@@ -264,11 +298,32 @@ impl FabricProvider {
             let mut query: Vec<(&str, &str)> = filters.to_vec();
             query.push(("offset", &offset_text));
             query.push(("limit", &limit_text));
-            let answer = self
+            let response = self
                 .client
-                .call(Method::GET, kind.host(), &path, &query, None, deadline)
+                .send(Method::GET, kind.host(), &path, &query, None, deadline)
                 .await?;
-            let items = list_items(&answer, kind.items_key());
+            if kind != Kind::Workspace && says_gone(&response) {
+                return Ok(found);
+            }
+            if !response.is_success() {
+                return Err(self.client.error(&response));
+            }
+            let answer = response.json_required()?;
+            let items = list_items(&answer, kind.items_key())
+                .and_then(|items| {
+                    if items.iter().all(|i| text_field(i, "id").is_some()) {
+                        Ok(items)
+                    } else {
+                        Err(format!("an item of `{}` has no id", kind.items_key()))
+                    }
+                })
+                .map_err(|why| {
+                    response.error(
+                        ErrorKind::Api,
+                        None,
+                        format!("the answer is not a list of {}: {why}", kind.items_key()),
+                    )
+                })?;
             offset += items.len();
             for item in items.iter().filter(|item| matches(item)) {
                 found.push(item.clone());
@@ -276,10 +331,7 @@ impl FabricProvider {
                     return Ok(found);
                 }
             }
-            let total = answer
-                .get("total")
-                .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()))
-                .unwrap_or(0) as usize;
+            let total = total_of(&answer).unwrap_or(0) as usize;
             if items.is_empty() || offset >= total {
                 break;
             }
@@ -312,14 +364,21 @@ impl FabricProvider {
             .client
             .send(Method::GET, Host::Main, &path, &[], None, deadline)
             .await?;
-        if response.status == 404 {
+        // The model went away since it was listed: what was listed is all there is.
+        if says_gone(&response) {
             return Ok(());
         }
         if !response.is_success() {
             return Err(self.client.error(&response));
         }
-        let answer = response.json()?;
-        let versions = list_items(&answer, "versions");
+        let answer = response.json_required()?;
+        let versions = list_items(&answer, "versions").map_err(|why| {
+            response.error(
+                ErrorKind::Api,
+                None,
+                format!("the answer is not a list of versions: {why}"),
+            )
+        })?;
         let current = text_field(model, "version_id")
             .or_else(|| text_field(model, "latest_version_id"))
             .or_else(|| text_field(model, "current_version_id"));
@@ -536,24 +595,53 @@ fn is_transitional(status: &str) -> bool {
     )
 }
 
-/// The items of a list answer: the named field, or the first array in the object.
-pub fn list_items(answer: &Json, key: &str) -> Vec<Object> {
-    let array = match answer {
-        Json::Array(items) => Some(items),
-        Json::Object(o) => o
-            .get(key)
-            .and_then(Json::as_array)
-            .or_else(|| o.values().find_map(Json::as_array)),
-        _ => None,
+/// The items of a list answer: the named field, else the one array in the object (some
+/// gateways name it `items`); a bare array is read too. An object with no array at all is an
+/// empty list only when its `total` says 0. Anything else is an error saying why: a list
+/// that cannot be read must never pass for an empty one.
+pub fn list_items(answer: &Json, key: &str) -> Result<Vec<Object>, String> {
+    let items = match answer {
+        Json::Array(items) => items,
+        Json::Object(o) => match o.get(key) {
+            Some(Json::Array(items)) => items,
+            Some(other) => {
+                return Err(format!(
+                    "`{key}` is {} where a list was expected",
+                    kind_of(other)
+                ))
+            }
+            None => {
+                let arrays: Vec<&Vec<Json>> = o.values().filter_map(Json::as_array).collect();
+                match arrays.as_slice() {
+                    [one] => *one,
+                    [] if total_of(answer) == Some(0) => return Ok(Vec::new()),
+                    [] => return Err(format!("it has no `{key}` list")),
+                    _ => return Err(format!("it has no `{key}` list but several others")),
+                }
+            }
+        },
+        other => {
+            return Err(format!(
+                "it is {} where an object with a `{key}` list was expected",
+                kind_of(other)
+            ))
+        }
     };
-    array
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.as_object().cloned())
-                .collect()
+    items
+        .iter()
+        .map(|item| {
+            item.as_object()
+                .cloned()
+                .ok_or_else(|| format!("an item of `{key}` is {}", kind_of(item)))
         })
-        .unwrap_or_default()
+        .collect()
+}
+
+/// A list answer's `total`, a number or a numeric string.
+fn total_of(answer: &Json) -> Option<u64> {
+    answer
+        .get("total")
+        .and_then(|t| t.as_u64().or_else(|| t.as_str()?.trim().parse().ok()))
 }
 
 fn kind_of(v: &Json) -> &'static str {
@@ -719,7 +807,8 @@ impl Provider for FabricProvider {
                 deadline,
             )
             .await?;
-        if response.status == 404 {
+        // Already gone, or its workspace is.
+        if says_gone(&response) {
             return Ok(());
         }
         if !response.is_success() {
@@ -886,10 +975,49 @@ mod tests {
     #[test]
     fn list_answers() {
         let a = json!({"total": 2, "endpoints": [{"id": "a"}, {"id": "b"}]});
-        assert_eq!(list_items(&a, "endpoints").len(), 2);
+        assert_eq!(list_items(&a, "endpoints").map(|i| i.len()), Ok(2));
         let a = json!({"total": 1, "items": [{"id": "a"}]});
-        assert_eq!(list_items(&a, "endpoints").len(), 1);
-        assert!(list_items(&json!({"total": 0}), "x").is_empty());
+        assert_eq!(list_items(&a, "endpoints").map(|i| i.len()), Ok(1));
+        assert_eq!(list_items(&json!({"total": 0}), "x"), Ok(Vec::new()));
+        assert_eq!(list_items(&json!({"total": "0"}), "x"), Ok(Vec::new()));
+        assert_eq!(list_items(&json!([]), "x"), Ok(Vec::new()));
+    }
+
+    /// An answer that cannot be read as a list is an error, never an empty list: an empty
+    /// list would make the plan re-create healthy objects.
+    #[test]
+    fn unreadable_lists_are_errors() {
+        for answer in [
+            Json::Null,
+            json!({}),
+            json!({"total": 3}),
+            json!({"unexpected": "shape"}),
+            json!({"models": {"id": "a"}}),
+            json!({"models": [1, 2]}),
+            json!({"a": [], "b": []}),
+            json!("models"),
+            json!(7),
+        ] {
+            assert!(list_items(&answer, "models").is_err(), "{answer}");
+        }
+    }
+
+    #[test]
+    fn only_an_api_404_says_gone() {
+        let r = |status: u16, body: &str| {
+            inferform_provider::HttpResponse::new(status, Vec::new(), body.into(), "GET /x")
+        };
+        let gone = r#"{"error_code": "dataartsfabric.00040404", "error_msg": "workspace w does not exist"}"#;
+        assert!(says_gone(&r(404, gone)));
+        assert!(says_gone(&r(404, "{}")));
+        assert!(!says_gone(&r(200, gone)));
+        assert!(!says_gone(&r(
+            404,
+            r#"{"error_code": "APIG.0101", "error_msg": "The API does not exist"}"#
+        )));
+        assert!(!says_gone(&r(404, "")));
+        assert!(!says_gone(&r(404, "<html>Not Found</html>")));
+        assert!(!says_gone(&r(404, "[]")));
     }
 
     #[test]

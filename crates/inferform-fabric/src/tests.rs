@@ -1190,3 +1190,85 @@ async fn the_operation_timeout_bounds_each_call() {
         start.elapsed()
     );
 }
+
+fn answer(status: u16, content_type: &str, body: &str) -> Reply {
+    Reply::Answer {
+        status,
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body: body.into(),
+    }
+}
+
+/// A 404 that says the workspace is gone means every object in it is gone: reads of a
+/// model (listed), an endpoint and a service instance (each with its own GET) say "gone",
+/// and a delete is done. A 404 from the gateway or one that is not Fabric's says nothing
+/// about the object, and stays an error.
+#[tokio::test]
+async fn a_missing_workspace_means_its_objects_are_gone() {
+    let gone = json!({"error_code": "dataartsfabric.00040404",
+                      "error_msg": "workspace w1 does not exist"});
+    let server = FakeServer::start(move |_| Reply::json(404, gone.clone())).await;
+    let p = provider(&server.url());
+    let ctx = OpContext::silent();
+    for ty in [schema::MODEL, schema::ENDPOINT, schema::SERVICE_INSTANCE] {
+        let prior = obj(json!({"id": "o1", "workspace_id": "w1", "name": "x"}));
+        assert_eq!(p.read(&ctx, ty, &prior).await.unwrap(), None, "{ty}");
+        p.delete(&ctx, ty, &prior).await.unwrap();
+        assert_eq!(p.find(&ctx, ty, &prior).await.unwrap(), None, "{ty}");
+    }
+
+    for reply in [
+        || {
+            Reply::json(
+                404,
+                json!({"error_code": "APIG.0101", "error_msg": "The API does not exist"}),
+            )
+        },
+        (|| answer(404, "text/html", "<html>Not Found</html>")) as fn() -> Reply,
+        || answer(404, "application/json", ""),
+    ] {
+        let server = FakeServer::start(move |_| reply()).await;
+        let p = provider(&server.url());
+        for ty in [schema::MODEL, schema::ENDPOINT, schema::SERVICE_INSTANCE] {
+            let prior = obj(json!({"id": "o1", "workspace_id": "w1", "name": "x"}));
+            let err = p.read(&ctx, ty, &prior).await.unwrap_err();
+            assert_eq!(err.status, Some(404), "{ty}: {err}");
+            p.delete(&ctx, ty, &prior).await.unwrap_err();
+        }
+    }
+}
+
+/// A success that cannot be understood is an error for reads, look-ups and data sources,
+/// never "not found": that would make a plan re-create healthy objects and adoption create
+/// duplicates.
+#[tokio::test]
+async fn answers_that_cannot_be_understood_are_errors_not_absences() {
+    for reply in [
+        (|| answer(200, "application/json", "")) as fn() -> Reply,
+        || answer(200, "application/json", "\u{0}garbage"),
+        || answer(200, "text/html", "<html>Sign in</html>"),
+        || answer(200, "application/json", r#"{"total": 1, "models": [{"id""#),
+        || Reply::json(200, json!({"unexpected": "shape"})),
+        || Reply::json(200, json!({"total": 1, "models": [{"name": "no id"}]})),
+        || Reply::json(200, json!({"id": "another"})),
+    ] {
+        let server = FakeServer::start(move |_| reply()).await;
+        let p = provider(&server.url());
+        let ctx = OpContext::silent();
+        for ty in [
+            schema::WORKSPACE,
+            schema::MODEL,
+            schema::ENDPOINT,
+            schema::SERVICE_INSTANCE,
+        ] {
+            let prior = obj(json!({"id": "o1", "workspace_id": "w1", "name": "x"}));
+            let err = p.read(&ctx, ty, &prior).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Api, "{ty}: {err}");
+            assert!(!err.message.contains('\0'), "{err}");
+            let err = p.find(&ctx, ty, &prior).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Api, "{ty}: {err}");
+            let err = p.read_data(&ctx, ty, &prior).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Api, "{ty}: {err}");
+        }
+    }
+}

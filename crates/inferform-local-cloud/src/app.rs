@@ -14,9 +14,10 @@ use axum::Router;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
-use crate::config::{AmbiguousMode, Config, Effective, Faults, Timings};
+use crate::config::{AmbiguousMode, Config, Effective, Faults, Malformed, Timings};
 use crate::reply::{code, ApiError, Cloud};
 use crate::sign;
+use crate::stats::FaultStats;
 use crate::store::Store;
 use crate::{alaya, fabric, invoke, local};
 
@@ -32,6 +33,8 @@ pub(crate) struct App {
     pub store: Store,
     pub timings: RwLock<Timings>,
     pub faults: RwLock<Arc<Faults>>,
+    /// What the faults did, for `GET /_local/faults/stats`.
+    pub stats: FaultStats,
     limiter: [Mutex<Window>; 2],
     /// The address the server listens on, once bound; used when a request has no `Host`.
     pub bound: OnceLock<SocketAddr>,
@@ -74,6 +77,7 @@ impl App {
             store,
             timings: RwLock::new(config.timings),
             faults: RwLock::new(Arc::new(config.faults)),
+            stats: FaultStats::default(),
             limiter: [Mutex::new(Window::default()), Mutex::new(Window::default())],
             bound: OnceLock::new(),
         }))
@@ -92,7 +96,11 @@ impl App {
 
     /// Whether a create should end in a failed status, by the configured share.
     pub(crate) fn roll_create_failure(&self, call: &str) -> bool {
-        roll(self.faults().for_call(call).create_failure_rate)
+        let fail = roll(self.faults().for_call(call).create_failure_rate);
+        if fail {
+            self.stats.record(call, "create_failure");
+        }
+        fail
     }
 
     /// Counts one request against the cloud's rate; `Some(seconds)` when over the limit.
@@ -211,8 +219,10 @@ async fn request_id(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
+    let injected = resp.extensions().get::<RawAnswer>().is_some();
     if (resp.status().is_client_error() || resp.status().is_server_error())
         && !is_json
+        && !injected
         && !path.starts_with("/_local")
     {
         let status = resp.status();
@@ -283,7 +293,9 @@ pub(crate) fn call_kind(method: &Method, route: &str) -> &'static str {
     }
 }
 
-/// Injects the configured faults: throttling, latency, errors, and ambiguous creates.
+/// Injects the configured faults: throttling, latency, errors, ambiguous creates, and
+/// malformed answers in place of successful ones; each is counted in [`App::stats`] so that a
+/// test can tell that the faults it asked for happened.
 async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response {
     // Inside the nested Alaya router the URI has lost its prefix; the original one has not.
     let cloud = match req.extensions().get::<OriginalUri>() {
@@ -306,12 +318,15 @@ async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response
             "The throttling threshold has been reached",
         );
         err.retry_after = Some(secs);
+        app.stats.record(call, "throttled");
         return err.into_response();
     }
     if eff.latency_ms > 0 {
+        app.stats.record(call, "latency");
         tokio::time::sleep(Duration::from_millis(eff.latency_ms)).await;
     }
     if roll(eff.error_rate) {
+        app.stats.record(call, "error");
         let (status, c) = if rand::random::<bool>() {
             (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL)
         } else {
@@ -333,8 +348,10 @@ async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response
             AmbiguousMode::Either => rand::random::<bool>(),
         };
         if drop {
+            app.stats.record(call, "ambiguous.drop");
             return dropped_connection();
         }
+        app.stats.record(call, "ambiguous.error500");
         return ApiError::new(
             cloud,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -343,6 +360,71 @@ async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response
         )
         .into_response();
     }
+    if resp.status().is_success() && roll(eff.malformed_rate) {
+        let kind = match eff.malformed {
+            Malformed::Any => Malformed::CONCRETE[rand::random_range(0..Malformed::CONCRETE.len())],
+            other => other,
+        };
+        app.stats
+            .record(call, &format!("malformed.{}", kind.name()));
+        return malformed(kind, cloud, resp).await;
+    }
+    resp
+}
+
+/// Marks an injected answer that must reach the client as it is: [`request_id`] leaves its
+/// body alone even when it is an error that is not JSON.
+#[derive(Clone, Copy)]
+struct RawAnswer;
+
+/// The malformed answer `kind` in place of the successful `real` one (see [`Malformed`]).
+async fn malformed(kind: Malformed, cloud: Cloud, real: Response) -> Response {
+    let json = "application/json";
+    let html = "text/html; charset=utf-8";
+    let (status, content_type, body): (StatusCode, &str, Vec<u8>) = match kind {
+        Malformed::Garbage | Malformed::Any => (
+            StatusCode::OK,
+            json,
+            b"\x00\x01\x02\xff\xfegarbage\x00{\"not\": json\x1b[2J\x00".to_vec(),
+        ),
+        Malformed::Empty => (StatusCode::OK, json, Vec::new()),
+        Malformed::WrongShape => {
+            let body = match cloud {
+                Cloud::Fabric => serde_json::json!({"unexpected": "shape"}),
+                Cloud::Alaya => serde_json::json!({
+                    "code": 0, "data": {"unexpected": "shape"}, "msg": "success"
+                }),
+            };
+            (StatusCode::OK, json, body.to_string().into_bytes())
+        }
+        Malformed::Html502 => (
+            StatusCode::BAD_GATEWAY,
+            html,
+            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".to_vec(),
+        ),
+        Malformed::WrongContentType => (
+            StatusCode::OK,
+            html,
+            b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>Sign in to continue</form></body></html>".to_vec(),
+        ),
+        Malformed::Truncated => {
+            let (parts, body) = real.into_parts();
+            let bytes = axum::body::to_bytes(body, MAX_BODY)
+                .await
+                .unwrap_or_default();
+            let cut = bytes.len() / 2;
+            let mut resp = Response::from_parts(parts, Body::from(bytes.slice(..cut)));
+            resp.headers_mut().remove(header::CONTENT_LENGTH);
+            resp.headers_mut().remove(header::TRANSFER_ENCODING);
+            resp.extensions_mut().insert(RawAnswer);
+            return resp;
+        }
+    };
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.extensions_mut().insert(RawAnswer);
     resp
 }
 

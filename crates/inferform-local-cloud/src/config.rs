@@ -185,6 +185,55 @@ pub enum AmbiguousMode {
     Either,
 }
 
+/// A malformed answer given in place of a call's successful one, after the call took effect:
+/// what a broken gateway, proxy or server version can send. Clients must read each as an
+/// error, never as "not found" or "empty".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Malformed {
+    /// 200 `application/json` whose body is binary garbage, NUL bytes included.
+    #[default]
+    Garbage,
+    /// 200 `application/json` with an empty body.
+    Empty,
+    /// 200 with valid JSON of another shape: `{"unexpected": "shape"}` for Fabric, an Alaya
+    /// envelope whose `data` is that object.
+    WrongShape,
+    /// 502 with a proxy's HTML page (`text/html`).
+    Html502,
+    /// 200 `text/html` with a web page (a login page of a captive proxy).
+    WrongContentType,
+    /// 200 with the real answer cut in the middle (its `Content-Length` says the cut size).
+    Truncated,
+    /// One of the above, at random for each answer.
+    Any,
+}
+
+impl Malformed {
+    /// The six concrete kinds, for [`Malformed::Any`].
+    pub const CONCRETE: [Malformed; 6] = [
+        Malformed::Garbage,
+        Malformed::Empty,
+        Malformed::WrongShape,
+        Malformed::Html502,
+        Malformed::WrongContentType,
+        Malformed::Truncated,
+    ];
+
+    /// The name used in the config and in `/_local/faults/stats`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Malformed::Garbage => "garbage",
+            Malformed::Empty => "empty",
+            Malformed::WrongShape => "wrong_shape",
+            Malformed::Html502 => "html502",
+            Malformed::WrongContentType => "wrong_content_type",
+            Malformed::Truncated => "truncated",
+            Malformed::Any => "any",
+        }
+    }
+}
+
 /// Faults injected into the cloud calls (never into `/_local/...`). The top-level fields apply
 /// to every call; `calls` overrides them per call kind (see the crate documentation for the
 /// names, e.g. `fabric.endpoint.create`, or a prefix with `*`: `alaya.*`).
@@ -206,6 +255,11 @@ pub struct Faults {
     /// Requests per second allowed per cloud (Fabric, Alaya) before answering 429 with
     /// `Retry-After`; 0 means no limit.
     pub rate_limit_per_sec: u32,
+    /// Share of successful calls whose answer is replaced by a malformed one (the call
+    /// itself took effect), of the kind `malformed` says.
+    pub malformed_rate: f64,
+    /// Which malformed answer (default `garbage`).
+    pub malformed: Malformed,
     /// Overrides for one call kind, or a prefix ending in `*`; the longest match wins.
     pub calls: BTreeMap<String, CallFaults>,
 }
@@ -219,6 +273,8 @@ pub struct CallFaults {
     pub ambiguous_rate: Option<f64>,
     pub ambiguous_mode: Option<AmbiguousMode>,
     pub create_failure_rate: Option<f64>,
+    pub malformed_rate: Option<f64>,
+    pub malformed: Option<Malformed>,
 }
 
 /// The faults that apply to one call, after overrides.
@@ -229,6 +285,8 @@ pub(crate) struct Effective {
     pub ambiguous_rate: f64,
     pub ambiguous_mode: AmbiguousMode,
     pub create_failure_rate: f64,
+    pub malformed_rate: f64,
+    pub malformed: Malformed,
 }
 
 impl Faults {
@@ -240,6 +298,8 @@ impl Faults {
             ambiguous_rate: self.ambiguous_rate,
             ambiguous_mode: self.ambiguous_mode,
             create_failure_rate: self.create_failure_rate,
+            malformed_rate: self.malformed_rate,
+            malformed: self.malformed,
         };
         let best = self
             .calls
@@ -255,6 +315,8 @@ impl Faults {
             eff.ambiguous_rate = o.ambiguous_rate.unwrap_or(eff.ambiguous_rate);
             eff.ambiguous_mode = o.ambiguous_mode.unwrap_or(eff.ambiguous_mode);
             eff.create_failure_rate = o.create_failure_rate.unwrap_or(eff.create_failure_rate);
+            eff.malformed_rate = o.malformed_rate.unwrap_or(eff.malformed_rate);
+            eff.malformed = o.malformed.unwrap_or(eff.malformed);
         }
         eff
     }
@@ -271,11 +333,13 @@ impl Faults {
         check("error_rate", self.error_rate)?;
         check("ambiguous_rate", self.ambiguous_rate)?;
         check("create_failure_rate", self.create_failure_rate)?;
+        check("malformed_rate", self.malformed_rate)?;
         for (key, o) in &self.calls {
             for (name, v) in [
                 ("error_rate", o.error_rate),
                 ("ambiguous_rate", o.ambiguous_rate),
                 ("create_failure_rate", o.create_failure_rate),
+                ("malformed_rate", o.malformed_rate),
             ] {
                 if let Some(v) = v {
                     check(&format!("calls.{key}.{name}"), v)?;
@@ -312,6 +376,34 @@ mod tests {
     fn unknown_fields_are_errors() {
         assert!(Config::from_json(r#"{"fabric_acces_key": "x"}"#).is_err());
         assert!(Config::from_json(r#"{"timings": {"endpoint_ms": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn malformed_answers_per_call_and_old_documents_still_read() {
+        let f: Faults = serde_json::from_str(
+            r#"{"calls": {"fabric.model.list": {"malformed_rate": 1.0, "malformed": "wrong_shape"},
+                "alaya.*": {"malformed_rate": 0.5}}}"#,
+        )
+        .expect("valid faults");
+        let e = f.for_call("fabric.model.list");
+        assert_eq!(
+            (e.malformed_rate, e.malformed),
+            (1.0, Malformed::WrongShape)
+        );
+        let e = f.for_call("alaya.deployment.show");
+        assert_eq!((e.malformed_rate, e.malformed), (0.5, Malformed::Garbage));
+        assert_eq!(f.for_call("fabric.endpoint.show").malformed_rate, 0.0);
+        // A document written before malformed answers existed means what it meant.
+        let old: Faults = serde_json::from_str(
+            r#"{"error_rate": 0.1, "ambiguous_mode": "drop",
+                "calls": {"fabric.*": {"latency_ms": 3}}}"#,
+        )
+        .expect("old document");
+        assert_eq!(old.malformed_rate, 0.0);
+        assert!(serde_json::from_str::<Faults>(r#"{"malformed": "gibberish"}"#).is_err());
+        let bad: Faults =
+            serde_json::from_str(r#"{"calls": {"x": {"malformed_rate": 2.0}}}"#).expect("parses");
+        assert!(bad.validate().is_err());
     }
 
     #[test]

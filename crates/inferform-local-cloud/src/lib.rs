@@ -127,7 +127,9 @@
 //!     "latency_ms": 0, "error_rate": 0.0, "rate_limit_per_sec": 0,
 //!     "ambiguous_rate": 0.0, "ambiguous_mode": "error500",
 //!     "create_failure_rate": 0.0,
-//!     "calls": {"fabric.endpoint.create": {"create_failure_rate": 1.0}, "alaya.*": {"latency_ms": 20}}
+//!     "malformed_rate": 0.0, "malformed": "garbage",
+//!     "calls": {"fabric.endpoint.create": {"create_failure_rate": 1.0}, "alaya.*": {"latency_ms": 20},
+//!               "fabric.model.list": {"malformed_rate": 1.0, "malformed": "wrong_shape"}}
 //!   }
 //! }
 //! ```
@@ -142,6 +144,14 @@
 //! ending in `*` matches a prefix, and the longest match wins. Rate limiting counts each cloud
 //! separately (Alaya services count with Alaya) in one-second windows.
 //!
+//! Malformed answers ([`Malformed`]): a share `malformed_rate` of the successful answers of a
+//! call kind is replaced, after the call took effect, by `garbage` (200 `application/json`,
+//! binary bytes with NULs), `empty` (200, no body), `wrong_shape` (200 `{"unexpected":
+//! "shape"}`; for Alaya an envelope with that as `data`), `html502` (a proxy's 502 page,
+//! `text/html`), `wrong_content_type` (200 `text/html`, a sign-in page), `truncated` (the real
+//! body cut in half) or `any` (one of these at random each time). Documents written before
+//! these fields existed read as before.
+//!
 //! # `/_local`
 //!
 //! - `GET /_local/objects`: every object, as a JSON object grouped by kind, each list holding
@@ -151,6 +161,10 @@
 //!   "alaya_lora_deployment": [..]}`.
 //! - `POST /_local/reset`: removes every object (and its file).
 //! - `GET`/`POST /_local/faults`: reads or replaces the faults (a [`Faults`] document).
+//! - `GET /_local/faults/stats`: every fault injected since start, `{"total": N, "faults":
+//!   {name: n}, "calls": {call kind: {name: n}}}`, names `throttled`, `latency`, `error`,
+//!   `ambiguous.error500`, `ambiguous.drop`, `create_failure` and `malformed.{kind}`;
+//!   `DELETE` sets them back to zero.
 //! - `GET`/`POST /_local/timings`: reads or replaces the timings (a [`Timings`] document).
 //! - `GET /_local/health`: `{"ok": true}`.
 //!
@@ -175,13 +189,14 @@ mod invoke;
 mod local;
 mod reply;
 mod sign;
+mod stats;
 mod store;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use config::{AmbiguousMode, CallFaults, Config, Faults, Timings};
+pub use config::{AmbiguousMode, CallFaults, Config, Faults, Malformed, Timings};
 
 /// Why the local cloud could not start.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

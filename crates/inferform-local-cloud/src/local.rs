@@ -18,6 +18,10 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_local/objects", get(objects))
         .route("/_local/reset", post(reset))
         .route("/_local/faults", get(get_faults).post(set_faults))
+        .route(
+            "/_local/faults/stats",
+            get(get_fault_stats).delete(reset_fault_stats),
+        )
         .route("/_local/timings", get(get_timings).post(set_timings))
         .route("/_local/health", get(health))
 }
@@ -78,6 +82,18 @@ async fn set_faults(State(app): State<Shared>, body: Bytes) -> Response {
     }
     *app.faults.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(faults.clone());
     Json(faults).into_response()
+}
+
+/// What the faults injected so far: `{"total", "faults": {name: n}, "calls": {call kind:
+/// {name: n}}}` (names in [`crate::stats::FaultStats`]).
+async fn get_fault_stats(State(app): State<Shared>) -> Response {
+    Json(app.stats.snapshot()).into_response()
+}
+
+/// Sets every counter back to zero.
+async fn reset_fault_stats(State(app): State<Shared>) -> Response {
+    app.stats.reset();
+    Json(app.stats.snapshot()).into_response()
 }
 
 async fn get_timings(State(app): State<Shared>) -> Response {

@@ -347,3 +347,110 @@ async fn run_time_faults_per_call_and_throttling_per_cloud() {
     }
     cloud.shutdown().await;
 }
+
+/// Each malformed answer looks as documented, the call behind it still takes effect, `/_local`
+/// is never touched, and every injected fault is counted at `/_local/faults/stats`.
+#[tokio::test]
+async fn malformed_answers_are_injected_per_call_and_counted() {
+    let (cloud, c) = start(test_config(50)).await;
+    let set = |f: serde_json::Value| {
+        let c = &c;
+        async move {
+            let r = c.local(Method::POST, "/_local/faults", Some(&f)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+    };
+    let ws = c
+        .fabric(
+            Method::POST,
+            "/v1/workspaces",
+            &[],
+            Some(&json!({"name": "w"})),
+        )
+        .await
+        .str("/id")
+        .to_owned();
+    let models = format!("/v1/workspaces/{ws}/models");
+    let only = |kind: &str| json!({"calls": {"fabric.model.list": {"malformed_rate": 1.0, "malformed": kind}}});
+
+    set(only("garbage")).await;
+    let r = c.fabric(Method::GET, &models, &[], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains('\0'), "{:?}", r.text);
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err());
+    // Other call kinds answer as usual.
+    let r = c.fabric(Method::GET, "/v1/workspaces", &[], None).await;
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+
+    set(only("empty")).await;
+    let r = c.fabric(Method::GET, &models, &[], None).await;
+    assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, ""));
+
+    set(only("wrong_shape")).await;
+    let r = c.fabric(Method::GET, &models, &[], None).await;
+    assert_eq!(r.body, json!({"unexpected": "shape"}));
+
+    set(only("html502")).await;
+    let r = c.fabric(Method::GET, &models, &[], None).await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY);
+    assert!(
+        r.text.contains("<title>502 Bad Gateway</title>"),
+        "{}",
+        r.text
+    );
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("text/html"));
+
+    set(only("wrong_content_type")).await;
+    let r = c.fabric(Method::GET, &models, &[], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("text/html"));
+
+    set(only("truncated")).await;
+    let r = c.fabric(Method::GET, &models, &[], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.starts_with("{\""), "{}", r.text);
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err());
+
+    // The call behind a malformed answer takes effect.
+    set(json!({"calls": {"fabric.model.create": {"malformed_rate": 1.0, "malformed": "any"}}}))
+        .await;
+    c.fabric(Method::POST, &models, &[], Some(&json(seeds::MODEL)))
+        .await;
+    set(json!({})).await;
+    let r = c.fabric(Method::GET, &models, &[], None).await;
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+
+    // Alaya's wrong shape keeps the envelope.
+    set(json!({"calls": {"alaya.*": {"malformed_rate": 1.0, "malformed": "wrong_shape"}}})).await;
+    let r = c.alaya(Method::GET, "/deployment/list", None).await;
+    assert_eq!(r.body["code"], 0);
+    assert_eq!(r.body["data"], json!({"unexpected": "shape"}));
+
+    let stats = c.local(Method::GET, "/_local/faults/stats", None).await;
+    assert_eq!(stats.status, StatusCode::OK);
+    let list = &stats.body["calls"]["fabric.model.list"];
+    for kind in [
+        "garbage",
+        "empty",
+        "wrong_shape",
+        "html502",
+        "wrong_content_type",
+        "truncated",
+    ] {
+        assert_eq!(list[format!("malformed.{kind}")], 1, "{}", stats.text);
+    }
+    assert_eq!(
+        stats.body["calls"]["alaya.deployment.list"]["malformed.wrong_shape"],
+        1
+    );
+    assert_eq!(stats.body["total"], 8, "{}", stats.text);
+    let r = c.local(Method::DELETE, "/_local/faults/stats", None).await;
+    assert_eq!(r.body["total"], 0);
+    cloud.shutdown().await;
+}

@@ -172,6 +172,9 @@ impl HttpResponse {
     }
 
     /// The body as JSON; an empty body is `null`.
+    ///
+    /// The error says what came instead (its content type and size) but never quotes the
+    /// body: this type has no redactor, and a body a client cannot read may hold anything.
     pub fn json(&self) -> Result<serde_json::Value, ProviderError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(serde_json::Value::Null);
@@ -180,9 +183,43 @@ impl HttpResponse {
             self.error(
                 ErrorKind::Api,
                 None,
-                format!("the answer is not valid JSON: {e}"),
+                format!(
+                    "the answer is not valid JSON ({}): {e}",
+                    self.describe_body()
+                ),
             )
         })
+    }
+
+    /// The body as JSON, which must be there: an empty body is an error, not `null`. For
+    /// answers that must say something (a list, an object), so that an empty 200 is never
+    /// taken for an empty list or a missing object.
+    pub fn json_required(&self) -> Result<serde_json::Value, ProviderError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(self.error(
+                ErrorKind::Api,
+                None,
+                format!(
+                    "the answer has an empty body ({}) where JSON was expected",
+                    self.describe_body()
+                ),
+            ));
+        }
+        self.json()
+    }
+
+    /// `text/html, 1234 bytes`: what the body is, without quoting it.
+    pub fn describe_body(&self) -> String {
+        let kind = self
+            .header("content-type")
+            .map(|t| excerpt(t, 60))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "no content type".to_string());
+        let size = match self.body.len() {
+            1 => "1 byte".to_string(),
+            n => format!("{n} bytes"),
+        };
+        format!("{kind}, {size}")
     }
 
     /// An error about this response, carrying its call, status and request id.
@@ -202,17 +239,54 @@ impl HttpResponse {
         }
     }
 
-    /// The body as text, shortened for messages.
+    /// The body as text for messages: at most [`EXCERPT_CHARS`] characters, control and
+    /// invisible characters escaped (see [`excerpt`]). Callers still redact it.
     pub fn body_excerpt(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body);
-        let text = text.trim();
-        if text.chars().count() > 300 {
-            let cut: String = text.chars().take(300).collect();
-            format!("{cut}...")
-        } else {
-            text.to_string()
-        }
+        excerpt(&String::from_utf8_lossy(&self.body), EXCERPT_CHARS)
     }
+}
+
+/// How many characters of a server's text an error message quotes.
+pub const EXCERPT_CHARS: usize = 300;
+
+/// `text` made safe to print in an error, on one line: trimmed, each run of whitespace
+/// (newlines included) made one space, other control characters (NUL, terminal escapes) and
+/// invisible formatting ones (bidirectional overrides, zero-width) escaped as `\u{..}`, and cut
+/// to `max` characters (with `...`). A server's answer is untrusted: quoted raw, a body of
+/// megabytes or of terminal escape codes would flood or rewrite the user's terminal, and a
+/// bidi override could make an error read as something else.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut taken = 0usize;
+    let mut space = false;
+    for c in text.trim().chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if taken >= max {
+            out.push_str("...");
+            break;
+        }
+        if space {
+            out.push(' ');
+            taken += 1;
+            space = false;
+        }
+        if c.is_control() || is_invisible(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+        taken += 1;
+    }
+    out
+}
+
+/// Format characters that change how text around them shows without showing themselves.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 impl fmt::Debug for HttpResponse {
@@ -888,6 +962,35 @@ impl Stream for ResponseStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_escaped_and_on_one_line() {
+        assert_eq!(excerpt("  oops\n", 300), "oops");
+        assert_eq!(excerpt("a\r\n\t b", 300), "a b");
+        assert_eq!(excerpt("a\0b\u{1b}[2J", 300), "a\\u{0}b\\u{1b}[2J");
+        assert_eq!(excerpt("evil\u{202e}txt.exe", 300), "evil\\u{202e}txt.exe");
+        assert_eq!(excerpt("abcdef", 3), "abc...");
+        assert_eq!(excerpt("abc", 3), "abc");
+        let huge = "x".repeat(50 * 1024 * 1024);
+        assert_eq!(excerpt(&huge, EXCERPT_CHARS).len(), EXCERPT_CHARS + 3);
+        let r = HttpResponse::new(
+            200,
+            vec![("Content-Type".into(), "text/html".into())],
+            b"<html>\x00\xff</html>".to_vec(),
+            "GET /x",
+        );
+        assert_eq!(r.body_excerpt(), "<html>\\u{0}\u{fffd}</html>");
+        assert_eq!(r.describe_body(), "text/html, 15 bytes");
+        let e = r.json().unwrap_err();
+        assert!(e
+            .message
+            .starts_with("the answer is not valid JSON (text/html, 15 bytes)"));
+        assert!(!e.message.contains('\0'));
+        let empty = HttpResponse::new(200, Vec::new(), Vec::new(), "GET /x");
+        assert_eq!(empty.json().ok(), Some(serde_json::Value::Null));
+        let e = empty.json_required().unwrap_err();
+        assert!(e.message.contains("empty body"), "{}", e.message);
+    }
 
     #[test]
     fn retry_rules() {
