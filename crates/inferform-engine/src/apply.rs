@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use inferform_lang::config::Config;
 use inferform_lang::decode::decode_body;
 use inferform_lang::eval::eval;
-use inferform_provider::{Object, OpContext, Progress, Provider, ProviderError};
+use inferform_provider::wait::create_refused;
+use inferform_provider::{Object, OpContext, Progress, Provider};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
 use inferform_types::{
     Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Schema, Value,
@@ -268,19 +269,19 @@ impl Ctx {
                             .map_err(|e| e.to_string())?;
                         Err(format!("{e}; the failed object is kept in state as tainted and will be replaced by the next apply"))
                     }
-                    // Not found: nothing was left behind. A failed look-up keeps the intent
-                    // for the next run to resolve.
-                    Ok(None) => {
-                        let _ = self.store.clear_intent(&intent.addr);
-                        Err(e.to_string())
-                    }
-                    Err(_) => Err(e.to_string()),
+                    // Not found, or the look-up failed: the cloud did make the object (it
+                    // reported its failed status), and a list may lag behind. The intent is
+                    // kept for the next run to look it up again, adopt it and replace it.
+                    Ok(None) | Err(_) => Err(e.to_string()),
                 }
             }
             Err(e) => {
-                // A definite refusal created nothing; an ambiguous failure keeps the intent so
-                // the next run can look the object up and adopt it.
-                if !ambiguous(&e) {
+                // Only a clear refusal (a 4xx, a request that could not be built) created
+                // nothing. Any other failure — a 5xx, no answer, a timeout, a 2xx answer that
+                // cannot be read — leaves the outcome unknown: the intent is kept so that the
+                // next run looks the object up by name and adopts it, rather than leave it
+                // orphaned and the address stuck behind "already exists".
+                if create_refused(&e) {
                     let _ = self.store.clear_intent(&intent.addr);
                 }
                 Err(e.to_string())
@@ -408,12 +409,6 @@ fn sensitive_paths(cfg: &Value, planned: Option<&Value>) -> Vec<Vec<String>> {
 /// What an apply task reports: the change's index, its result, how long it took.
 type TaskResult = (usize, Result<Option<String>, String>, Duration);
 
-fn ambiguous(e: &ProviderError) -> bool {
-    use inferform_provider::ErrorKind;
-    matches!(e.kind, ErrorKind::Transport | ErrorKind::Timeout)
-        || e.status.is_some_and(|s| s >= 500)
-}
-
 /// A state store whose writes, which wait for the disk, run off the async workers: with few
 /// cores, a synchronous fsync inside a task would hold up every poll and create due meanwhile.
 /// It also notes the first write that fails (a full disk, a lost database connection): the
@@ -535,13 +530,17 @@ fn record_moves_and_imports(
                             .collect()
                     })
                     .unwrap_or_default();
+                // An object adopted in a failed status is recorded tainted, as a failed
+                // create records it: should its replacement not happen now (a failure
+                // upstream, a kill), the next plan still replaces it.
+                let tainted = plan.replace_reasons.get(addr).map(String::as_str) == Some("tainted");
                 let record = ResourceState {
                     addr: addr.clone(),
                     type_name: type_name.clone(),
                     provider: provider.clone(),
                     attributes: for_state(schemas, type_name, attrs.clone()),
                     dependencies,
-                    tainted: false,
+                    tainted,
                     sensitive_paths: Vec::new(),
                 };
                 store.put_resource(&record).map_err(|e| e.to_string())?;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use inferform_lang::config::{Config, Resource};
 use inferform_lang::decode::decode_body;
 use inferform_lang::eval::{eval, Scope};
+use inferform_provider::wait::{condition, create_failed, settle, Condition};
 use inferform_provider::{Object, OpContext};
 use inferform_state::State;
 use inferform_types::{
@@ -755,8 +756,16 @@ impl Engine {
     }
 
     /// Looks up the objects of unresolved create intents by name. Returns adopted states.
+    ///
+    /// An object found still changing (`CREATING`, `starting`) is waited for, as the
+    /// interrupted create would have waited: adopted in passing, it would be planned on as
+    /// healthy, and a create that then fails would leave a failed object in state that no
+    /// plan replaces. The wait is bounded by the resource's `timeouts { create }`, or
+    /// [`ADOPTION_SETTLE`]; past it the object is adopted as it is (and replaced later
+    /// should its create fail, see [`failed_objects`]).
     pub(crate) async fn find_intents(
         &self,
+        config: &Config,
         state: &State,
         diags: &mut Diagnostics,
     ) -> BTreeMap<String, Option<serde_json::Value>> {
@@ -770,6 +779,25 @@ impl Engine {
                 continue;
             };
             match provider.find(&OpContext::silent(), &intent.type_name, &json_object(&intent.planned)).await {
+                Ok(Some(found)) if condition(&found) == Condition::Changing => {
+                    let timeout = addr
+                        .parse::<ResourceInstanceAddr>()
+                        .ok()
+                        .and_then(|a| config.resource(&a.resource.config_addr()))
+                        .and_then(|r| r.timeouts.get("create"))
+                        .map_or(ADOPTION_SETTLE, |s| std::time::Duration::from_secs(*s));
+                    let ctx = OpContext {
+                        timeout: Some(timeout),
+                        ..OpContext::silent()
+                    };
+                    let (type_name, silent) = (&intent.type_name, OpContext::silent());
+                    let settled =
+                        settle(&ctx, addr, || provider.read(&silent, type_name, &found)).await;
+                    // Gone while waiting: nothing to adopt. A wait that fails adopts the
+                    // object as first found; the refresh that follows reads it again.
+                    let now = settled.unwrap_or_else(|_| Some(found.clone()));
+                    out.insert(addr.clone(), now.map(serde_json::Value::Object));
+                }
                 Ok(found) => {
                     out.insert(addr.clone(), found.map(serde_json::Value::Object));
                 }
@@ -822,7 +850,7 @@ impl Engine {
                 )
             })
             .collect();
-        for (addr, found) in self.find_intents(state, &mut diags).await {
+        for (addr, found) in self.find_intents(config, state, &mut diags).await {
             plan.resolved_intents.push(addr.clone());
             if let (Some(obj), Some(intent)) = (found, state.intents.get(&addr)) {
                 plan.record.insert(
@@ -845,6 +873,8 @@ impl Engine {
                 plan.adopted.push(addr);
             }
         }
+        // Tracked (or adopted) objects that refresh found gone.
+        let mut gone: BTreeSet<String> = BTreeSet::new();
         if opts.refresh {
             let mut refresh_state = state.clone();
             for addr in &plan.adopted {
@@ -869,10 +899,15 @@ impl Engine {
             for (addr, found) in refreshed {
                 match found {
                     Some(v) => {
+                        // An adopted object is recorded as it reads now.
+                        if let Some(entry) = plan.record.get_mut(&addr) {
+                            entry.2 = Some(v.clone());
+                        }
                         prior.insert(addr, v);
                     }
                     None => {
                         prior.remove(&addr);
+                        gone.insert(addr);
                     }
                 }
             }
@@ -962,6 +997,7 @@ impl Engine {
             }
         }
 
+        let failed = failed_objects(&prior, &plan.adopted);
         let mut in_config: BTreeSet<String> = BTreeSet::new();
         for node in &order {
             let Node::Resource(i) = node else {
@@ -994,7 +1030,8 @@ impl Engine {
             let triggered = triggered(r, &plan.changes);
             let reason = |a: &ResourceInstanceAddr| -> Option<&'static str> {
                 let key = a.to_string();
-                if state.resources.get(&key).is_some_and(|r| r.tainted) && prior.contains_key(&key)
+                if (state.resources.get(&key).is_some_and(|r| r.tainted) || failed.contains(&key))
+                    && prior.contains_key(&key)
                 {
                     Some("tainted")
                 } else if opts.replace.iter().any(|t| t == a) {
@@ -1147,6 +1184,7 @@ impl Engine {
                 config,
             );
         }
+        prune_gone(&mut plan, &gone, &providers_of);
         check_prevent_destroy(config, &plan, &mut diags);
         diags.extend(env.take_diagnostics());
         plan.roots = roots;
@@ -1252,6 +1290,59 @@ impl Engine {
             out.push(change);
         }
         Some(out)
+    }
+}
+
+/// How long a plan waits at most for an object an interrupted run was creating to settle,
+/// when its resource sets no `timeouts { create }`: a plan must end.
+pub(crate) const ADOPTION_SETTLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// The objects to replace because they are failed: adopted ones in any failed status (the
+/// create an interrupted run started has failed; adopted as healthy, the object would stay
+/// in state, broken, and everything built on it would fail on every apply), and tracked
+/// ones whose create failed (`CREATE_FAILED`: they never came up). Both are treated as
+/// tainted, as a failed create is.
+fn failed_objects(
+    prior: &BTreeMap<String, serde_json::Value>,
+    adopted: &[String],
+) -> BTreeSet<String> {
+    prior
+        .iter()
+        .filter(|(addr, attrs)| {
+            let Some(obj) = attrs.as_object() else {
+                return false;
+            };
+            create_failed(obj) || (adopted.contains(addr) && condition(obj) == Condition::Failed)
+        })
+        .map(|(addr, _)| addr.clone())
+        .collect()
+}
+
+/// Drops from state the records of objects that refresh found gone and that no change of the
+/// plan takes care of (a create or a replace writes the address again): an object deleted
+/// outside inferform, or by a run killed before it could record the delete, and no longer
+/// configured. Without this the record would stay forever, shown as "has been deleted" by
+/// every plan while apply had nothing to do. A targeted plan leaves records it does not
+/// target alone.
+fn prune_gone(
+    plan: &mut Plan,
+    gone: &BTreeSet<String>,
+    providers_of: &BTreeMap<String, (String, String, Vec<String>)>,
+) {
+    if plan.targeted {
+        return;
+    }
+    for addr in gone {
+        if plan.changes.iter().any(|c| &c.addr.to_string() == addr) {
+            continue;
+        }
+        let Some((ty, provider, _)) = providers_of.get(addr) else {
+            continue;
+        };
+        plan.record
+            .insert(addr.clone(), (ty.clone(), provider.clone(), None));
+        // An adopted object that vanished since is not adopted after all.
+        plan.adopted.retain(|a| a != addr);
     }
 }
 

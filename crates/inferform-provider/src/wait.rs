@@ -273,17 +273,156 @@ where
             Ok(value) => return Ok(value),
             Err(error) if is_ambiguous(&error) => {
                 tokio::time::sleep(policy.backoff(retries)).await;
-                if let Some(found) = find().await? {
-                    return Ok(found);
+                // A failed look-up must not hide that the object may exist: the create's own
+                // (ambiguous) error is returned, so the caller keeps its intent.
+                match find().await {
+                    Ok(Some(found)) => return Ok(found),
+                    Ok(None) => {}
+                    Err(e) => return Err(unknown_outcome(error, &e)),
                 }
                 if retries >= policy.max_retries {
                     return Err(error);
                 }
                 retries += 1;
             }
+            // The cloud accepted the create but its answer cannot be read (not JSON, no id):
+            // the object exists, so it is looked up once and adopted. It is never sent again:
+            // a second create would fail with "already exists", or duplicate the object when
+            // the cloud's lists lag behind. Not found, the error stays one of unknown outcome,
+            // and the caller keeps the intent for the next run to adopt the object by name.
+            Err(error) if answered_unreadably(&error) => {
+                return match find().await {
+                    Ok(Some(found)) => Ok(found),
+                    Ok(None) => Err(error),
+                    Err(e) => Err(unknown_outcome(error, &e)),
+                };
+            }
             Err(error) => return Err(error),
         }
     }
+}
+
+/// The create's error of unknown outcome, noting why the look-up that followed it failed.
+fn unknown_outcome(mut error: ProviderError, find_error: &ProviderError) -> ProviderError {
+    error.message = format!(
+        "{}; looking the object up afterwards failed: {find_error}",
+        error.message
+    );
+    error
+}
+
+/// True when a create was answered as a success (2xx) whose body could not be read, or
+/// answered in a way only reading a body reports (an API error without a status, such as
+/// "answered without an id"): the cloud took the request, so the object may well exist.
+fn answered_unreadably(error: &ProviderError) -> bool {
+    match error.status {
+        // With an error code, the answer was read: it is a refusal (see [`create_refused`]).
+        Some(status) => (200..300).contains(&status) && error.code.is_none(),
+        None => error.kind == ErrorKind::Api,
+    }
+}
+
+/// True when the cloud clearly refused a create, so that nothing was made: a 4xx answer
+/// (a bad request, a name already taken, wrong credentials), or a request that could not
+/// even be built (`Invalid`, with no answer). Every other failure leaves the outcome unknown —
+/// a 5xx, no answer, a timeout while waiting, a failed status, a 2xx answer that cannot be
+/// read — and the object may exist: the caller must keep its create intent so that the next
+/// run looks the object up by name and adopts it, rather than leave it orphaned and its
+/// address stuck behind "already exists".
+pub fn create_refused(error: &ProviderError) -> bool {
+    match error.status {
+        Some(400..=499) => true,
+        // A success status carrying the cloud's error code (an Alaya envelope whose `code`
+        // is not 0) is a refusal the client did read. Kept as unknown, a refusal because
+        // the name is taken would have the next run adopt somebody else's object.
+        Some(200..=299) => error.code.is_some(),
+        Some(_) => false,
+        None => error.kind == ErrorKind::Invalid,
+    }
+}
+
+/// Where an object's `status` attribute says it is, read without knowing its cloud: the
+/// engine needs this to finish, or to replace, an object an interrupted run was creating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// Still changing (`CREATING`, `starting`, `DELETING`, ...): wait before judging it.
+    Changing,
+    /// A failed status (`CREATE_FAILED`, `UPDATE_FAILED`, `failed`): the object will never
+    /// serve as configured.
+    Failed,
+    /// Anything else, or no status at all.
+    Steady,
+}
+
+/// The transitional statuses of both clouds, lower case.
+const CHANGING: &[&str] = &[
+    "creating",
+    "updating",
+    "deleting",
+    "pending",
+    "starting",
+    "stopping",
+    "deploying",
+    "scaling",
+];
+
+/// Reads the object's `status` attribute (case-insensitive; a status ending in `FAILED`
+/// is failed).
+pub fn condition(object: &crate::Object) -> Condition {
+    let Some(status) = object.get("status").and_then(|s| s.as_str()) else {
+        return Condition::Steady;
+    };
+    let status = status.trim().to_ascii_lowercase();
+    if status.ends_with("failed") {
+        Condition::Failed
+    } else if CHANGING.contains(&status.as_str()) {
+        Condition::Changing
+    } else {
+        Condition::Steady
+    }
+}
+
+/// True when the object's status says its create failed (`CREATE_FAILED`): it never came up,
+/// so whatever tracks it should replace it.
+pub fn create_failed(object: &crate::Object) -> bool {
+    object
+        .get("status")
+        .and_then(|s| s.as_str())
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("CREATE_FAILED"))
+}
+
+/// Polls `read` (the object as the cloud has it now; `None` once it is gone) until the
+/// object's [`condition`] is no longer [`Condition::Changing`], and returns the last reading.
+/// An object found half-made by an interrupted run is thus judged as its create would have
+/// judged it, not in passing. The deadline is `ctx.timeout`.
+pub async fn settle<F, Fut>(
+    ctx: &OpContext,
+    what: &str,
+    mut read: F,
+) -> Result<Option<crate::Object>, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<crate::Object>, ProviderError>>,
+{
+    wait_for(ctx, Deadline::start(ctx), what, "settled", || {
+        let next = read();
+        async move {
+            Ok(match next.await? {
+                Some(object) if condition(&object) == Condition::Changing => Observed::Pending {
+                    status: object
+                        .get("status")
+                        .and_then(|s| s.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                },
+                found => Observed::Done {
+                    status: None,
+                    value: found,
+                },
+            })
+        }
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -475,6 +614,167 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.status, Some(400));
         assert_eq!(*finds.lock().unwrap(), 0);
+    }
+
+    fn api(status: Option<u16>) -> ProviderError {
+        let mut e = ProviderError::new(ErrorKind::Api, "the answer is not valid JSON");
+        e.status = status;
+        e
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreadable_success_is_looked_up_once_and_never_sent_again() {
+        let policy = RetryPolicy::default();
+        for status in [Some(200), Some(201), None] {
+            let creates = Mutex::new(0);
+            let got = create_or_adopt(
+                &policy,
+                || {
+                    *creates.lock().unwrap() += 1;
+                    async move { Err::<String, _>(api(status)) }
+                },
+                || async { Ok(Some("found-id".to_string())) },
+            )
+            .await
+            .unwrap();
+            assert_eq!(got, "found-id");
+            // Not found: the error stays one of unknown outcome, and no second create.
+            let creates = Mutex::new(0);
+            let err = create_or_adopt(
+                &policy,
+                || {
+                    *creates.lock().unwrap() += 1;
+                    async move { Err::<String, _>(api(status)) }
+                },
+                || async { Ok(None) },
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(*creates.lock().unwrap(), 1);
+            assert!(!create_refused(&err), "{err}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_code_in_a_success_answer_is_not_looked_up() {
+        let finds = Mutex::new(0);
+        let err = create_or_adopt(
+            &RetryPolicy::default(),
+            || async {
+                let mut e = api(Some(200));
+                e.code = Some("10001".into());
+                Err::<String, _>(e)
+            },
+            || {
+                *finds.lock().unwrap() += 1;
+                async { Ok(Some("somebody-else".to_string())) }
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("10001"));
+        assert_eq!(*finds.lock().unwrap(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_look_up_after_an_ambiguous_create_stays_ambiguous() {
+        let policy = RetryPolicy::default();
+        let err = create_or_adopt(
+            &policy,
+            || async { Err::<String, _>(ProviderError::new(ErrorKind::Transport, "dropped")) },
+            || async {
+                Err(ProviderError::new(
+                    ErrorKind::Invalid,
+                    "2 objects were found",
+                ))
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Transport);
+        assert!(err.message.contains("2 objects were found"), "{err}");
+        assert!(!create_refused(&err));
+    }
+
+    #[test]
+    fn only_clear_refusals_are_refusals() {
+        for status in [400, 401, 403, 404, 409, 422] {
+            assert!(create_refused(&api(Some(status))), "{status}");
+        }
+        assert!(create_refused(&ProviderError::new(
+            ErrorKind::Invalid,
+            "bad id"
+        )));
+        let mut envelope = api(Some(200));
+        envelope.code = Some("10001".into());
+        assert!(create_refused(&envelope), "an error code in a 200 is read");
+        let mut server = api(Some(500));
+        server.code = Some("APIG.0500".into());
+        assert!(!create_refused(&server));
+        for unknown in [
+            api(Some(200)),
+            api(Some(500)),
+            api(Some(502)),
+            api(None),
+            ProviderError::new(ErrorKind::Transport, "reset"),
+            ProviderError::new(ErrorKind::Timeout, "timed out"),
+            ProviderError::new(ErrorKind::Failed, "CREATE_FAILED"),
+        ] {
+            assert!(!create_refused(&unknown), "{unknown}");
+        }
+    }
+
+    fn with_status(s: &str) -> crate::Object {
+        serde_json::json!({"id": "x", "status": s})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn conditions_of_both_clouds() {
+        for s in ["CREATING", "starting", "DELETING", "stopping", "deploying"] {
+            assert_eq!(condition(&with_status(s)), Condition::Changing, "{s}");
+        }
+        for s in ["CREATE_FAILED", "UPDATE_FAILED", "failed", "FAILED"] {
+            assert_eq!(condition(&with_status(s)), Condition::Failed, "{s}");
+        }
+        for s in ["RUNNING", "running", "stopped", "ACTIVE", ""] {
+            assert_eq!(condition(&with_status(s)), Condition::Steady, "{s}");
+        }
+        assert_eq!(condition(&crate::Object::new()), Condition::Steady);
+        assert!(create_failed(&with_status("create_failed")));
+        assert!(!create_failed(&with_status("failed")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settle_waits_out_transitions_and_sees_objects_go() {
+        let script = Mutex::new(vec!["CREATING", "CREATING", "CREATE_FAILED"]);
+        let got = settle(&OpContext::silent(), "thing", || {
+            let next = script.lock().unwrap().remove(0);
+            async move { Ok(Some(with_status(next))) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got.map(|o| condition(&o)), Some(Condition::Failed));
+        let script = Mutex::new(vec![Some("DELETING"), None]);
+        let got = settle(&OpContext::silent(), "thing", || {
+            let next = script.lock().unwrap().remove(0);
+            async move { Ok(next.map(with_status)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, None);
+        let ctx = OpContext {
+            timeout: Some(Duration::from_secs(2)),
+            ..OpContext::silent()
+        };
+        let err = settle(&ctx, "thing", || async {
+            Ok(Some(with_status("CREATING")))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
     }
 
     #[test]
