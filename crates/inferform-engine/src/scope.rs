@@ -47,6 +47,13 @@ enum Kind {
 
 type Slot = (ModulePath, Kind, String);
 
+/// How many variables, locals and module outputs one value may wait on, each reading the next,
+/// before evaluation gives up with a diagnostic. Values are worked out on demand, so a chain of
+/// them is a chain of nested calls: unbounded, a long one (6,000 locals, each `local.prev + 1`)
+/// overflows the stack and aborts the process, on a tokio worker's 2 MiB stack soonest. 256
+/// levels stay well inside that even in a debug build, and far beyond any real configuration.
+pub const MAX_VALUE_DEPTH: usize = 256;
+
 fn empty() -> &'static BTreeMap<String, Value> {
     static EMPTY: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
     EMPTY.get_or_init(BTreeMap::new)
@@ -66,6 +73,8 @@ pub struct Env<'c> {
     memo: Mutex<BTreeMap<Slot, Value>>,
     calls: Mutex<BTreeMap<(ModulePath, String), Keys>>,
     visiting: Mutex<BTreeSet<Slot>>,
+    /// How deep [`Env::compute`] is nested on each thread (see [`MAX_VALUE_DEPTH`]).
+    depth: Mutex<std::collections::HashMap<std::thread::ThreadId, usize>>,
     diags: Mutex<Vec<Diagnostic>>,
 }
 
@@ -101,6 +110,7 @@ impl<'c> Env<'c> {
             memo: Mutex::default(),
             calls: Mutex::default(),
             visiting: Mutex::default(),
+            depth: Mutex::default(),
             diags: Mutex::default(),
         }
     }
@@ -235,7 +245,20 @@ impl<'c> Env<'c> {
         {
             return Value::Unknown;
         }
-        let v = f();
+        let v = match self.deeper(1) {
+            Some(depth) if depth > MAX_VALUE_DEPTH => {
+                // One chain is one mistake: later values that reach the limit say no more.
+                let d = too_deep(&slot);
+                let said = (self.diags.lock().unwrap_or_else(|p| p.into_inner()).iter())
+                    .any(|o| o.code == d.code);
+                if !said {
+                    self.report(d);
+                }
+                Value::Unknown
+            }
+            _ => f(),
+        };
+        self.deeper(-1);
         self.visiting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -247,6 +270,19 @@ impl<'c> Env<'c> {
                 .insert(slot, v.clone());
         }
         v
+    }
+
+    /// Moves this thread's nesting depth by `by`; the depth after the move.
+    fn deeper(&self, by: isize) -> Option<usize> {
+        let mut depths = self.depth.lock().unwrap_or_else(|p| p.into_inner());
+        let id = std::thread::current().id();
+        let depth = depths.entry(id).or_default();
+        *depth = depth.checked_add_signed(by)?;
+        let now = *depth;
+        if now == 0 {
+            depths.remove(&id);
+        }
+        Some(now)
     }
 
     /// `var.NAME` inside module instance `m`.
@@ -464,4 +500,29 @@ impl<'c> Env<'c> {
             )
         }
     }
+}
+
+/// The error a chain longer than [`MAX_VALUE_DEPTH`] gives, naming the value at which the limit
+/// was reached (the diagnostic has no span: the chain runs through many places).
+fn too_deep(slot: &Slot) -> Diagnostic {
+    let (m, kind, name) = slot;
+    let place = if m.is_root() {
+        String::new()
+    } else {
+        format!(" in {m}")
+    };
+    let what = match kind {
+        Kind::Var => format!("`var.{name}`{place}"),
+        Kind::Local => format!("`local.{name}`{place}"),
+        Kind::Output => format!("the output `{name}` of {m}"),
+    };
+    Diagnostic::error(
+        "inferform::eval::too_deep",
+        format!(
+            "values depend on each other more than {MAX_VALUE_DEPTH} deep: {what} is reached through a chain of {MAX_VALUE_DEPTH} variables, locals or module outputs, each reading the next"
+        ),
+    )
+    .with_help(format!(
+        "shorten the chain: compute the value in fewer steps (a for expression, or a function such as sum or range) instead of {MAX_VALUE_DEPTH} values each reading the previous one"
+    ))
 }

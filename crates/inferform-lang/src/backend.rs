@@ -274,7 +274,9 @@ pub fn eval_backend(
 
 /// Adds local `name` to `order` after the locals it reads (depth first), once. `state` holds
 /// `false` while a local's own reads are being visited and `true` once it is placed, so a
-/// local met again while `false` closes a cycle.
+/// local met again while `false` closes a cycle. The walk keeps its own stack rather than
+/// recursing: a chain of thousands of locals, each reading the next, must not overflow the
+/// thread's stack.
 fn needed_local<'c>(
     config: &'c Config,
     name: &str,
@@ -282,34 +284,57 @@ fn needed_local<'c>(
     order: &mut Vec<&'c str>,
     diags: &mut Diagnostics,
 ) {
-    let Some((key, local)) = config.locals.get_key_value(name) else {
-        return;
-    };
-    match state.get(key.as_str()) {
-        Some(true) => return,
-        Some(false) => {
-            diags.push(
-                Diagnostic::error(
-                    "inferform::config::backend_cycle",
-                    format!("local value `{name}` depends on itself"),
-                )
-                .with_span(local.span.clone())
-                .with_help(
-                    "the backend uses this local: break the cycle, so that one of the locals does not refer to the next",
-                ),
-            );
-            return;
+    /// Starts visiting local `name`: the locals it reads, or `None` when there is nothing to do.
+    fn enter<'c>(
+        config: &'c Config,
+        name: &str,
+        state: &mut BTreeMap<&'c str, bool>,
+        diags: &mut Diagnostics,
+    ) -> Option<(&'c str, std::vec::IntoIter<String>)> {
+        let (key, local) = config.locals.get_key_value(name)?;
+        match state.get(key.as_str()) {
+            Some(true) => return None,
+            Some(false) => {
+                diags.push(
+                    Diagnostic::error(
+                        "inferform::config::backend_cycle",
+                        format!("local value `{name}` depends on itself"),
+                    )
+                    .with_span(local.span.clone())
+                    .with_help(
+                        "the backend uses this local: break the cycle, so that one of the locals does not refer to the next",
+                    ),
+                );
+                return None;
+            }
+            None => {}
         }
-        None => {}
+        state.insert(key.as_str(), false);
+        let reads: Vec<String> = references(&local.expr)
+            .into_iter()
+            .filter_map(|r| match r.subject {
+                Subject::Local(other) => Some(other),
+                _ => None,
+            })
+            .collect();
+        Some((key.as_str(), reads.into_iter()))
     }
-    state.insert(key.as_str(), false);
-    for r in references(&local.expr) {
-        if let Subject::Local(other) = r.subject {
-            needed_local(config, &other, state, order, diags);
+    let mut stack: Vec<(&'c str, std::vec::IntoIter<String>)> = Vec::new();
+    stack.extend(enter(config, name, state, diags));
+    while let Some((key, reads)) = stack.last_mut() {
+        match reads.next() {
+            Some(other) => {
+                let next = enter(config, &other, state, diags);
+                stack.extend(next);
+            }
+            None => {
+                let key = *key;
+                stack.pop();
+                state.insert(key, true);
+                order.push(key);
+            }
         }
     }
-    state.insert(key.as_str(), true);
-    order.push(key.as_str());
 }
 
 /// The error for an argument whose value is sensitive, naming the sensitive variables it is

@@ -170,10 +170,33 @@ impl Evaluator<'_, '_> {
             },
             Expression::FuncCall(call) => self.call(e, call)?,
             Expression::Traversal(t) => {
-                let mut value = self.eval(&t.expr)?;
+                let mut ops = t.operators.iter().map(|o| o.value()).peekable();
+                // A variable's leading attribute reads are followed by reference, and only what
+                // they reach is copied: `local.a` must not copy every local (a configuration
+                // with thousands of them would take quadratic time).
+                let mut value = match &t.expr {
+                    Expression::Variable(v) => {
+                        let Some(mut reached) = self.scope.lookup(v.as_str()) else {
+                            return self.variable(&t.expr, v.as_str());
+                        };
+                        while let Some(TraversalOperator::GetAttr(name)) = ops.peek() {
+                            match reached {
+                                Value::Object(map) => match map.get(name.as_str()) {
+                                    Some(next) => {
+                                        reached = next;
+                                        ops.next();
+                                    }
+                                    None => break,
+                                },
+                                _ => break,
+                            }
+                        }
+                        reached.clone()
+                    }
+                    other => self.eval(other)?,
+                };
                 let mut splat = false;
-                for op in &t.operators {
-                    let op = op.value();
+                for op in ops {
                     if let TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) = op {
                         value = match value {
                             Value::Null => Value::List(Vec::new()),
@@ -681,7 +704,10 @@ impl Evaluator<'_, '_> {
                         Value::String(s) => s.trim().parse().map_err(|_| {
                             this.error(
                                 at,
-                                format!("a number is required, got the string {s:?}"),
+                                format!(
+                                    "a number is required, got the string {}",
+                                    crate::types::quoted(s)
+                                ),
                                 "use tonumber() or a number literal",
                             )
                         }),

@@ -341,6 +341,24 @@ fn load_module_sources(files: Vec<(String, String)>, root: bool) -> (Config, Dia
 /// Turns a parser error into a diagnostic pointing at the offending character.
 pub fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic {
     let offset = line_col_offset(&source.text, err.location().line(), err.location().column());
+    // hcl-edit reports a string left open as whatever it expected where the string's line
+    // began ("invalid block body"), which sends people looking for a brace. A quoted string
+    // that runs into the end of its line (or of the file) at or before the error's line is the
+    // real mistake: name it, and point at its opening quote.
+    let line_end = source.text[offset.min(source.text.len())..]
+        .find('\n')
+        .map_or(source.text.len(), |i| offset + i);
+    if let Some(start) = unterminated_string(&source.text).filter(|s| *s <= line_end) {
+        return Diagnostic::error(
+            "inferform::syntax::unterminated_string",
+            "syntax error: unterminated string: the string that starts here has no closing `\"` on its line",
+        )
+        .with_span(source.span(start..start + 1))
+        .with_label("this string is never closed")
+        .with_help(
+            "close the string with `\"` before the end of the line; for text over several lines, use a heredoc (<<EOT ... EOT)",
+        );
+    }
     let end = next_char_end(&source.text, offset);
     let message = first_line(err.message());
     // hcl-edit reports an argument set twice in one block as a syntax error.
@@ -353,6 +371,106 @@ pub fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic
         .with_span(source.span(offset..end))
         .with_label("here")
         .with_help(help)
+}
+
+/// The byte offset of the opening quote of the first quoted string that reaches the end of its
+/// line (or of the file) unclosed, outside comments and heredocs. Only a string written at the
+/// top level of an expression counts: one opened inside an interpolation (`"a-${var.x"`) is
+/// more likely an interpolation left open, which hcl-edit already names. A scan over bytes with
+/// an explicit stack, so that no input, however long or deeply nested, costs more than one pass
+/// and a little memory.
+pub fn unterminated_string(text: &str) -> Option<usize> {
+    enum Mode {
+        /// Inside a quoted template that opened at this offset.
+        Template(usize),
+        /// Inside `${ }` or `%{ }`, with this many braces open within it.
+        Interp(usize),
+    }
+    let b = text.as_bytes();
+    let mut stack: Vec<Mode> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match stack.last_mut() {
+            Some(Mode::Template(start)) => {
+                let start = *start;
+                match c {
+                    b'\\' => i += 1,
+                    b'"' => {
+                        stack.pop();
+                    }
+                    b'$' | b'%' if b.get(i + 1) == Some(&c) && b.get(i + 2) == Some(&b'{') => {
+                        i += 2
+                    }
+                    b'$' | b'%' if b.get(i + 1) == Some(&b'{') => {
+                        stack.push(Mode::Interp(0));
+                        i += 1;
+                    }
+                    b'\n' => return (stack.len() == 1).then_some(start),
+                    _ => {}
+                }
+                i += 1;
+                continue;
+            }
+            Some(Mode::Interp(depth)) => match c {
+                b'{' => *depth += 1,
+                b'}' if *depth == 0 => {
+                    stack.pop();
+                    i += 1;
+                    continue;
+                }
+                b'}' => *depth -= 1,
+                _ => {}
+            },
+            None => {}
+        }
+        // Code: at the top level or inside an interpolation.
+        match c {
+            b'"' => stack.push(Mode::Template(i)),
+            b'#' => i = skip_line(b, i),
+            b'/' if b.get(i + 1) == Some(&b'/') => i = skip_line(b, i),
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map(|e| i + 2 + e + 1)?;
+            }
+            b'<' if b.get(i + 1) == Some(&b'<') => {
+                let after = i + 2 + usize::from(b.get(i + 2) == Some(&b'-'));
+                let name_len = b[after..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
+                if name_len > 0 && b.get(after + name_len) == Some(&b'\n') {
+                    // A heredoc: skip to the line that closes it, or give up if none does.
+                    let name = &text[after..after + name_len];
+                    let mut at = after + name_len + 1;
+                    loop {
+                        let end = text[at..].find('\n').map_or(text.len(), |e| at + e);
+                        if text[at..end].trim() == name {
+                            i = end;
+                            break;
+                        }
+                        if end >= text.len() {
+                            return None;
+                        }
+                        at = end + 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    match stack.first() {
+        Some(Mode::Template(start)) if stack.len() == 1 => Some(*start),
+        _ => None,
+    }
+}
+
+/// The offset of the newline ending the line that holds `i` (or the end of the text).
+fn skip_line(b: &[u8], i: usize) -> usize {
+    b[i..]
+        .iter()
+        .position(|c| *c == b'\n')
+        .map_or(b.len(), |e| i + e)
 }
 
 fn first_line(s: &str) -> &str {
@@ -1406,6 +1524,39 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn finds_a_string_left_open_and_nothing_else() {
+        assert_eq!(unterminated_string("a = \"open\nb = 1\n"), Some(4));
+        assert_eq!(unterminated_string("a = \"open"), Some(4));
+        assert_eq!(unterminated_string("a = \"closed\" # \"\nb = 1\n"), None);
+        assert_eq!(
+            unterminated_string("// \"\n/* \"\n */ a = \"x\\\"y\"\n"),
+            None
+        );
+        assert_eq!(unterminated_string("a = \"${b[\"k\"]}\"\n"), None);
+        assert_eq!(unterminated_string("a = \"$${x\"\nb = \"\n"), Some(15));
+        assert_eq!(
+            unterminated_string("a = <<EOT\n\"\nEOT\nb = \"ok\"\n"),
+            None
+        );
+        // Inside an interpolation: an interpolation left open, not a string.
+        assert_eq!(unterminated_string("a = \"x-${var.y\"\n}\n"), None);
+        // Deep nesting costs no stack.
+        let deep = format!("a = \"{}\n", "${\"".repeat(100_000));
+        assert_eq!(unterminated_string(&deep), None);
+    }
+
+    #[test]
+    fn an_unterminated_string_is_named_at_its_quote() {
+        let (_, diags) = load_sources(vec![(
+            "main.hcl".into(),
+            "locals {\n  x = \"abc\n}\n".into(),
+        )]);
+        let d = diags.iter().next().expect("a diagnostic");
+        assert_eq!(d.code, "inferform::syntax::unterminated_string");
+        assert_eq!(d.location().as_deref(), Some("main.hcl:2:7"));
+    }
+
     use super::*;
 
     #[test]

@@ -91,7 +91,7 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
             .trim()
             .parse::<f64>()
             .map(Value::Number)
-            .map_err(|_| format!("a number is required, got the string {s:?}")),
+            .map_err(|_| format!("a number is required, got the string {}", quoted(&s))),
         (Type::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
         (Type::Bool, Value::String(s)) if s == "true" || s == "false" => {
             Ok(Value::Bool(s == "true"))
@@ -138,6 +138,18 @@ fn article(ty: &Type) -> String {
         Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {d}"),
         _ => format!("a {d}"),
     }
+}
+
+/// A string from the input, quoted for a message, cut to 60 characters: values can be as long
+/// as the input, and a message must stay a line or two.
+pub fn quoted(s: &str) -> String {
+    const LIMIT: usize = 60;
+    let count = s.chars().count();
+    if count <= LIMIT {
+        return format!("{s:?}");
+    }
+    let kept: String = s.chars().take(LIMIT).collect();
+    format!("{kept:?}… ({count} characters)")
 }
 
 #[cfg(test)]

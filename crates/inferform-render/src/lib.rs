@@ -39,9 +39,19 @@ pub fn render_diagnostic(d: &Diagnostic, opts: RenderOptions) -> String {
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
+    let bounded;
+    let d = match bound_diagnostic(d) {
+        Some(b) => {
+            bounded = b;
+            &bounded
+        }
+        None => d,
+    };
+    let excerpt = d.span.as_deref().map(Excerpt::new);
     let report = NamedDiagnostic {
         diagnostic: d,
-        source: d.named_source(),
+        source: excerpt.as_ref().map(|e| e.source.clone()),
+        label: excerpt.as_ref().map(|e| e.label),
     };
     if handler.render_report(&mut out, &report).is_err() {
         out = format!("Error: {}\n", d.message);
@@ -49,11 +59,189 @@ pub fn render_diagnostic(d: &Diagnostic, opts: RenderOptions) -> String {
     out
 }
 
+/// The most characters of one source line a snippet shows. Lines are cut to a window around
+/// the span (marked with `…`), so a 50 MB line (a string left open at the start of a huge file)
+/// prints a line's worth, not 50 MB.
+pub const SNIPPET_WIDTH: usize = 120;
+
+/// The most bytes of source a snippet shows whole; a span over more (a block of thousands of
+/// lines) is shown by its first line.
+const SNIPPET_BYTES: usize = 16 * 1024;
+
+/// The most characters of a message or help text printed; the rest is summarised. Messages
+/// quote values and names from the input, which can be as long as the input.
+pub const MESSAGE_LIMIT: usize = 500;
+
+/// `d` with its message and help cut to [`MESSAGE_LIMIT`], when either is longer.
+fn bound_diagnostic(d: &Diagnostic) -> Option<Diagnostic> {
+    let long = |t: &str| t.len() > MESSAGE_LIMIT;
+    if !long(&d.message) && !d.help.as_deref().is_some_and(long) {
+        return None;
+    }
+    let mut b = d.clone();
+    b.message = bound_text(&d.message);
+    b.help = d.help.as_deref().map(bound_text);
+    Some(b)
+}
+
+fn bound_text(t: &str) -> String {
+    let count = t.chars().count();
+    if count <= MESSAGE_LIMIT {
+        return t.to_string();
+    }
+    let kept: String = t.chars().take(MESSAGE_LIMIT).collect();
+    format!("{kept}… ({} more characters)", count - MESSAGE_LIMIT)
+}
+
+/// What a snippet shows of a file: the span's first line and one line either side, each cut to
+/// [`SNIPPET_WIDTH`] characters around the span's column, with the span moved to match. Line
+/// numbers stay those of the file (see [`Excerpt`]'s `SourceCode`). A span over many lines is
+/// cut to its first line, so that the snippet never grows with the input.
+struct Excerpt {
+    source: miette::NamedSource<Window>,
+    label: miette::SourceSpan,
+}
+
+/// A few lines of a file, and where they sit in it.
+#[derive(Clone)]
+struct Window {
+    text: String,
+    /// The 0-based line number of `text`'s first line in the file.
+    first_line: usize,
+    /// Characters cut from the start of every line shown (plus one for the `…` put there).
+    shift: usize,
+}
+
+impl miette::SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self.text.as_str().read_span(span, before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new(
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column() + self.shift,
+            inner.line_count(),
+        )))
+    }
+}
+
+impl Excerpt {
+    fn new(span: &inferform_types::SourceSpan) -> Excerpt {
+        let text: &str = &span.text;
+        let start = floor_boundary(text, span.range.start.min(text.len()));
+        let end = floor_boundary(text, span.range.end.clamp(start, text.len()));
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        // One line of context either side, as miette shows.
+        let before_start = if line_start == 0 {
+            0
+        } else {
+            text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1)
+        };
+        let next_line_end = |from: usize| {
+            if from >= text.len() {
+                text.len()
+            } else {
+                text[from + 1..]
+                    .find('\n')
+                    .map_or(text.len(), |i| from + 1 + i)
+            }
+        };
+        let first_line = text[..before_start].matches('\n').count();
+        // Most snippets are a few short lines: shown whole, exactly as they are.
+        let last_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        // Through the newline that ends the line after, so that an empty line there is still
+        // a line to miette.
+        let whole = &text[before_start..(next_line_end(last_end) + 1).min(text.len())];
+        if whole.len() <= SNIPPET_BYTES
+            && whole
+                .lines()
+                .all(|l| l.len() <= SNIPPET_WIDTH || l.chars().count() <= SNIPPET_WIDTH)
+        {
+            let window = Window {
+                text: whole.to_string(),
+                first_line,
+                shift: 0,
+            };
+            return Excerpt {
+                source: miette::NamedSource::new(&span.file, window),
+                label: (start - before_start, end - start).into(),
+            };
+        }
+        let end = end.min(line_end);
+        let after_end = next_line_end(line_end);
+        let column = text[line_start..start].chars().count();
+        let first_col = column.saturating_sub(SNIPPET_WIDTH / 3);
+        let mut window = String::new();
+        let mut label_start = 0;
+        let mut label_end = 0;
+        let mut at = before_start;
+        loop {
+            let this_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            let line = &text[at..this_end];
+            let mut chars = line.char_indices().skip(first_col).peekable();
+            if first_col > 0 && chars.peek().is_some() {
+                window.push('…');
+            }
+            for (shown, (i, c)) in chars.enumerate() {
+                if shown == SNIPPET_WIDTH {
+                    window.push('…');
+                    break;
+                }
+                if at + i == start {
+                    label_start = window.len();
+                }
+                if at + i == end {
+                    label_end = window.len();
+                }
+                window.push(c);
+            }
+            if at == line_start {
+                let cut = window.len();
+                if start >= at + line.len() {
+                    label_start = cut;
+                }
+                if end >= at + line.len() || label_end < label_start {
+                    label_end = if end == start { label_start } else { cut };
+                }
+            }
+            if this_end >= after_end || this_end >= text.len() {
+                break;
+            }
+            window.push('\n');
+            at = this_end + 1;
+        }
+        let window = Window {
+            text: window,
+            first_line,
+            shift: first_col.saturating_sub(usize::from(first_col > 0)),
+        };
+        Excerpt {
+            source: miette::NamedSource::new(&span.file, window),
+            label: (label_start, label_end.saturating_sub(label_start)).into(),
+        }
+    }
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// A diagnostic whose source carries its file name, so the snippet header shows
 /// `[file:line:column]`.
 struct NamedDiagnostic<'a> {
     diagnostic: &'a Diagnostic,
-    source: Option<miette::NamedSource<String>>,
+    source: Option<miette::NamedSource<Window>>,
+    /// The diagnostic's span, in the excerpt's offsets.
+    label: Option<miette::SourceSpan>,
 }
 
 impl std::fmt::Debug for NamedDiagnostic<'_> {
@@ -84,7 +272,10 @@ impl miette::Diagnostic for NamedDiagnostic<'_> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        miette::Diagnostic::labels(self.diagnostic)
+        let span = self.label?;
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(self.diagnostic.label.clone(), span),
+        )))
     }
 }
 
@@ -715,5 +906,55 @@ mod multiline_tests {
             text,
             "<<-EOT\n            a\n          - b\n          + B\n            c\n        EOT"
         );
+    }
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    fn diag_at(text: &str, range: std::ops::Range<usize>) -> Diagnostic {
+        let span = inferform_types::SourceSpan::new("main.hcl".into(), text.into(), range);
+        Diagnostic::error("inferform::test", "m")
+            .with_span(span)
+            .with_label("here")
+    }
+
+    #[test]
+    fn short_snippets_are_shown_whole() {
+        let text = "a {\n  b = 1\n}\n";
+        let out = render_diagnostic(&diag_at(text, 6..7), RenderOptions::default());
+        assert!(out.contains("[main.hcl:2:3]"), "{out}");
+        assert!(out.contains(" 2 │   b = 1"), "{out}");
+        assert!(!out.contains('…'), "{out}");
+    }
+
+    #[test]
+    fn long_lines_and_long_spans_are_cut() {
+        let line = format!("x = \"{}\"", "é".repeat(1_000_000));
+        let text = format!("a {{\n{line}\n}}\n");
+        let at = text.find('"').unwrap();
+        // A span over the whole long line, and one in its middle.
+        for range in [at..text.len() - 3, at + 500_000..at + 500_004] {
+            let out = render_diagnostic(&diag_at(&text, range.clone()), RenderOptions::default());
+            assert!(out.len() < 2000, "{} bytes for {range:?}", out.len());
+            assert!(out.contains('…'), "{out}");
+            assert!(out.contains(" 2 │ "), "line numbers are the file's: {out}");
+        }
+        let out = render_diagnostic(&diag_at(&text, at..at + 1), RenderOptions::default());
+        assert!(out.contains("[main.hcl:2:5]"), "{out}");
+        // A span over many short lines is shown by its first.
+        let many = "x = [\n".to_string() + &"  1,\n".repeat(100_000) + "]\n";
+        let out = render_diagnostic(&diag_at(&many, 4..many.len() - 1), RenderOptions::default());
+        assert!(out.len() < 2000, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let d =
+            Diagnostic::error("inferform::test", "v".repeat(100_000)).with_help("h".repeat(10_000));
+        let out = render_diagnostic(&d, RenderOptions::default());
+        assert!(out.len() < 3 * MESSAGE_LIMIT * 4, "{} bytes", out.len());
+        assert!(out.contains("more characters"), "{out}");
     }
 }

@@ -19,6 +19,10 @@ pub enum StateError {
     },
     #[error("cannot open the state in {path}: {message}")]
     Open { path: String, message: String },
+    /// The local database's own files are damaged (sled found data that fails its checks).
+    /// Nothing was written: the files are as the failed run found them.
+    #[error("the state in {path} is damaged and cannot be read: {detail}")]
+    Damaged { path: String, detail: String },
     #[error("cannot write the state: {0}")]
     Write(String),
     #[error("the state holds a record that does not decode: {0}")]
@@ -94,6 +98,12 @@ impl StateError {
             StateError::Open { .. } => {
                 "check that the directory exists, is writable, and is not on a full disk".into()
             }
+            StateError::Damaged { path, .. } => format!(
+                "inferform changed nothing. If a disk filled up, free some space and run the command again. \
+                 Otherwise keep a copy of {path} for inspection, then restore that directory from a backup, \
+                 or move it aside and load a saved copy with `inferform state push FILE` (one saved earlier \
+                 with `inferform state pull`)"
+            ),
             StateError::Write(_) => {
                 "the change was not recorded: check the disk or database, then run `inferform plan` to see where things stand".into()
             }

@@ -66,12 +66,24 @@ type TxResult = Result<(), sled::transaction::ConflictableTransactionError<()>>;
 
 impl SledStore {
     /// Opens (creating if needed) the state database in `dir`.
+    ///
+    /// A database that cannot be read is never written: opening it fails with
+    /// [`StateError::Damaged`] and leaves its files as they were, with one exception, which is
+    /// recovery rather than a change: a torn snapshot file (see [`discard_torn_snapshots`]).
     pub fn open(dir: &Path) -> Result<Self, StateError> {
         let path = dir.display().to_string();
+        // Whether the directory already held a database, decided before sled touches it: a
+        // database that held one but opens without a lineage is damaged, not new.
+        let existed = held_a_database(dir);
         let try_open = || {
             sled::Config::new().path(dir).open().map_err(|e| {
-                let message = e.to_string();
-                if message.contains("lock")
+                let message = describe(&e);
+                if matches!(e, sled::Error::Corruption { .. }) {
+                    StateError::Damaged {
+                        path: path.clone(),
+                        detail: message,
+                    }
+                } else if message.contains("lock")
                     || message.contains("WouldBlock")
                     || message.contains("temporarily unavailable")
                 {
@@ -88,10 +100,18 @@ impl SledStore {
         // threads close the file last), so opening again straight after closing, in the same
         // process, can find it still locked: give that moment before calling it locked.
         let grace = Instant::now() + RELEASE_GRACE;
+        let mut recovered = false;
         let db = loop {
             match try_open() {
                 Err(StateError::Locked { .. }) if Instant::now() < grace => {
                     std::thread::sleep(Duration::from_millis(10))
+                }
+                // sled reads a snapshot before anything else, holding the database's lock, so
+                // a failure here means no other process is writing one: a torn one is left over.
+                Err(StateError::Damaged { .. })
+                    if !recovered && discard_torn_snapshots(dir) > 0 =>
+                {
+                    recovered = true;
                 }
                 other => break other?,
             }
@@ -99,7 +119,7 @@ impl SledStore {
         let open = |name: &str| {
             db.open_tree(name).map_err(|e| StateError::Open {
                 path: path.clone(),
-                message: e.to_string(),
+                message: describe(&e),
             })
         };
         let store = SledStore {
@@ -112,7 +132,19 @@ impl SledStore {
             sync: GroupCommit::default(),
             gate: RwLock::new(()),
         };
-        match store.meta.get(VERSION).map_err(write_err)? {
+        let lineage = store.meta.get(LINEAGE).map_err(read_err)?;
+        if lineage.is_none() && existed {
+            // sled reads a log it cannot make sense of as an empty database. Writing a new
+            // lineage into it would turn a damaged state into an empty one that the next apply
+            // fills with duplicates of everything: refuse, and write nothing.
+            return Err(StateError::Damaged {
+                path,
+                detail:
+                    "its database holds no state record (no lineage), though its files are there"
+                        .into(),
+            });
+        }
+        match store.meta.get(VERSION).map_err(read_err)? {
             Some(v) => {
                 let found = v
                     .as_ref()
@@ -134,7 +166,7 @@ impl SledStore {
                     .map_err(write_err)?;
             }
         }
-        if store.meta.get(LINEAGE).map_err(write_err)?.is_none() {
+        if lineage.is_none() {
             store
                 .meta
                 .insert(LINEAGE, uuid::Uuid::new_v4().to_string().as_bytes())
@@ -193,7 +225,7 @@ impl SledStore {
                         intents,
                     })
                 })
-                .map_err(|e| StateError::Write(format!("{e:?}")))?;
+                .map_err(tx_err)?;
         }
         self.flush()
     }
@@ -252,7 +284,7 @@ impl SledStore {
                 }
                 Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
             })
-            .map_err(|e| StateError::Write(format!("{e:?}")))?;
+            .map_err(tx_err)?;
         drop(_exclusive);
         self.flush()
     }
@@ -262,7 +294,7 @@ impl SledStore {
     ) -> Result<BTreeMap<String, T>, StateError> {
         let mut out = BTreeMap::new();
         for item in tree.iter() {
-            let (k, v) = item.map_err(|e| StateError::Corrupt(e.to_string()))?;
+            let (k, v) = item.map_err(read_err)?;
             let key = String::from_utf8_lossy(&k).to_string();
             let value = serde_json::from_slice(&v)
                 .map_err(|e| StateError::Corrupt(format!("{key}: {e}")))?;
@@ -276,13 +308,13 @@ impl SledStore {
         let lineage = self
             .meta
             .get(LINEAGE)
-            .map_err(|e| StateError::Corrupt(e.to_string()))?
+            .map_err(read_err)?
             .map(|v| String::from_utf8_lossy(&v).to_string())
             .unwrap_or_default();
         let serial = self
             .meta
             .get(SERIAL)
-            .map_err(|e| StateError::Corrupt(e.to_string()))?
+            .map_err(read_err)?
             .map(|v| decode_serial(&v))
             .unwrap_or(0);
         Ok(State {
@@ -329,7 +361,110 @@ fn decode_serial(bytes: &[u8]) -> u64 {
 }
 
 fn write_err(e: sled::Error) -> StateError {
-    StateError::Write(e.to_string())
+    StateError::Write(describe(&e))
+}
+
+fn read_err(e: sled::Error) -> StateError {
+    StateError::Corrupt(describe(&e))
+}
+
+fn tx_err(e: sled::transaction::TransactionError<()>) -> StateError {
+    match e {
+        sled::transaction::TransactionError::Storage(e) => write_err(e),
+        sled::transaction::TransactionError::Abort(()) => {
+            StateError::Write("the transaction was abandoned".into())
+        }
+    }
+}
+
+/// A sled error in words a person can act on. sled's own `Display` of a corruption is "Read
+/// corrupted data at file offset None backtrace ()", which says nothing useful.
+fn describe(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => io.to_string(),
+        sled::Error::Corruption { at: Some(at), .. } => {
+            format!("the database files hold damaged data (at {at})")
+        }
+        sled::Error::Corruption { at: None, .. } => {
+            "the database files hold damaged data (a snapshot or log record fails its checksum)"
+                .into()
+        }
+        sled::Error::CollectionNotFound(name) => format!(
+            "the database has no table {:?}",
+            String::from_utf8_lossy(name)
+        ),
+        sled::Error::Unsupported(why) => why.clone(),
+        sled::Error::ReportableBug(what) => format!("the storage engine failed: {what}"),
+    }
+}
+
+/// Whether `dir` already holds a sled database with something in it.
+fn held_a_database(dir: &Path) -> bool {
+    let non_empty = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.len() > 0);
+    non_empty(&dir.join("db"))
+        || std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("snap."))
+        })
+}
+
+/// Removes snapshot files that sled began and never finished, returning how many.
+///
+/// sled (0.34) writes a snapshot at every open that finds new log records: into
+/// `snap.<lsn>.generating`, then synced and renamed to `snap.<lsn>`. A full disk (or a kill)
+/// leaves the `.generating` file empty or cut short; sled nonetheless reads it as the newest
+/// snapshot at the next open, fails its checksum, and refuses the database for good. Such a
+/// file holds nothing the database needs: the log it summarises is intact, and the previous
+/// snapshot (if any) is still in place, because sled removes old ones only after a rename.
+/// Only files that fail sled's own check (a length and CRC-32 trailer) are removed; a complete
+/// one that missed its rename is valid, and sled reads it.
+fn discard_torn_snapshots(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !(name.starts_with("snap.") && name.ends_with(".generating")) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        if !snapshot_is_whole(&bytes) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// sled's snapshot check: the body, then its length (8 bytes) and its CRC-32 (4 bytes, little
+/// endian).
+fn snapshot_is_whole(bytes: &[u8]) -> bool {
+    if bytes.len() <= 12 {
+        return false;
+    }
+    let (body, trailer) = bytes.split_at(bytes.len() - 12);
+    let crc = u32::from_le_bytes([trailer[8], trailer[9], trailer[10], trailer[11]]);
+    crc32(body) == crc
+}
+
+/// CRC-32 (IEEE, as crc32fast computes it for sled), bit by bit: snapshots are small and this
+/// runs only on a damaged database.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
 
 fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, StateError> {
@@ -424,7 +559,7 @@ impl StateStore for SledStore {
             .iter()
             .values()
             .map(|v| {
-                let v = v.map_err(|e| StateError::Corrupt(e.to_string()))?;
+                let v = v.map_err(read_err)?;
                 serde_json::from_slice::<HistoryRecord>(&v)
                     .map(|r| r.entry)
                     .map_err(|e| StateError::Corrupt(format!("history: {e}")))
@@ -433,11 +568,7 @@ impl StateStore for SledStore {
     }
 
     fn state_at(&self, serial: u64) -> Result<Option<State>, StateError> {
-        let Some(v) = self
-            .history
-            .get(serial.to_be_bytes())
-            .map_err(|e| StateError::Corrupt(e.to_string()))?
-        else {
+        let Some(v) = self.history.get(serial.to_be_bytes()).map_err(read_err)? else {
             return Ok(None);
         };
         serde_json::from_slice::<HistoryRecord>(&v)
@@ -449,6 +580,95 @@ impl StateStore for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().to_string(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn crc32_is_the_ieee_one() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn a_torn_snapshot_is_discarded_and_the_state_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.put_resource(&resource("a.b")).unwrap();
+        }
+        // Opened again, so that sled writes a snapshot: that one is whole, and is kept.
+        drop(SledStore::open(dir.path()).unwrap());
+        let torn = dir.path().join("snap.00000000FFFFFFFF.generating");
+        std::fs::write(&torn, b"").unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        assert!(!torn.exists());
+        assert_eq!(store.load().unwrap().resources.len(), 1);
+        drop(store);
+        for (name, bytes) in files(dir.path()) {
+            if name.starts_with("snap.") {
+                assert!(snapshot_is_whole(&bytes), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_database_is_refused_and_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.put_resource(&resource("a.b")).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("snap.FFFFFFFFFFFFFFF0"),
+            b"not a snapshot, no",
+        )
+        .unwrap();
+        let before = files(dir.path());
+        match SledStore::open(dir.path()) {
+            Err(e @ StateError::Damaged { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    !text.contains("backtrace") && !text.contains("None"),
+                    "{text}"
+                );
+                assert!(e.help().unwrap().contains("changed nothing"));
+            }
+            Err(other) => panic!("expected Damaged, got {other}"),
+            Ok(_) => panic!("expected Damaged, got a store"),
+        }
+        assert_eq!(files(dir.path()), before);
+    }
+
+    #[test]
+    fn a_database_without_a_lineage_is_not_started_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.put_resource(&resource("a.b")).unwrap();
+            store.meta.remove(LINEAGE).unwrap();
+            store.db.flush().unwrap();
+        }
+        match SledStore::open(dir.path()) {
+            Err(StateError::Damaged { detail, .. }) => assert!(detail.contains("no lineage")),
+            Err(other) => panic!("expected Damaged, got {other}"),
+            Ok(_) => panic!("expected Damaged, got a store"),
+        }
+        // A new directory is still a new store.
+        let fresh = tempfile::tempdir().unwrap();
+        assert!(SledStore::open(fresh.path()).is_ok());
+    }
 
     pub(crate) fn resource(addr: &str) -> ResourceState {
         ResourceState {

@@ -8,7 +8,7 @@ use inferform_engine::planfile::{config_hash, PlanFile, SavedOptions};
 use inferform_engine::{Engine, Plan, PlanOptions};
 use inferform_local_cloud::LocalCloud;
 use inferform_state::State;
-use inferform_types::{Diagnostic, ResourceInstanceAddr};
+use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr};
 
 use crate::ui::Ui;
 use crate::workspace::{self, CliVar, LockedState, Workspace};
@@ -184,7 +184,7 @@ pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<P
         .engine
         .plan(&p.ws.config, &p.ws.vars, &p.state, opts)
         .await;
-    if ui.diagnostics(diags.iter()) {
+    if ui.diagnostics(first_causes(diags).iter()) {
         return None;
     }
     for addr in &plan.adopted {
@@ -193,6 +193,28 @@ pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<P
         ));
     }
     Some(plan)
+}
+
+/// The diagnostics worth showing: when a module input failed its type or its validation, or a
+/// chain of values was too deep to evaluate, only those (and the warnings). The engine carries
+/// such a value on as unknown, so everything that reads it fails in its own words ("the `count`
+/// value depends on values known only after apply", "unknown name `inferform_data`"...):
+/// errors that are only consequences, and mislead. A root variable that fails stops the command
+/// before planning, the same way.
+pub fn first_causes(diags: Diagnostics) -> Diagnostics {
+    let cause = |d: &Diagnostic| {
+        d.is_error()
+            && (d.code.starts_with("inferform::vars::") || d.code == "inferform::eval::too_deep")
+    };
+    if !diags.iter().any(cause) {
+        return diags;
+    }
+    Diagnostics(
+        diags
+            .into_iter()
+            .filter(|d| !d.is_error() || cause(d))
+            .collect(),
+    )
 }
 
 /// A resource instance as the JSON UI names it.

@@ -174,6 +174,73 @@ fn render_history(entries: &[inferform_state::HistoryEntry], json: bool) -> Stri
     out
 }
 
+/// The format `state pull` writes, and the only one `state push` reads.
+const DOCUMENT_VERSION: u64 = 1;
+
+/// Checks a document for `state push` before anything is written: its format version is the one
+/// this inferform writes, and every record sits at a resource instance address that parses and
+/// names itself (an address that does not parse can never be planned, moved or removed again).
+fn check_pushed(text: &str, state: &State) -> Result<(), String> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match doc.get("version") {
+        Some(v) if v.as_u64() == Some(DOCUMENT_VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "its format version is {}, and this inferform reads version {DOCUMENT_VERSION}",
+                bounded(&v.to_string())
+            ))
+        }
+        None => {
+            return Err(format!(
+                "it has no \"version\" (a state document says \"version\": {DOCUMENT_VERSION})"
+            ))
+        }
+    }
+    let records = state
+        .resources
+        .iter()
+        .map(|(k, r)| (k, &r.addr, &r.type_name))
+        .chain(
+            state
+                .intents
+                .iter()
+                .map(|(k, i)| (k, &i.addr, &i.type_name)),
+        );
+    for (key, addr, type_name) in records {
+        let parsed = key.parse::<ResourceInstanceAddr>().map_err(|e| {
+            format!(
+                "{} is not a resource instance address ({})",
+                bounded(&format!("{key:?}")),
+                e.reason
+            )
+        })?;
+        if addr != key {
+            return Err(format!(
+                "the record at {} says its address is {}",
+                bounded(key),
+                bounded(&format!("{addr:?}"))
+            ));
+        }
+        if &parsed.resource.type_name != type_name {
+            return Err(format!(
+                "the record at {} has the type {}",
+                bounded(key),
+                bounded(&format!("{type_name:?}"))
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// At most 200 characters of a value quoted from a pushed file.
+fn bounded(text: &str) -> String {
+    if text.chars().count() <= 200 {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(200).collect();
+    format!("{kept}…")
+}
+
 fn error(ui: &Ui, code: &str, message: String, help: &str) -> u8 {
     ui.diagnostics([&Diagnostic::error(code, message).with_help(help)]);
     1
@@ -392,6 +459,14 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
                     )
                 }
             };
+            if let Err(problem) = check_pushed(&text, &new) {
+                return error(
+                    ui,
+                    "inferform::state::push",
+                    format!("cannot push {}: {problem}", file.display()),
+                    "nothing was changed; pass a file written by `inferform state pull`, edited only where you mean to",
+                );
+            }
             if !force
                 && !state.lineage.is_empty()
                 && new.lineage != state.lineage
