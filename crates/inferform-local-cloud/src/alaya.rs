@@ -454,6 +454,7 @@ async fn create_quick_start(State(app): State<Shared>, body: Bytes) -> Result<Re
 async fn create_base(app: &Shared, kind: Kind, call: &str, s: BaseSpec) -> Result<Response> {
     let timing = app.timings().alaya_starting_ms;
     let fail = app.roll_create_failure(call);
+    let stuck = app.roll_stuck(call);
     let id = tx(app, |t| {
         name_free(t, &s.vks_id, &s.namespace, &s.name, "")?;
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
@@ -473,6 +474,9 @@ async fn create_base(app: &Shared, kind: Kind, call: &str, s: BaseSpec) -> Resul
         }
         let mut obj = Object::new(kind, id.clone(), as_map(body), "starting", t.now);
         start(&mut obj, t.now, timing, fail);
+        if stuck {
+            obj.next = None;
+        }
         t.insert(obj);
         Ok(id)
     })
@@ -484,6 +488,7 @@ async fn create_lora(State(app): State<Shared>, body: Bytes) -> Result<Response>
     let s = lora_spec(&fields::object(A, &body)?)?;
     let timing = app.timings().alaya_starting_ms;
     let fail = app.roll_create_failure("alaya.lora.create");
+    let stuck = app.roll_stuck("alaya.lora.create");
     let id = tx(&app, |t| {
         let base = check_lora(t, &s, "")?;
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
@@ -502,6 +507,9 @@ async fn create_lora(State(app): State<Shared>, body: Bytes) -> Result<Response>
             t.now,
         );
         start(&mut obj, t.now, timing, fail);
+        if stuck {
+            obj.next = None;
+        }
         t.insert(obj);
         Ok(id)
     })
@@ -638,6 +646,7 @@ async fn list(
             .filter(|d| q.get("namespace").is_none_or(|v| d.str("namespace") == v))
             .filter(|d| q.get("name").is_none_or(|v| d.str("name") == v))
             .filter(|d| q.get("model").is_none_or(|v| mode(d.kind) == v))
+            .filter(|d| app.listed("alaya.deployment.list", d.created_ms, t.now))
             .collect();
         // Oldest first (by creation), so that pages are stable.
         found.sort_by(|a, b| (a.order, a.id.as_str()).cmp(&(b.order, b.id.as_str())));

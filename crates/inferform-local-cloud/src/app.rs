@@ -11,6 +11,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
@@ -35,6 +37,8 @@ pub(crate) struct App {
     pub faults: RwLock<Arc<Faults>>,
     /// What the faults did, for `GET /_local/faults/stats`.
     pub stats: FaultStats,
+    /// The one generator every random choice of the faults draws from (see `Faults::seed`).
+    rng: Mutex<StdRng>,
     limiter: [Mutex<Window>; 2],
     /// The address the server listens on, once bound; used when a request has no `Host`.
     pub bound: OnceLock<SocketAddr>,
@@ -65,6 +69,7 @@ impl App {
             .validate()
             .map_err(|msg| crate::Error::InvalidFaults { msg })?;
         let store = Store::open(config.data_dir.clone())?;
+        let rng = Mutex::new(seeded(config.faults.seed));
         Ok(Arc::new(App {
             keys: Keys {
                 fabric_access_key: config.fabric_access_key,
@@ -77,7 +82,8 @@ impl App {
             store,
             timings: RwLock::new(config.timings),
             faults: RwLock::new(Arc::new(config.faults)),
-            stats: FaultStats::default(),
+            stats: FaultStats::open(config.data_dir.clone()),
+            rng,
             limiter: [Mutex::new(Window::default()), Mutex::new(Window::default())],
             bound: OnceLock::new(),
         }))
@@ -94,13 +100,64 @@ impl App {
             .clone()
     }
 
+    /// Replaces the faults; a seed in them reseeds the generator.
+    pub(crate) fn set_faults(&self, faults: Faults) {
+        if let Some(seed) = faults.seed {
+            *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = StdRng::seed_from_u64(seed);
+        }
+        *self.faults.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(faults);
+    }
+
+    /// `true` with probability `p`, drawn from the one generator.
+    pub(crate) fn roll(&self, p: f64) -> bool {
+        if p <= 0.0 {
+            return false;
+        }
+        if p >= 1.0 {
+            return true;
+        }
+        self.rng
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .random::<f64>()
+            < p
+    }
+
+    /// A number in `0..n` (`n` > 0), drawn from the one generator.
+    fn pick(&self, n: usize) -> usize {
+        self.rng
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .random_range(0..n.max(1))
+    }
+
     /// Whether a create should end in a failed status, by the configured share.
     pub(crate) fn roll_create_failure(&self, call: &str) -> bool {
-        let fail = roll(self.faults().for_call(call).create_failure_rate);
+        let fail = self.roll(self.faults().for_call(call).create_failure_rate);
         if fail {
             self.stats.record(call, "create_failure");
         }
         fail
+    }
+
+    /// Whether a create should stay in its first status for ever, by the configured share.
+    pub(crate) fn roll_stuck(&self, call: &str) -> bool {
+        let stuck = self.roll(self.faults().for_call(call).stuck_rate);
+        if stuck {
+            self.stats.record(call, "stuck");
+        }
+        stuck
+    }
+
+    /// Whether an object created at `created_ms` shows in a list answer of kind `call` at
+    /// `now` (eventual consistency: `list_lag_ms`); a hidden object is counted as `list_lag`.
+    pub(crate) fn listed(&self, call: &str, created_ms: u64, now: u64) -> bool {
+        let lag = self.faults().for_call(call).list_lag_ms;
+        let shown = lag == 0 || created_ms == 0 || created_ms.saturating_add(lag) <= now;
+        if !shown {
+            self.stats.record(call, "list_lag");
+        }
+        shown
     }
 
     /// Counts one request against the cloud's rate; `Some(seconds)` when over the limit.
@@ -146,9 +203,33 @@ impl App {
     }
 }
 
-/// `true` with probability `p`.
-pub(crate) fn roll(p: f64) -> bool {
-    p > 0.0 && (p >= 1.0 || rand::random::<f64>() < p)
+/// A generator from `seed`, or from the system's entropy.
+fn seeded(seed: Option<u64>) -> StdRng {
+    match seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::seed_from_u64(rand::random()),
+    }
+}
+
+/// What a call kind does to existing objects, for the faults of updates and deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Create,
+    Update,
+    Delete,
+    Other,
+}
+
+pub(crate) fn op_of(call: &str) -> Op {
+    if call.ends_with(".create") {
+        Op::Create
+    } else if call.ends_with(".update") || call.ends_with(".scale") || call.ends_with(".cancel") {
+        Op::Update
+    } else if call.ends_with(".delete") {
+        Op::Delete
+    } else {
+        Op::Other
+    }
 }
 
 /// The whole server: both clouds, the Alaya service URLs, and `/_local`.
@@ -325,9 +406,13 @@ async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response
         app.stats.record(call, "latency");
         tokio::time::sleep(Duration::from_millis(eff.latency_ms)).await;
     }
-    if roll(eff.error_rate) {
+    if app.roll(eff.reset_rate) {
+        app.stats.record(call, "reset");
+        return dropped_connection();
+    }
+    if app.roll(eff.error_rate) {
         app.stats.record(call, "error");
-        let (status, c) = if rand::random::<bool>() {
+        let (status, c) = if app.roll(0.5) {
             (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL)
         } else {
             (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE)
@@ -340,29 +425,55 @@ async fn faults(State(app): State<Shared>, req: Request, next: Next) -> Response
         )
         .into_response();
     }
-    let resp = next.run(req).await;
-    if call.ends_with(".create") && resp.status().is_success() && roll(eff.ambiguous_rate) {
-        let drop = match eff.ambiguous_mode {
-            AmbiguousMode::Error500 => false,
-            AmbiguousMode::Drop => true,
-            AmbiguousMode::Either => rand::random::<bool>(),
-        };
-        if drop {
-            app.stats.record(call, "ambiguous.drop");
-            return dropped_connection();
-        }
-        app.stats.record(call, "ambiguous.error500");
+    let op = op_of(call);
+    let refused = match op {
+        Op::Update => app.roll(eff.update_failure_rate).then_some("update"),
+        Op::Delete => app.roll(eff.delete_failure_rate).then_some("delete"),
+        Op::Create | Op::Other => None,
+    };
+    if let Some(what) = refused {
+        app.stats.record(call, &format!("{what}_failure"));
         return ApiError::new(
             cloud,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            code::INTERNAL,
-            "injected fault: the answer was lost (the call may have taken effect)",
+            StatusCode::BAD_REQUEST,
+            code::WRONG_STATUS,
+            format!(
+                "injected failure: the {what} could not be carried out now \
+                 (another operation is in progress); try again later"
+            ),
         )
         .into_response();
     }
-    if resp.status().is_success() && roll(eff.malformed_rate) {
+    let resp = next.run(req).await;
+    let lost = match op {
+        Op::Create => Some(("ambiguous", eff.ambiguous_rate)),
+        Op::Update | Op::Delete => Some(("lost_answer", eff.lost_answer_rate)),
+        Op::Other => None,
+    };
+    if let Some((name, rate)) = lost {
+        if resp.status().is_success() && app.roll(rate) {
+            let drop = match eff.ambiguous_mode {
+                AmbiguousMode::Error500 => false,
+                AmbiguousMode::Drop => true,
+                AmbiguousMode::Either => app.roll(0.5),
+            };
+            if drop {
+                app.stats.record(call, &format!("{name}.drop"));
+                return dropped_connection();
+            }
+            app.stats.record(call, &format!("{name}.error500"));
+            return ApiError::new(
+                cloud,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL,
+                "injected fault: the answer was lost (the call may have taken effect)",
+            )
+            .into_response();
+        }
+    }
+    if resp.status().is_success() && app.roll(eff.malformed_rate) {
         let kind = match eff.malformed {
-            Malformed::Any => Malformed::CONCRETE[rand::random_range(0..Malformed::CONCRETE.len())],
+            Malformed::Any => Malformed::CONCRETE[app.pick(Malformed::CONCRETE.len())],
             other => other,
         };
         app.stats

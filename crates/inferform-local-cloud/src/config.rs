@@ -29,7 +29,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// Time spent in each transitional status.
     pub timings: Timings,
-    /// Injected latency, errors, throttling and failed creates.
+    /// Injected latency, errors, throttling, lost answers, failed or stuck operations,
+    /// resets, list lag and malformed answers.
     pub faults: Faults,
 }
 
@@ -260,6 +261,29 @@ pub struct Faults {
     pub malformed_rate: f64,
     /// Which malformed answer (default `garbage`).
     pub malformed: Malformed,
+    /// Share of updates and deletes (call kinds ending in `.update`, `.scale`, `.cancel`,
+    /// `.delete`) that are carried out but whose answer is lost, as `ambiguous_mode` says
+    /// (a 500, or a dropped connection).
+    pub lost_answer_rate: f64,
+    /// Share of updates (`.update`, `.scale`, `.cancel`) refused, without any change, with the
+    /// cloud's "wrong status" error: Fabric 400 `dataartsfabric.00040003`, Alaya 400
+    /// `{"code": -1}`.
+    pub update_failure_rate: f64,
+    /// Share of deletes (`.delete`) refused in the same way.
+    pub delete_failure_rate: f64,
+    /// Share of creates (endpoints, service instances, Alaya deployments) whose object stays
+    /// in `CREATING` / `starting` for ever.
+    pub stuck_rate: f64,
+    /// Share of calls whose connection is closed before the call is carried out, before any
+    /// body is sent.
+    pub reset_rate: f64,
+    /// Milliseconds for which a newly created object is missing from list answers (eventual
+    /// consistency); a GET by id sees it at once. 0 means lists are consistent.
+    pub list_lag_ms: u64,
+    /// Seeds the one generator every random choice of the faults draws from, so that a faulty
+    /// run replays exactly (the same calls in the same order get the same faults). Replacing
+    /// the faults with a seed reseeds it; without one it is seeded from the system.
+    pub seed: Option<u64>,
     /// Overrides for one call kind, or a prefix ending in `*`; the longest match wins.
     pub calls: BTreeMap<String, CallFaults>,
 }
@@ -275,6 +299,12 @@ pub struct CallFaults {
     pub create_failure_rate: Option<f64>,
     pub malformed_rate: Option<f64>,
     pub malformed: Option<Malformed>,
+    pub lost_answer_rate: Option<f64>,
+    pub update_failure_rate: Option<f64>,
+    pub delete_failure_rate: Option<f64>,
+    pub stuck_rate: Option<f64>,
+    pub reset_rate: Option<f64>,
+    pub list_lag_ms: Option<u64>,
 }
 
 /// The faults that apply to one call, after overrides.
@@ -287,6 +317,12 @@ pub(crate) struct Effective {
     pub create_failure_rate: f64,
     pub malformed_rate: f64,
     pub malformed: Malformed,
+    pub lost_answer_rate: f64,
+    pub update_failure_rate: f64,
+    pub delete_failure_rate: f64,
+    pub stuck_rate: f64,
+    pub reset_rate: f64,
+    pub list_lag_ms: u64,
 }
 
 impl Faults {
@@ -300,6 +336,12 @@ impl Faults {
             create_failure_rate: self.create_failure_rate,
             malformed_rate: self.malformed_rate,
             malformed: self.malformed,
+            lost_answer_rate: self.lost_answer_rate,
+            update_failure_rate: self.update_failure_rate,
+            delete_failure_rate: self.delete_failure_rate,
+            stuck_rate: self.stuck_rate,
+            reset_rate: self.reset_rate,
+            list_lag_ms: self.list_lag_ms,
         };
         let best = self
             .calls
@@ -317,6 +359,12 @@ impl Faults {
             eff.create_failure_rate = o.create_failure_rate.unwrap_or(eff.create_failure_rate);
             eff.malformed_rate = o.malformed_rate.unwrap_or(eff.malformed_rate);
             eff.malformed = o.malformed.unwrap_or(eff.malformed);
+            eff.lost_answer_rate = o.lost_answer_rate.unwrap_or(eff.lost_answer_rate);
+            eff.update_failure_rate = o.update_failure_rate.unwrap_or(eff.update_failure_rate);
+            eff.delete_failure_rate = o.delete_failure_rate.unwrap_or(eff.delete_failure_rate);
+            eff.stuck_rate = o.stuck_rate.unwrap_or(eff.stuck_rate);
+            eff.reset_rate = o.reset_rate.unwrap_or(eff.reset_rate);
+            eff.list_lag_ms = o.list_lag_ms.unwrap_or(eff.list_lag_ms);
         }
         eff
     }
@@ -334,12 +382,22 @@ impl Faults {
         check("ambiguous_rate", self.ambiguous_rate)?;
         check("create_failure_rate", self.create_failure_rate)?;
         check("malformed_rate", self.malformed_rate)?;
+        check("lost_answer_rate", self.lost_answer_rate)?;
+        check("update_failure_rate", self.update_failure_rate)?;
+        check("delete_failure_rate", self.delete_failure_rate)?;
+        check("stuck_rate", self.stuck_rate)?;
+        check("reset_rate", self.reset_rate)?;
         for (key, o) in &self.calls {
             for (name, v) in [
                 ("error_rate", o.error_rate),
                 ("ambiguous_rate", o.ambiguous_rate),
                 ("create_failure_rate", o.create_failure_rate),
                 ("malformed_rate", o.malformed_rate),
+                ("lost_answer_rate", o.lost_answer_rate),
+                ("update_failure_rate", o.update_failure_rate),
+                ("delete_failure_rate", o.delete_failure_rate),
+                ("stuck_rate", o.stuck_rate),
+                ("reset_rate", o.reset_rate),
             ] {
                 if let Some(v) = v {
                     check(&format!("calls.{key}.{name}"), v)?;
@@ -403,6 +461,47 @@ mod tests {
         assert!(serde_json::from_str::<Faults>(r#"{"malformed": "gibberish"}"#).is_err());
         let bad: Faults =
             serde_json::from_str(r#"{"calls": {"x": {"malformed_rate": 2.0}}}"#).expect("parses");
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn new_faults_read_per_call_and_old_documents_mean_none_of_them() {
+        let f: Faults = serde_json::from_str(
+            r#"{"seed": 7, "lost_answer_rate": 0.2, "list_lag_ms": 400,
+                "calls": {"fabric.endpoint.*": {"stuck_rate": 1.0, "delete_failure_rate": 0.5},
+                          "alaya.deployment.update": {"update_failure_rate": 1.0, "reset_rate": 0.1}}}"#,
+        )
+        .expect("valid faults");
+        assert_eq!(f.seed, Some(7));
+        let e = f.for_call("fabric.endpoint.create");
+        assert_eq!(
+            (e.stuck_rate, e.lost_answer_rate, e.list_lag_ms),
+            (1.0, 0.2, 400)
+        );
+        assert_eq!(
+            f.for_call("fabric.endpoint.delete").delete_failure_rate,
+            0.5
+        );
+        let e = f.for_call("alaya.deployment.update");
+        assert_eq!((e.update_failure_rate, e.reset_rate), (1.0, 0.1));
+        assert_eq!(f.for_call("fabric.instance.create").stuck_rate, 0.0);
+        let old: Faults = serde_json::from_str(r#"{"error_rate": 0.1, "ambiguous_rate": 0.5}"#)
+            .expect("old document");
+        let e = old.for_call("fabric.endpoint.delete");
+        assert_eq!(
+            (
+                e.lost_answer_rate,
+                e.update_failure_rate,
+                e.delete_failure_rate,
+                e.stuck_rate
+            ),
+            (0.0, 0.0, 0.0, 0.0)
+        );
+        assert_eq!((e.reset_rate, e.list_lag_ms, old.seed), (0.0, 0, None));
+        let bad: Faults = serde_json::from_str(r#"{"reset_rate": 1.5}"#).expect("parses");
+        assert!(bad.validate().is_err());
+        let bad: Faults =
+            serde_json::from_str(r#"{"calls": {"x": {"stuck_rate": -0.1}}}"#).expect("parses");
         assert!(bad.validate().is_err());
     }
 

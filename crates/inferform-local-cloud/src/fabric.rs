@@ -256,10 +256,13 @@ async fn list_workspaces(
     let q = Query::parse(raw.as_deref());
     let (offset, limit) = paging(&q)?;
     let base = app.base_url(&headers);
+    // A list filtered by id is how a workspace or model is read by id: it sees new ones.
+    let by_id = q.get("id").is_some();
     let items = tx(&app, |t| {
         Ok(t.oldest_first(Kind::FabricWorkspace)
             .filter(|o| q.get("id").is_none_or(|id| o.id == id))
             .filter(|o| q.get("name").is_none_or(|n| o.str("name") == n))
+            .filter(|o| by_id || app.listed("fabric.workspace.list", o.created_ms, t.now))
             .map(|o| render(o, &base))
             .collect::<Vec<_>>())
     })
@@ -404,6 +407,7 @@ async fn create_endpoint(
     let rr = reserved_resource(&f)?;
     let timing = app.timings().endpoint_create_ms;
     let fail = app.roll_create_failure("fabric.endpoint.create");
+    let stuck = app.roll_stuck("fabric.endpoint.create");
     let base = app.base_url(&headers);
     let view = tx(&app, |t| {
         need_workspace(t, &ws)?;
@@ -434,6 +438,9 @@ async fn create_endpoint(
         } else {
             obj.begin("CREATING", t.now, timing, "RUNNING");
         }
+        if stuck {
+            obj.next = None;
+        }
         let view = render(&obj, &base);
         t.insert(obj);
         Ok(view)
@@ -457,6 +464,7 @@ async fn list_endpoints(
             .filter(|o| o.str("workspace_id") == ws)
             .filter(|o| q.get("name").is_none_or(|n| o.str("name") == n))
             .filter(|o| q.get("type").is_none_or(|n| o.str("type") == n))
+            .filter(|o| app.listed("fabric.endpoint.list", o.created_ms, t.now))
             .map(|o| render(o, &base))
             .collect::<Vec<_>>())
     })
@@ -689,6 +697,8 @@ async fn list_models(
     let q = Query::parse(raw.as_deref());
     let (offset, limit) = paging(&q)?;
     let base = app.base_url(&headers);
+    // A list filtered by id is how a workspace or model is read by id: it sees new ones.
+    let by_id = q.get("id").is_some();
     let items = tx(&app, |t| {
         need_workspace(t, &ws)?;
         Ok(t.oldest_first(Kind::FabricModel)
@@ -696,6 +706,7 @@ async fn list_models(
             .filter(|o| q.get("id").is_none_or(|id| o.id == id))
             .filter(|o| q.get("name").is_none_or(|n| o.str("name") == n))
             .filter(|o| q.get("type").is_none_or(|n| o.str("type") == n))
+            .filter(|o| by_id || app.listed("fabric.model.list", o.created_ms, t.now))
             .map(|o| render_model(t, o, &base))
             .collect::<Vec<_>>())
     })
@@ -885,6 +896,7 @@ async fn create_instance(
     };
     let timing = app.timings().instance_create_ms;
     let fail = app.roll_create_failure("fabric.instance.create");
+    let stuck = app.roll_stuck("fabric.instance.create");
     let _ = headers;
     let id = tx(&app, |t| {
         need_workspace(t, &ws)?;
@@ -979,6 +991,9 @@ async fn create_instance(
         } else {
             obj.begin("CREATING", t.now, timing, "RUNNING");
         }
+        if stuck {
+            obj.next = None;
+        }
         t.insert(obj);
         Ok(id)
     }).await?;
@@ -1003,6 +1018,7 @@ async fn list_instances(
                 q.get("endpoint_id")
                     .is_none_or(|n| o.str("endpoint_id") == n)
             })
+            .filter(|o| app.listed("fabric.instance.list", o.created_ms, t.now))
             .map(|o| render(o, &base))
             .collect::<Vec<_>>())
     })

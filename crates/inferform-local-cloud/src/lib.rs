@@ -128,6 +128,8 @@
 //!     "ambiguous_rate": 0.0, "ambiguous_mode": "error500",
 //!     "create_failure_rate": 0.0,
 //!     "malformed_rate": 0.0, "malformed": "garbage",
+//!     "lost_answer_rate": 0.0, "update_failure_rate": 0.0, "delete_failure_rate": 0.0,
+//!     "stuck_rate": 0.0, "reset_rate": 0.0, "list_lag_ms": 0, "seed": null,
 //!     "calls": {"fabric.endpoint.create": {"create_failure_rate": 1.0}, "alaya.*": {"latency_ms": 20},
 //!               "fabric.model.list": {"malformed_rate": 1.0, "malformed": "wrong_shape"}}
 //!   }
@@ -152,6 +154,20 @@
 //! body cut in half) or `any` (one of these at random each time). Documents written before
 //! these fields existed read as before.
 //!
+//! Updates and deletes (call kinds ending in `.update`, `.scale`, `.cancel` / `.delete`):
+//! `lost_answer_rate` carries the call out but loses its answer as `ambiguous_mode` says (a
+//! 500 or a dropped connection; `ambiguous_rate` does the same for creates);
+//! `update_failure_rate` and `delete_failure_rate` refuse the call, changing nothing, with the
+//! "wrong status" error (Fabric 400 `dataartsfabric.00040003`, Alaya 400 `code: -1`).
+//! `stuck_rate` leaves a created endpoint, service instance or Alaya deployment in
+//! `CREATING` / `starting` for ever. `reset_rate` closes the connection of any call before
+//! the call happens. `list_lag_ms` hides an object from list answers (not from a GET by id,
+//! nor from a Fabric list filtered by `id`) for that long after its create: eventual
+//! consistency, which adoption by name must survive. `seed` makes every random choice of the
+//! faults come from one generator seeded with it (reseeded whenever faults with a seed are
+//! set), so a run whose calls come in the same order meets the same faults. Every one of
+//! these fields can be set per call kind in `calls`, but `seed`.
+//!
 //! # `/_local`
 //!
 //! - `GET /_local/objects`: every object, as a JSON object grouped by kind, each list holding
@@ -163,8 +179,11 @@
 //! - `GET`/`POST /_local/faults`: reads or replaces the faults (a [`Faults`] document).
 //! - `GET /_local/faults/stats`: every fault injected since start, `{"total": N, "faults":
 //!   {name: n}, "calls": {call kind: {name: n}}}`, names `throttled`, `latency`, `error`,
-//!   `ambiguous.error500`, `ambiguous.drop`, `create_failure` and `malformed.{kind}`;
-//!   `DELETE` sets them back to zero.
+//!   `ambiguous.error500`, `ambiguous.drop`, `lost_answer.error500`, `lost_answer.drop`,
+//!   `create_failure`, `update_failure`, `delete_failure`, `stuck`, `reset`, `list_lag` (one
+//!   per object left out of a list answer) and `malformed.{kind}`; `DELETE` sets them back to
+//!   zero. With a data folder they are kept in `{data_dir}/fault-stats.json` too, so they
+//!   add up over restarts (each inferform command runs its own embedded cloud).
 //! - `GET`/`POST /_local/timings`: reads or replaces the timings (a [`Timings`] document).
 //! - `GET /_local/health`: `{"ok": true}`.
 //!

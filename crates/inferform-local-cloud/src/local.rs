@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 use crate::app::Shared;
 use crate::config::{Faults, Timings};
@@ -80,7 +79,7 @@ async fn set_faults(State(app): State<Shared>, body: Bytes) -> Response {
     if let Err(msg) = faults.validate() {
         return error(StatusCode::BAD_REQUEST, format!("invalid faults: {msg}"));
     }
-    *app.faults.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(faults.clone());
+    app.set_faults(faults.clone());
     Json(faults).into_response()
 }
 

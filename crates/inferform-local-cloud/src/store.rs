@@ -133,6 +133,10 @@ pub(crate) struct Object {
     /// (0 for objects written before it was kept).
     #[serde(default)]
     pub(crate) order: u64,
+    /// Unix milliseconds of creation, for the lag of list answers (0 for objects written
+    /// before it was kept: those always show).
+    #[serde(default)]
+    pub(crate) created_ms: u64,
 }
 
 impl Object {
@@ -154,6 +158,7 @@ impl Object {
             last_used_ms: now,
             seq: 0,
             order: 0,
+            created_ms: now,
         }
     }
 

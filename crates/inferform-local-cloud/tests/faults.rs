@@ -454,3 +454,330 @@ async fn malformed_answers_are_injected_per_call_and_counted() {
     assert_eq!(r.body["total"], 0);
     cloud.shutdown().await;
 }
+
+/// Sets the faults at run time, checking that they were accepted.
+async fn set_faults(c: &common::Client, f: serde_json::Value) {
+    let r = c.local(Method::POST, "/_local/faults", Some(&f)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+async fn fault_count(c: &common::Client, name: &str) -> u64 {
+    let stats = c.local(Method::GET, "/_local/faults/stats", None).await;
+    stats.body["faults"][name].as_u64().unwrap_or(0)
+}
+
+async fn new_workspace(c: &common::Client, name: &str) -> String {
+    let r = c
+        .fabric(
+            Method::POST,
+            "/v1/workspaces",
+            &[],
+            Some(&json!({"name": name})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.str("/id").to_owned()
+}
+
+#[tokio::test]
+async fn updates_and_deletes_lose_their_answer_but_take_effect() {
+    let (cloud, c) = start(test_config(50)).await;
+    let ws = new_workspace(&c, "lost").await;
+    set_faults(&c, json!({"lost_answer_rate": 1.0})).await;
+    let r = c
+        .fabric(
+            Method::PUT,
+            &format!("/v1/workspaces/{ws}"),
+            &[],
+            Some(&json!({"description": "changed"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+    // Creates are not touched by lost_answer_rate (that is ambiguous_rate).
+    let other = new_workspace(&c, "other").await;
+    let listed = c
+        .fabric(Method::GET, "/v1/workspaces", &[("id", &ws)], None)
+        .await;
+    assert_eq!(listed.str("/workspaces/0/description"), "changed");
+    let r = c
+        .fabric(
+            Method::DELETE,
+            &format!("/v1/workspaces/{other}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let listed = c
+        .fabric(Method::GET, "/v1/workspaces", &[("id", &other)], None)
+        .await;
+    assert_eq!(listed.body["total"], 0, "the delete took effect");
+    assert_eq!(fault_count(&c, "lost_answer.error500").await, 2);
+
+    // Dropped: the connection breaks, and the Alaya delete still happens.
+    set_faults(&c, json!({})).await;
+    let d = c
+        .alaya(
+            Method::POST,
+            "/deployment/expert",
+            Some(&json(seeds::ALAYA_EXPERT)),
+        )
+        .await;
+    let id = d.str("/data/serviceId").to_owned();
+    c.wait_alaya(&id, "running").await;
+    set_faults(
+        &c,
+        json!({"lost_answer_rate": 1.0, "ambiguous_mode": "drop"}),
+    )
+    .await;
+    let sent = c
+        .http
+        .delete(format!(
+            "{}/api/serverless-infer/v1/deployment/{id}",
+            c.base
+        ))
+        .header("Authorization", common::ALAYA_AUTH)
+        .send()
+        .await;
+    let failed = match sent {
+        Err(_) => true,
+        Ok(resp) => resp.bytes().await.is_err(),
+    };
+    assert!(failed, "the client sees a broken connection");
+    set_faults(&c, json!({})).await;
+    let gone = c.wait_alaya(&id, "GONE").await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "the delete took effect");
+    assert_eq!(fault_count(&c, "lost_answer.drop").await, 1);
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn updates_and_deletes_can_be_refused_without_any_change() {
+    let (cloud, c) = start(test_config(50)).await;
+    let ws = new_workspace(&c, "refused").await;
+    set_faults(
+        &c,
+        json!({"update_failure_rate": 1.0, "delete_failure_rate": 1.0}),
+    )
+    .await;
+    let r = c
+        .fabric(
+            Method::PUT,
+            &format!("/v1/workspaces/{ws}"),
+            &[],
+            Some(&json!({"description": "changed"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.str("/error_code"), "dataartsfabric.00040003");
+    let r = c
+        .fabric(Method::DELETE, &format!("/v1/workspaces/{ws}"), &[], None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c.alaya(Method::DELETE, "/deployment/whatever", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], -1);
+    let listed = c
+        .fabric(Method::GET, "/v1/workspaces", &[("id", &ws)], None)
+        .await;
+    assert_eq!(listed.body["total"], 1, "still there");
+    assert_ne!(listed.str("/workspaces/0/description"), "changed");
+    assert_eq!(fault_count(&c, "update_failure").await, 1);
+    assert_eq!(fault_count(&c, "delete_failure").await, 2);
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn creates_can_be_stuck_for_ever() {
+    let (cloud, c) = start(test_config(30)).await;
+    let ws = new_workspace(&c, "stuck").await;
+    set_faults(
+        &c,
+        json!({"calls": {"fabric.endpoint.create": {"stuck_rate": 1.0},
+                         "alaya.*": {"stuck_rate": 1.0}}}),
+    )
+    .await;
+    let ep = c
+        .fabric(
+            Method::POST,
+            &format!("/v1/workspaces/{ws}/endpoints"),
+            &[],
+            Some(&json(seeds::ENDPOINT)),
+        )
+        .await;
+    let d = c
+        .alaya(
+            Method::POST,
+            "/deployment/expert",
+            Some(&json(seeds::ALAYA_EXPERT)),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = c
+        .fabric(
+            Method::GET,
+            &format!("/v1/workspaces/{ws}/endpoints/{}", ep.str("/id")),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(got.str("/status"), "CREATING");
+    let got = c
+        .alaya(
+            Method::GET,
+            &format!("/deployment/{}", d.str("/data/serviceId")),
+            None,
+        )
+        .await;
+    assert_eq!(got.str("/data/status"), "starting");
+    assert_eq!(fault_count(&c, "stuck").await, 2);
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_can_be_reset_before_the_call_happens() {
+    let (cloud, c) = start(test_config(50)).await;
+    set_faults(&c, json!({"reset_rate": 1.0})).await;
+    let sent = c
+        .http
+        .post(format!("{}/v1/workspaces", c.base))
+        .header("X-Auth-Token", "local-token")
+        .json(&json!({"name": "reset"}))
+        .send()
+        .await;
+    let failed = match sent {
+        Err(_) => true,
+        Ok(resp) => resp.bytes().await.is_err(),
+    };
+    assert!(failed, "the client sees a broken connection");
+    set_faults(&c, json!({})).await;
+    let listed = c
+        .fabric(Method::GET, "/v1/workspaces", &[("name", "reset")], None)
+        .await;
+    assert_eq!(listed.body["total"], 0, "nothing happened");
+    assert_eq!(fault_count(&c, "reset").await, 1);
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn new_objects_are_missing_from_lists_for_a_while() {
+    let (cloud, c) = start(test_config(10)).await;
+    set_faults(&c, json!({"list_lag_ms": 400})).await;
+    let ws = new_workspace(&c, "lagging").await;
+    let by_name = c
+        .fabric(Method::GET, "/v1/workspaces", &[("name", "lagging")], None)
+        .await;
+    assert_eq!(by_name.body["total"], 0, "not listed yet");
+    let by_id = c
+        .fabric(Method::GET, "/v1/workspaces", &[("id", &ws)], None)
+        .await;
+    assert_eq!(by_id.body["total"], 1, "a read by id sees it");
+    let ep = c
+        .fabric(
+            Method::POST,
+            &format!("/v1/workspaces/{ws}/endpoints"),
+            &[],
+            Some(&json(seeds::ENDPOINT)),
+        )
+        .await;
+    let path = format!("/v1/workspaces/{ws}/endpoints");
+    let listed = c.fabric(Method::GET, &path, &[], None).await;
+    assert_eq!(listed.body["total"], 0);
+    let shown = c
+        .fabric(Method::GET, &format!("{path}/{}", ep.str("/id")), &[], None)
+        .await;
+    assert_eq!(shown.status, StatusCode::OK);
+    let d = c
+        .alaya(
+            Method::POST,
+            "/deployment/expert",
+            Some(&json(seeds::ALAYA_EXPERT)),
+        )
+        .await;
+    assert_eq!(d.status, StatusCode::OK);
+    let list = c
+        .alaya(Method::GET, "/deployment/list?name=test-expert", None)
+        .await;
+    assert_eq!(list.body["data"]["count"], 0);
+    assert!(fault_count(&c, "list_lag").await >= 3);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let by_name = c
+        .fabric(Method::GET, "/v1/workspaces", &[("name", "lagging")], None)
+        .await;
+    assert_eq!(by_name.body["total"], 1, "listed once the lag is over");
+    assert_eq!(
+        c.fabric(Method::GET, &path, &[], None).await.body["total"],
+        1
+    );
+    let list = c
+        .alaya(Method::GET, "/deployment/list?name=test-expert", None)
+        .await;
+    assert_eq!(list.body["data"]["count"], 1);
+    cloud.shutdown().await;
+}
+
+/// The statuses of 40 calls in a row under a 50% error rate and any malformed answer.
+async fn faulty_sequence(seed: u64) -> Vec<(u16, usize)> {
+    let faults: Faults = serde_json::from_value(json!({
+        "seed": seed, "error_rate": 0.5, "malformed_rate": 0.5, "malformed": "any"
+    }))
+    .expect("faults");
+    let (cloud, c) = start(Config {
+        faults,
+        ..test_config(10)
+    })
+    .await;
+    let mut out = Vec::new();
+    for _ in 0..40 {
+        let r = c.fabric_bytes(Method::GET, "/v1/workspaces", "").await;
+        out.push((r.status.as_u16(), r.text.len()));
+    }
+    cloud.shutdown().await;
+    out
+}
+
+#[tokio::test]
+async fn a_seed_replays_the_same_faults() {
+    let a = faulty_sequence(42).await;
+    assert_eq!(a, faulty_sequence(42).await, "same seed, same faults");
+    assert_ne!(a, faulty_sequence(43).await, "another seed, other faults");
+    assert!(a.iter().any(|(s, _)| *s == 200) && a.iter().any(|(s, _)| *s >= 500));
+    // Setting faults with a seed at run time reseeds the generator.
+    let (cloud, c) = start(test_config(10)).await;
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        set_faults(&c, json!({"seed": 9, "error_rate": 0.5})).await;
+        let mut seq = Vec::new();
+        for _ in 0..20 {
+            seq.push(
+                c.fabric(Method::GET, "/v1/workspaces", &[], None)
+                    .await
+                    .status,
+            );
+        }
+        runs.push(seq);
+    }
+    assert_eq!(runs[0], runs[1]);
+    cloud.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_counters_add_up_over_restarts_of_one_data_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = || Config {
+        data_dir: Some(dir.path().join("cloud")),
+        faults: serde_json::from_value(json!({"error_rate": 1.0})).expect("faults"),
+        ..test_config(10)
+    };
+    for _ in 0..2 {
+        let (cloud, c) = start(config()).await;
+        let r = c.fabric(Method::GET, "/v1/workspaces", &[], None).await;
+        assert!(r.status.is_server_error());
+        cloud.shutdown().await;
+    }
+    let (cloud, c) = start(config()).await;
+    assert_eq!(fault_count(&c, "error").await, 2);
+    let r = c.local(Method::DELETE, "/_local/faults/stats", None).await;
+    assert_eq!(r.body["total"], 0);
+    cloud.shutdown().await;
+}
