@@ -236,20 +236,22 @@ fn a_killed_apply_leaves_no_lock_and_the_next_run_converges() {
     child.kill().unwrap(); // SIGKILL: no chance to release anything
     child.wait().unwrap();
 
+    // No --lock-timeout inside: the lock must be free at once.
+    converges_with_one_of_each(&work, &db);
+}
+
+/// With a healthy cloud, the next apply (taking the lock at once) converges: exactly one of
+/// each quickstart object, and a plan with nothing to do.
+fn converges_with_one_of_each(work: &Work, db: &Schema) {
     work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
-    // No --lock-timeout: the lock must be free at once.
-    let apply = run(&work, &db, &["apply", "--local-cloud", "--auto-approve"]);
+    let apply = run(work, db, &["apply", "--local-cloud", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{apply:?}");
     let objects = work.cloud_objects();
     for kind in KINDS {
         let n = objects[kind].as_array().map_or(0, Vec::len);
         assert_eq!(n, 1, "exactly one {kind}: {objects}");
     }
-    let plan = run(
-        &work,
-        &db,
-        &["plan", "--local-cloud", "--detailed-exitcode"],
-    );
+    let plan = run(work, db, &["plan", "--local-cloud", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{plan:?}");
 }
 
@@ -642,18 +644,5 @@ fn a_connection_lost_mid_apply_stops_new_work_and_the_next_run_converges() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(!child.wait().unwrap().success(), "{rest:?}");
 
-    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
-    let apply = run(&work, &db, &["apply", "--local-cloud", "--auto-approve"]);
-    assert_eq!(apply.code, 0, "{apply:?}");
-    let objects = work.cloud_objects();
-    for kind in KINDS {
-        let n = objects[kind].as_array().map_or(0, Vec::len);
-        assert_eq!(n, 1, "exactly one {kind}: {objects}");
-    }
-    let plan = run(
-        &work,
-        &db,
-        &["plan", "--local-cloud", "--detailed-exitcode"],
-    );
-    assert_eq!(plan.code, 0, "{plan:?}");
+    converges_with_one_of_each(&work, &db);
 }
