@@ -440,10 +440,6 @@ struct Figures {
     miswired: u32,
     state_mismatches: u32,
     stuck_addresses: u32,
-    /// Addresses stuck behind "already exists" by the known issue below
-    /// ([`known_issue_a_create_intent_survives_a_stale_record_of_its_address`]), repaired by
-    /// `state rm` and `import` so that the soak goes on.
-    known_issue_already_exists: u32,
     /// Objects still changing after an apply that found nothing to do, by the known issue
     /// [`known_issue_an_interrupted_update_is_waited_for`]; the soak waits for them to
     /// settle, then checks them as any other.
@@ -486,11 +482,11 @@ fn tail(out: &Out) -> String {
     lines[lines.len().saturating_sub(12)..].join("\n")
 }
 
-/// The known issue of a create intent dropped while a stale record holds its address leaves
-/// the object an orphan and the address failing with "already exists" on every apply. This
-/// counts each such address, takes it back under management the way an operator would
-/// (`state rm`, then `import` of the object the cloud holds under its name), and applies
-/// again. Set `INFERFORM_SOAK_STRICT=1` to fail on it instead.
+/// An address whose state names another object than the one the cloud holds under its name
+/// is stuck: every apply fails with "already exists" (as a create intent dropped beside a
+/// stale record once left it, see [`a_create_intent_survives_a_stale_record_of_its_address`]).
+/// Each is a violation; the soak then takes it back under management the way an operator
+/// would (`state rm`, then `import`) so that the later cycles still run.
 fn repair_already_exists(work: &Work, shape: &Shape, cycle: u32, f: &mut Figures) -> Out {
     let objects = work.cloud_objects();
     let pulled = work.run(&["state", "pull"]);
@@ -511,15 +507,14 @@ fn repair_already_exists(work: &Work, shape: &Shape, cycle: u32, f: &mut Figures
         if recorded == id_of(o) {
             continue;
         }
-        f.known_issue_already_exists += 1;
-        eprintln!(
-            "cycle {cycle}: KNOWN ISSUE: {addr} stuck behind \"already exists\": state has {recorded:?}, \
-             the cloud {:?}; repaired with state rm + import",
-            id_of(o)
+        f.stuck_addresses += 1;
+        f.violation(
+            cycle,
+            format!(
+                "{addr} stuck behind \"already exists\": state has {recorded:?}, the cloud {:?}",
+                id_of(o)
+            ),
         );
-        if std::env::var_os("INFERFORM_SOAK_STRICT").is_some() {
-            f.violation(cycle, format!("{addr} stuck behind \"already exists\""));
-        }
         let id = match o["workspace_id"].as_str() {
             Some(ws) if kind != "fabric_workspace" => format!("{ws}/{}", id_of(o)),
             _ => id_of(o),
@@ -815,7 +810,7 @@ fn soak_faults_kills_and_changes_converge() {
     println!(
         "soak: seed={seed} cycles={} faults={} kills={} faulty_applies={} faulty_successes={} \
          final_failures={} duplicates={} lost={} orphans={} unhealthy={} miswired={} \
-         state_mismatches={} stuck_addresses={} known_issue_already_exists={} \
+         state_mismatches={} stuck_addresses={} \
          known_issue_unsettled={} seconds={} \
          faults_by_kind=[{by_name}]",
         f.cycles,
@@ -831,7 +826,6 @@ fn soak_faults_kills_and_changes_converge() {
         f.miswired,
         f.state_mismatches,
         f.stuck_addresses,
-        f.known_issue_already_exists,
         f.known_issue_unsettled,
         started.elapsed().as_secs(),
     );
@@ -908,17 +902,12 @@ fn known_issue_adoption_survives_lists_that_lag_behind_creates() {
     );
 }
 
-/// KNOWN ISSUE (engine, `find_intents` in crates/inferform-engine/src/plan.rs, outside the
-/// soak's files): a create intent whose address still has a record is resolved as "absent"
-/// without any look-up, and an intent recorded for a create of unknown outcome does not
-/// outlive a stale record of its address either. So a replacement killed while the old object
-/// is being deleted (its record outlives it), followed by a create of unknown outcome (lost
-/// answer, failed look-up), leaves the new object an orphan and the address failing with
-/// "already exists" on every apply, faults off or not. The intent must be looked up whenever
-/// the record's object is gone.
+/// A replacement killed while the old object is being deleted (its record outlives it),
+/// followed by a create of unknown outcome (lost answer, failed look-up): the next run must
+/// look the intent up although a record holds its address, find the new object once the old
+/// one is gone, and adopt it, never leave it orphaned with "already exists" on every apply.
 #[test]
-#[ignore = "known issue: a create intent is dropped when a stale record holds its address"]
-fn known_issue_a_create_intent_survives_a_stale_record_of_its_address() {
+fn a_create_intent_survives_a_stale_record_of_its_address() {
     let mut shape = Shape::first();
     shape.endpoints.clear();
     let work = Work::new(&[("main.hcl", &shape.hcl())]);

@@ -771,14 +771,46 @@ impl Engine {
     ) -> BTreeMap<String, Option<serde_json::Value>> {
         let mut out = BTreeMap::new();
         for (addr, intent) in &state.intents {
-            if state.resources.contains_key(addr) {
-                out.insert(addr.clone(), None);
-                continue;
-            }
+            let stale = state.resources.get(addr);
             let Some(provider) = self.providers.get(&intent.provider) else {
+                if stale.is_some() {
+                    out.insert(addr.clone(), None);
+                }
                 continue;
             };
-            match provider.find(&OpContext::silent(), &intent.type_name, &json_object(&intent.planned)).await {
+            // A record beside the intent: a replacement (delete, then create) was interrupted.
+            // Its create was sent only after the old object was deleted, so while the old
+            // object still exists there is no new one to find; once it is gone, an object of
+            // the intent's name is the new one, and must be adopted, or it would be orphaned
+            // and its name refused as taken on every run.
+            if let Some(record) = stale {
+                let old = json_object(&record.attributes);
+                let old_gone = matches!(
+                    provider
+                        .read(&OpContext::silent(), &record.type_name, &old)
+                        .await,
+                    Ok(None)
+                );
+                if !old_gone {
+                    out.insert(addr.clone(), None);
+                    continue;
+                }
+            }
+            let found = provider
+                .find(
+                    &OpContext::silent(),
+                    &intent.type_name,
+                    &json_object(&intent.planned),
+                )
+                .await;
+            // The old object itself, found by its name: nothing new was made.
+            let found = match found {
+                Ok(Some(f)) if stale.is_some_and(|r| r.attributes.get("id") == f.get("id")) => {
+                    Ok(None)
+                }
+                other => other,
+            };
+            match found {
                 Ok(Some(found)) if condition(&found) == Condition::Changing => {
                     let timeout = addr
                         .parse::<ResourceInstanceAddr>()
