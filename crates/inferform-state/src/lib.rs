@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod backend;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod lock;
 pub mod pg;
 mod sled_store;

@@ -1,17 +1,6 @@
 use super::*;
-use crate::{Change, ResourceState};
-
-fn resource(addr: &str) -> ResourceState {
-    ResourceState {
-        addr: addr.into(),
-        type_name: "inferform_data".into(),
-        provider: "inferform".into(),
-        attributes: serde_json::json!({"id": addr}),
-        dependencies: vec![],
-        tainted: false,
-        sensitive_paths: vec![],
-    }
-}
+use crate::fixtures::resource;
+use crate::Change;
 
 fn opts(timeout: Duration) -> OpenOptions {
     OpenOptions {

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::backend::{Backend, ForceUnlocked, OpenOptions, PgConfig};
+use crate::fixtures::{full_state, intent, resource};
 use crate::{Change, FORMAT_VERSION};
 
 /// A backend on a fresh, initialized schema. The backend is dropped before the schema.
@@ -29,62 +30,6 @@ fn opts(lock: bool, timeout: Duration) -> OpenOptions {
 
 fn locked() -> OpenOptions {
     opts(true, Duration::ZERO)
-}
-
-fn resource(addr: &str) -> ResourceState {
-    ResourceState {
-        addr: addr.into(),
-        type_name: "inferform_data".into(),
-        provider: "inferform".into(),
-        attributes: serde_json::json!({"id": addr, "zeta": 1, "alpha": [true]}),
-        dependencies: vec![],
-        tainted: false,
-        sensitive_paths: vec![],
-    }
-}
-
-fn intent(addr: &str) -> Intent {
-    Intent {
-        addr: addr.into(),
-        type_name: "t".into(),
-        provider: "p".into(),
-        planned: serde_json::json!({"name": addr}),
-        dependencies: vec![],
-    }
-}
-
-/// A state with one of everything, sensitive paths included.
-fn full_state(lineage: &str, serial: u64) -> State {
-    let mut state = State {
-        lineage: lineage.into(),
-        serial,
-        ..State::default()
-    };
-    let mut r = resource("module.m[\"k\"].fabric_endpoint.chat[0]");
-    r.attributes = serde_json::json!({"z": 1, "a": {"secret": "s", "list": [1, 2.5, null]}});
-    r.dependencies = vec!["fabric_model.x".into()];
-    r.tainted = true;
-    r.sensitive_paths = vec![vec!["a".into(), "secret".into()]];
-    state.resources.insert(r.addr.clone(), r);
-    state.resources.insert("a.b".into(), resource("a.b"));
-    state.outputs.insert(
-        "url".into(),
-        OutputState {
-            value: serde_json::json!("https://x"),
-            sensitive: false,
-        },
-    );
-    state.outputs.insert(
-        "key".into(),
-        OutputState {
-            value: serde_json::json!({"k": [1]}),
-            sensitive: true,
-        },
-    );
-    state
-        .intents
-        .insert("a.pending".into(), intent("a.pending"));
-    state
 }
 
 /// Runs SQL in the fixture's schema from another session.
