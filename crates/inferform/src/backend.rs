@@ -366,7 +366,8 @@ pub fn for_dir(dir: &Path) -> Result<Arc<dyn Backend>, Diagnostic> {
     }
 }
 
-fn one(d: Diagnostic) -> Diagnostics {
+/// One diagnostic as the list the loading and evaluation steps return.
+pub fn one(d: Diagnostic) -> Diagnostics {
     let mut diags = Diagnostics::new();
     diags.push(d);
     diags

@@ -345,9 +345,25 @@ pub fn read_state(
     operation: &str,
     ui: &Ui,
 ) -> Result<(LockedState, inferform_state::State), Diagnostic> {
-    let backend = crate::backend::for_dir(dir)?;
+    read_state_in(
+        crate::backend::for_dir(dir)?.as_ref(),
+        dir,
+        lock,
+        operation,
+        ui,
+    )
+}
+
+/// Opens and locks the selected workspace's state in `backend`, and reads it.
+pub fn read_state_in(
+    backend: &dyn Backend,
+    dir: &Path,
+    lock: &LockFlags,
+    operation: &str,
+    ui: &Ui,
+) -> Result<(LockedState, inferform_state::State), Diagnostic> {
     let workspace = crate::backend::current_workspace(dir)?;
-    let locked = open_state(backend.as_ref(), &workspace, operation, lock, ui)?;
+    let locked = open_state(backend, &workspace, operation, lock, ui)?;
     let state = locked
         .store
         .load()

@@ -9,7 +9,7 @@ use std::path::Path;
 use inferform_state::backend::Backend;
 use inferform_types::Diagnostic;
 
-use crate::backend::{self, Settings};
+use crate::backend::{self, one, Settings};
 use crate::ui::Ui;
 use crate::workspace::{self, CliVar};
 use crate::InitArgs;
@@ -25,12 +25,6 @@ pub fn run(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> u8 {
 }
 
 type Diags = inferform_types::Diagnostics;
-
-fn one(d: Diagnostic) -> Diags {
-    let mut diags = Diags::new();
-    diags.push(d);
-    diags
-}
 
 fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Diags> {
     let ws = workspace::load_for_init(dir, vars)?;

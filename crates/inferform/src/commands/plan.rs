@@ -110,16 +110,8 @@ fn open_configured_state(
         ui.diagnostics(diags.iter());
         1u8
     })?;
-    let name = crate::backend::current_workspace(dir).map_err(|d| fail(ui, &d))?;
-    let lock = workspace::open_state(backend.as_ref(), &name, operation, &flags.lock, ui)
-        .map_err(|d| fail(ui, &d))?;
-    let state = lock.store.load().map_err(|e| {
-        fail(
-            ui,
-            &crate::backend::state_diag("inferform::state::read", &e),
-        )
-    })?;
-    Ok((lock, state))
+    workspace::read_state_in(backend.as_ref(), dir, &flags.lock, operation, ui)
+        .map_err(|d| fail(ui, &d))
 }
 
 /// Parses `--target`/`--replace` addresses.
