@@ -126,21 +126,28 @@ async fn exists(s: &Session, name: &str) -> Result<bool, StateError> {
         .map_err(|e| super::corrupt("query result", e))
 }
 
+/// Gives workspace `name` a row with a new lineage, unless it has one; whether it was made.
+async fn insert_workspace(s: &Session, name: &str) -> Result<bool, StateError> {
+    let made = s
+        .client
+        .execute(
+            &format!(
+                "INSERT INTO {} (name, lineage, serial) VALUES ($1::text, $2::text, 0)
+                 ON CONFLICT (name) DO NOTHING",
+                s.sql.t("workspaces")
+            ),
+            &[&name, &uuid::Uuid::new_v4().to_string()],
+        )
+        .await
+        .map_err(|e| s.err(e))?;
+    Ok(made > 0)
+}
+
 /// Makes sure the workspace has a row: "default" always exists, so it is made on demand;
 /// any other must have been created.
 async fn ensure(s: &Session, name: &str) -> Result<(), StateError> {
     if name == DEFAULT {
-        s.client
-            .execute(
-                &format!(
-                    "INSERT INTO {} (name, lineage, serial) VALUES ($1::text, $2::text, 0)
-                     ON CONFLICT (name) DO NOTHING",
-                    s.sql.t("workspaces")
-                ),
-                &[&name, &uuid::Uuid::new_v4().to_string()],
-            )
-            .await
-            .map_err(|e| s.err(e))?;
+        insert_workspace(s, name).await?;
         return Ok(());
     }
     if !exists(s, name).await? {
@@ -318,19 +325,7 @@ impl Backend for PgBackend {
                     ensure(s, name).await?;
                     return Err(StateError::WorkspaceExists { name: name.into() });
                 }
-                let made = s
-                    .client
-                    .execute(
-                        &format!(
-                            "INSERT INTO {} (name, lineage, serial) VALUES ($1::text, $2::text, 0)
-                             ON CONFLICT (name) DO NOTHING",
-                            s.sql.t("workspaces")
-                        ),
-                        &[&name, &uuid::Uuid::new_v4().to_string()],
-                    )
-                    .await
-                    .map_err(|e| s.err(e))?;
-                if made == 0 {
+                if !insert_workspace(s, name).await? {
                     return Err(StateError::WorkspaceExists { name: name.into() });
                 }
                 Ok(())
