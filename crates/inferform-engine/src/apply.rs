@@ -1,10 +1,11 @@
 //! Applying a plan: every change starts the moment the changes it depends on finish, in its
 //! own task, so a slow object never holds up an unrelated one. Creates and updates wait for
-//! their dependencies; deletes wait for the deletes of whatever depended on them. A failure
-//! skips its dependents and nothing else; each success is written to state as it happens,
-//! and a create's intent is recorded before the create is sent.
+//! their dependencies; deletes wait for the deletes of whatever depended on them (the order
+//! is `schedule`'s). A failure skips its dependents and nothing else; each success is
+//! written to state as it happens, and a create's intent is recorded before the create is
+//! sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -24,6 +25,7 @@ use tokio::task::JoinSet;
 use crate::plan::{
     expand, instance_scope, json_object, resource_exprs, set_instance, Plan, ResourceChange,
 };
+use crate::schedule::{self, Part};
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
 
@@ -307,8 +309,8 @@ impl Ctx {
         Ok(())
     }
 
-    /// Carries out one change. Returns the object's id when it has one.
-    async fn run(&self, change: &ResourceChange) -> Result<Option<String>, String> {
+    /// Carries out one step of a change. Returns the object's id when it has one.
+    async fn run(&self, change: &ResourceChange, part: Part) -> Result<Option<String>, String> {
         let provider = self
             .engine
             .providers
@@ -317,9 +319,9 @@ impl Ctx {
             .ok_or_else(|| format!("provider `{}` is not configured", change.provider))?;
         let type_name = &change.addr.resource.type_name;
         let id_of = |o: &Object| o.get("id").and_then(|v| v.as_str()).map(str::to_string);
-        match change.action {
-            Action::NoOp => Ok(None),
-            Action::Read => {
+        match (change.action, part) {
+            (Action::NoOp, _) => Ok(None),
+            (Action::Read, _) => {
                 let (cfg, query) = self.configured(change)?;
                 let obj = provider
                     .read_data(&self.op_context(change, "read"), type_name, &query)
@@ -336,13 +338,13 @@ impl Ctx {
                 );
                 Ok(None)
             }
-            Action::Create => {
+            (Action::Create, _) => {
                 let (cfg, planned) = self.configured(change)?;
                 self.create(provider.as_ref(), change, &cfg, &planned)
                     .await
                     .map(|o| id_of(&o))
             }
-            Action::Update => {
+            (Action::Update, _) => {
                 let (cfg, planned) = self.configured(change)?;
                 let before = change
                     .before
@@ -361,27 +363,43 @@ impl Ctx {
                 self.record(change, type_name, &obj, &cfg)?;
                 Ok(id_of(&obj))
             }
-            Action::Replace { create_first } => {
+            (Action::Replace { create_first: true }, _) => {
+                // The new object takes the address at once; the old one is deleted after.
                 let (cfg, planned) = self.configured(change)?;
                 let before = change.before.clone().unwrap_or(Value::Null);
-                if create_first {
-                    // The new object takes the address at once; the old one is deleted after.
-                    let obj = self
-                        .create(provider.as_ref(), change, &cfg, &planned)
-                        .await?;
-                    let prior = json_object(&before.to_json().unwrap_or_default());
-                    provider.delete(&self.op_context(change, "delete"), type_name, &prior).await.map_err(|e| {
-                        format!("the replacement was created, but deleting the old object failed (delete it by hand): {e}")
-                    })?;
-                    Ok(id_of(&obj))
-                } else {
-                    self.delete(provider.as_ref(), change, &before).await?;
-                    self.create(provider.as_ref(), change, &cfg, &planned)
-                        .await
-                        .map(|o| id_of(&o))
-                }
+                let obj = self
+                    .create(provider.as_ref(), change, &cfg, &planned)
+                    .await?;
+                let prior = json_object(&before.to_json().unwrap_or_default());
+                provider.delete(&self.op_context(change, "delete"), type_name, &prior).await.map_err(|e| {
+                    format!("the replacement was created, but deleting the old object failed (delete it by hand): {e}")
+                })?;
+                Ok(id_of(&obj))
             }
-            Action::Delete => {
+            // A destroy-then-create replacement runs as two steps (see `schedule`).
+            (
+                Action::Replace {
+                    create_first: false,
+                },
+                Part::Destroy,
+            ) => {
+                let before = change.before.clone().unwrap_or(Value::Null);
+                self.delete(provider.as_ref(), change, &before).await?;
+                Ok(None)
+            }
+            // Its create half: the destroy half is matched above.
+            (
+                Action::Replace {
+                    create_first: false,
+                },
+                _,
+            ) => {
+                let (cfg, planned) = self.configured(change)?;
+                self.create(provider.as_ref(), change, &cfg, &planned)
+                    .await
+                    .map(|o| id_of(&o))
+            }
+            (Action::Delete, _) => {
                 let before = change.before.clone().unwrap_or(Value::Null);
                 self.delete(provider.as_ref(), change, &before).await?;
                 let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
@@ -554,43 +572,6 @@ fn record_moves_and_imports(
     Ok(())
 }
 
-/// Which changes each change must wait for (indexes into `changes`).
-fn dependencies(changes: &[ResourceChange]) -> Vec<Vec<usize>> {
-    // Dependencies name resource blocks; within modules, an instance depends only on
-    // instances of module instances related to its own (`module.env["a"]` not on `["b"]`).
-    let mut by_resource: BTreeMap<inferform_types::ResourceAddr, Vec<usize>> = BTreeMap::new();
-    for (i, c) in changes.iter().enumerate() {
-        by_resource
-            .entry(c.addr.resource.config_addr())
-            .or_default()
-            .push(i);
-    }
-    let mut deps = vec![Vec::new(); changes.len()];
-    for (i, c) in changes.iter().enumerate() {
-        for dep in &c.dependencies {
-            for &j in by_resource.get(dep).map(Vec::as_slice).unwrap_or(&[]) {
-                let other = &changes[j];
-                if i == j || !other.addr.resource.module.related(&c.addr.resource.module) {
-                    continue;
-                }
-                match (c.action, other.action) {
-                    // A delete waits for the deletes of what depended on it: if i depends on
-                    // j and both go, i goes first.
-                    (Action::Delete, Action::Delete) => deps[j].push(i),
-                    (Action::Delete, _) => {}
-                    (_, Action::Delete) => {}
-                    _ => deps[i].push(j),
-                }
-            }
-        }
-    }
-    for d in &mut deps {
-        d.sort_unstable();
-        d.dedup();
-    }
-    deps
-}
-
 impl Engine {
     /// Applies a plan. Never stops at the first failure: independent changes go on.
     pub async fn apply(self: &Arc<Self>, input: ApplyInput) -> ApplyOutcome {
@@ -625,27 +606,28 @@ impl Engine {
             base_dir: input.base_dir.clone(),
             expansions: Mutex::new(BTreeMap::new()),
         });
-        let deps = dependencies(&changes);
-        let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
-        for (i, ds) in deps.iter().enumerate() {
-            for &d in ds {
-                dependents[d].push(i);
+        let (steps, waits) = schedule::steps(&changes);
+        let mut waiting: Vec<usize> = waits.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+        for (i, ws) in waits.iter().enumerate() {
+            for &w in ws {
+                dependents[w].push(i);
             }
         }
         let changes = Arc::new(changes);
-        let mut done = vec![false; changes.len()];
+        let mut done = vec![false; steps.len()];
         let mut set: JoinSet<TaskResult> = JoinSet::new();
         let slots = self.call_slots();
         let spawn = |i: usize, set: &mut JoinSet<TaskResult>| {
             let ctx = ctx.clone();
             let changes = changes.clone();
             let slots = slots.clone();
+            let step = steps[i];
             set.spawn(Engine::with_slots(&slots, async move {
-                let change = &changes[i];
-                ctx.observer.started(&change.addr, change.action);
+                let change = &changes[step.change];
+                ctx.observer.started(&change.addr, step.action(&changes));
                 let start = Instant::now();
-                let result = ctx.run(change).await;
+                let result = ctx.run(change, step.part).await;
                 (i, result, start.elapsed())
             }));
         };
@@ -665,13 +647,14 @@ impl Engine {
                 }
             };
             done[i] = true;
-            let change = &changes[i];
+            let change = &changes[steps[i].change];
+            let action = steps[i].action(&changes);
             match result {
                 Ok(id) => {
                     input
                         .observer
-                        .finished(&change.addr, change.action, id.as_deref(), elapsed);
-                    match change.action {
+                        .finished(&change.addr, action, id.as_deref(), elapsed);
+                    match action {
                         Action::Create => outcome.added += 1,
                         Action::Update => outcome.changed += 1,
                         Action::Delete => outcome.destroyed += 1,
@@ -693,14 +676,16 @@ impl Engine {
                     }
                 }
                 Err(message) => {
-                    input.observer.failed(&change.addr, change.action, &message);
+                    input.observer.failed(&change.addr, action, &message);
                     outcome.failures.push((change.addr.to_string(), message));
                     // Everything downstream is skipped.
                     let mut stack = dependents[i].clone();
                     while let Some(d) = stack.pop() {
                         if !done[d] {
                             done[d] = true;
-                            outcome.skipped.push(changes[d].addr.to_string());
+                            outcome
+                                .skipped
+                                .push(changes[steps[d].change].addr.to_string());
                             stack.extend(dependents[d].iter().copied());
                         }
                     }
@@ -708,10 +693,14 @@ impl Engine {
             }
         }
         for (i, finished) in done.iter().enumerate() {
-            if !finished && !outcome.skipped.contains(&changes[i].addr.to_string()) {
-                outcome.skipped.push(changes[i].addr.to_string());
+            let addr = changes[steps[i].change].addr.to_string();
+            if !finished && !outcome.skipped.contains(&addr) {
+                outcome.skipped.push(addr);
             }
         }
+        // A replacement whose destroy half failed is a failure, not also a skip.
+        let failed: BTreeSet<&str> = outcome.failures.iter().map(|(a, _)| a.as_str()).collect();
+        outcome.skipped.retain(|a| !failed.contains(a.as_str()));
         if state_failed.load(Ordering::SeqCst) {
             outcome.diagnostics.push(
                 Diagnostic::error(
@@ -770,76 +759,5 @@ impl Engine {
             ));
         }
         outcome
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use inferform_types::ResourceAddr;
-
-    fn change(addr: &str, action: Action, deps: &[&str]) -> ResourceChange {
-        ResourceChange {
-            addr: addr.parse().unwrap(),
-            provider: "inferform".into(),
-            action,
-            before: None,
-            after: None,
-            replace_paths: vec![],
-            dependencies: deps
-                .iter()
-                .map(|d| d.parse::<ResourceInstanceAddr>().unwrap().resource)
-                .collect::<Vec<ResourceAddr>>(),
-        }
-    }
-
-    #[test]
-    fn creates_wait_for_dependencies_and_deletes_go_in_reverse() {
-        let changes = vec![
-            change("a.ws", Action::Create, &[]),
-            change("a.ep", Action::Create, &["a.ws"]),
-            change("b.ws", Action::Delete, &[]),
-            change("b.ep", Action::Delete, &["b.ws"]),
-        ];
-        let deps = dependencies(&changes);
-        assert_eq!(deps[1], vec![0]);
-        assert_eq!(
-            deps[2],
-            vec![3],
-            "the workspace delete waits for the endpoint delete"
-        );
-        assert!(deps[3].is_empty());
-    }
-
-    #[test]
-    fn module_instances_wait_only_for_their_own_instances() {
-        let changes = vec![
-            change("module.env[\"a\"].a.ws", Action::Create, &[]),
-            change("module.env[\"b\"].a.ws", Action::Create, &[]),
-            change(
-                "module.env[\"a\"].a.ep",
-                Action::Create,
-                &["module.env.a.ws"],
-            ),
-            change(
-                "module.env[\"b\"].a.ep",
-                Action::Create,
-                &["module.env.a.ws"],
-            ),
-            change("a.shared", Action::Create, &[]),
-            // Inside every env instance, a nested module reading the root's resource.
-            change(
-                "module.env[\"a\"].module.m.a.x",
-                Action::Create,
-                &["a.shared", "module.env.a.ws"],
-            ),
-            // The root reading every instance of a module.
-            change("a.summary", Action::Create, &["module.env.a.ep"]),
-        ];
-        let deps = dependencies(&changes);
-        assert_eq!(deps[2], vec![0]);
-        assert_eq!(deps[3], vec![1]);
-        assert_eq!(deps[5], vec![0, 4]);
-        assert_eq!(deps[6], vec![2, 3]);
     }
 }

@@ -16,6 +16,7 @@ pub mod diff;
 pub mod graph;
 pub mod plan;
 pub mod planfile;
+mod schedule;
 pub mod scope;
 
 pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
