@@ -692,12 +692,25 @@ impl Engine {
         }
     }
 
-    /// Reads every object state tracks, in parallel. Returns the refreshed state and drift.
+    /// Reads every object state tracks, in parallel. Returns the refreshed state, drift, and
+    /// the objects it waited for.
+    ///
+    /// An object that state last saw steady but that reads as changing (`starting`,
+    /// `UPDATING`) is being changed: most often by a run killed in the middle of an update,
+    /// whose next plan would otherwise find "no changes" and report healthy an object that
+    /// may yet fail. It is waited for, as the interrupted update would have waited, up to
+    /// the resource's `timeouts { update }` or [`ADOPTION_SETTLE`]; past that the reading
+    /// stands as it is.
     async fn refresh(
         &self,
+        config: &Config,
         state: &State,
         diags: &mut Diagnostics,
-    ) -> (BTreeMap<String, Option<serde_json::Value>>, Vec<Drift>) {
+    ) -> (
+        BTreeMap<String, Option<serde_json::Value>>,
+        Vec<Drift>,
+        BTreeSet<String>,
+    ) {
         let mut set = tokio::task::JoinSet::new();
         let slots = self.call_slots();
         for (addr, r) in &state.resources {
@@ -712,21 +725,39 @@ impl Engine {
                 continue;
             };
             let (addr, r) = (addr.clone(), r.clone());
+            let settle_within = settle_timeout(config, &addr, "update");
             set.spawn(Engine::with_slots(&slots, async move {
-                let res = provider
-                    .read(
-                        &OpContext::silent(),
-                        &r.type_name,
-                        &json_object(&r.attributes),
-                    )
-                    .await;
-                (addr, r, res)
+                let (silent, prior) = (OpContext::silent(), json_object(&r.attributes));
+                let res = provider.read(&silent, &r.type_name, &prior).await;
+                let was_steady = condition(&prior) != Condition::Changing;
+                let res = match res {
+                    Ok(Some(found)) if was_steady && condition(&found) == Condition::Changing => {
+                        let ctx = OpContext {
+                            timeout: Some(settle_within),
+                            ..OpContext::silent()
+                        };
+                        let settled =
+                            settle(&ctx, &addr, || provider.read(&silent, &r.type_name, &found))
+                                .await;
+                        // A wait that fails leaves the first reading standing.
+                        let now = settled.unwrap_or_else(|_| Some(found.clone()));
+                        return (addr, r, Ok(now), true);
+                    }
+                    other => other,
+                };
+                (addr, r, res, false)
             }));
         }
         let mut refreshed = BTreeMap::new();
         let mut drift = Vec::new();
+        let mut waited = BTreeSet::new();
         while let Some(joined) = set.join_next().await {
-            let Ok((addr, r, res)) = joined else { continue };
+            let Ok((addr, r, res, settled)) = joined else {
+                continue;
+            };
+            if settled {
+                waited.insert(addr.clone());
+            }
             match res {
                 Ok(found) => {
                     let after = found.map(serde_json::Value::Object);
@@ -752,7 +783,7 @@ impl Engine {
             }
         }
         drift.sort_by(|a, b| a.addr.cmp(&b.addr));
-        (refreshed, drift)
+        (refreshed, drift, waited)
     }
 
     /// Looks up the objects of unresolved create intents by name. Returns adopted states.
@@ -812,14 +843,8 @@ impl Engine {
             };
             match found {
                 Ok(Some(found)) if condition(&found) == Condition::Changing => {
-                    let timeout = addr
-                        .parse::<ResourceInstanceAddr>()
-                        .ok()
-                        .and_then(|a| config.resource(&a.resource.config_addr()))
-                        .and_then(|r| r.timeouts.get("create"))
-                        .map_or(ADOPTION_SETTLE, |s| std::time::Duration::from_secs(*s));
                     let ctx = OpContext {
-                        timeout: Some(timeout),
+                        timeout: Some(settle_timeout(config, addr, "create")),
                         ..OpContext::silent()
                     };
                     let (type_name, silent) = (&intent.type_name, OpContext::silent());
@@ -907,6 +932,8 @@ impl Engine {
         }
         // Tracked (or adopted) objects that refresh found gone.
         let mut gone: BTreeSet<String> = BTreeSet::new();
+        // Tracked objects refresh found changing and waited for.
+        let mut waited: BTreeSet<String> = BTreeSet::new();
         if opts.refresh {
             let mut refresh_state = state.clone();
             for addr in &plan.adopted {
@@ -927,7 +954,9 @@ impl Engine {
                     );
                 }
             }
-            let (refreshed, drift) = self.refresh(&refresh_state, &mut diags).await;
+            let (refreshed, drift, settled) =
+                self.refresh(config, &refresh_state, &mut diags).await;
+            waited = settled;
             for (addr, found) in refreshed {
                 match found {
                     Some(v) => {
@@ -1029,7 +1058,7 @@ impl Engine {
             }
         }
 
-        let failed = failed_objects(&prior, &plan.adopted);
+        let failed = failed_objects(&prior, &plan.adopted, &waited);
         let mut in_config: BTreeSet<String> = BTreeSet::new();
         for node in &order {
             let Node::Resource(i) = node else {
@@ -1325,18 +1354,30 @@ impl Engine {
     }
 }
 
-/// How long a plan waits at most for an object an interrupted run was creating to settle,
-/// when its resource sets no `timeouts { create }`: a plan must end.
+/// How long a plan waits at most for an object an interrupted run was creating or changing to
+/// settle, when its resource sets no `timeouts { create }` (or `update`): a plan must end.
 pub(crate) const ADOPTION_SETTLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// How long a plan waits for the object at `addr` to settle after an interrupted `op`: the
+/// resource's own timeout for that operation, or [`ADOPTION_SETTLE`].
+fn settle_timeout(config: &Config, addr: &str, op: &str) -> std::time::Duration {
+    addr.parse::<ResourceInstanceAddr>()
+        .ok()
+        .and_then(|a| config.resource(&a.resource.config_addr()))
+        .and_then(|r| r.timeouts.get(op))
+        .map_or(ADOPTION_SETTLE, |s| std::time::Duration::from_secs(*s))
+}
 
 /// The objects to replace because they are failed: adopted ones in any failed status (the
 /// create an interrupted run started has failed; adopted as healthy, the object would stay
-/// in state, broken, and everything built on it would fail on every apply), and tracked
-/// ones whose create failed (`CREATE_FAILED`: they never came up). Both are treated as
-/// tainted, as a failed create is.
+/// in state, broken, and everything built on it would fail on every apply), tracked ones
+/// that refresh waited for and saw end failed (the change an interrupted run started has
+/// failed), and tracked ones whose create failed (`CREATE_FAILED`: they never came up). All
+/// are treated as tainted, as a failed create is.
 fn failed_objects(
     prior: &BTreeMap<String, serde_json::Value>,
     adopted: &[String],
+    waited: &BTreeSet<String>,
 ) -> BTreeSet<String> {
     prior
         .iter()
@@ -1344,7 +1385,8 @@ fn failed_objects(
             let Some(obj) = attrs.as_object() else {
                 return false;
             };
-            create_failed(obj) || (adopted.contains(addr) && condition(obj) == Condition::Failed)
+            let settled_here = adopted.contains(addr) || waited.contains(*addr);
+            create_failed(obj) || (settled_here && condition(obj) == Condition::Failed)
         })
         .map(|(addr, _)| addr.clone())
         .collect()
