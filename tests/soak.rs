@@ -14,11 +14,8 @@
 //! one line starting `soak:` (run with `--nocapture`).
 //!
 //! Other knobs: `INFERFORM_SOAK_VERBOSE=1` prints every failed faulty apply and every final
-//! apply; `INFERFORM_SOAK_STRICT=1` fails on the known issues the soak otherwise counts and
-//! works around; `INFERFORM_SOAK_LIST_LAG_MS=500` turns on lists that lag behind creates, and
-//! `INFERFORM_SOAK_PARENT_REPLACE=1` lets changes replace endpoints that instances run on
-//! (both off by default because of the known issues at the end of this file). Creates stuck
-//! for ever (`stuck_rate`) are left out: an apply waits up to 30 minutes for them.
+//! apply; `INFERFORM_SOAK_LIST_LAG_MS=500` turns on lists that lag behind creates (off
+//! by default because of the known issue at the end of this file). Creates stuck for ever (`stuck_rate`) are left out: an apply waits up to 30 minutes for them.
 
 mod support;
 
@@ -112,7 +109,7 @@ impl Shape {
     }
 
     /// The next cycle's configuration: some objects added, updated, replaced and removed.
-    fn change(&self, rng: &mut Rng, parent_replace: bool) -> Shape {
+    fn change(&self, rng: &mut Rng) -> Shape {
         let mut s = self.clone();
         if rng.chance(0.5) {
             s.ws_desc += 1;
@@ -126,8 +123,8 @@ impl Shape {
                     if rng.chance(0.25) {
                         s.endpoints.remove(&i);
                     } else {
-                        // Replaced, and its instance with it: see the known issue below.
-                        if parent_replace && rng.chance(0.3) {
+                        // Replaced, and its instance with it.
+                        if rng.chance(0.3) {
                             e.service_type = !e.service_type;
                         }
                         if rng.chance(0.4) {
@@ -147,7 +144,7 @@ impl Shape {
                         s.endpoints.insert(
                             i,
                             Endpoint {
-                                service_type: parent_replace && rng.chance(0.5),
+                                service_type: rng.chance(0.5),
                                 desc: 0,
                                 inst_min: 0,
                                 inst_max: 1,
@@ -440,10 +437,9 @@ struct Figures {
     miswired: u32,
     state_mismatches: u32,
     stuck_addresses: u32,
-    /// Objects still changing after an apply that found nothing to do, by the known issue
-    /// [`known_issue_an_interrupted_update_is_waited_for`]; the soak waits for them to
-    /// settle, then checks them as any other.
-    known_issue_unsettled: u32,
+    /// Objects still changing after a successful apply: reported healthy before they were
+    /// (see [`an_interrupted_update_is_waited_for`]).
+    unsettled: u32,
     violations: Vec<String>,
 }
 
@@ -550,14 +546,12 @@ fn check(work: &Work, shape: &Shape, cycle: u32, f: &mut Figures) {
     };
     let unsettled = changing(&objects);
     if !unsettled.is_empty() {
-        f.known_issue_unsettled += unsettled.len() as u32;
-        eprintln!(
-            "cycle {cycle}: KNOWN ISSUE: still changing after a successful apply: {unsettled:?}; \
-             waiting for them to settle"
+        f.unsettled += unsettled.len() as u32;
+        f.violation(
+            cycle,
+            format!("still changing after a successful apply: {unsettled:?}"),
         );
-        if std::env::var_os("INFERFORM_SOAK_STRICT").is_some() {
-            f.violation(cycle, format!("still changing after apply: {unsettled:?}"));
-        }
+        // Let them settle so that the rest of the checks see them as they end.
         let deadline = Instant::now() + Duration::from_secs(15);
         while !changing(&objects).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(300));
@@ -734,9 +728,6 @@ fn soak_faults_kills_and_changes_converge() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20261201);
     let mut rng = Rng(seed);
-    // Replacing an endpoint that a service instance runs on fails today (see the known issue
-    // below), so the random changes leave endpoint types alone unless asked.
-    let parent_replace = std::env::var_os("INFERFORM_SOAK_PARENT_REPLACE").is_some();
     let work = Work::new(&[]);
     let mut f = Figures::default();
     let mut shape = Shape::first();
@@ -744,7 +735,7 @@ fn soak_faults_kills_and_changes_converge() {
 
     for cycle in 1..=cycles {
         if cycle > 1 {
-            shape = shape.change(&mut rng, parent_replace);
+            shape = shape.change(&mut rng);
         }
         work.write("main.hcl", &shape.hcl());
 
@@ -811,7 +802,7 @@ fn soak_faults_kills_and_changes_converge() {
         "soak: seed={seed} cycles={} faults={} kills={} faulty_applies={} faulty_successes={} \
          final_failures={} duplicates={} lost={} orphans={} unhealthy={} miswired={} \
          state_mismatches={} stuck_addresses={} \
-         known_issue_unsettled={} seconds={} \
+         unsettled={} seconds={} \
          faults_by_kind=[{by_name}]",
         f.cycles,
         stats["total"],
@@ -826,7 +817,7 @@ fn soak_faults_kills_and_changes_converge() {
         f.miswired,
         f.state_mismatches,
         f.stuck_addresses,
-        f.known_issue_unsettled,
+        f.unsettled,
         started.elapsed().as_secs(),
     );
     assert!(
@@ -841,17 +832,11 @@ fn soak_faults_kills_and_changes_converge() {
     );
 }
 
-/// KNOWN ISSUE (engine, outside the soak's files): replacing a `fabric_endpoint` (its `type`
-/// changed) replaces the `fabric_service_instance` on it too (`endpoint_id` forces a new
-/// one), but apply deletes the endpoint before the instance, and the cloud refuses:
-/// "400 dataartsfabric.00040009: endpoint … still serves service instance(s) …; delete them
-/// first". Nothing is attempted for the instance, and every later apply fails the same way.
-/// A destroy-then-create replacement must destroy the dependents being replaced first. Run
-/// with `--ignored` to check a fix; `INFERFORM_SOAK_PARENT_REPLACE=1` lets the soak flip
-/// endpoint types too.
+/// Replacing a `fabric_endpoint` (its `type` changed) replaces the `fabric_service_instance`
+/// on it too (`endpoint_id` forces a new one). The cloud refuses to delete an endpoint that
+/// still serves an instance, so the instance must go first and come back last.
 #[test]
-#[ignore = "known issue: replacing an endpoint deletes it before the instance on it"]
-fn known_issue_replacing_an_endpoint_replaces_the_instance_on_it_first() {
+fn replacing_an_endpoint_replaces_the_instance_on_it_first() {
     let mut shape = Shape::first();
     shape.deployments.clear();
     let work = Work::new(&[("main.hcl", &shape.hcl())]);
@@ -864,6 +849,24 @@ fn known_issue_replacing_an_endpoint_replaces_the_instance_on_it_first() {
     work.write("main.hcl", &shape.hcl());
     let out = work.run(&["apply", "--local-cloud", "--auto-approve"]);
     assert_eq!(out.code, 0, "the replacement succeeds: {out:?}");
+    let at = |line: &str| {
+        out.stdout
+            .find(line)
+            .unwrap_or_else(|| panic!("no {line:?} in:\n{}", out.stdout))
+    };
+    let (ep, si) = ("fabric_endpoint.e0", "fabric_service_instance.s0");
+    let order = [
+        at(&format!("{si}: Destruction complete")),
+        at(&format!("{ep}: Destruction complete")),
+        at(&format!("{ep}: Creation complete")),
+        at(&format!("{si}: Creation complete")),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("2 added, 0 changed, 2 destroyed"),
+        "{}",
+        out.stdout
+    );
     let mut f = Figures::default();
     check(&work, &shape, 1, &mut f);
     assert!(f.violations.is_empty(), "{}", f.violations.join("\n"));
@@ -937,15 +940,11 @@ fn a_create_intent_survives_a_stale_record_of_its_address() {
     assert!(f.violations.is_empty(), "{}", f.violations.join("\n"));
 }
 
-/// KNOWN ISSUE (engine / providers, outside the soak's files): an apply killed during an
-/// Alaya offline update (cancel, update, start), once the deployment is `starting`, leaves the
-/// next apply finding "no differences": it reports "Apply complete" and state says `running`
-/// while the cloud still shows `starting` (and would show `failed` if the start failed). An
-/// object an interrupted run was changing must be waited for before it is reported healthy,
-/// as an interrupted create now is.
+/// An apply killed during an Alaya offline update (cancel, update, start), once the
+/// deployment is `starting`: the next apply finds no differences left, but must wait for the
+/// deployment to come up before it reports it healthy.
 #[test]
-#[ignore = "known issue: an interrupted update is not waited for by the next apply"]
-fn known_issue_an_interrupted_update_is_waited_for() {
+fn an_interrupted_update_is_waited_for() {
     let mut shape = Shape::first();
     shape.endpoints.clear();
     let work = Work::new(&[("main.hcl", &shape.hcl())]);
