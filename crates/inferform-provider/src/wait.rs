@@ -7,7 +7,8 @@
 //!
 //! [`create_or_adopt`] runs a create; when it fails ambiguously (a 5xx or no answer on a POST,
 //! which is never retried blindly), it looks the object up by name and adopts it if present,
-//! and otherwise tries again.
+//! and otherwise tries again. A refusal of that second try leaves the outcome unknown, for
+//! the first try may have made the object that a lagging list does not show yet.
 
 use std::future::Future;
 use std::time::Duration;
@@ -268,10 +269,14 @@ where
     FF: Future<Output = Result<Option<T>, ProviderError>>,
 {
     let mut retries = 0u32;
+    // The first create whose answer was lost: while it stands, nothing that follows says that
+    // no object was made.
+    let mut lost: Option<ProviderError> = None;
     loop {
         match create().await {
             Ok(value) => return Ok(value),
             Err(error) if is_ambiguous(&error) => {
+                lost.get_or_insert_with(|| error.clone());
                 tokio::time::sleep(policy.backoff(retries)).await;
                 // A failed look-up must not hide that the object may exist: the create's own
                 // (ambiguous) error is returned, so the caller keeps its intent.
@@ -297,9 +302,47 @@ where
                     Err(e) => Err(unknown_outcome(error, &e)),
                 };
             }
-            Err(error) => return Err(error),
+            // Refused after an attempt whose answer was lost: most likely "already exists",
+            // because that attempt made the object and the look-up missed it in a list that
+            // lags behind creates. Looked up again while the list catches up; still not
+            // found, the outcome stays unknown (the lost attempt's error), so the caller
+            // keeps its intent and the next run adopts the object by name. Taken as a clear
+            // refusal, the object would be orphaned and its name refused on every run.
+            Err(error) => {
+                let Some(lost) = lost else {
+                    return Err(error);
+                };
+                return after_refusal(policy, lost, error, &mut find).await;
+            }
         }
     }
+}
+
+/// See the last arm of [`create_or_adopt`].
+async fn after_refusal<T, F, FF>(
+    policy: &RetryPolicy,
+    mut lost: ProviderError,
+    refusal: ProviderError,
+    find: &mut F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> FF,
+    FF: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    for retry in 0..policy.max_retries {
+        tokio::time::sleep(policy.backoff(retry)).await;
+        match find().await {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(e) => return Err(unknown_outcome(lost, &e)),
+        }
+    }
+    lost.message = format!(
+        "{}; sent again, the create was refused ({refusal}), so the first attempt may have made \
+         the object: the next run looks it up by name and adopts it",
+        lost.message
+    );
+    Err(lost)
 }
 
 /// The create's error of unknown outcome, noting why the look-up that followed it failed.
@@ -674,6 +717,55 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code.as_deref(), Some("10001"));
         assert_eq!(*finds.lock().unwrap(), 0);
+    }
+
+    /// A create whose answer is lost, not found yet by a list that lags, sent again and
+    /// refused as a duplicate: looked up until the list shows it, or left of unknown outcome.
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_after_a_lost_answer_keeps_the_outcome_unknown() {
+        let policy = RetryPolicy::default();
+        for shows_after in [Some(3), None] {
+            let (creates, finds) = (Mutex::new(0), Mutex::new(0));
+            let got = create_or_adopt(
+                &policy,
+                || {
+                    let n = {
+                        let mut c = creates.lock().unwrap();
+                        *c += 1;
+                        *c
+                    };
+                    async move {
+                        let mut e = ProviderError::new(ErrorKind::Api, "already exists");
+                        e.status = Some(if n == 1 { 500 } else { 400 });
+                        Err::<String, _>(e)
+                    }
+                },
+                || {
+                    let n = {
+                        let mut f = finds.lock().unwrap();
+                        *f += 1;
+                        *f
+                    };
+                    async move { Ok(shows_after.filter(|&s| n >= s).map(|_| "ours".to_string())) }
+                },
+            )
+            .await;
+            assert_eq!(
+                *creates.lock().unwrap(),
+                2,
+                "sent once more, then never again"
+            );
+            match shows_after {
+                Some(_) => assert_eq!(got.unwrap(), "ours"),
+                None => {
+                    let err = got.unwrap_err();
+                    assert_eq!(err.status, Some(500), "{err}");
+                    assert!(!create_refused(&err), "{err}");
+                    assert!(err.message.contains("already exists"), "{err}");
+                    assert_eq!(*finds.lock().unwrap(), 1 + policy.max_retries as usize);
+                }
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]
