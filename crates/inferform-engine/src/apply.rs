@@ -89,6 +89,10 @@ struct Ctx {
     /// `for_each` are known at plan time and do not change during apply. Keyed by the
     /// resource in its module instance.
     expansions: Mutex<BTreeMap<ResourceAddr, Arc<Expansion>>>,
+    /// Addresses an interrupted run was creating whose object the plan did not find by name.
+    /// A list that lags behind creates may not show it yet, so a refusal of the create made
+    /// now ("already exists") does not prove that nothing was made: the intent is kept.
+    unfound_intents: BTreeSet<String>,
 }
 
 /// Strips nulls from objects at every depth: providers get only what is set.
@@ -282,11 +286,21 @@ impl Ctx {
                 // nothing. Any other failure — a 5xx, no answer, a timeout, a 2xx answer that
                 // cannot be read — leaves the outcome unknown: the intent is kept so that the
                 // next run looks the object up by name and adopts it, rather than leave it
-                // orphaned and the address stuck behind "already exists".
-                if create_refused(&e) {
+                // orphaned and the address stuck behind "already exists". Nor does a refusal
+                // prove anything where an earlier run's create was not found (see
+                // `Ctx::unfound_intents`).
+                if !create_refused(&e) {
+                    Err(e.to_string())
+                } else if self.unfound_intents.contains(&intent.addr) {
+                    Err(format!(
+                        "{e}; an interrupted run was creating this object and the plan did not \
+                         find it, so it may exist under this name where the cloud's list does \
+                         not show it yet: the next run looks it up by name again and adopts it"
+                    ))
+                } else {
                     let _ = self.store.clear_intent(&intent.addr);
+                    Err(e.to_string())
                 }
-                Err(e.to_string())
             }
         }
     }
@@ -605,6 +619,13 @@ impl Engine {
             observer: input.observer.clone(),
             base_dir: input.base_dir.clone(),
             expansions: Mutex::new(BTreeMap::new()),
+            unfound_intents: input
+                .plan
+                .resolved_intents
+                .iter()
+                .filter(|a| !input.plan.adopted.contains(a))
+                .cloned()
+                .collect(),
         });
         let (steps, waits) = schedule::steps(&changes);
         let mut waiting: Vec<usize> = waits.iter().map(Vec::len).collect();
