@@ -14,8 +14,8 @@
 //! one line starting `soak:` (run with `--nocapture`).
 //!
 //! Other knobs: `INFERFORM_SOAK_VERBOSE=1` prints every failed faulty apply and every final
-//! apply; `INFERFORM_SOAK_LIST_LAG_MS=500` turns on lists that lag behind creates (off
-//! by default because of the known issue at the end of this file). Creates stuck for ever (`stuck_rate`) are left out: an apply waits up to 30 minutes for them.
+//! apply; `INFERFORM_SOAK_LIST_LAG_MS=500` turns on lists that lag behind creates. Creates
+//! stuck for ever (`stuck_rate`) are left out: an apply waits up to 30 minutes for them.
 
 mod support;
 
@@ -409,13 +409,13 @@ fn faults_config(seed: u64) -> String {
     )
 }
 
-/// How long new objects stay out of list answers (`INFERFORM_SOAK_LIST_LAG_MS`, default 0:
-/// adoption does not survive a lagging list today, see the known issue below).
+/// How long new objects stay out of list answers (`INFERFORM_SOAK_LIST_LAG_MS`, default
+/// 300 ms: adoption by name must survive lists that lag behind creates).
 fn list_lag_ms() -> u64 {
     std::env::var("INFERFORM_SOAK_LIST_LAG_MS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(300)
 }
 
 fn healthy_config() -> String {
@@ -872,17 +872,12 @@ fn replacing_an_endpoint_replaces_the_instance_on_it_first() {
     assert!(f.violations.is_empty(), "{}", f.violations.join("\n"));
 }
 
-/// KNOWN ISSUE (provider adoption / engine intents, outside the soak's files): a create whose
-/// answer is lost (500) while the cloud's lists lag behind creates (eventual consistency) is
-/// looked up by name, not found yet, sent again, refused with "already exists" (400), and that
-/// 400 is taken as a clear refusal: the intent is dropped, the object the first attempt made
-/// is an orphan, and every later apply fails with "already exists", even once lists have
-/// caught up and the faults are off. A create retried after an unknown outcome and refused as
-/// a duplicate must keep its intent (and adopt by name once the list shows the object).
-/// `INFERFORM_SOAK_LIST_LAG_MS=500` turns the lag on in the soak.
+/// A create whose answer is lost (500) while the cloud's lists lag behind creates (eventual
+/// consistency): looked up by name and not found yet, sent again and refused with "already
+/// exists". The refusal must not be taken as proof that nothing was made: the object is
+/// looked up again and adopted, in this run or the next, never orphaned.
 #[test]
-#[ignore = "known issue: a lost create answer plus a lagging list leaves an orphan for ever"]
-fn known_issue_adoption_survives_lists_that_lag_behind_creates() {
+fn adoption_survives_lists_that_lag_behind_creates() {
     let hcl = "provider \"fabric\" {\n  region = \"cn-southwest-2\"\n}\n\n\
                resource \"fabric_workspace\" \"main\" {\n  name = \"soak\"\n}\n";
     let work = Work::new(&[("main.hcl", hcl)]);
@@ -895,6 +890,44 @@ fn known_issue_adoption_survives_lists_that_lag_behind_creates() {
     work.cloud_config(&healthy_config());
     let out = work.run(&["apply", "--local-cloud", "--auto-approve"]);
     assert_eq!(out.code, 0, "the object is adopted: {out:?}");
+    let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert_eq!(
+        work.cloud_objects()["fabric_workspace"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+/// A create of unknown outcome whose object a lagging list still hides at the next run: that
+/// run does not find it by name, creates again and is refused with "already exists". The
+/// refusal proves nothing, so the intent stays, and once the list shows the object it is
+/// adopted, never orphaned with its name refused on every apply.
+#[test]
+fn an_unfound_intent_survives_a_refused_create() {
+    let hcl = "provider \"fabric\" {\n  region = \"cn-southwest-2\"\n}\n\n\
+               resource \"fabric_workspace\" \"main\" {\n  name = \"soak\"\n}\n";
+    let work = Work::new(&[("main.hcl", hcl)]);
+    // Every list hides new objects for a minute, and the create's answer is lost.
+    let lagging = |create_faults: &str| {
+        format!(
+            r#"{{"timings": {TIMINGS}, "faults": {{"list_lag_ms": 60000,
+                "calls": {{"fabric.workspace.create": {{{create_faults}}}}}}}}}"#
+        )
+    };
+    work.cloud_config(&lagging(r#""ambiguous_rate": 1.0"#));
+    let out = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    // The next run cannot see it either, and its create is refused.
+    work.cloud_config(&lagging(""));
+    let out = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("looks it up by name again"), "{out:?}");
+    // The list catches up: adopted.
+    work.cloud_config(&healthy_config());
+    let out = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(out.code, 0, "the workspace is adopted: {out:?}");
     let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{plan:?}");
     assert_eq!(
