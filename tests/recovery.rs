@@ -335,6 +335,47 @@ resource "fabric_workspace" "keep" {
     assert!(!plan.stdout.contains("has been deleted"), "{plan:?}");
 }
 
+/// An object deleted outside inferform that an output reads: `refresh` drops its record and
+/// the output it can no longer work out, and plan proposes to create it again.
+#[test]
+fn refresh_drops_a_gone_object_and_the_outputs_that_read_it() {
+    let hcl = r#"
+provider "fabric" {
+  region = "cn-southwest-2"
+}
+
+resource "fabric_workspace" "main" {
+  name = "gone"
+}
+
+output "id" {
+  value = fabric_workspace.main.id
+}
+
+output "fixed" {
+  value = "kept"
+}
+"#;
+    let work = Work::new(&[("main.hcl", hcl)]);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let id = work.run(&["output", "--raw", "id"]).stdout;
+    let (code, body) =
+        work.with_cloud(|addr| http_call(addr, "DELETE", &format!("/v1/workspaces/{id}"), None));
+    assert!(code < 300, "{code} {body}");
+
+    let refresh = work.run(&["refresh", "--local-cloud"]);
+    assert_eq!(refresh.code, 0, "{refresh:?}");
+    let list = work.run(&["state", "list"]);
+    assert_eq!(list.stdout.trim(), "", "{list:?}");
+    let outputs = work.run(&["output", "--json"]);
+    let outputs: serde_json::Value = serde_json::from_str(&outputs.stdout).expect("JSON");
+    assert!(outputs.get("id").is_none(), "{outputs}");
+    assert_eq!(outputs["fixed"]["value"], "kept", "{outputs}");
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert!(plan.stdout.contains("1 to add"), "{plan:?}");
+}
+
 /// A workspace and an endpoint in it.
 const WORKSPACE_AND_ENDPOINT: &str = r#"
 provider "fabric" {

@@ -786,6 +786,30 @@ impl Engine {
         (refreshed, drift, waited)
     }
 
+    /// Sets every prior object's value, marked sensitive where state or schema says so, in
+    /// `roots`: what references see of objects that do not change.
+    fn set_prior(
+        &self,
+        roots: &mut Roots,
+        prior: &BTreeMap<String, serde_json::Value>,
+        providers_of: &BTreeMap<String, (String, String, Vec<String>)>,
+        marks: &BTreeMap<String, Vec<Vec<String>>>,
+    ) {
+        for (addr, attrs) in prior {
+            if let (Ok(a), Some((ty, _, _))) =
+                (addr.parse::<ResourceInstanceAddr>(), providers_of.get(addr))
+            {
+                let v =
+                    Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
+                let v = self
+                    .schemas
+                    .get(ty)
+                    .map_or(v.clone(), |s| mark_sensitive(v, s));
+                set_instance(roots, &a, v);
+            }
+        }
+    }
+
     /// Looks up the objects of unresolved create intents by name. Returns adopted states.
     ///
     /// An object found still changing (`CREATING`, `starting`) is waited for, as the
@@ -991,6 +1015,14 @@ impl Engine {
                     );
                 }
             }
+            // Outputs are worked out again from the objects as they are now; one that reads
+            // an object found gone is unknown, and left out of state (as Terraform does).
+            self.set_prior(&mut plan.roots, &prior, &providers_of, &marks);
+            for addr in &gone {
+                if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
+                    set_instance(&mut plan.roots, &a, Value::Unknown);
+                }
+            }
             return (plan, diags);
         }
 
@@ -1044,19 +1076,7 @@ impl Engine {
         };
 
         // Prior values are what references see for objects that do not change.
-        for (addr, attrs) in &prior {
-            if let (Ok(a), Some((ty, _, _))) =
-                (addr.parse::<ResourceInstanceAddr>(), providers_of.get(addr))
-            {
-                let v =
-                    Value::from_json(attrs).mark_paths(marks.get(addr).map_or(&[], Vec::as_slice));
-                let v = self
-                    .schemas
-                    .get(ty)
-                    .map_or(v.clone(), |s| mark_sensitive(v, s));
-                set_instance(&mut roots, &a, v);
-            }
-        }
+        self.set_prior(&mut roots, &prior, &providers_of, &marks);
 
         let failed = failed_objects(&prior, &plan.adopted, &waited);
         let mut in_config: BTreeSet<String> = BTreeSet::new();
