@@ -376,6 +376,62 @@ output "fixed" {
     assert!(plan.stdout.contains("1 to add"), "{plan:?}");
 }
 
+/// An apply that fails keeps what its outputs said of the objects that did not change: a
+/// failed update leaves the value as the object has it, not as it was planned, and an output
+/// that cannot be worked out keeps its recorded value rather than vanishing.
+#[test]
+fn a_failed_apply_keeps_outputs_true_to_the_objects() {
+    let hcl = |desc: &str, extra: &str| {
+        format!(
+            r#"
+provider "fabric" {{
+  region = "cn-southwest-2"
+}}
+
+resource "fabric_workspace" "main" {{
+  name        = "outputs"
+  description = "{desc}"
+}}
+
+output "description" {{
+  value = fabric_workspace.main.description
+}}
+
+output "id" {{
+  value = fabric_workspace.main.id
+}}
+{extra}"#
+        )
+    };
+    let work = Work::new(&[("main.hcl", &hcl("first", ""))]);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let before = work.run(&["output", "--json"]).stdout;
+
+    // The update fails, so a new workspace named after it is not attempted.
+    let more = r#"
+resource "fabric_workspace" "more" {
+  name = "more-${fabric_workspace.main.description}"
+}
+
+output "more" {
+  value = fabric_workspace.more.id
+}
+"#;
+    work.write("main.hcl", &hcl("second", more));
+    work.cloud_config(
+        r#"{"faults": {"calls": {"fabric.workspace.update": {"update_failure_rate": 1.0}}}}"#,
+    );
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_ne!(apply.code, 0, "{apply:?}");
+    let outputs: serde_json::Value =
+        serde_json::from_str(&work.run(&["output", "--json"]).stdout).expect("JSON");
+    let before: serde_json::Value = serde_json::from_str(&before).expect("JSON");
+    assert_eq!(outputs["description"]["value"], "first", "{outputs}");
+    assert_eq!(outputs["id"], before["id"], "{outputs}");
+    assert!(outputs.get("more").is_none(), "{outputs}");
+}
+
 /// A workspace and an endpoint in it.
 const WORKSPACE_AND_ENDPOINT: &str = r#"
 provider "fabric" {

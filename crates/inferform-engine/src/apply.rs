@@ -323,6 +323,18 @@ impl Ctx {
         Ok(())
     }
 
+    /// A change that failed or was not attempted: what references (outputs) read of it is
+    /// the object as it stands, its value before the change, or unknown where there may be
+    /// none (a create, a replacement half done), never the value it was planned to have.
+    fn not_made(&self, change: &ResourceChange) {
+        let before = match change.action {
+            Action::Update | Action::Delete | Action::NoOp => change.before.clone(),
+            Action::Create | Action::Replace { .. } | Action::Read => None,
+        };
+        let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
+        set_instance(&mut root, &change.addr, before.unwrap_or(Value::Unknown));
+    }
+
     /// Carries out one step of a change. Returns the object's id when it has one.
     async fn run(&self, change: &ResourceChange, part: Part) -> Result<Option<String>, String> {
         let provider = self
@@ -699,14 +711,15 @@ impl Engine {
                 Err(message) => {
                     input.observer.failed(&change.addr, action, &message);
                     outcome.failures.push((change.addr.to_string(), message));
+                    ctx.not_made(change);
                     // Everything downstream is skipped.
                     let mut stack = dependents[i].clone();
                     while let Some(d) = stack.pop() {
                         if !done[d] {
                             done[d] = true;
-                            outcome
-                                .skipped
-                                .push(changes[steps[d].change].addr.to_string());
+                            let skipped = &changes[steps[d].change];
+                            outcome.skipped.push(skipped.addr.to_string());
+                            ctx.not_made(skipped);
                             stack.extend(dependents[d].iter().copied());
                         }
                     }
@@ -714,9 +727,11 @@ impl Engine {
             }
         }
         for (i, finished) in done.iter().enumerate() {
-            let addr = changes[steps[i].change].addr.to_string();
+            let change = &changes[steps[i].change];
+            let addr = change.addr.to_string();
             if !finished && !outcome.skipped.contains(&addr) {
                 outcome.skipped.push(addr);
+                ctx.not_made(change);
             }
         }
         // A replacement whose destroy half failed is a failure, not also a skip.
@@ -745,7 +760,16 @@ impl Engine {
         outcome.skipped.sort();
         outcome.skipped.dedup();
 
-        // Outputs from the final values.
+        // Outputs from the final values. An apply that did not finish keeps the recorded
+        // value of an output it cannot work out (it reads a change that failed or was not
+        // made), as Terraform does: that value is lost otherwise, while the objects it
+        // describes may well still stand.
+        let unfinished = !outcome.failures.is_empty() || !outcome.skipped.is_empty();
+        let recorded = if unfinished {
+            input.store.load().map(|s| s.outputs).unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        };
         if !input.plan.destroy {
             let roots = ctx.root.read().unwrap_or_else(|p| p.into_inner());
             let env = Env::for_apply(&input.config, &ctx.vars, input.base_dir.clone())
@@ -764,12 +788,13 @@ impl Engine {
                             .outputs
                             .insert(name.clone(), OutputState { value, sensitive });
                     }
-                    Ok(_) => {}
-                    Err(d) => {
-                        if outcome.failures.is_empty() {
-                            outcome.diagnostics.push(d);
+                    Ok(_) | Err(_) if unfinished => {
+                        if let Some(kept) = recorded.get(name) {
+                            outcome.outputs.insert(name.clone(), kept.clone());
                         }
                     }
+                    Ok(_) => {}
+                    Err(d) => outcome.diagnostics.push(d),
                 }
             }
         }
