@@ -670,7 +670,7 @@ fn check_functions(expr: &Expr, diags: &mut Diagnostics) {
         }
         let help = match did_you_mean(&name, crate::funcs::NAMES.iter().copied()) {
             Some(s) => format!("did you mean `{s}()`?"),
-            None => format!("the functions are: {}", sorted_functions().join(", ")),
+            None => "see \"Expressions\" in the README for the built-in functions".to_string(),
         };
         diags.push(
             Diagnostic::error(
@@ -781,12 +781,6 @@ fn check_module_output(
         .with_span(reference.span.clone())
         .with_help(help),
     );
-}
-
-fn sorted_functions() -> Vec<&'static str> {
-    let mut names = crate::funcs::NAMES.to_vec();
-    names.sort_unstable();
-    names
 }
 
 #[cfg(test)]

@@ -6,73 +6,129 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
-use inferform_types::value::format_number;
 use inferform_types::Value;
 use sha2::Digest;
 
-/// Why a call failed.
-pub struct FuncError {
-    pub message: String,
-    pub help: String,
-}
+pub use args::FuncError;
+use args::{arity, err, list, map, number, read_file, string, strings};
+use format::format;
 
-fn err(message: impl Into<String>, help: impl Into<String>) -> FuncError {
-    FuncError {
-        message: message.into(),
-        help: help.into(),
-    }
-}
+mod args;
+mod collections;
+mod encoding;
+mod format;
+mod network;
+mod numbers;
+mod paths;
+mod text;
+mod time;
 
 /// Every function name, for docs and did-you-mean.
 pub const NAMES: &[&str] = &[
     "abs",
+    "abspath",
+    "alltrue",
+    "anytrue",
     "base64decode",
     "base64encode",
+    "base64sha256",
+    "base64sha512",
+    "basename",
     "can",
     "ceil",
     "chomp",
+    "chunklist",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "cidrsubnets",
     "coalesce",
+    "coalescelist",
     "compact",
     "concat",
     "contains",
+    "csvdecode",
+    "dirname",
     "distinct",
     "element",
+    "endswith",
     "file",
+    "filebase64",
+    "filebase64sha256",
+    "filebase64sha512",
+    "fileexists",
+    "filemd5",
+    "filesha1",
+    "filesha256",
+    "filesha512",
     "flatten",
     "floor",
     "format",
+    "formatdate",
+    "formatlist",
+    "indent",
+    "index",
     "join",
     "jsondecode",
     "jsonencode",
     "keys",
     "length",
+    "log",
     "lookup",
     "lower",
+    "matchkeys",
     "max",
+    "md5",
     "merge",
     "min",
+    "nonsensitive",
+    "one",
+    "parseint",
+    "pathexpand",
+    "pow",
     "range",
+    "regex",
+    "regexall",
     "replace",
     "reverse",
+    "sensitive",
+    "setintersection",
+    "setproduct",
+    "setsubtract",
+    "setunion",
+    "sha1",
     "sha256",
+    "sha512",
+    "signum",
+    "slice",
     "sort",
     "split",
     "startswith",
-    "endswith",
+    "strcontains",
+    "strrev",
     "substr",
+    "sum",
     "templatefile",
+    "timeadd",
+    "timecmp",
+    "timestamp",
     "title",
+    "tobool",
     "tolist",
     "tomap",
     "tonumber",
     "toset",
     "tostring",
+    "transpose",
     "trim",
     "trimprefix",
-    "trimsuffix",
     "trimspace",
+    "trimsuffix",
     "try",
     "upper",
+    "urlencode",
+    "uuid",
+    "uuidv5",
     "values",
     "zipmap",
 ];
@@ -94,73 +150,20 @@ pub(crate) fn call(
     {
         return Ok(Value::Unknown);
     }
+    // Marking functions work on the marks themselves.
+    match name {
+        "sensitive" => {
+            return args::arity(name, &args, 1).map(|_| args[0].clone().sensitive());
+        }
+        "nonsensitive" => {
+            return args::arity(name, &args, 1).map(|_| args[0].deep_unmarked());
+        }
+        _ => {}
+    }
     let sensitive = args.iter().any(Value::is_sensitive);
     let args: Vec<Value> = args.iter().map(Value::deep_unmarked).collect();
     let out = dispatch(name, args, base_dir)?;
     Ok(if sensitive { out.sensitive() } else { out })
-}
-
-fn arity(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
-    if args.len() == n {
-        Ok(())
-    } else {
-        Err(err(
-            format!("takes {n} argument(s), got {}", args.len()),
-            format!("check the call to {name}()"),
-        ))
-    }
-}
-
-fn string(v: &Value, what: &str) -> Result<String, FuncError> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(format_number(*n)),
-        Value::Bool(b) => Ok(b.to_string()),
-        other => Err(err(
-            format!("{what} must be a string, got {}", other.kind()),
-            "pass a string",
-        )),
-    }
-}
-
-fn number(v: &Value, what: &str) -> Result<f64, FuncError> {
-    match v {
-        Value::Number(n) => Ok(*n),
-        Value::String(s) => s.trim().parse().map_err(|_| {
-            err(
-                format!("{what} must be a number, got {}", crate::types::quoted(s)),
-                "pass a number",
-            )
-        }),
-        other => Err(err(
-            format!("{what} must be a number, got {}", other.kind()),
-            "pass a number",
-        )),
-    }
-}
-
-fn list(v: &Value, what: &str) -> Result<Vec<Value>, FuncError> {
-    match v {
-        Value::List(items) => Ok(items.clone()),
-        other => Err(err(
-            format!("{what} must be a list, got {}", other.kind()),
-            "pass a list or set",
-        )),
-    }
-}
-
-fn map(v: &Value, what: &str) -> Result<BTreeMap<String, Value>, FuncError> {
-    match v {
-        Value::Object(m) => Ok(m.clone()),
-        other => Err(err(
-            format!("{what} must be a map or object, got {}", other.kind()),
-            "pass a map",
-        )),
-    }
-}
-
-fn strings(items: &[Value]) -> Result<Vec<String>, FuncError> {
-    items.iter().map(|v| string(v, "each element")).collect()
 }
 
 fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Value, FuncError> {
@@ -242,11 +245,11 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         }
         "replace" => {
             arity(name, a, 3)?;
-            let s = string(&a[0], "the string")?;
-            Value::String(s.replace(
+            Value::String(text::replace(
+                &string(&a[0], "the string")?,
                 &string(&a[1], "the search string")?,
                 &string(&a[2], "the replacement")?,
-            ))
+            )?)
         }
         "substr" => {
             arity(name, a, 3)?;
@@ -558,120 +561,21 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                 .map_err(|d| err(d.message, "check the template's references"))?
         }
         other => {
-            return Err(err(
-                format!("there is no function named `{other}`"),
-                "see the README",
-            ))
+            return numbers::dispatch(other, a)
+                .or_else(|| text::dispatch(other, a))
+                .or_else(|| collections::dispatch(other, a))
+                .or_else(|| encoding::dispatch(other, a, base_dir))
+                .or_else(|| network::dispatch(other, a))
+                .or_else(|| paths::dispatch(other, a, base_dir))
+                .or_else(|| time::dispatch(other, a))
+                .unwrap_or_else(|| {
+                    Err(err(
+                        format!("there is no function named `{other}`"),
+                        "see the README",
+                    ))
+                })
         }
     })
-}
-
-fn read_file(path: &str, base_dir: Option<&Path>) -> Result<String, FuncError> {
-    let full = match base_dir {
-        Some(dir) if Path::new(path).is_relative() => dir.join(path),
-        _ => Path::new(path).to_path_buf(),
-    };
-    std::fs::read_to_string(&full).map_err(|e| {
-        err(
-            format!("cannot read {path}: {e}"),
-            "paths are relative to the configuration directory",
-        )
-    })
-}
-
-/// `format` with the common verbs: `%s`, `%d`, `%f`, `%v`, `%q`, `%%`.
-fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
-    let mut out = String::new();
-    let mut next = args.iter();
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut spec = String::new();
-        while let Some(&p) = chars.peek() {
-            if p.is_ascii_digit() || p == '.' || p == '-' {
-                spec.push(p);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let verb = chars.next().ok_or_else(|| {
-            err(
-                "the format ends with a lone %",
-                "write %% for a percent sign",
-            )
-        })?;
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let arg = next.next().ok_or_else(|| {
-            err(
-                "not enough arguments for the format",
-                "pass one argument per verb",
-            )
-        })?;
-        // `%-8s` pads on the right, `%08d` with zeros, `%.2f` sets the precision.
-        let left = spec.starts_with('-');
-        let digits = spec.trim_start_matches('-');
-        let zero = digits.starts_with('0');
-        let (width, precision) = match digits.split_once('.') {
-            Some((w, p)) => (w, Some(p)),
-            None => (digits, None),
-        };
-        let parse = |n: &str| -> Result<usize, FuncError> {
-            match n.parse::<usize>() {
-                Ok(n) if n <= 1024 => Ok(n),
-                _ if n.is_empty() => Ok(0),
-                _ => Err(err(
-                    format!("the width or precision {n:?} is too large"),
-                    "use at most 1024",
-                )),
-            }
-        };
-        let width = parse(width)?;
-        let precision = precision.map(parse).transpose()?;
-        let text = match verb {
-            's' | 'v' => match arg {
-                Value::String(s) => s.clone(),
-                v => v.to_string(),
-            },
-            'q' => serde_json::Value::String(string(arg, "a %q argument")?).to_string(),
-            'd' => format!("{}", number(arg, "a %d argument")?.trunc() as i64),
-            'f' => format!(
-                "{:.*}",
-                precision.unwrap_or(6),
-                number(arg, "a %f argument")?
-            ),
-            other => {
-                return Err(err(
-                    format!("unsupported format verb %{other}"),
-                    "use %s, %d, %f, %v, %q or %%",
-                ))
-            }
-        };
-        let pad = width.saturating_sub(text.chars().count());
-        if left {
-            out.push_str(&text);
-            out.extend(std::iter::repeat_n(' ', pad));
-        } else if zero && matches!(verb, 'd' | 'f') {
-            // Zeros go after the sign: %05d of -42 is -0042.
-            let (sign, digits) = match text.strip_prefix('-') {
-                Some(rest) => ("-", rest),
-                None => ("", text.as_str()),
-            };
-            out.push_str(sign);
-            out.extend(std::iter::repeat_n('0', pad));
-            out.push_str(digits);
-        } else {
-            out.extend(std::iter::repeat_n(' ', pad));
-            out.push_str(&text);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,0 +1,96 @@
+//! Reading a function's arguments, and its errors: shared by every family of functions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use inferform_types::value::format_number;
+use inferform_types::Value;
+
+/// Why a call failed.
+pub struct FuncError {
+    pub message: String,
+    pub help: String,
+}
+
+pub(crate) fn err(message: impl Into<String>, help: impl Into<String>) -> FuncError {
+    FuncError {
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+pub(crate) fn arity(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(err(
+            format!("takes {n} argument(s), got {}", args.len()),
+            format!("check the call to {name}()"),
+        ))
+    }
+}
+
+pub(crate) fn string(v: &Value, what: &str) -> Result<String, FuncError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(format_number(*n)),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(err(
+            format!("{what} must be a string, got {}", other.kind()),
+            "pass a string",
+        )),
+    }
+}
+
+pub(crate) fn number(v: &Value, what: &str) -> Result<f64, FuncError> {
+    match v {
+        Value::Number(n) => Ok(*n),
+        Value::String(s) => s.trim().parse().map_err(|_| {
+            err(
+                format!("{what} must be a number, got {}", crate::types::quoted(s)),
+                "pass a number",
+            )
+        }),
+        other => Err(err(
+            format!("{what} must be a number, got {}", other.kind()),
+            "pass a number",
+        )),
+    }
+}
+
+pub(crate) fn list(v: &Value, what: &str) -> Result<Vec<Value>, FuncError> {
+    match v {
+        Value::List(items) => Ok(items.clone()),
+        other => Err(err(
+            format!("{what} must be a list, got {}", other.kind()),
+            "pass a list or set",
+        )),
+    }
+}
+
+pub(crate) fn map(v: &Value, what: &str) -> Result<BTreeMap<String, Value>, FuncError> {
+    match v {
+        Value::Object(m) => Ok(m.clone()),
+        other => Err(err(
+            format!("{what} must be a map or object, got {}", other.kind()),
+            "pass a map",
+        )),
+    }
+}
+
+pub(crate) fn strings(items: &[Value]) -> Result<Vec<String>, FuncError> {
+    items.iter().map(|v| string(v, "each element")).collect()
+}
+
+pub(crate) fn read_file(path: &str, base_dir: Option<&Path>) -> Result<String, FuncError> {
+    let full = match base_dir {
+        Some(dir) if Path::new(path).is_relative() => dir.join(path),
+        _ => Path::new(path).to_path_buf(),
+    };
+    std::fs::read_to_string(&full).map_err(|e| {
+        err(
+            format!("cannot read {path}: {e}"),
+            "paths are relative to the configuration directory",
+        )
+    })
+}

@@ -1,0 +1,108 @@
+//! Hashes, UUIDs and encodings: `md5`, `sha1`, `sha512`, `base64sha256`, `base64sha512`,
+//! the `file*` hashes, `filebase64`, `uuid`, `uuidv5`, `csvdecode`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use base64::Engine as _;
+use inferform_types::Value;
+use sha2::Digest;
+
+use super::args::{arity, err, string, FuncError};
+
+pub(super) fn dispatch(
+    name: &str,
+    a: &[Value],
+    base_dir: Option<&Path>,
+) -> Option<Result<Value, FuncError>> {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let text = |a: &[Value]| -> Result<Vec<u8>, FuncError> {
+        arity(name, a, 1)?;
+        Ok(string(&a[0], "the argument")?.into_bytes())
+    };
+    let file = |a: &[Value]| -> Result<Vec<u8>, FuncError> {
+        arity(name, a, 1)?;
+        read_bytes(&string(&a[0], "the path")?, base_dir)
+    };
+    Some(match name {
+        "md5" => text(a).map(|b| hex_of(md5::Md5::digest(b))),
+        "sha1" => text(a).map(|b| hex_of(sha1::Sha1::digest(b))),
+        "sha512" => text(a).map(|b| hex_of(sha2::Sha512::digest(b))),
+        "base64sha256" => text(a).map(|b| Value::String(b64(&sha2::Sha256::digest(b)))),
+        "base64sha512" => text(a).map(|b| Value::String(b64(&sha2::Sha512::digest(b)))),
+        "filemd5" => file(a).map(|b| hex_of(md5::Md5::digest(b))),
+        "filesha1" => file(a).map(|b| hex_of(sha1::Sha1::digest(b))),
+        "filesha256" => file(a).map(|b| hex_of(sha2::Sha256::digest(b))),
+        "filesha512" => file(a).map(|b| hex_of(sha2::Sha512::digest(b))),
+        "filebase64" => file(a).map(|b| Value::String(b64(&b))),
+        "filebase64sha256" => file(a).map(|b| Value::String(b64(&sha2::Sha256::digest(b)))),
+        "filebase64sha512" => file(a).map(|b| Value::String(b64(&sha2::Sha512::digest(b)))),
+        "uuid" => arity(name, a, 0).map(|_| Value::String(uuid::Uuid::new_v4().to_string())),
+        "uuidv5" => arity(name, a, 2).and_then(|_| {
+            let space = string(&a[0], "the namespace")?;
+            let namespace = match space.as_str() {
+                "dns" => uuid::Uuid::NAMESPACE_DNS,
+                "url" => uuid::Uuid::NAMESPACE_URL,
+                "oid" => uuid::Uuid::NAMESPACE_OID,
+                "x500" => uuid::Uuid::NAMESPACE_X500,
+                other => uuid::Uuid::parse_str(other).map_err(|_| {
+                    err(
+                        format!("{other:?} is not a namespace"),
+                        "pass \"dns\", \"url\", \"oid\", \"x500\" or a UUID",
+                    )
+                })?,
+            };
+            let id = uuid::Uuid::new_v5(&namespace, string(&a[1], "the name")?.as_bytes());
+            Ok(Value::String(id.to_string()))
+        }),
+        "csvdecode" => arity(name, a, 1).and_then(|_| csvdecode(&string(&a[0], "the argument")?)),
+        _ => return None,
+    })
+}
+
+fn hex_of(bytes: impl AsRef<[u8]>) -> Value {
+    Value::String(hex::encode(bytes))
+}
+
+fn read_bytes(path: &str, base_dir: Option<&Path>) -> Result<Vec<u8>, FuncError> {
+    let full = match base_dir {
+        Some(dir) if Path::new(path).is_relative() => dir.join(path),
+        _ => Path::new(path).to_path_buf(),
+    };
+    std::fs::read(&full).map_err(|e| {
+        err(
+            format!("cannot read {path}: {e}"),
+            "paths are relative to the configuration directory",
+        )
+    })
+}
+
+/// CSV with a header row → a list of objects, every value a string (as Terraform).
+fn csvdecode(text: &str) -> Result<Value, FuncError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let bad = |e: csv::Error| {
+        err(
+            format!("the CSV text cannot be read: {e}"),
+            "every row needs as many fields as the header",
+        )
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(bad)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(bad)?;
+        let row: BTreeMap<String, Value> = headers
+            .iter()
+            .zip(record.iter())
+            .map(|(h, v)| (h.clone(), Value::string(v)))
+            .collect();
+        rows.push(Value::Object(row));
+    }
+    Ok(Value::List(rows))
+}

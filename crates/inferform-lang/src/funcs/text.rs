@@ -1,0 +1,159 @@
+//! String functions beyond the basic ones: `strrev`, `strcontains`, `indent`, `formatlist`,
+//! `regex`, `regexall`, regular-expression `replace`, `urlencode`.
+
+use std::collections::BTreeMap;
+
+use inferform_types::Value;
+
+use super::args::{arity, err, number, string, FuncError};
+use super::format::format;
+
+pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncError>> {
+    Some(match name {
+        "strrev" => arity(name, a, 1).and_then(|_| {
+            Ok(Value::String(
+                string(&a[0], "the argument")?.chars().rev().collect(),
+            ))
+        }),
+        "strcontains" => arity(name, a, 2).and_then(|_| {
+            let s = string(&a[0], "the string")?;
+            Ok(Value::Bool(s.contains(&string(&a[1], "the substring")?)))
+        }),
+        "indent" => arity(name, a, 2).and_then(|_| {
+            let n = number(&a[0], "the number of spaces")?;
+            let s = string(&a[1], "the string")?;
+            let pad = " ".repeat(n.max(0.0) as usize);
+            Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))
+        }),
+        "formatlist" => formatlist(a),
+        "regex" => arity(name, a, 2).and_then(|_| {
+            let re = pattern(&string(&a[0], "the pattern")?)?;
+            let s = string(&a[1], "the string")?;
+            let caps = re.captures(&s).ok_or_else(|| {
+                err(
+                    "the pattern did not match the string",
+                    "use regexall to get an empty list when there is no match, or wrap in can()",
+                )
+            })?;
+            Ok(captured(&re, &caps))
+        }),
+        "regexall" => arity(name, a, 2).and_then(|_| {
+            let re = pattern(&string(&a[0], "the pattern")?)?;
+            let s = string(&a[1], "the string")?;
+            Ok(Value::List(
+                re.captures_iter(&s).map(|c| captured(&re, &c)).collect(),
+            ))
+        }),
+        "urlencode" => arity(name, a, 1).and_then(|_| {
+            let s = string(&a[0], "the argument")?;
+            Ok(Value::String(urlencode(&s)))
+        }),
+        _ => return None,
+    })
+}
+
+/// `replace(s, search, replacement)`: a `search` written `/.../` is a regular expression,
+/// and `$1` / `${name}` in the replacement name its groups (as Terraform).
+pub(super) fn replace(s: &str, search: &str, replacement: &str) -> Result<String, FuncError> {
+    match search
+        .strip_prefix('/')
+        .and_then(|p| p.strip_suffix('/'))
+        .filter(|_| search.len() > 1)
+    {
+        Some(p) => Ok(pattern(p)?.replace_all(s, replacement).into_owned()),
+        None => Ok(s.replace(search, replacement)),
+    }
+}
+
+/// A regular expression in RE2 syntax, as Terraform reads them.
+fn pattern(p: &str) -> Result<regex::Regex, FuncError> {
+    regex::Regex::new(p).map_err(|e| {
+        let why = match e {
+            regex::Error::Syntax(s) => s.lines().last().unwrap_or_default().to_string(),
+            regex::Error::CompiledTooBig(_) => "the pattern is too large".into(),
+            _ => "the pattern is not valid".into(),
+        };
+        err(
+            format!("invalid regular expression {p:?}: {why}"),
+            "write the pattern in RE2 syntax, as Terraform does",
+        )
+    })
+}
+
+/// One match, as Terraform gives it: the whole match with no groups, a list of the groups
+/// when they are unnamed, an object when they are named.
+fn captured(re: &regex::Regex, caps: &regex::Captures) -> Value {
+    let text = |m: Option<regex::Match>| m.map_or(Value::Null, |m| Value::string(m.as_str()));
+    if re.captures_len() == 1 {
+        return text(caps.get(0));
+    }
+    let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
+    if names.iter().any(Option::is_some) {
+        let by_name: BTreeMap<String, Value> = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|n| (n.to_string(), text(caps.get(i + 1)))))
+            .collect();
+        Value::Object(by_name)
+    } else {
+        Value::List((1..re.captures_len()).map(|i| text(caps.get(i))).collect())
+    }
+}
+
+/// Go's `url.QueryEscape`: letters, digits and `-_.~` stay, a space becomes `+`, every
+/// other byte `%XX`.
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `formatlist(fmt, ...)`: `format` once per element of the list arguments (which must be of
+/// one length); other arguments repeat.
+fn formatlist(a: &[Value]) -> Result<Value, FuncError> {
+    let (fmt, rest) = a
+        .split_first()
+        .ok_or_else(|| err("needs a format string", "write formatlist(\"%s\", list)"))?;
+    let fmt = string(fmt, "the format")?;
+    let mut len: Option<usize> = None;
+    for v in rest {
+        if let Value::List(items) = v {
+            match len {
+                Some(n) if n != items.len() => {
+                    return Err(err(
+                        format!(
+                            "the list arguments differ in length ({n} and {})",
+                            items.len()
+                        ),
+                        "pass lists of the same length",
+                    ))
+                }
+                _ => len = Some(items.len()),
+            }
+        }
+    }
+    let Some(n) = len else {
+        return Ok(Value::List(vec![Value::String(format(&fmt, rest)?)]));
+    };
+    (0..n)
+        .map(|i| {
+            let args: Vec<Value> = rest
+                .iter()
+                .map(|v| match v {
+                    Value::List(items) => items[i].clone(),
+                    other => other.clone(),
+                })
+                .collect();
+            format(&fmt, &args).map(Value::String)
+        })
+        .collect::<Result<_, _>>()
+        .map(Value::List)
+}

@@ -1,0 +1,89 @@
+//! Differential test of the built-in functions against Terraform: every expression in
+//! `tests/functions/expressions.txt` must give the value Terraform 1.11 gave (stored in
+//! `tests/functions/terraform.json` by `answers.sh`), or fail where Terraform failed.
+
+use std::collections::BTreeMap;
+
+use inferform_lang::config::{Expr, Source};
+use inferform_lang::eval::{eval, Scope};
+use serde_json::Value as Json;
+
+/// Numbers compared as numbers: `1` and `1.0` are one value.
+fn normal(j: &Json) -> Json {
+    match j {
+        Json::Number(n) => serde_json::json!(n.as_f64()),
+        Json::Array(items) => Json::Array(items.iter().map(normal).collect()),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), normal(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn evaluate(text: &str) -> Result<Json, String> {
+    let parsed = hcl_edit::parser::parse_expr(text).map_err(|e| e.to_string())?;
+    let expr = Expr {
+        expr: parsed,
+        source: Source {
+            name: "expr.hcl".into(),
+            text: text.into(),
+        },
+    };
+    let root = BTreeMap::new();
+    let value = eval(&expr, &Scope::new(&root)).map_err(|d| d.message)?;
+    value
+        .deep_unmarked()
+        .to_json()
+        .ok_or_else(|| "the value is not wholly known".to_string())
+}
+
+#[test]
+fn functions_give_terraforms_answers() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/functions");
+    let answers: Json = serde_json::from_str(
+        &std::fs::read_to_string(format!("{dir}/terraform.json")).expect("answers"),
+    )
+    .expect("answers JSON");
+    let expressions = std::fs::read_to_string(format!("{dir}/expressions.txt")).expect("list");
+    let mut misses = Vec::new();
+    let mut checked = 0;
+    for expr in expressions
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let want = &answers["answers"][expr];
+        assert!(
+            !want.is_null(),
+            "no stored answer for {expr}: run answers.sh"
+        );
+        checked += 1;
+        match (evaluate(expr), want.get("json")) {
+            (Ok(got), Some(json)) if normal(&got) == normal(json) => {}
+            (Err(_), None) => {}
+            (got, _) => misses.push(format!(
+                "{expr}\n    terraform: {want}\n    inferform: {got:?}"
+            )),
+        }
+    }
+    assert!(checked > 100, "only {checked} expressions");
+    assert!(
+        misses.is_empty(),
+        "{} of {checked} differ from Terraform:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
+}
+
+/// The impure functions, which no stored answer can check: their shape.
+#[test]
+fn impure_functions_have_terraforms_shape() {
+    let uuid = evaluate("uuid()").unwrap();
+    let uuid = uuid.as_str().unwrap();
+    assert_eq!(uuid.len(), 36, "{uuid}");
+    assert_eq!(&uuid[14..15], "4", "a version 4 UUID: {uuid}");
+    let now = evaluate("timestamp()").unwrap();
+    let now = now.as_str().unwrap();
+    assert!(now.ends_with('Z') && now.len() == 20, "{now}");
+    assert_eq!(
+        evaluate(&format!("timecmp(\"{now}\", \"{now}\")")).unwrap(),
+        0
+    );
+}
