@@ -63,6 +63,8 @@ fn type_schema(ty: &Type) -> Value {
             json!({"type": "object", "properties": properties, "additionalProperties": false})
         }
         Type::Any => json!({}),
+        // Only variable types have these; as JSON Schema, the attribute's own type.
+        Type::Optional { of, .. } => type_schema(of),
     }
 }
 

@@ -12,6 +12,7 @@ use inferform_types::Schema;
 
 pub mod apply;
 pub mod builtin;
+pub mod console;
 pub mod diff;
 pub mod graph;
 pub mod plan;

@@ -29,6 +29,34 @@ pub struct Expr {
 }
 
 impl Expr {
+    /// Parses one expression written on its own (at the console's prompt), named `name` in
+    /// diagnostics.
+    pub fn parse(name: &str, text: &str) -> Result<Expr, inferform_types::Diagnostic> {
+        let source = Source {
+            name: name.into(),
+            text: text.into(),
+        };
+        match hcl_edit::parser::parse_expr(text) {
+            Ok(expr) => Ok(Expr { expr, source }),
+            Err(e) => {
+                let at = e.location();
+                let offset: usize = text
+                    .split_inclusive('\n')
+                    .take(at.line().saturating_sub(1))
+                    .map(str::len)
+                    .sum::<usize>()
+                    + at.column().saturating_sub(1);
+                let offset = offset.min(text.len());
+                Err(inferform_types::Diagnostic::error(
+                    "inferform::console::syntax",
+                    format!("this is not an expression: {}", e.message()),
+                )
+                .with_span(source.span(offset..offset))
+                .with_help("write one expression per line, such as var.name or local.x + 1"))
+            }
+        }
+    }
+
     /// The expression's location, for diagnostics.
     pub fn span(&self) -> SourceSpan {
         self.span_of(&self.expr)

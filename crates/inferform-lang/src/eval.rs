@@ -706,7 +706,7 @@ impl Evaluator<'_, '_> {
                                 at,
                                 format!(
                                     "a number is required, got the string {}",
-                                    crate::types::quoted(s)
+                                    crate::suggest::quoted(s)
                                 ),
                                 "use tonumber() or a number literal",
                             )

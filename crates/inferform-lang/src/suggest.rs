@@ -1,4 +1,5 @@
-//! "Did you mean ...?" suggestions for misspelt names.
+//! What messages say of the user's input: "did you mean ...?" suggestions for misspelt names,
+//! and input quoted and cut to a readable length.
 
 /// The closest candidate to `input`, if one is close enough to be a likely typo.
 pub fn did_you_mean<'a>(
@@ -11,6 +12,18 @@ pub fn did_you_mean<'a>(
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// A string from the input, quoted for a message, cut to 60 characters: values can be as long
+/// as the input, and a message must stay a line or two.
+pub fn quoted(s: &str) -> String {
+    const LIMIT: usize = 60;
+    let count = s.chars().count();
+    if count <= LIMIT {
+        return format!("{s:?}");
+    }
+    let kept: String = s.chars().take(LIMIT).collect();
+    format!("{kept:?}… ({count} characters)")
 }
 
 #[cfg(test)]

@@ -32,9 +32,7 @@ pub fn parse_type(expr: &Expression) -> Result<Type, String> {
                         };
                         let inner = match value.expr() {
                             Expression::FuncCall(c) if c.name.name.as_str() == "optional" => {
-                                let first =
-                                    c.args.iter().next().ok_or("optional() needs a type")?;
-                                parse_type(first)?
+                                optional(&key, c)?
                             }
                             e => parse_type(e)?,
                         };
@@ -57,6 +55,50 @@ pub fn parse_type(expr: &Expression) -> Result<Type, String> {
     }
 }
 
+/// `optional(type)` or `optional(type, default)` as the type of object attribute `key`: the
+/// default must be a constant that converts to the type, checked here as Terraform does.
+fn optional(key: &str, call: &hcl_edit::expr::FuncCall) -> Result<Type, String> {
+    let args: Vec<&Expression> = call.args.iter().collect();
+    let (of, default) = match args.as_slice() {
+        [of] => (parse_type(of)?, None),
+        [of, default] => (parse_type(of)?, Some(*default)),
+        _ => return Err("optional() takes a type and, if wanted, a default value".into()),
+    };
+    let Some(default) = default else {
+        return Ok(Type::Optional {
+            of: Box::new(of),
+            default: None,
+        });
+    };
+    let expr = crate::config::Expr {
+        expr: default.clone(),
+        source: crate::config::Source {
+            name: "<type>".into(),
+            text: "".into(),
+        },
+    };
+    let root = BTreeMap::new();
+    let value = crate::eval::eval(&expr, &crate::eval::Scope::new(&root)).map_err(|d| {
+        format!(
+            "the default of optional attribute `{key}` must be a constant value: {}",
+            d.message
+        )
+    })?;
+    let value = convert(value, &of)
+        .map_err(|e| format!("invalid default for optional attribute `{key}`: {e}"))?;
+    let default =
+        match value {
+            Value::Null => None,
+            v => Some(v.to_json().ok_or_else(|| {
+                format!("the default of optional attribute `{key}` must be known")
+            })?),
+        };
+    Ok(Type::Optional {
+        of: Box::new(of),
+        default,
+    })
+}
+
 fn collection(kind: &str, inner: Type) -> Type {
     match kind {
         "list" => Type::List(Box::new(inner)),
@@ -77,6 +119,9 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
             )
         });
     }
+    if let Type::Optional { of, .. } = ty {
+        return convert(value, of);
+    }
     if matches!(value, Value::Unknown | Value::Null) || *ty == Type::Any {
         return Ok(value);
     }
@@ -87,11 +132,14 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
         }
         (Type::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
         (Type::Number, Value::Number(n)) => Ok(Value::Number(n)),
-        (Type::Number, Value::String(s)) => s
-            .trim()
-            .parse::<f64>()
-            .map(Value::Number)
-            .map_err(|_| format!("a number is required, got the string {}", quoted(&s))),
+        (Type::Number, Value::String(s)) => {
+            s.trim().parse::<f64>().map(Value::Number).map_err(|_| {
+                format!(
+                    "a number is required, got the string {}",
+                    crate::suggest::quoted(&s)
+                )
+            })
+        }
         (Type::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
         (Type::Bool, Value::String(s)) if s == "true" || s == "false" => {
             Ok(Value::Bool(s == "true"))
@@ -120,11 +168,18 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
         (Type::Object(fields), Value::Object(mut map)) => {
             let mut out = BTreeMap::new();
             for (name, fty) in fields {
-                let v = map.remove(name).unwrap_or(Value::Null);
-                out.insert(
-                    name.clone(),
-                    convert(v, fty).map_err(|e| format!("attribute `{name}`: {e}"))?,
-                );
+                let v = match (fty, map.remove(name)) {
+                    // Left out or null: the default, itself converted (so that the optional
+                    // attributes of a default object get theirs too), or null.
+                    (Type::Optional { of, default }, None | Some(Value::Null)) => match default {
+                        Some(d) => convert(Value::from_json(d), of),
+                        None => Ok(Value::Null),
+                    },
+                    (_, None) => return Err(format!("attribute `{name}` is required")),
+                    (fty, Some(v)) => convert(v, fty),
+                };
+                let v = v.map_err(|e| format!("attribute `{name}`: {e}"))?;
+                out.insert(name.clone(), v);
             }
             Ok(Value::Object(out))
         }
@@ -138,18 +193,6 @@ fn article(ty: &Type) -> String {
         Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {d}"),
         _ => format!("a {d}"),
     }
-}
-
-/// A string from the input, quoted for a message, cut to 60 characters: values can be as long
-/// as the input, and a message must stay a line or two.
-pub fn quoted(s: &str) -> String {
-    const LIMIT: usize = 60;
-    let count = s.chars().count();
-    if count <= LIMIT {
-        return format!("{s:?}");
-    }
-    let kept: String = s.chars().take(LIMIT).collect();
-    format!("{kept:?}… ({count} characters)")
 }
 
 #[cfg(test)]
@@ -174,7 +217,47 @@ mod tests {
         assert_eq!(ty("list(string)"), Type::list(Type::String));
         assert_eq!(ty("map(number)"), Type::map(Type::Number));
         let obj = ty("object({ name = string, size = optional(number) })");
-        assert_eq!(obj.display(), "object({name = string, size = number})");
+        assert_eq!(
+            obj.display(),
+            "object({name = string, size = optional(number)})"
+        );
+    }
+
+    #[test]
+    fn optional_attributes_take_their_defaults() {
+        let t = ty(r#"object({
+            a = string,
+            b = optional(number, 5),
+            c = optional(list(string)),
+            d = optional(object({ x = optional(bool, true) }), {}),
+            e = optional(map(object({ n = optional(number, 1) })), { k = {} }),
+        })"#);
+        let given = Value::object([("a", Value::string("hi")), ("b", Value::Null)]);
+        let got = convert(given, &t).unwrap();
+        let want = serde_json::json!({
+            "a": "hi", "b": 5, "c": null, "d": {"x": true}, "e": {"k": {"n": 1}}
+        });
+        assert_eq!(got.to_json().unwrap(), want);
+        // Given values win; nested objects in collections get their defaults too.
+        let given = Value::from_json(&serde_json::json!({
+            "a": "x", "b": 7, "e": {"p": {}, "q": {"n": 2}}
+        }));
+        let got = convert(given, &t).unwrap().to_json().unwrap();
+        assert_eq!(got["b"], 7);
+        assert_eq!(got["e"], serde_json::json!({"p": {"n": 1}, "q": {"n": 2}}));
+        // A required attribute cannot be left out.
+        let err = convert(Value::object([("b", Value::Number(1.0))]), &t).unwrap_err();
+        assert_eq!(err, "attribute `a` is required");
+    }
+
+    #[test]
+    fn an_optional_default_must_fit_its_type() {
+        let expr = hcl_edit::parser::parse_expr("object({ b = optional(number, \"x\") })").unwrap();
+        let err = parse_type(&expr).unwrap_err();
+        assert!(
+            err.contains("invalid default for optional attribute `b`"),
+            "{err}"
+        );
     }
 
     #[test]

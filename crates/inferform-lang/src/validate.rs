@@ -173,6 +173,22 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
     diags
 }
 
+/// Checks one expression written on its own in the root module (at the console): the
+/// functions it calls and the names it refers to exist, as in a configuration.
+pub fn validate_expression(config: &Config, schemas: &Schemas, expr: &Expr) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let root = inferform_types::ModulePath::root();
+    if let Some(view) = config.module(&root) {
+        let here = Here {
+            config,
+            path: &root,
+            view,
+        };
+        check_refs(expr, &here, schemas, (false, false), &mut diags);
+    }
+    diags
+}
+
 /// The backend block's arguments read only variables and locals (see [`crate::backend`]) and
 /// call functions that exist.
 fn check_backend(config: &Config, diags: &mut Diagnostics) {

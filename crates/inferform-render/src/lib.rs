@@ -20,7 +20,7 @@ mod text;
 
 pub use json::{canonical_json, plan_hash, plan_json, FORMAT_VERSION};
 pub use markdown::{plan_markdown, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT, MARKER_PREFIX};
-pub use text::{format_value, Style};
+pub use text::{console_value, format_value, Style};
 
 /// How to render: colours on or off.
 #[derive(Clone, Copy, Debug, Default)]

@@ -96,6 +96,55 @@ pub fn format_value(v: &Value, indent: usize) -> String {
     }
 }
 
+/// A value as `inferform console` (and Terraform's console) prints it: two-space indents,
+/// every object key quoted, multi-line strings as heredocs.
+pub fn console_value(v: &Value) -> String {
+    console_at(v, 0)
+}
+
+fn console_at(v: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let inner = " ".repeat(indent + 2);
+    match v {
+        Value::String(s) if s.contains('\n') => {
+            let (open, line_pad) = if indent == 0 {
+                ("<<EOT", "")
+            } else {
+                ("<<-EOT", pad.as_str())
+            };
+            let mut out = format!("{open}\n");
+            let body = if indent == 0 {
+                s.strip_suffix('\n').unwrap_or(s)
+            } else {
+                s
+            };
+            for line in body.split('\n') {
+                out.push_str(&format!("{line_pad}{line}\n"));
+            }
+            out.push_str(&format!("{line_pad}EOT"));
+            out
+        }
+        Value::List(items) if !items.is_empty() => {
+            let mut out = String::from("[\n");
+            for item in items {
+                out.push_str(&format!("{inner}{},\n", console_at(item, indent + 2)));
+            }
+            out.push_str(&format!("{pad}]"));
+            out
+        }
+        Value::Object(map) if !map.is_empty() => {
+            let mut out = String::from("{\n");
+            for (k, item) in map {
+                let k = serde_json::Value::String(k.clone());
+                out.push_str(&format!("{inner}{k} = {}\n", console_at(item, indent + 2)));
+            }
+            out.push_str(&format!("{pad}}}"));
+            out
+        }
+        other => format_value(other, indent),
+    }
+}
+
 fn key(k: &str) -> String {
     let ident = k
         .chars()

@@ -20,6 +20,13 @@ pub enum Type {
     Map(Box<Type>),
     Object(BTreeMap<String, Type>),
     Any,
+    /// An object attribute written `optional(type)` or `optional(type, default)` in a type
+    /// constraint: it may be left out, and then takes its default (converted to `of`), or
+    /// null. Only variable types have them; schemas say optional with [`Attribute`].
+    Optional {
+        of: Box<Type>,
+        default: Option<serde_json::Value>,
+    },
 }
 
 impl Type {
@@ -48,6 +55,11 @@ impl Type {
                 format!("object({{{}}})", inner.join(", "))
             }
             Type::Any => "any".into(),
+            Type::Optional { of, default: None } => format!("optional({})", of.display()),
+            Type::Optional {
+                of,
+                default: Some(d),
+            } => format!("optional({}, {d})", of.display()),
         }
     }
 }

@@ -50,6 +50,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Show the root outputs from state.
     Output(OutputArgs),
+    /// Evaluate expressions against the configuration and state, one per line of input.
+    Console(ConsoleArgs),
     /// Bring an existing cloud object under management at ADDR.
     Import(ImportArgs),
     /// Send a chat message to a service instance or deployment in state and print the answer.
@@ -351,6 +353,18 @@ pub struct OutputArgs {
     /// Print a string output's value without quotes.
     #[arg(long)]
     pub raw: bool,
+    #[command(flatten)]
+    pub lock: LockFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct ConsoleArgs {
+    /// Set a variable: --var name=value (repeatable; later wins).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a file (repeatable; later wins).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
     #[command(flatten)]
     pub lock: LockFlags,
 }

@@ -47,7 +47,7 @@ pub(crate) fn number(v: &Value, what: &str) -> Result<f64, FuncError> {
         Value::Number(n) => Ok(*n),
         Value::String(s) => s.trim().parse().map_err(|_| {
             err(
-                format!("{what} must be a number, got {}", crate::types::quoted(s)),
+                format!("{what} must be a number, got {}", crate::suggest::quoted(s)),
                 "pass a number",
             )
         }),

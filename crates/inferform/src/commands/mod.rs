@@ -1,6 +1,7 @@
 //! The commands. Each parses nothing itself (clap did), calls the crates below, and renders.
 
 mod apply;
+mod console;
 mod fmt;
 mod force_unlock;
 mod graph;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli, vars: Vec<CliVar>, ui: &Ui) -> u8 {
         Command::Refresh(args) => apply::run_refresh(&cli.dir, &args, &vars, ui).await,
         Command::Show(args) => show::run(&cli.dir, &args, ui),
         Command::Output(args) => output::run(&cli.dir, &args, ui),
+        Command::Console(args) => console::run(&cli.dir, &args, &vars, ui),
         Command::Import(args) => import::run(&cli.dir, &args, &vars, ui).await,
         Command::Invoke(args) => invoke::run(&cli.dir, &args, &vars, ui).await,
         Command::Graph(_) => graph::run(&cli.dir, ui),
