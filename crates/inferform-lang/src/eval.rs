@@ -65,6 +65,56 @@ struct Evaluator<'a, 's> {
 }
 
 /// Applies `f` to the unmarked value and re-marks the result if the input was sensitive.
+/// A bool, or a string that converts to one (`"true"`, `"false"`), as conditions and logic
+/// operators accept.
+fn to_bool(v: &Value) -> Option<bool> {
+    match v.unmarked() {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" => Some(true),
+        Value::String(s) if s == "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// `value` converted to the type it shares with `other` (the other result of a conditional):
+/// a number or bool becomes a string beside a string; kinds with no common type are an
+/// error. Null and unknown go with anything.
+pub(crate) fn unify_with(value: Value, other: &Value) -> Result<Value, String> {
+    use Value as V;
+    let kind = |v: &Value| match v.unmarked() {
+        V::Null | V::Unknown => None,
+        V::String(_) => Some("string"),
+        V::Number(_) => Some("number"),
+        V::Bool(_) => Some("bool"),
+        V::List(_) => Some("list"),
+        V::Object(_) => Some("object"),
+        V::Sensitive(_) => None,
+    };
+    let (Some(mine), Some(theirs)) = (kind(&value), kind(other)) else {
+        return Ok(value);
+    };
+    if mine == theirs {
+        return Ok(value);
+    }
+    match (mine, theirs) {
+        ("number" | "bool", "string") => {
+            let sensitive = value.is_sensitive();
+            let text = match value.unmarked() {
+                V::Number(n) => inferform_types::value::format_number(*n),
+                V::Bool(b) => b.to_string(),
+                _ => unreachable!("a number or bool"),
+            };
+            Ok(if sensitive {
+                V::String(text).sensitive()
+            } else {
+                V::String(text)
+            })
+        }
+        ("string", "number" | "bool") => Ok(value),
+        _ => Err(format!("{mine} and {theirs}")),
+    }
+}
+
 fn keep_marks(inputs: &[&Value], result: Value) -> Value {
     if inputs.iter().any(|v| v.is_sensitive()) {
         result.sensitive()
@@ -148,7 +198,12 @@ impl Evaluator<'_, '_> {
                 }
                 Value::Object(out)
             }
-            Expression::StringTemplate(t) => self.template(t, 0)?,
+            // A template that is one interpolation and nothing else is that value itself,
+            // not its text ("${true}" is a bool), as HCL defines.
+            Expression::StringTemplate(t) => match t.iter().collect::<Vec<_>>().as_slice() {
+                [Element::Interpolation(i)] => self.eval(&i.expr)?,
+                _ => self.template(t, 0)?,
+            },
             Expression::HeredocTemplate(h) => {
                 self.template(&h.template, h.indent().unwrap_or(0))?
             }
@@ -156,9 +211,29 @@ impl Evaluator<'_, '_> {
             Expression::Variable(v) => self.variable(e, v.as_str())?,
             Expression::Conditional(c) => match self.eval(&c.cond_expr)? {
                 cond if cond.is_unknown() => Value::Unknown,
-                cond => match cond.as_bool() {
-                    Some(true) => keep_marks(&[&cond], self.eval(&c.true_expr)?),
-                    Some(false) => keep_marks(&[&cond], self.eval(&c.false_expr)?),
+                cond => match to_bool(&cond) {
+                    Some(pick) => {
+                        let (chosen, other) = if pick {
+                            (&c.true_expr, &c.false_expr)
+                        } else {
+                            (&c.false_expr, &c.true_expr)
+                        };
+                        let value = self.eval(chosen)?;
+                        // The result has the type both results share, as in Terraform: the
+                        // other result is evaluated for its type only, and its errors are not
+                        // this expression's.
+                        let value = match self.eval(other) {
+                            Ok(o) => unify_with(value, &o).map_err(|why| {
+                                self.error(
+                                    e,
+                                    format!("the true and false results have inconsistent types: {why}"),
+                                    "make both results the same type, for example with tostring() or tolist()",
+                                )
+                            })?,
+                            Err(_) => value,
+                        };
+                        keep_marks(&[&cond], value)
+                    }
                     None => {
                         return Err(self.error(
                             &c.cond_expr,
@@ -231,7 +306,9 @@ impl Evaluator<'_, '_> {
                 }
                 let r = match (u.operator.value(), v.unmarked()) {
                     (UnaryOperator::Neg, Value::Number(n)) => Value::Number(-n),
-                    (UnaryOperator::Not, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOperator::Not, b) if to_bool(b).is_some() => {
+                        Value::Bool(!to_bool(b).unwrap_or_default())
+                    }
                     (op, other) => {
                         return Err(self.error(
                             &u.expr,
@@ -334,6 +411,17 @@ impl Evaluator<'_, '_> {
             return Ok(Value::Unknown);
         }
         let marked = key.is_sensitive();
+        // A list index may be written as a string of a number (`list["1"]`), as Terraform
+        // converts it.
+        let key = match key.unmarked() {
+            Value::String(s) if matches!(collection, Value::List(_)) => {
+                match s.trim().parse::<f64>() {
+                    Ok(n) => Value::Number(n),
+                    Err(_) => key,
+                }
+            }
+            _ => key,
+        };
         let result = match (collection, key.unmarked()) {
             (Value::List(mut items), Value::Number(n)) => {
                 let len = items.len();
@@ -682,7 +770,7 @@ impl Evaluator<'_, '_> {
         let result = match op {
             Eq => Value::Bool(lu == ru),
             NotEq => Value::Bool(lu != ru),
-            And | Or => match (lu.as_bool(), ru.as_bool()) {
+            And | Or => match (to_bool(&lu), to_bool(&ru)) {
                 (Some(x), Some(y)) => Value::Bool(if op == And { x && y } else { x || y }),
                 _ => {
                     return Err(self.error(

@@ -8,10 +8,18 @@ use inferform_lang::config::{Expr, Source};
 use inferform_lang::eval::{eval, Scope};
 use serde_json::Value as Json;
 
-/// Numbers compared as numbers: `1` and `1.0` are one value.
+/// Numbers compared by value (`1` and `1.0` are one), whole ones digit by digit so that a
+/// lost digit shows.
 fn normal(j: &Json) -> Json {
     match j {
-        Json::Number(n) => serde_json::json!(n.as_f64()),
+        Json::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Json::String(i.to_string()),
+            (_, Some(u), _) => Json::String(u.to_string()),
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 1e30 => {
+                Json::String(format!("{f:.0}"))
+            }
+            (_, _, f) => serde_json::json!(f),
+        },
         Json::Array(items) => Json::Array(items.iter().map(normal).collect()),
         Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), normal(v))).collect()),
         other => other.clone(),

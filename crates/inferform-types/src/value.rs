@@ -262,7 +262,7 @@ impl Value {
 
 /// Whole numbers become JSON integers, others floats.
 pub fn number_to_json(n: f64) -> serde_json::Value {
-    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+    if n.fract() == 0.0 && n.abs() < 9.223_372_036_854_775e18 {
         serde_json::Value::from(n as i64)
     } else {
         serde_json::Number::from_f64(n)
@@ -271,8 +271,12 @@ pub fn number_to_json(n: f64) -> serde_json::Value {
     }
 }
 
-/// Formats a number as HCL writes it: `3`, `0.5`.
+/// Formats a number as HCL writes it: `3`, `0.5`, and whole numbers up to 10^21 in all
+/// their digits (`100000000000000000000`, never `1e+20`), as Terraform does.
 pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e21 {
+        return format!("{n:.0}");
+    }
     number_to_json(n).to_string()
 }
 

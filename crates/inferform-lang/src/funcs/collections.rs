@@ -191,6 +191,58 @@ fn sets(name: &str, a: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::List(set_of(keep)))
 }
 
+/// Elements converted to the one type they share, as Terraform's collection functions and
+/// literals need: beside a string, numbers and bools become strings; kinds with no common
+/// type (a number and a bool, a list and a string) are an error. Nulls and unknowns go with
+/// anything.
+pub(super) fn unify(items: Vec<Value>) -> Result<Vec<Value>, FuncError> {
+    let kinds: std::collections::BTreeSet<&str> = items
+        .iter()
+        .filter(|v| !v.is_null() && !v.is_unknown())
+        .map(|v| match v.unmarked() {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => "primitive",
+            Value::List(_) => "list",
+            Value::Object(_) => "object",
+            _ => "other",
+        })
+        .collect();
+    if kinds.len() > 1 {
+        return Err(err(
+            "the elements have no type in common",
+            "make every element the same type",
+        ));
+    }
+    let has = |f: fn(&Value) -> bool| items.iter().any(|v| f(v.unmarked()));
+    let strings = has(|v| matches!(v, Value::String(_)));
+    let numbers = has(|v| matches!(v, Value::Number(_)));
+    let bools = has(|v| matches!(v, Value::Bool(_)));
+    if !strings && numbers && bools {
+        return Err(err(
+            "the elements have no type in common: numbers and bools",
+            "make every element the same type, for example with tostring()",
+        ));
+    }
+    if !strings || !(numbers || bools) {
+        return Ok(items);
+    }
+    Ok(items
+        .into_iter()
+        .map(|v| {
+            let sensitive = v.is_sensitive();
+            let text = match v.unmarked() {
+                Value::Number(n) => inferform_types::value::format_number(*n),
+                Value::Bool(b) => b.to_string(),
+                _ => return v,
+            };
+            if sensitive {
+                Value::String(text).sensitive()
+            } else {
+                Value::String(text)
+            }
+        })
+        .collect())
+}
+
 /// The elements as a set: unique, and in Terraform's set order where it has one (strings
 /// sorted; numbers ascending).
 pub(super) fn set_of(items: Vec<Value>) -> Vec<Value> {

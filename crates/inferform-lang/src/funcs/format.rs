@@ -4,15 +4,35 @@ use inferform_types::Value;
 
 use super::args::{err, number, string, FuncError};
 
-/// `format` with the common verbs: `%s`, `%d`, `%f`, `%v`, `%q`, `%%`.
+/// `format` with Go's verbs as Terraform takes them: `%s %v %q %t %d %x %X %o %b %f %e %E
+/// %%`, widths, precisions and `%[n]` argument indexes.
 pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
     let mut out = String::new();
-    let mut next = args.iter();
+    let mut next = 0usize;
     let mut chars = fmt.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
             continue;
+        }
+        // `%[2]s` takes the argument it names (counting from 1), and the next verb the one
+        // after it, as Go does.
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            let mut n = String::new();
+            for c in chars.by_ref() {
+                if c == ']' {
+                    break;
+                }
+                n.push(c);
+            }
+            let i: usize = n.parse().ok().filter(|i| *i >= 1).ok_or_else(|| {
+                err(
+                    format!("invalid argument index [{n}] in the format"),
+                    "write %[1]s for the first argument",
+                )
+            })?;
+            next = i - 1;
         }
         let mut spec = String::new();
         while let Some(&p) = chars.peek() {
@@ -33,12 +53,13 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             out.push('%');
             continue;
         }
-        let arg = next.next().ok_or_else(|| {
+        let arg = args.get(next).ok_or_else(|| {
             err(
                 "not enough arguments for the format",
                 "pass one argument per verb",
             )
         })?;
+        next += 1;
         // `%-8s` pads on the right, `%08d` with zeros, `%.2f` sets the precision.
         let left = spec.starts_with('-');
         let digits = spec.trim_start_matches('-');
@@ -59,22 +80,56 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
         };
         let width = parse(width)?;
         let precision = precision.map(parse).transpose()?;
+        let integer = |what: &str| -> Result<i128, FuncError> {
+            let n = number(arg, what)?;
+            if n.fract() != 0.0 {
+                return Err(err(
+                    format!("{what} must be a whole number, got {n}"),
+                    "use %f for fractional numbers, or floor() first",
+                ));
+            }
+            Ok(n as i128)
+        };
         let text = match verb {
             's' | 'v' => match arg {
                 Value::String(s) => s.clone(),
                 v => v.to_string(),
             },
             'q' => serde_json::Value::String(string(arg, "a %q argument")?).to_string(),
-            'd' => format!("{}", number(arg, "a %d argument")?.trunc() as i64),
+            't' => match arg {
+                Value::Bool(b) => b.to_string(),
+                other => string(other, "a %t argument")?,
+            },
+            'd' => integer("a %d argument")?.to_string(),
+            'x' | 'X' if matches!(arg, Value::String(_)) => {
+                let hex = hex::encode(string(arg, "a %x argument")?);
+                if verb == 'X' {
+                    hex.to_uppercase()
+                } else {
+                    hex
+                }
+            }
+            'x' => signed(integer("a %x argument")?, |n| format!("{n:x}")),
+            'X' => signed(integer("a %X argument")?, |n| format!("{n:X}")),
+            'o' => signed(integer("a %o argument")?, |n| format!("{n:o}")),
+            'b' => signed(integer("a %b argument")?, |n| format!("{n:b}")),
             'f' => format!(
                 "{:.*}",
                 precision.unwrap_or(6),
                 number(arg, "a %f argument")?
             ),
+            'e' | 'E' => {
+                let e = exponent(number(arg, "a %e argument")?, precision.unwrap_or(6));
+                if verb == 'E' {
+                    e.to_uppercase()
+                } else {
+                    e
+                }
+            }
             other => {
                 return Err(err(
                     format!("unsupported format verb %{other}"),
-                    "use %s, %d, %f, %v, %q or %%",
+                    "use %s, %v, %q, %t, %d, %x, %X, %o, %b, %f, %e, %E or %%",
                 ))
             }
         };
@@ -97,4 +152,22 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
         }
     }
     Ok(out)
+}
+
+/// An integer in a base, its sign in front as Go writes it (`-ff`).
+fn signed(n: i128, digits: impl Fn(u128) -> String) -> String {
+    if n < 0 {
+        format!("-{}", digits(n.unsigned_abs()))
+    } else {
+        digits(n as u128)
+    }
+}
+
+/// `%e` as Go writes it: `1.234500e+03`, the exponent signed and at least two digits.
+fn exponent(x: f64, precision: usize) -> String {
+    let text = format!("{x:.precision$e}");
+    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
 }

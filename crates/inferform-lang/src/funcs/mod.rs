@@ -215,20 +215,11 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 1)?;
             let s = string(&a[0], "the argument")?;
             Value::String(match name {
-                "lower" => s.to_lowercase(),
-                "upper" => s.to_uppercase(),
+                "lower" => text::lower(&s),
+                "upper" => text::upper(&s),
                 "trimspace" => s.trim().to_string(),
                 "chomp" => s.trim_end_matches(['\n', '\r']).to_string(),
-                _ => s
-                    .split(' ')
-                    .map(|w| {
-                        let mut c = w.chars();
-                        c.next()
-                            .map(|f| f.to_uppercase().chain(c).collect())
-                            .unwrap_or_default()
-                    })
-                    .collect::<Vec<String>>()
-                    .join(" "),
+                _ => text::title(&s),
             })
         }
         "trim" | "trimprefix" | "trimsuffix" | "startswith" | "endswith" => {
@@ -253,7 +244,8 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         }
         "substr" => {
             arity(name, a, 3)?;
-            let chars: Vec<char> = string(&a[0], "the string")?.chars().collect();
+            let whole = string(&a[0], "the string")?;
+            let chars = text::graphemes(&whole);
             let offset = number(&a[1], "the offset")?;
             let length = number(&a[2], "the length")?;
             let len = chars.len() as i64;
@@ -267,7 +259,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             } else {
                 start.saturating_add(length as usize).min(chars.len())
             };
-            Value::String(chars[start..end].iter().collect())
+            Value::String(chars[start..end].concat())
         }
         "format" => {
             let (fmt, rest) = a
@@ -286,18 +278,15 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 2)?;
             let sep = string(&a[0], "the separator")?;
             let s = string(&a[1], "the string")?;
-            if s.is_empty() {
-                Value::List(Vec::new())
-            } else {
-                Value::List(s.split(sep.as_str()).map(Value::string).collect())
-            }
+            // As Terraform: splitting "" gives one empty string.
+            Value::List(s.split(sep.as_str()).map(Value::string).collect())
         }
         "length" => {
             arity(name, a, 1)?;
             match &a[0] {
                 Value::List(items) => Value::Number(items.len() as f64),
                 Value::Object(m) => Value::Number(m.len() as f64),
-                Value::String(s) => Value::Number(s.chars().count() as f64),
+                Value::String(s) => Value::Number(text::graphemes(s).len() as f64),
                 Value::Unknown => Value::Unknown,
                 other => {
                     return Err(err(
@@ -372,7 +361,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             }
             Value::List(out)
         }
-        "distinct" | "toset" => {
+        "distinct" => {
             arity(name, a, 1)?;
             let mut out: Vec<Value> = Vec::new();
             for v in list(&a[0], "the argument")? {
@@ -382,13 +371,23 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             }
             Value::List(out)
         }
+        // A set: its elements of one type, unique, in Terraform's order.
+        "toset" => {
+            arity(name, a, 1)?;
+            Value::List(collections::set_of(collections::unify(list(
+                &a[0],
+                "the argument",
+            )?)?))
+        }
         "tolist" => {
             arity(name, a, 1)?;
-            Value::List(list(&a[0], "the argument")?)
+            Value::List(collections::unify(list(&a[0], "the argument")?)?)
         }
         "tomap" => {
             arity(name, a, 1)?;
-            Value::Object(map(&a[0], "the argument")?)
+            let m = map(&a[0], "the argument")?;
+            let (keys, values): (Vec<String>, Vec<Value>) = m.into_iter().unzip();
+            Value::Object(keys.into_iter().zip(collections::unify(values)?).collect())
         }
         "reverse" => {
             arity(name, a, 1)?;
@@ -425,6 +424,12 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                 ));
             }
             let i = number(&a[1], "the index")?;
+            if i.fract() != 0.0 {
+                return Err(err(
+                    format!("the index must be a whole number, got {i}"),
+                    "pass a whole number",
+                ));
+            }
             if i < 0.0 {
                 return Err(err(
                     "the index must not be negative",
@@ -451,7 +456,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                 .map(|v| number(v, "each argument"))
                 .collect::<Result<_, _>>()?;
             let (start, end, step) = match nums.as_slice() {
-                [e] => (0.0, *e, 1.0),
+                [e] => (0.0, *e, if *e < 0.0 { -1.0 } else { 1.0 }),
                 [s, e] => (*s, *e, if s <= e { 1.0 } else { -1.0 }),
                 [s, e, st] => (*s, *e, *st),
                 _ => {
@@ -482,7 +487,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             Value::List(out)
         }
         "coalesce" => {
-            for v in a {
+            for v in &collections::unify(a.to_vec())? {
                 if v.is_unknown() {
                     return Ok(Value::Unknown);
                 }
@@ -497,7 +502,9 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         }
         "jsonencode" => {
             arity(name, a, 1)?;
-            Value::String(a[0].to_json().map(|j| j.to_string()).unwrap_or_default())
+            Value::String(text::json_escaped(
+                &a[0].to_json().map(|j| j.to_string()).unwrap_or_default(),
+            ))
         }
         "jsondecode" => {
             arity(name, a, 1)?;

@@ -52,6 +52,76 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
     })
 }
 
+/// The user-perceived characters of `s` (grapheme clusters), which `length`, `substr` and
+/// `strrev` count as Terraform does: "é" written e + U+0301 is one.
+pub(super) fn graphemes(s: &str) -> Vec<&str> {
+    unicode_segmentation::UnicodeSegmentation::graphemes(s, true).collect()
+}
+
+/// Go's `strings.ToUpper`: each character on its own, so one with no single upper-case
+/// character (ß) stays as it is.
+pub(super) fn upper(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// Go's `strings.ToLower`: each character on its own (no final sigma).
+pub(super) fn lower(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let mut low = c.to_lowercase();
+            match (low.next(), low.next()) {
+                (Some(l), None) => l,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// Go's `strings.Title`: a letter after anything but a letter, digit, underscore or mark
+/// is made upper case ("hello-world" is "Hello-World").
+pub(super) fn title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_separator = true;
+    for c in s.chars() {
+        if after_separator {
+            out.push_str(&upper(&c.to_string()));
+        } else {
+            out.push(c);
+        }
+        after_separator = if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else {
+            c.is_whitespace()
+        };
+    }
+    out
+}
+
+/// JSON text as Go writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped, so the text is safe
+/// inside HTML and JavaScript.
+pub(super) fn json_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// `replace(s, search, replacement)`: a `search` written `/.../` is a regular expression,
 /// and `$1` / `${name}` in the replacement name its groups (as Terraform).
 pub(super) fn replace(s: &str, search: &str, replacement: &str) -> Result<String, FuncError> {
