@@ -144,7 +144,7 @@ resource "inferform_data" "item" {
             },
         );
         console_of(text, &state, |c| {
-            assert_eq!(c.eval("local.doubled + 1").unwrap(), Value::Number(5.0));
+            assert_eq!(c.eval("local.doubled + 1").unwrap(), Value::number(5.0));
             assert_eq!(
                 c.eval("inferform_data.item.id").unwrap(),
                 Value::string("abc")

@@ -305,12 +305,12 @@ mod tests {
             ("name", Value::string("a")),
             ("type", Value::string("t")),
             ("description", Value::string("")),
-            ("mu", obj(vec![("max", Value::Number(1.0))])),
+            ("mu", obj(vec![("max", Value::number(1.0))])),
         ]);
         let config = obj(vec![
             ("name", Value::string("a")),
             ("type", Value::string("t")),
-            ("mu", obj(vec![("max", Value::Number(1.0))])),
+            ("mu", obj(vec![("max", Value::number(1.0))])),
         ]);
         let d = diff(&config, &prior, &schema(), &[]);
         assert!(d.changed.is_empty(), "{:?}", d.changed);
@@ -323,12 +323,12 @@ mod tests {
             ("id", Value::string("x")),
             ("name", Value::string("a")),
             ("type", Value::string("t")),
-            ("mu", obj(vec![("max", Value::Number(1.0))])),
+            ("mu", obj(vec![("max", Value::number(1.0))])),
         ]);
         let config = obj(vec![
             ("name", Value::string("b")),
             ("type", Value::string("u")),
-            ("mu", obj(vec![("max", Value::Number(2.0))])),
+            ("mu", obj(vec![("max", Value::number(2.0))])),
         ]);
         let d = diff(&config, &prior, &schema(), &[]);
         assert_eq!(d.changed, vec!["name", "type", "mu.max"]);
@@ -364,7 +364,7 @@ mod tests {
             );
         let prior = obj(vec![
             ("name", Value::string("a")),
-            ("config", obj(vec![("min", Value::Number(1.0))])),
+            ("config", obj(vec![("min", Value::number(1.0))])),
         ]);
         let config = obj(vec![("name", Value::string("a"))]);
         let d = diff(&config, &prior, &schema, &[]);

@@ -301,10 +301,7 @@ pub(crate) fn instance_scope<'a>(
     let mut scope = base.clone();
     match key {
         InstanceKey::Int(i) if counted => {
-            scope = scope.with(
-                "count",
-                Value::object([("index", Value::Number(*i as f64))]),
-            );
+            scope = scope.with("count", Value::object([("index", Value::number(*i))]));
         }
         InstanceKey::Str(k) => {
             scope = scope.with(

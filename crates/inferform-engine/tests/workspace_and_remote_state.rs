@@ -307,7 +307,7 @@ async fn remote_state_outputs_are_read_with_defaults_and_sensitive_marks() {
         Some(&Value::string("cn-north-4")),
         "a missing output takes its default"
     );
-    assert_eq!(input.get("max"), Some(&Value::Number(3.0)));
+    assert_eq!(input.get("max"), Some(&Value::number(3.0)));
     let password = input.get("password").expect("password");
     assert!(matches!(password, Value::Sensitive(_)), "{password:?}");
     assert!(!input.get("endpoint").unwrap().is_sensitive());

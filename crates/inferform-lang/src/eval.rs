@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
 use hcl_edit::template::{Directive, Element, Template};
-use inferform_types::{Diagnostic, Value};
+use inferform_types::{Diagnostic, Number, Value};
 
 use crate::config::Expr;
 
@@ -175,7 +175,11 @@ impl Evaluator<'_, '_> {
         Ok(match e {
             Expression::Null(_) => Value::Null,
             Expression::Bool(b) => Value::Bool(*b.value()),
-            Expression::Number(n) => Value::Number(n.value().as_f64().unwrap_or(f64::NAN)),
+            // Read from the literal's text, exactly (`0.1` is one tenth, not a float near it).
+            Expression::Number(n) => Value::Number(
+                Number::parse(&n.value().to_string())
+                    .unwrap_or_else(|| Number::from_f64(n.value().as_f64().unwrap_or(f64::NAN))),
+            ),
             Expression::String(s) => Value::String(s.as_str().to_string()),
             Expression::Array(items) => Value::List(
                 items
@@ -305,7 +309,7 @@ impl Evaluator<'_, '_> {
                     return Ok(Value::Unknown);
                 }
                 let r = match (u.operator.value(), v.unmarked()) {
-                    (UnaryOperator::Neg, Value::Number(n)) => Value::Number(-n),
+                    (UnaryOperator::Neg, Value::Number(n)) => Value::Number(-*n),
                     (UnaryOperator::Not, b) if to_bool(b).is_some() => {
                         Value::Bool(!to_bool(b).unwrap_or_default())
                     }
@@ -395,7 +399,7 @@ impl Evaluator<'_, '_> {
                 self.index(index, inner, key)?
             }
             TraversalOperator::LegacyIndex(i) => {
-                self.index(at, inner, Value::Number(*i.value() as f64))?
+                self.index(at, inner, Value::number(*i.value() as i64))?
             }
             TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => inner,
         };
@@ -414,28 +418,27 @@ impl Evaluator<'_, '_> {
         // A list index may be written as a string of a number (`list["1"]`), as Terraform
         // converts it.
         let key = match key.unmarked() {
-            Value::String(s) if matches!(collection, Value::List(_)) => {
-                match s.trim().parse::<f64>() {
-                    Ok(n) => Value::Number(n),
-                    Err(_) => key,
-                }
-            }
+            Value::String(s) if matches!(collection, Value::List(_)) => match Number::parse(s) {
+                Some(n) => Value::Number(n),
+                None => key,
+            },
             _ => key,
         };
         let result = match (collection, key.unmarked()) {
             (Value::List(mut items), Value::Number(n)) => {
                 let len = items.len();
-                if n.fract() != 0.0 || *n < 0.0 || (*n as usize) >= len {
+                let Some(i) = n
+                    .to_i64()
+                    .filter(|i| *i >= 0 && (*i as usize) < len)
+                    .map(|i| i as usize)
+                else {
                     return Err(self.error(
                         at,
-                        format!(
-                            "index {} is out of range for a list of {len} element(s)",
-                            inferform_types::value::format_number(*n)
-                        ),
+                        format!("index {n} is out of range for a list of {len} element(s)"),
                         "list indexes start at 0",
                     ));
-                }
-                items.swap_remove(*n as usize)
+                };
+                items.swap_remove(i)
             }
             (Value::Object(mut map), Value::String(k)) => match map.remove(k) {
                 Some(v) => v,
@@ -648,7 +651,7 @@ impl Evaluator<'_, '_> {
             Value::List(items) => items
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| (Value::Number(i as f64), v))
+                .map(|(i, v)| (Value::number(i), v))
                 .collect(),
             Value::Object(map) => map
                 .into_iter()
@@ -786,10 +789,10 @@ impl Evaluator<'_, '_> {
                 }
             },
             _ => {
-                let num = |this: &Self, v: &Value, at: &Expression| -> Result<f64, Diagnostic> {
+                let num = |this: &Self, v: &Value, at: &Expression| -> Result<Number, Diagnostic> {
                     match v {
                         Value::Number(n) => Ok(*n),
-                        Value::String(s) => s.trim().parse().map_err(|_| {
+                        Value::String(s) => Number::parse(s).ok_or_else(|| {
                             this.error(
                                 at,
                                 format!(
@@ -812,7 +815,7 @@ impl Evaluator<'_, '_> {
                     Plus => Value::Number(x + y),
                     Minus => Value::Number(x - y),
                     Mul => Value::Number(x * y),
-                    Div | Mod if y == 0.0 => {
+                    Div | Mod if y == Number::from(0) => {
                         return Err(self.error(
                             &b.rhs_expr,
                             "division by zero",
@@ -911,7 +914,7 @@ mod tests {
             "var".into(),
             Value::object([
                 ("env", Value::string("dev")),
-                ("n", Value::Number(3.0)),
+                ("n", Value::number(3.0)),
                 ("key", Value::string("k").sensitive()),
             ]),
         );
@@ -940,22 +943,22 @@ mod tests {
             run("\"x-${fabric_workspace.main.id}\"", &r).unwrap(),
             Value::Unknown
         );
-        assert_eq!(run("var.n * 2 + 1", &r).unwrap(), Value::Number(7.0));
+        assert_eq!(run("var.n * 2 + 1", &r).unwrap(), Value::number(7.0));
         assert_eq!(
             run("var.env == \"dev\" ? 1 : 2", &r).unwrap(),
-            Value::Number(1.0)
+            Value::number(1.0)
         );
         assert_eq!(
             run("[for i in [1, 2, 3] : i * 2 if i > 1]", &r).unwrap(),
-            Value::List(vec![Value::Number(4.0), Value::Number(6.0)])
+            Value::List(vec![Value::number(4.0), Value::number(6.0)])
         );
         assert_eq!(
             run("{for k, v in {a = 1} : upper(k) => v}", &r).unwrap(),
-            Value::object([("A", Value::Number(1.0))])
+            Value::object([("A", Value::number(1.0))])
         );
         assert_eq!(
             run("[{a = 1}, {a = 2}][*].a", &r).unwrap(),
-            Value::List(vec![Value::Number(1.0), Value::Number(2.0)])
+            Value::List(vec![Value::number(1.0), Value::number(2.0)])
         );
         assert_eq!(
             run("\"%{ for x in [1,2] }${x},%{ endfor }\"", &r).unwrap(),

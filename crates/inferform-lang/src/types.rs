@@ -132,14 +132,14 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
         }
         (Type::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
         (Type::Number, Value::Number(n)) => Ok(Value::Number(n)),
-        (Type::Number, Value::String(s)) => {
-            s.trim().parse::<f64>().map(Value::Number).map_err(|_| {
+        (Type::Number, Value::String(s)) => inferform_types::Number::parse(&s)
+            .map(Value::Number)
+            .ok_or_else(|| {
                 format!(
                     "a number is required, got the string {}",
                     crate::suggest::quoted(&s)
                 )
-            })
-        }
+            }),
         (Type::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
         (Type::Bool, Value::String(s)) if s == "true" || s == "false" => {
             Ok(Value::Bool(s == "true"))
@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(got["b"], 7);
         assert_eq!(got["e"], serde_json::json!({"p": {"n": 1}, "q": {"n": 2}}));
         // A required attribute cannot be left out.
-        let err = convert(Value::object([("b", Value::Number(1.0))]), &t).unwrap_err();
+        let err = convert(Value::object([("b", Value::number(1.0))]), &t).unwrap_err();
         assert_eq!(err, "attribute `a` is required");
     }
 
@@ -263,12 +263,12 @@ mod tests {
     #[test]
     fn converts_scalars() {
         assert_eq!(
-            convert(Value::Number(3.0), &Type::String).unwrap(),
+            convert(Value::number(3.0), &Type::String).unwrap(),
             Value::string("3")
         );
         assert_eq!(
             convert(Value::string("4"), &Type::Number).unwrap(),
-            Value::Number(4.0)
+            Value::number(4.0)
         );
         assert!(convert(Value::string("x"), &Type::Number).is_err());
         assert!(convert(Value::List(vec![]), &Type::String).is_err());

@@ -718,7 +718,7 @@ mod tests {
             ),
             ("key", Value::string("secret").sensitive()),
             ("empty", Value::List(vec![])),
-            ("nested", Value::object([("n", Value::Number(1.0))])),
+            ("nested", Value::object([("n", Value::number(1.0))])),
         ]);
         assert_eq!(
             unknown_marks(&v),

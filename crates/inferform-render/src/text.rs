@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn formats_nested_values() {
         let v = Value::object([
-            ("a", Value::Number(1.0)),
+            ("a", Value::number(1.0)),
             ("long", Value::List(vec![Value::string("x")])),
             ("s", Value::string("k").sensitive()),
         ]);

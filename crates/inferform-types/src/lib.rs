@@ -6,6 +6,7 @@
 
 pub mod addr;
 pub mod diag;
+pub mod number;
 pub mod schema;
 pub mod value;
 
@@ -13,5 +14,6 @@ pub use addr::{
     InstanceKey, ModulePath, ModuleStep, ResourceAddr, ResourceInstanceAddr, ResourceMode,
 };
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceSpan};
+pub use number::Number;
 pub use schema::{Attribute, Block, Nesting, Schema, Type};
 pub use value::Value;

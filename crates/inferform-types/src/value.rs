@@ -7,13 +7,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::Number;
+
 /// A configuration or state value.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
     #[default]
     Null,
     Bool(bool),
-    Number(f64),
+    Number(Number),
     String(String),
     List(Vec<Value>),
     Object(BTreeMap<String, Value>),
@@ -26,6 +28,10 @@ pub enum Value {
 impl Value {
     pub fn string(s: impl Into<String>) -> Self {
         Value::String(s.into())
+    }
+
+    pub fn number(n: impl Into<Number>) -> Self {
+        Value::Number(n.into())
     }
 
     pub fn object<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Self {
@@ -101,7 +107,7 @@ impl Value {
 
     pub fn as_f64(&self) -> Option<f64> {
         match self.unmarked() {
-            Value::Number(n) => Some(*n),
+            Value::Number(n) => Some(n.to_f64()),
             _ => None,
         }
     }
@@ -152,7 +158,7 @@ impl Value {
         Some(match self {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => number_to_json(*n),
+            Value::Number(n) => number_json(*n),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect::<Option<_>>()?)
@@ -189,7 +195,7 @@ impl Value {
         match json {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::Number(n) => Value::Number(json_number(n)),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(items) => {
                 Value::List(items.iter().map(Value::from_json).collect())
@@ -261,23 +267,38 @@ impl Value {
 }
 
 /// Whole numbers become JSON integers, others floats.
-pub fn number_to_json(n: f64) -> serde_json::Value {
-    if n.fract() == 0.0 && n.abs() < 9.223_372_036_854_775e18 {
-        serde_json::Value::from(n as i64)
-    } else {
-        serde_json::Number::from_f64(n)
-            .map(serde_json::Value::Number)
-            .unwrap_or(serde_json::Value::Null)
-    }
+pub fn number_to_json(n: impl Into<Number>) -> serde_json::Value {
+    number_json(n.into())
 }
 
-/// Formats a number as HCL writes it: `3`, `0.5`, and whole numbers up to 10^21 in all
-/// their digits (`100000000000000000000`, never `1e+20`), as Terraform does.
-pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e21 {
-        return format!("{n:.0}");
+/// A number as JSON: whole numbers as integers where JSON's readers take them exactly,
+/// others as the nearest float.
+pub fn number_json(n: Number) -> serde_json::Value {
+    if n.is_whole() {
+        if let Some(i) = n.to_i64() {
+            return serde_json::Value::from(i);
+        }
+        if let Ok(u) = n.to_string().parse::<u64>() {
+            return serde_json::Value::from(u);
+        }
     }
-    number_to_json(n).to_string()
+    serde_json::Number::from_f64(n.to_f64())
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// A JSON number, exactly: integers and decimals as written, not through a float.
+fn json_number(n: &serde_json::Number) -> Number {
+    if let Some(i) = n.as_i64() {
+        return Number::from(i);
+    }
+    Number::parse(&n.to_string()).unwrap_or_else(|| Number::from_f64(n.as_f64().unwrap_or(0.0)))
+}
+
+/// Formats a number as HCL writes it: `3`, `0.5`, and whole numbers in all their digits
+/// (`100000000000000000000`, never `1e+20`), as Terraform does.
+pub fn format_number(n: impl Into<Number>) -> String {
+    n.into().to_string()
 }
 
 impl fmt::Display for Value {
@@ -286,7 +307,7 @@ impl fmt::Display for Value {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::Number(n) => write!(f, "{n}"),
             Value::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
             Value::List(items) => {
                 f.write_str("[")?;
@@ -361,7 +382,7 @@ mod tests {
         let v = Value::object([
             ("key", Value::string("s3cr3t").sensitive()),
             ("id", Value::Unknown),
-            ("n", Value::Number(1.0)),
+            ("n", Value::Number(1.into())),
         ]);
         assert_eq!(
             v.to_json_redacted(),

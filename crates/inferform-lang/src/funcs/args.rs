@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use inferform_types::value::format_number;
-use inferform_types::Value;
+use inferform_types::{Number, Value};
 
 /// Why a call failed.
 pub struct FuncError {
@@ -42,10 +42,16 @@ pub(crate) fn string(v: &Value, what: &str) -> Result<String, FuncError> {
     }
 }
 
+/// A number argument as a float, for what floats serve (indexes, sizes, logarithms).
 pub(crate) fn number(v: &Value, what: &str) -> Result<f64, FuncError> {
+    exact(v, what).map(Number::to_f64)
+}
+
+/// A number argument exactly, for results that must keep every digit.
+pub(crate) fn exact(v: &Value, what: &str) -> Result<Number, FuncError> {
     match v {
         Value::Number(n) => Ok(*n),
-        Value::String(s) => s.trim().parse().map_err(|_| {
+        Value::String(s) => Number::parse(s).ok_or_else(|| {
             err(
                 format!("{what} must be a number, got {}", crate::suggest::quoted(s)),
                 "pass a number",

@@ -16,7 +16,7 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
             items
                 .iter()
                 .position(|v| v == &a[1])
-                .map(|i| Value::Number(i as f64))
+                .map(Value::number)
                 .ok_or_else(|| err("the item is not in the list", "check the list holds it"))
         }),
         "slice" => slice(a),
@@ -256,7 +256,9 @@ pub(super) fn set_of(items: Vec<Value>) -> Vec<Value> {
         out.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
     } else if out.iter().all(|v| matches!(v, Value::Number(_))) {
         out.sort_by(|x, y| match (x, y) {
-            (Value::Number(p), Value::Number(q)) => p.total_cmp(q),
+            (Value::Number(p), Value::Number(q)) => {
+                p.partial_cmp(q).unwrap_or(std::cmp::Ordering::Equal)
+            }
             _ => std::cmp::Ordering::Equal,
         });
     }

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
-use inferform_types::Value;
+use inferform_types::{Number, Value};
 use sha2::Digest;
 
 pub use args::FuncError;
-use args::{arity, err, list, map, number, read_file, string, strings};
+use args::{arity, err, exact, list, map, number, read_file, string, strings};
 use format::format;
 
 mod args;
@@ -171,26 +171,29 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
     Ok(match name {
         "abs" => {
             arity(name, a, 1)?;
-            Value::Number(number(&a[0], "the argument")?.abs())
+            Value::Number(exact(&a[0], "the argument")?.abs())
         }
         "ceil" => {
             arity(name, a, 1)?;
-            Value::Number(number(&a[0], "the argument")?.ceil())
+            Value::Number(exact(&a[0], "the argument")?.ceil())
         }
         "floor" => {
             arity(name, a, 1)?;
-            Value::Number(number(&a[0], "the argument")?.floor())
+            Value::Number(exact(&a[0], "the argument")?.floor())
         }
         "min" | "max" => {
-            let nums: Vec<f64> = a
+            let nums: Vec<Number> = a
                 .iter()
-                .map(|v| number(v, "each argument"))
+                .map(|v| exact(v, "each argument"))
                 .collect::<Result<_, _>>()?;
-            let pick = if name == "min" {
-                nums.iter().copied().reduce(f64::min)
-            } else {
-                nums.iter().copied().reduce(f64::max)
-            };
+            let pick = nums.iter().copied().reduce(|x, y| {
+                let first = if name == "min" { x <= y } else { x >= y };
+                if first {
+                    x
+                } else {
+                    y
+                }
+            });
             Value::Number(
                 pick.ok_or_else(|| {
                     err("needs at least one argument", format!("write {name}(1, 2)"))
@@ -201,7 +204,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 1)?;
             match &a[0] {
                 Value::Null => Value::Null,
-                v => Value::Number(number(v, "the argument")?),
+                v => Value::Number(exact(v, "the argument")?),
             }
         }
         "tostring" => {
@@ -284,9 +287,9 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "length" => {
             arity(name, a, 1)?;
             match &a[0] {
-                Value::List(items) => Value::Number(items.len() as f64),
-                Value::Object(m) => Value::Number(m.len() as f64),
-                Value::String(s) => Value::Number(text::graphemes(s).len() as f64),
+                Value::List(items) => Value::number(items.len()),
+                Value::Object(m) => Value::number(m.len()),
+                Value::String(s) => Value::number(text::graphemes(s).len()),
                 Value::Unknown => Value::Unknown,
                 other => {
                     return Err(err(
@@ -481,7 +484,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                         "ask for fewer than 1,048,576 numbers",
                     ));
                 }
-                out.push(Value::Number(x));
+                out.push(Value::number(x));
                 x += step;
             }
             Value::List(out)
@@ -601,7 +604,7 @@ mod tests {
                 vec![
                     Value::string("%s-%03d"),
                     Value::string("a"),
-                    Value::Number(7.0)
+                    Value::number(7.0)
                 ]
             ),
             Value::string("a-007")
@@ -621,8 +624,8 @@ mod tests {
                 "substr",
                 vec![
                     Value::string("hello"),
-                    Value::Number(1.0),
-                    Value::Number(3.0)
+                    Value::number(1.0),
+                    Value::number(3.0)
                 ]
             ),
             Value::string("ell")
@@ -645,33 +648,33 @@ mod tests {
         let args = vec![
             Value::string("%-4s|%5.1f|%05d|%3s"),
             Value::string("ab"),
-            Value::Number(2.6875),
-            Value::Number(-42.0),
+            Value::number(2.6875),
+            Value::number(-42.0),
             Value::string("x"),
         ];
         assert_eq!(f("format", args), Value::string("ab  |  2.7|-0042|  x"));
-        let huge = vec![Value::string("%.99999999999f"), Value::Number(1.0)];
+        let huge = vec![Value::string("%.99999999999f"), Value::number(1.0)];
         assert!(call("format", huge, None).is_err());
     }
 
     #[test]
     fn collection_functions() {
         let l = Value::List(vec![
-            Value::Number(1.0),
-            Value::Number(1.0),
-            Value::Number(2.0),
+            Value::number(1.0),
+            Value::number(1.0),
+            Value::number(2.0),
         ]);
-        assert_eq!(f("length", vec![l.clone()]), Value::Number(3.0));
+        assert_eq!(f("length", vec![l.clone()]), Value::number(3.0));
         assert_eq!(
             f("distinct", vec![l.clone()]),
-            Value::List(vec![Value::Number(1.0), Value::Number(2.0)])
+            Value::List(vec![Value::number(1.0), Value::number(2.0)])
         );
         assert_eq!(
-            f("range", vec![Value::Number(3.0)]),
+            f("range", vec![Value::number(3.0)]),
             Value::List(vec![
-                Value::Number(0.0),
-                Value::Number(1.0),
-                Value::Number(2.0)
+                Value::number(0.0),
+                Value::number(1.0),
+                Value::number(2.0)
             ])
         );
         assert_eq!(

@@ -1,8 +1,8 @@
 //! Numeric functions beyond the basic ones: `parseint`, `pow`, `log`, `signum`, `sum`.
 
-use inferform_types::Value;
+use inferform_types::{Number, Value};
 
-use super::args::{arity, err, list, number, string, FuncError};
+use super::args::{arity, err, exact, list, number, string, FuncError};
 
 /// The digits `parseint` reads, in order of value (bases 2 to 62, as Terraform).
 const DIGITS: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -24,12 +24,12 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
                     "signum takes whole numbers",
                 ));
             }
-            Ok(Value::Number(if x > 0.0 {
-                1.0
+            Ok(Value::number(if x > 0.0 {
+                1
             } else if x < 0.0 {
-                -1.0
+                -1
             } else {
-                0.0
+                0
             }))
         }),
         "sum" => arity(name, a, 1).and_then(|_| {
@@ -42,7 +42,10 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
             }
             items
                 .iter()
-                .try_fold(0.0, |acc, v| Ok(acc + number(v, "each element")?))
+                .try_fold(
+                    Number::from(0),
+                    |acc, v| Ok(acc + exact(v, "each element")?),
+                )
                 .map(Value::Number)
         }),
         _ => return None,
@@ -52,7 +55,7 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
 /// A result that is a number: infinity and NaN are errors, as Terraform's are.
 fn finite(x: f64) -> Result<Value, FuncError> {
     if x.is_finite() {
-        Ok(Value::Number(x))
+        Ok(Value::number(x))
     } else {
         Err(err(
             "the result is not a finite number",
@@ -85,7 +88,7 @@ fn parseint(a: &[Value]) -> Result<Value, FuncError> {
     if digits.is_empty() {
         return Err(bad());
     }
-    let mut value = 0f64;
+    let mut value = Number::from(0);
     for c in digits.chars() {
         // Up to base 36 letters are digits in either case; above, upper case is 36 to 61.
         let c = if base <= 36 {
@@ -97,7 +100,7 @@ fn parseint(a: &[Value]) -> Result<Value, FuncError> {
             .find(c)
             .filter(|&d| (d as u32) < base)
             .ok_or_else(bad)?;
-        value = value * base as f64 + d as f64;
+        value = value * Number::from(base as i64) + Number::from(d);
     }
     Ok(Value::Number(if negative { -value } else { value }))
 }

@@ -25,10 +25,10 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
         "timecmp" => arity(name, a, 2).and_then(|_| {
             let x = parse(&string(&a[0], "the first timestamp")?)?;
             let y = parse(&string(&a[1], "the second timestamp")?)?;
-            Ok(Value::Number(match x.cmp(&y) {
-                std::cmp::Ordering::Less => -1.0,
-                std::cmp::Ordering::Equal => 0.0,
-                std::cmp::Ordering::Greater => 1.0,
+            Ok(Value::number(match x.cmp(&y) {
+                std::cmp::Ordering::Less => -1,
+                std::cmp::Ordering::Equal => 0,
+                std::cmp::Ordering::Greater => 1,
             }))
         }),
         "formatdate" => arity(name, a, 2).and_then(|_| {

@@ -79,7 +79,7 @@ pub fn s(v: &str) -> Value {
 }
 
 pub fn n(v: f64) -> Value {
-    Value::Number(v)
+    Value::number(v)
 }
 
 pub fn change(

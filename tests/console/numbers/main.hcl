@@ -1,0 +1,1 @@
+# Numbers: exact decimals, as Terraform computes them.
