@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use inferform_lang::config::Config;
 use inferform_lang::decode::decode_body;
-use inferform_lang::eval::eval;
+use inferform_lang::eval::{eval, Scope};
 use inferform_provider::wait::create_refused;
 use inferform_provider::{Object, OpContext, Progress, Provider};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
@@ -22,6 +22,7 @@ use inferform_types::{
 };
 use tokio::task::JoinSet;
 
+use crate::conditions::{check_blocks, resource_conditions};
 use crate::plan::{
     expand, instance_scope, json_object, resource_exprs, set_instance, Plan, ResourceChange,
 };
@@ -112,8 +113,14 @@ pub(crate) fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
 }
 
 impl Ctx {
-    /// Evaluates the instance's configuration now that everything it depends on is applied.
-    fn configured(&self, change: &ResourceChange) -> Result<(Value, Object), String> {
+    /// Runs `f` with the instance's resource, schema and scope as they are now that
+    /// everything it depends on is applied: variables, locals and module outputs are worked
+    /// out afresh, since what they read may have been applied since the plan.
+    fn in_instance_scope<T>(
+        &self,
+        change: &ResourceChange,
+        f: impl FnOnce(&inferform_lang::config::Resource, &Schema, &Scope, &Env) -> Result<T, String>,
+    ) -> Result<T, String> {
         let r = self
             .config
             .resource(&change.addr.resource.config_addr())
@@ -126,8 +133,6 @@ impl Ctx {
             .get(&r.addr.type_name)
             .ok_or("unknown resource type")?;
         let roots = self.root.read().unwrap_or_else(|p| p.into_inner());
-        // Variables, locals and module outputs are worked out afresh: what they read may
-        // have been applied since the plan.
         let env = Env::for_apply(&self.config, &self.vars, self.base_dir.clone())
             .with_workspace(&self.workspace);
         let scope = env.scope(&roots, &change.addr.resource.module, &resource_exprs(r));
@@ -155,16 +160,40 @@ impl Ctx {
         };
         let each = keys.get(&change.addr.key).cloned().flatten();
         let iscope = instance_scope(&scope, &change.addr.key, &each, r.count.is_some());
-        let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
-        let mut diags = env.take_diagnostics();
-        let cfg = decode_body(&r.body, schema, &iscope, &what, &mut diags);
-        if let Some(d) = diags.iter().find(|d| d.is_error()) {
-            return Err(d.message.clone());
-        }
-        let json = cfg.to_json().ok_or_else(|| {
-            "a value is still unknown after its dependencies were applied".to_string()
-        })?;
-        Ok((cfg, json_object(&strip_nulls(json))))
+        f(r, schema, &iscope, &env)
+    }
+
+    /// Evaluates the instance's configuration now that everything it depends on is applied,
+    /// once its preconditions hold.
+    fn configured(&self, change: &ResourceChange) -> Result<(Value, Object), String> {
+        self.in_instance_scope(change, |r, schema, iscope, env| {
+            let subject = change.addr.to_string();
+            if let Some(d) = resource_conditions(r, iscope, &subject, None, true).first() {
+                return Err(with_help(d, &subject));
+            }
+            let what = format!("resource \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+            let mut diags = env.take_diagnostics();
+            let cfg = decode_body(&r.body, schema, iscope, &what, &mut diags);
+            if let Some(d) = diags.iter().find(|d| d.is_error()) {
+                return Err(d.message.clone());
+            }
+            let json = cfg.to_json().ok_or_else(|| {
+                "a value is still unknown after its dependencies were applied".to_string()
+            })?;
+            Ok((cfg, json_object(&strip_nulls(json))))
+        })
+    }
+
+    /// Checks the postconditions of an object just made or changed (`self` is `object`).
+    /// The object stays in state either way; a failure stops what depends on it.
+    fn postconditions(&self, change: &ResourceChange, object: &Value) -> Result<(), String> {
+        self.in_instance_scope(change, |r, _, iscope, _| {
+            let subject = change.addr.to_string();
+            match resource_conditions(r, iscope, &subject, Some(object), true).first() {
+                Some(d) => Err(with_help(d, &subject)),
+                None => Ok(()),
+            }
+        })
     }
 
     fn timeout(&self, change: &ResourceChange, op: &str) -> Option<Duration> {
@@ -191,7 +220,7 @@ impl Ctx {
         type_name: &str,
         attrs: &Object,
         cfg: &Value,
-    ) -> Result<(), String> {
+    ) -> Result<Value, String> {
         let full = serde_json::Value::Object(attrs.clone());
         let state = ResourceState {
             addr: change.addr.to_string(),
@@ -212,9 +241,9 @@ impl Ctx {
         set_instance(
             &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
             &change.addr,
-            v,
+            v.clone(),
         );
-        Ok(())
+        Ok(v)
     }
 
     async fn create(
@@ -240,10 +269,11 @@ impl Ctx {
             .await
         {
             Ok(obj) => {
-                self.record(change, type_name, &obj, cfg)?;
+                let made = self.record(change, type_name, &obj, cfg)?;
                 self.store
                     .clear_intent(&intent.addr)
                     .map_err(|e| e.to_string())?;
+                self.postconditions(change, &made)?;
                 Ok(obj)
             }
             Err(e) if e.kind == inferform_provider::ErrorKind::Failed => {
@@ -386,7 +416,8 @@ impl Ctx {
                     )
                     .await
                     .map_err(|e| e.to_string())?;
-                self.record(change, type_name, &obj, &cfg)?;
+                let changed = self.record(change, type_name, &obj, &cfg)?;
+                self.postconditions(change, &changed)?;
                 Ok(id_of(&obj))
             }
             (Action::Replace { create_first: true }, _) => {
@@ -433,6 +464,19 @@ impl Ctx {
                 Ok(None)
             }
         }
+    }
+}
+
+/// A condition's diagnostic as one failure message of `subject` (which the failure is
+/// reported against, so its name is not repeated): what failed, and the help that says why.
+fn with_help(d: &Diagnostic, subject: &str) -> String {
+    let message = d
+        .message
+        .strip_prefix(&format!("{subject}: "))
+        .unwrap_or(&d.message);
+    match &d.help {
+        Some(help) => format!("{message} ({help})"),
+        None => message.to_string(),
     }
 }
 
@@ -796,6 +840,10 @@ impl Engine {
                     Ok(_) => {}
                     Err(d) => outcome.diagnostics.push(d),
                 }
+            }
+            // Check blocks are judged on the objects as they now are: failures warn.
+            for d in check_blocks(&input.config, &env, &roots) {
+                outcome.diagnostics.push(d);
             }
         }
         if let Err(e) = input.store.put_outputs(&outcome.outputs) {

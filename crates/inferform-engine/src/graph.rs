@@ -29,6 +29,18 @@ pub struct ConfigGraph {
     pub index: BTreeMap<Node, NodeIndex>,
 }
 
+/// The expressions of a resource's preconditions and postconditions: what they read is
+/// read by the resource, and orders it as its arguments do.
+pub(crate) fn condition_exprs(
+    r: &inferform_lang::config::Resource,
+) -> impl Iterator<Item = &inferform_lang::Expr> {
+    r.lifecycle
+        .preconditions
+        .iter()
+        .chain(&r.lifecycle.postconditions)
+        .flat_map(|c| [&c.condition, &c.error_message])
+}
+
 /// Every expression in a body, nested blocks included.
 pub fn body_exprs(body: &Body) -> Vec<&Expr> {
     let mut out: Vec<&Expr> = body.attributes.iter().map(|a| &a.expr).collect();
@@ -217,6 +229,7 @@ impl ConfigGraph {
                 .chain(r.count.iter())
                 .chain(r.for_each.iter())
                 .chain(r.lifecycle.replace_triggered_by.iter())
+                .chain(condition_exprs(r))
             {
                 add_refs(&from, path, e, &mut edges);
             }

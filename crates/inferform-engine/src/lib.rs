@@ -12,6 +12,7 @@ use inferform_types::Schema;
 
 pub mod apply;
 pub mod builtin;
+mod conditions;
 pub mod console;
 pub mod diff;
 pub mod graph;

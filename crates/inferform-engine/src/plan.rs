@@ -14,8 +14,9 @@ use inferform_types::{
     Diagnostic, Diagnostics, InstanceKey, ModulePath, ResourceAddr, ResourceInstanceAddr, Value,
 };
 
+use crate::conditions::{check_blocks, resource_conditions};
 use crate::diff::{diff, mark_sensitive, planned_create, state_attributes};
-use crate::graph::{body_exprs, ConfigGraph, Node};
+use crate::graph::{body_exprs, condition_exprs, ConfigGraph, Node};
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
 
@@ -1251,6 +1252,12 @@ impl Engine {
                 }
             }
         }
+        // Check blocks read the plan's values, complete only when nothing failed.
+        if !opts.destroy && !diags.has_errors() {
+            check_blocks(config, &env, &roots)
+                .into_iter()
+                .for_each(|d| diags.push(d));
+        }
         plan.changes.sort_by(|a, b| a.addr.cmp(&b.addr));
         if !opts.targets.is_empty() || !opts.module_targets.is_empty() {
             plan.targeted = true;
@@ -1307,6 +1314,10 @@ impl Engine {
             let addr = r.addr.clone().in_module(m).instance(key.clone());
             let iscope = instance_scope(&scope, &key, &each, r.count.is_some());
             let before_errors = diags.0.len();
+            let subject = addr.to_string();
+            resource_conditions(r, &iscope, &subject, None, false)
+                .into_iter()
+                .for_each(|d| diags.push(d));
             let mut cfg = decode_body(&r.body, schema, &iscope, &what, diags);
             if diags.0[before_errors..].iter().any(|d| d.is_error()) {
                 continue;
@@ -1365,6 +1376,11 @@ impl Engine {
                     }
                 }
             };
+            if let Some(planned) = &change.after {
+                resource_conditions(r, &iscope, &subject, Some(planned), false)
+                    .into_iter()
+                    .for_each(|d| diags.push(d));
+            }
             out.push(change);
         }
         Some(out)
@@ -1470,6 +1486,7 @@ pub(crate) fn resource_exprs(r: &Resource) -> Vec<&inferform_lang::Expr> {
     let mut exprs = body_exprs(&r.body);
     exprs.extend(r.count.iter());
     exprs.extend(r.for_each.iter());
+    exprs.extend(condition_exprs(r));
     exprs
 }
 

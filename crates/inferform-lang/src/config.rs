@@ -149,6 +149,41 @@ pub struct Lifecycle {
     /// `replace_triggered_by`: references to resources (replace when they change) or to
     /// their attributes (replace when the value changes).
     pub replace_triggered_by: Vec<Expr>,
+    /// `precondition` blocks: checked before the resource's change is planned (and again
+    /// before it is made, when the plan could not know).
+    pub preconditions: Vec<Condition>,
+    /// `postcondition` blocks: checked against the planned object (`self`), and against the
+    /// object the cloud returns once it is made.
+    pub postconditions: Vec<Condition>,
+}
+
+/// A `precondition`, `postcondition` or check `assert` block: a condition that must hold,
+/// and what to say when it does not.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub condition: Expr,
+    /// A string template, evaluated where the condition is.
+    pub error_message: Expr,
+    /// The block's header, where its failure is reported when the condition cannot be.
+    pub span: SourceSpan,
+}
+
+/// A `check "NAME" { assert { ... } }` block: conditions about the whole configuration,
+/// checked at the end of every plan and apply; a failure is a warning, never an error.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    pub asserts: Vec<Condition>,
+    pub span: SourceSpan,
+}
+
+/// A `removed { from = ..., lifecycle { destroy = false } }` block: the resource has left the
+/// configuration; with `destroy = false` its objects are forgotten by state, not destroyed.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    pub from: ResourceAddr,
+    pub destroy: bool,
+    pub span: SourceSpan,
 }
 
 /// A `resource` or `data` block.
@@ -280,6 +315,10 @@ pub struct Config {
     pub outputs: BTreeMap<String, Output>,
     pub moved: Vec<Moved>,
     pub imports: Vec<Import>,
+    /// The root module's `check` blocks.
+    pub checks: Vec<Check>,
+    /// The root module's `removed` blocks.
+    pub removed: Vec<Removed>,
     /// The root module's `module` blocks.
     pub calls: BTreeMap<String, ModuleCall>,
     /// Every child module by its path in the configuration (instance keys `None`).

@@ -605,14 +605,20 @@ impl Loader {
         match kind {
             "resource" | "data" => self.resource(source, block, kind == "data"),
             "provider" => {
-                let Some(labels) = self.labels(source, block, &["NAME"]) else { return };
+                let Some(labels) = self.labels(source, block, &["NAME"]) else {
+                    return;
+                };
                 let body = self.body(source, block);
                 let alias = self.literal_string(body.attribute("alias"));
                 self.config.providers.push(ProviderConfig {
                     name: labels[0].clone(),
                     alias,
                     body: Body {
-                        attributes: body.attributes.into_iter().filter(|a| a.name != "alias").collect(),
+                        attributes: body
+                            .attributes
+                            .into_iter()
+                            .filter(|a| a.name != "alias")
+                            .collect(),
                         ..body
                     },
                     span: header_span(source, block),
@@ -639,18 +645,27 @@ impl Loader {
                             "inferform::config::duplicate_local",
                             format!("local value `{}` is defined twice", attr.name),
                             attr.name_span.clone(),
-                            format!("the first definition is at {}:{line}; remove or rename one", prev.span.file),
+                            format!(
+                                "the first definition is at {}:{line}; remove or rename one",
+                                prev.span.file
+                            ),
                         );
                         continue;
                     }
                     self.config.locals.insert(
                         attr.name.clone(),
-                        Local { name: attr.name.clone(), span: attr.name_span.clone(), expr: attr.expr },
+                        Local {
+                            name: attr.name.clone(),
+                            span: attr.name_span.clone(),
+                            expr: attr.expr,
+                        },
                     );
                 }
             }
             "output" => {
-                let Some(labels) = self.labels(source, block, &["NAME"]) else { return };
+                let Some(labels) = self.labels(source, block, &["NAME"]) else {
+                    return;
+                };
                 let body = self.body(source, block);
                 let span = header_span(source, block);
                 self.only_attributes(&body, &["value", "sensitive", "description"], "output");
@@ -666,7 +681,9 @@ impl Loader {
                 let output = Output {
                     name: labels[0].clone(),
                     value: value.expr.clone(),
-                    sensitive: self.literal_bool(body.attribute("sensitive")).unwrap_or(false),
+                    sensitive: self
+                        .literal_bool(body.attribute("sensitive"))
+                        .unwrap_or(false),
                     description: self.literal_string(body.attribute("description")),
                     span,
                 };
@@ -685,14 +702,23 @@ impl Loader {
             "moved" => self.moved(source, block),
             "import" => self.import(source, block),
             "module" => self.module_call(source, block),
-            "check" => self.error(
-                "inferform::config::unsupported_block",
-                format!("`{kind}` blocks are not supported by this version of inferform"),
-                header_span(source, block),
-                "remove the block; resources, data, modules, variables, locals, outputs and providers are supported",
-            ),
+            "check" => self.check(source, block),
+            "removed" => self.removed(source, block),
             other => {
-                let known = ["resource", "data", "module", "provider", "variable", "locals", "output", "terraform"];
+                let known = [
+                    "resource",
+                    "data",
+                    "module",
+                    "provider",
+                    "variable",
+                    "locals",
+                    "output",
+                    "terraform",
+                    "moved",
+                    "import",
+                    "check",
+                    "removed",
+                ];
                 let help = match crate::suggest::did_you_mean(other, known.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("the top-level blocks are: {}", known.join(", ")),
@@ -1009,6 +1035,158 @@ impl Loader {
             }
         }
         out
+    }
+
+    /// The `kind` blocks of `body` (`precondition`, `postcondition`, `assert`), each with
+    /// `condition` and `error_message`.
+    fn conditions(&mut self, body: &Body, kind: &str) -> Vec<Condition> {
+        let mut out = Vec::new();
+        for block in body.blocks.iter().filter(|b| b.kind == kind) {
+            self.only_attributes(&block.body, &["condition", "error_message"], kind);
+            match (
+                block.body.attribute("condition"),
+                block.body.attribute("error_message"),
+            ) {
+                (Some(c), Some(m)) => out.push(Condition {
+                    condition: c.expr.clone(),
+                    error_message: m.expr.clone(),
+                    span: block.kind_span.clone(),
+                }),
+                _ => self.error(
+                    "inferform::config::condition",
+                    format!("a {kind} block needs `condition` and `error_message`"),
+                    block.kind_span.clone(),
+                    format!(
+                        "write {kind} {{ condition = length(var.x) > 0, error_message = \"...\" }}"
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
+    /// `check "NAME" { assert { ... } }`.
+    fn check(&mut self, source: &Source, block: &mut Block) {
+        let Some(labels) = self.labels(source, block, &["NAME"]) else {
+            return;
+        };
+        let span = header_span(source, block);
+        let body = self.body(source, block);
+        if !self.root {
+            self.error(
+                "inferform::config::unsupported_block",
+                "`check` blocks are supported in the root module only",
+                span,
+                "move the check block to the root module",
+            );
+            return;
+        }
+        for b in body.blocks.iter().filter(|b| b.kind != "assert") {
+            let help = if b.kind == "data" {
+                "data sources scoped to a check block are not supported yet: declare the data source outside the check block and refer to it"
+            } else {
+                "a check block holds assert { condition, error_message } blocks"
+            };
+            self.error(
+                "inferform::config::unexpected_block",
+                format!("unexpected block `{}` in check block", b.kind),
+                b.kind_span.clone(),
+                help,
+            );
+        }
+        for a in &body.attributes {
+            self.error(
+                "inferform::config::unknown_attribute",
+                format!("unknown argument `{}` in check block", a.name),
+                a.name_span.clone(),
+                "a check block holds assert { condition, error_message } blocks",
+            );
+        }
+        let asserts = self.conditions(&body, "assert");
+        if asserts.is_empty() {
+            self.error(
+                "inferform::config::condition",
+                "a check block needs at least one assert block",
+                span.clone(),
+                "add assert { condition = ..., error_message = \"...\" }",
+            );
+        }
+        let name = labels[0].clone();
+        if self.config.checks.iter().any(|c| c.name == name) {
+            self.error(
+                "inferform::config::duplicate_check",
+                format!("check `{name}` is defined twice"),
+                span,
+                "check names must be unique; remove or rename one",
+            );
+            return;
+        }
+        self.config.checks.push(Check {
+            name,
+            asserts,
+            span,
+        });
+    }
+
+    /// `removed { from = TYPE.NAME, lifecycle { destroy = false } }`.
+    fn removed(&mut self, source: &Source, block: &mut Block) {
+        if !block.labels.is_empty() {
+            self.labels(source, block, &[]);
+            return;
+        }
+        let span = header_span(source, block);
+        let body = self.body(source, block);
+        if !self.root {
+            self.error(
+                "inferform::config::unsupported_block",
+                "`removed` blocks are supported in the root module only",
+                span,
+                "move the removed block to the root module",
+            );
+            return;
+        }
+        let Some(from) = self.instance_ref(&body, "from", "removed", &span) else {
+            return;
+        };
+        if from.key != inferform_types::InstanceKey::None {
+            self.error(
+                "inferform::config::bad_address",
+                "`from` in a removed block names a whole resource, not one instance",
+                body.attribute("from")
+                    .map_or(span.clone(), |a| a.expr.span()),
+                "write from = TYPE.NAME",
+            );
+            return;
+        }
+        let mut destroy = true;
+        for b in &body.blocks {
+            if b.kind != "lifecycle" {
+                self.error(
+                    "inferform::config::unexpected_block",
+                    format!("unexpected block `{}` in removed block", b.kind),
+                    b.kind_span.clone(),
+                    "a removed block takes from and lifecycle { destroy }",
+                );
+                continue;
+            }
+            self.only_attributes(&b.body, &["destroy"], "lifecycle");
+            destroy = self
+                .literal_bool(b.body.attribute("destroy"))
+                .unwrap_or(true);
+        }
+        for a in body.attributes.iter().filter(|a| a.name != "from") {
+            self.error(
+                "inferform::config::unknown_attribute",
+                format!("unknown argument `{}` in removed block", a.name),
+                a.name_span.clone(),
+                "a removed block takes from and lifecycle { destroy }",
+            );
+        }
+        self.config.removed.push(Removed {
+            from: from.resource,
+            destroy,
+            span,
+        });
     }
 
     fn resource(&mut self, source: &Source, block: &mut Block, data: bool) {
@@ -1374,8 +1552,18 @@ impl Loader {
     }
 
     fn lifecycle(&mut self, body: &Body) -> Lifecycle {
+        let attributes_only = Body {
+            attributes: body.attributes.clone(),
+            blocks: body
+                .blocks
+                .iter()
+                .filter(|b| b.kind != "precondition" && b.kind != "postcondition")
+                .cloned()
+                .collect(),
+            span: body.span.clone(),
+        };
         self.only_attributes(
-            body,
+            &attributes_only,
             &[
                 "create_before_destroy",
                 "prevent_destroy",
@@ -1393,6 +1581,8 @@ impl Loader {
                 .unwrap_or(false),
             ignore_changes: Vec::new(),
             replace_triggered_by: Vec::new(),
+            preconditions: self.conditions(body, "precondition"),
+            postconditions: self.conditions(body, "postcondition"),
         };
         if let Some(attr) = body.attribute("replace_triggered_by") {
             match &attr.expr.expr {

@@ -133,9 +133,18 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
         exprs.extend(r.count.iter());
         exprs.extend(r.for_each.iter());
         exprs.extend(r.lifecycle.replace_triggered_by.iter());
+        for c in &r.lifecycle.preconditions {
+            exprs.extend([&c.condition, &c.error_message]);
+        }
         let meta = (r.count.is_some(), r.for_each.is_some());
         for e in exprs {
             check_refs(e, &here, schemas, meta, &mut diags);
+            check_no_self(e, "outside a postcondition", &mut diags);
+        }
+        for c in &r.lifecycle.postconditions {
+            for e in [&c.condition, &c.error_message] {
+                check_refs(e, &here, schemas, meta, &mut diags);
+            }
         }
         for m in [&r.count, &r.for_each].into_iter().flatten() {
             for reference in references(m) {
@@ -219,8 +228,59 @@ impl Here<'_> {
     }
 }
 
+/// `self` means the object a postcondition checks; anywhere else it is a mistake.
+fn check_no_self(expr: &Expr, where_: &str, diags: &mut Diagnostics) {
+    for r in references(expr) {
+        if matches!(r.subject, Subject::SelfRef) {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::self_reference",
+                    format!("`self` cannot be used {where_}"),
+                )
+                .with_span(r.span)
+                .with_help("`self` is the resource's own object, in its postcondition blocks"),
+            );
+        }
+    }
+}
+
+/// Checks the root module's `check` and `removed` blocks.
+fn check_checks_and_removed(
+    config: &Config,
+    here: &Here,
+    schemas: &Schemas,
+    diags: &mut Diagnostics,
+) {
+    for check in &config.checks {
+        for a in &check.asserts {
+            for e in [&a.condition, &a.error_message] {
+                check_refs(e, here, schemas, (false, false), diags);
+                check_no_self(e, "in a check block", diags);
+            }
+        }
+    }
+    for removed in &config.removed {
+        if config.resource(&removed.from).is_some() {
+            diags.push(
+                Diagnostic::error(
+                    "inferform::config::removed_still_configured",
+                    format!(
+                        "{} is in a removed block but still in the configuration",
+                        removed.from
+                    ),
+                )
+                .with_span(removed.span.clone())
+                .with_help("delete the resource block, or the removed block"),
+            );
+        }
+    }
+}
+
 /// Checks one module's locals, outputs, variables and `module` blocks.
 fn check_module(here: &Here, schemas: &Schemas, diags: &mut Diagnostics) {
+    if here.path.is_root() {
+        check_checks_and_removed(here.config, here, schemas, diags);
+    }
     for local in here.view.locals.values() {
         check_refs(&local.expr, here, schemas, (false, false), diags);
     }

@@ -1,4 +1,8 @@
 check "health" {
+  data "fabric_workspace" "main" {
+    name = "x"
+  }
+
   assert {
     condition     = true
     error_message = "never"

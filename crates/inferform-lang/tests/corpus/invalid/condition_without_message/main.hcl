@@ -1,0 +1,9 @@
+resource "inferform_data" "a" {
+  input = 1
+
+  lifecycle {
+    precondition {
+      condition = true
+    }
+  }
+}

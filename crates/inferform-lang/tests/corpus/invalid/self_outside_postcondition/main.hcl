@@ -1,0 +1,10 @@
+resource "inferform_data" "a" {
+  input = 1
+
+  lifecycle {
+    precondition {
+      condition     = self.input > 0
+      error_message = "positive"
+    }
+  }
+}

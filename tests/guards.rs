@@ -1,0 +1,116 @@
+//! The blocks teams use to guard changes, through the binary: `precondition` and
+//! `postcondition` in `lifecycle`, `check` blocks, and `removed` blocks.
+
+mod support;
+
+use support::Work;
+
+const GUARDED: &str = r#"
+variable "replicas" {
+  type    = number
+  default = 2
+}
+
+resource "inferform_data" "pool" {
+  input = var.replicas
+
+  lifecycle {
+    precondition {
+      condition     = var.replicas > 0
+      error_message = "replicas must be positive, got ${var.replicas}"
+    }
+    postcondition {
+      condition     = startswith(self.id, var.prefix)
+      error_message = "the pool's id does not start with ${var.prefix}"
+    }
+  }
+}
+
+variable "prefix" {
+  type    = string
+  default = ""
+}
+
+resource "inferform_data" "consumer" {
+  input = inferform_data.pool.id
+}
+
+check "capacity" {
+  assert {
+    condition     = inferform_data.pool.output < 3
+    error_message = "more than two replicas costs more than planned"
+  }
+}
+"#;
+
+#[test]
+fn a_failed_precondition_stops_the_plan_and_names_its_values() {
+    let work = Work::new(&[("main.hcl", GUARDED)]);
+    let plan = work.run(&["plan", "--var", "replicas=0"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr.contains("inferform::plan::precondition_failed"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stderr
+            .contains("inferform_data.pool: precondition failed: replicas must be positive, got 0"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stderr
+            .contains("`var.replicas > 0` is false; it read var.replicas = 0"),
+        "{plan:?}"
+    );
+    let apply = work.run(&["apply", "--auto-approve", "--var", "replicas=0"]);
+    assert_eq!(apply.code, 1, "{apply:?}");
+    assert_eq!(work.run(&["state", "list"]).stdout.trim(), "");
+}
+
+#[test]
+fn a_postcondition_known_only_after_apply_is_judged_then() {
+    let work = Work::new(&[("main.hcl", GUARDED)]);
+    // The id is known only once the object exists: the plan cannot judge it.
+    let plan = work.run(&["plan", "--var", "prefix=nope"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let apply = work.run(&["apply", "--auto-approve", "--var", "prefix=nope"]);
+    assert_eq!(apply.code, 1, "{apply:?}");
+    assert!(
+        apply.stderr.contains(
+            "inferform_data.pool: postcondition failed: the pool's id does not start with nope"
+        ),
+        "{apply:?}"
+    );
+    // The object exists and stays in state; what depends on it is not attempted.
+    let list = work.run(&["state", "list"]).stdout;
+    assert_eq!(list.trim(), "inferform_data.pool", "{list}");
+    assert!(
+        apply.stderr.contains("inferform_data.consumer"),
+        "{apply:?}"
+    );
+    // With a condition that holds, the next apply goes on.
+    let apply = work.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+}
+
+#[test]
+fn a_failed_check_warns_in_plan_and_apply_and_changes_nothing_else() {
+    let work = Work::new(&[("main.hcl", GUARDED)]);
+    let apply = work.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(!apply.stderr.contains("check"), "{apply:?}");
+    let apply = work.run(&["apply", "--auto-approve", "--var", "replicas=5"]);
+    assert_eq!(apply.code, 0, "a failed check only warns: {apply:?}");
+    assert!(
+        apply.stderr.contains(
+            "check \"capacity\": check assertion failed: more than two replicas costs more than planned"
+        ),
+        "{apply:?}"
+    );
+    let plan = work.run(&["plan", "--var", "replicas=5", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stderr.contains("inferform::check::assertion_failed"),
+        "{plan:?}"
+    );
+}
