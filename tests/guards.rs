@@ -114,3 +114,70 @@ fn a_failed_check_warns_in_plan_and_apply_and_changes_nothing_else() {
         "{plan:?}"
     );
 }
+
+#[test]
+fn a_removed_block_forgets_the_object_and_leaves_it_in_the_cloud() {
+    let provider = "provider \"fabric\" {\n  region = \"cn-southwest-2\"\n}\n";
+    let kept = "resource \"fabric_workspace\" \"kept\" {\n  name = \"kept\"\n}\n";
+    let both = format!(
+        "{provider}\n{kept}\nresource \"fabric_workspace\" \"legacy\" {{\n  name = \"legacy\"\n}}\n"
+    );
+    let work = Work::new(&[("main.hcl", &both)]);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+
+    // Still configured and in a removed block: refused.
+    let removed = "removed {\n  from = fabric_workspace.legacy\n\n  lifecycle {\n    destroy = false\n  }\n}\n";
+    work.write("main.hcl", &format!("{both}\n{removed}"));
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr
+            .contains("inferform::config::removed_still_configured"),
+        "{plan:?}"
+    );
+
+    work.write("main.hcl", &format!("{provider}\n{kept}\n{removed}"));
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout.contains(
+            "# fabric_workspace.legacy will no longer be managed by inferform, but will not be destroyed"
+        ),
+        "{plan:?}"
+    );
+    assert!(plan.stdout.contains("0 to destroy"), "{plan:?}");
+    assert!(
+        plan.stdout.contains(" - fabric_workspace.legacy"),
+        "{plan:?}"
+    );
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_eq!(
+        work.run(&["state", "list"]).stdout.trim(),
+        "fabric_workspace.kept"
+    );
+    let names: Vec<String> = work.cloud_objects()["fabric_workspace"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(names.contains(&"legacy".to_string()), "{names:?}");
+    // Nothing left to do.
+    let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+
+    // Without `destroy = false` a removed block destroys, as deleting the block would.
+    let work = Work::new(&[("main.hcl", &both)]);
+    assert_eq!(
+        work.run(&["apply", "--local-cloud", "--auto-approve"]).code,
+        0
+    );
+    work.write(
+        "main.hcl",
+        &format!("{provider}\n{kept}\nremoved {{\n  from = fabric_workspace.legacy\n}}\n"),
+    );
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert!(plan.stdout.contains("1 to destroy"), "{plan:?}");
+}

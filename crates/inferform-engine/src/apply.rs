@@ -358,7 +358,9 @@ impl Ctx {
     /// none (a create, a replacement half done), never the value it was planned to have.
     fn not_made(&self, change: &ResourceChange) {
         let before = match change.action {
-            Action::Update | Action::Delete | Action::NoOp => change.before.clone(),
+            Action::Update | Action::Delete | Action::NoOp | Action::Forget => {
+                change.before.clone()
+            }
             Action::Create | Action::Replace { .. } | Action::Read => None,
         };
         let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
@@ -455,6 +457,15 @@ impl Ctx {
                 self.create(provider.as_ref(), change, &cfg, &planned)
                     .await
                     .map(|o| id_of(&o))
+            }
+            // Forgotten: state lets go of the object; the cloud keeps it.
+            (Action::Forget, _) => {
+                self.store
+                    .remove_resource(&change.addr.to_string())
+                    .map_err(|e| e.to_string())?;
+                let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
+                set_instance(&mut root, &change.addr, Value::Null);
+                Ok(None)
             }
             (Action::Delete, _) => {
                 let before = change.before.clone().unwrap_or(Value::Null);
@@ -739,7 +750,7 @@ impl Engine {
                             outcome.added += 1;
                             outcome.destroyed += 1
                         }
-                        Action::NoOp | Action::Read => {}
+                        Action::NoOp | Action::Read | Action::Forget => {}
                     }
                     if input.stop.load(Ordering::SeqCst) || state_failed.load(Ordering::SeqCst) {
                         stopped = true;

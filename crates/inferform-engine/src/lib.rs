@@ -45,8 +45,13 @@ pub enum Action {
     Create,
     Read,
     Update,
-    Replace { create_first: bool },
+    Replace {
+        create_first: bool,
+    },
     Delete,
+    /// The object leaves state but stays in its cloud: its resource is in a `removed` block
+    /// with `lifecycle { destroy = false }`.
+    Forget,
 }
 
 impl Action {
@@ -59,6 +64,7 @@ impl Action {
             Action::Delete => "Destroying",
             Action::Read => "Reading",
             Action::NoOp => "Keeping",
+            Action::Forget => "Removing from state",
         }
     }
 
@@ -71,6 +77,7 @@ impl Action {
             Action::Delete => "Destruction complete",
             Action::Read => "Read complete",
             Action::NoOp => "No changes",
+            Action::Forget => "Removed from state",
         }
     }
 }

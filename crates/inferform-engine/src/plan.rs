@@ -154,7 +154,7 @@ impl Plan {
                     c.2 += 1
                 }
                 Action::Delete => c.2 += 1,
-                Action::NoOp | Action::Read => {}
+                Action::NoOp | Action::Read | Action::Forget => {}
             }
         }
         c
@@ -1207,10 +1207,19 @@ impl Engine {
                 .schemas
                 .get(ty)
                 .map_or(before.clone(), |s| mark_sensitive(before, s));
+            // A `removed` block with `destroy = false`: state lets go, the cloud keeps it.
+            let forget = !opts.destroy
+                && config.removed.iter().any(|r| {
+                    !r.destroy && r.from == a.resource.config_addr() && a.resource.module.is_root()
+                });
             plan.changes.push(ResourceChange {
                 addr: a,
                 provider: provider.clone(),
-                action: Action::Delete,
+                action: if forget {
+                    Action::Forget
+                } else {
+                    Action::Delete
+                },
                 before: Some(before),
                 after: None,
                 replace_paths: Vec::new(),

@@ -111,6 +111,7 @@ fn action_name(a: Action) -> &'static str {
         } => "delete-create",
         Action::Replace { create_first: true } => "create-delete",
         Action::Delete => "delete",
+        Action::Forget => "forget",
     }
 }
 
@@ -120,6 +121,7 @@ fn parse_action(s: &str) -> Option<Action> {
         "create" => Action::Create,
         "read" => Action::Read,
         "update" => Action::Update,
+        "forget" => Action::Forget,
         "delete-create" => Action::Replace {
             create_first: false,
         },

@@ -48,7 +48,8 @@ impl Step {
 /// The step that makes a change's new object, if it makes one.
 fn making(change: &ResourceChange) -> Option<Part> {
     match change.action {
-        Action::Delete | Action::NoOp => None,
+        // A forgotten object is neither made nor removed from its cloud: nothing waits.
+        Action::Delete | Action::NoOp | Action::Forget => None,
         Action::Replace {
             create_first: false,
         } => Some(Part::Create),

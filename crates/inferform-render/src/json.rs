@@ -192,6 +192,7 @@ pub(crate) fn actions(action: Action) -> &'static [&'static str] {
         } => &["delete", "create"],
         Action::Replace { create_first: true } => &["create", "delete"],
         Action::Delete => &["delete"],
+        Action::Forget => &["forget"],
     }
 }
 
@@ -222,6 +223,7 @@ pub(crate) fn action_reason(
             }
         }
         Action::Replace { .. } => Some("replace_because_cannot_update"),
+        Action::Forget => Some("delete_because_no_resource_config"),
         Action::Delete if plan.destroy => None,
         Action::Delete if !in_config.contains(&change.addr.resource.config_addr().to_string()) => {
             Some("delete_because_no_resource_config")

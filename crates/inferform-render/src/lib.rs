@@ -290,6 +290,7 @@ fn symbol(action: Action) -> &'static str {
         Action::Delete => "-",
         Action::Read => "<=",
         Action::NoOp => " ",
+        Action::Forget => ".",
     }
 }
 
@@ -304,6 +305,7 @@ fn legend_line(action: Action) -> &'static str {
         Action::Delete => "  - destroy",
         Action::Read => " <= read (data resources)",
         Action::NoOp => "",
+        Action::Forget => "  . forget (removed from state, not destroyed)",
     }
 }
 
@@ -366,6 +368,7 @@ pub fn render_plan(
             },
             Action::Replace { create_first: true },
             Action::Delete,
+            Action::Forget,
         ] {
             if changes.iter().any(|c| c.action == order) && !seen.contains(&order) {
                 seen.push(order);
@@ -397,6 +400,20 @@ pub fn render_plan(
         "{} {imports}{add} to add, {change} to change, {destroy} to destroy.",
         style.bold("Plan:")
     );
+    let forgotten: Vec<String> = changes
+        .iter()
+        .filter(|c| c.action == Action::Forget)
+        .map(|c| c.addr.to_string())
+        .collect();
+    if !forgotten.is_empty() {
+        out.push('\n');
+        out.push_str(&style.yellow("Warning: Some objects will no longer be managed by inferform"));
+        out.push_str("\n\nIf you apply this plan, inferform will discard its tracking information for\nthe following objects, but it will not delete them:\n");
+        for a in &forgotten {
+            let _ = writeln!(out, " - {a}");
+        }
+        out.push_str("\nAfter applying this plan, inferform will no longer manage these objects. You\nwill need to import them into inferform to manage them again.\n");
+    }
     out.push_str(&render_output_changes(plan, style));
     out
 }
@@ -561,6 +578,9 @@ pub fn render_change_noted(
         (Action::Replace { .. }, _) => "must be replaced".to_string(),
         (Action::Delete, _) => "will be destroyed".to_string(),
         (Action::Read, _) => "will be read during apply".to_string(),
+        (Action::Forget, _) => {
+            "will no longer be managed by inferform, but will not be destroyed".to_string()
+        }
         (Action::NoOp, _) => match (notes.moved_from, notes.imported) {
             (Some(_), _) => "has moved".to_string(),
             (None, Some(_)) => "will be imported".to_string(),
@@ -586,6 +606,9 @@ pub fn render_change_noted(
     if let (Some(id), false) = (notes.imported, c.action == Action::NoOp) {
         let _ = writeln!(out, "  # (imported from \"{id}\")");
     }
+    if c.action == Action::Forget {
+        let _ = writeln!(out, "  # (destroy = false is set in the configuration)");
+    }
     if c.action == Action::Delete && !in_config.contains(&c.addr.resource.config_addr().to_string())
     {
         let _ = writeln!(
@@ -608,10 +631,15 @@ pub fn render_change_noted(
         c.addr.resource.name
     );
     let full = matches!(c.action, Action::Create | Action::Delete);
+    // A forgotten object does not change: it is shown as it stands, unchanged parts hidden.
+    let after = match c.action {
+        Action::Forget => c.before.as_ref(),
+        _ => c.after.as_ref(),
+    };
     object_diff(
         &mut out,
         c.before.as_ref(),
-        c.after.as_ref(),
+        after,
         schema,
         &c.replace_paths,
         6,

@@ -422,6 +422,7 @@ fn sections(
             Action::Delete => ("-", "will be destroyed", 0),
             Action::Read => ("<=", "will be read during apply", 2),
             Action::NoOp => (" ", "has no changes", 2),
+            Action::Forget => (".", "will be removed from state, not destroyed", 1),
         };
         let mut what = what.to_string();
         if let Some(from) = moved_from {

@@ -44,7 +44,7 @@ impl Style {
             Action::Create => self.green(s),
             Action::Update => self.yellow(s),
             Action::Replace { .. } | Action::Delete => self.red(s),
-            Action::Read | Action::NoOp => s.to_string(),
+            Action::Read | Action::NoOp | Action::Forget => s.to_string(),
         }
     }
 }

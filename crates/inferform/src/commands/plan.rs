@@ -237,6 +237,7 @@ pub fn action_json(a: inferform_engine::Action) -> &'static str {
         Action::Update => "update",
         Action::Replace { .. } => "replace",
         Action::Delete => "delete",
+        Action::Forget => "forget",
     }
 }
 
