@@ -359,6 +359,22 @@ pub fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic
             "close the string with `\"` before the end of the line; for text over several lines, use a heredoc (<<EOT ... EOT)",
         );
     }
+    // At the end of the file, hcl-edit reports a block or object left open as the token it
+    // expected there; the mistake is where that block began.
+    let rest_is_blank = source.text[offset.min(source.text.len())..]
+        .trim()
+        .is_empty();
+    if let Some(open) = unclosed_brace(&source.text).filter(|_| rest_is_blank) {
+        let line_start = source.text[..open].rfind('\n').map_or(0, |i| i + 1);
+        let header = source.text[line_start..=open].trim_start();
+        return Diagnostic::error(
+            "inferform::syntax::unclosed_brace",
+            "syntax error: no closing brace for this block before the end of the file",
+        )
+        .with_span(source.span(line_start + (open + 1 - line_start - header.len())..open + 1))
+        .with_label("this `{` is never closed")
+        .with_help("add the `}` that ends it, where its body ends");
+    }
     let end = next_char_end(&source.text, offset);
     let message = first_line(err.message());
     // hcl-edit reports an argument set twice in one block as a syntax error.
@@ -379,7 +395,35 @@ pub fn parse_error(source: &Source, err: &hcl_edit::parser::Error) -> Diagnostic
 /// more likely an interpolation left open, which hcl-edit already names. A scan over bytes with
 /// an explicit stack, so that no input, however long or deeply nested, costs more than one pass
 /// and a little memory.
+/// What a scan of a file's text found that the parser reports badly.
+#[derive(Debug, PartialEq, Eq)]
+enum Scanned {
+    /// A quoted string that reaches the end of its line, opened at this offset.
+    UnterminatedString(usize),
+    /// A `{` (at this offset) still open at the end of the file.
+    UnclosedBrace(usize),
+    Fine,
+}
+
+/// The byte offset of the opening quote of the first quoted string that reaches the end of
+/// its line unclosed: see [`scan`].
 pub fn unterminated_string(text: &str) -> Option<usize> {
+    match scan(text) {
+        Scanned::UnterminatedString(at) => Some(at),
+        _ => None,
+    }
+}
+
+/// The byte offset of the `{` that opened a block or object never closed before the end of
+/// the file, outside strings, comments and heredocs: see [`scan`].
+pub fn unclosed_brace(text: &str) -> Option<usize> {
+    match scan(text) {
+        Scanned::UnclosedBrace(at) => Some(at),
+        _ => None,
+    }
+}
+
+fn scan(text: &str) -> Scanned {
     enum Mode {
         /// Inside a quoted template that opened at this offset.
         Template(usize),
@@ -388,6 +432,8 @@ pub fn unterminated_string(text: &str) -> Option<usize> {
     }
     let b = text.as_bytes();
     let mut stack: Vec<Mode> = Vec::new();
+    // Braces opened in code, outside any string.
+    let mut braces: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -406,7 +452,8 @@ pub fn unterminated_string(text: &str) -> Option<usize> {
                         stack.push(Mode::Interp(0));
                         i += 1;
                     }
-                    b'\n' => return (stack.len() == 1).then_some(start),
+                    b'\n' if stack.len() == 1 => return Scanned::UnterminatedString(start),
+                    b'\n' => return Scanned::Fine,
                     _ => {}
                 }
                 i += 1;
@@ -427,11 +474,16 @@ pub fn unterminated_string(text: &str) -> Option<usize> {
         // Code: at the top level or inside an interpolation.
         match c {
             b'"' => stack.push(Mode::Template(i)),
+            b'{' if stack.is_empty() => braces.push(i),
+            b'}' if stack.is_empty() => {
+                braces.pop();
+            }
             b'#' => i = skip_line(b, i),
             b'/' if b.get(i + 1) == Some(&b'/') => i = skip_line(b, i),
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..].find("*/").map(|e| i + 2 + e + 1)?;
-            }
+            b'/' if b.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(e) => i = i + 2 + e + 1,
+                None => return Scanned::Fine,
+            },
             b'<' if b.get(i + 1) == Some(&b'<') => {
                 let after = i + 2 + usize::from(b.get(i + 2) == Some(&b'-'));
                 let name_len = b[after..]
@@ -449,7 +501,7 @@ pub fn unterminated_string(text: &str) -> Option<usize> {
                             break;
                         }
                         if end >= text.len() {
-                            return None;
+                            return Scanned::Fine;
                         }
                         at = end + 1;
                     }
@@ -459,9 +511,10 @@ pub fn unterminated_string(text: &str) -> Option<usize> {
         }
         i += 1;
     }
-    match stack.first() {
-        Some(Mode::Template(start)) if stack.len() == 1 => Some(*start),
-        _ => None,
+    match (stack.first(), braces.last()) {
+        (Some(Mode::Template(start)), _) if stack.len() == 1 => Scanned::UnterminatedString(*start),
+        (None, Some(open)) => Scanned::UnclosedBrace(*open),
+        _ => Scanned::Fine,
     }
 }
 
@@ -1716,6 +1769,9 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 mod tests {
     #[test]
     fn finds_a_string_left_open_and_nothing_else() {
+        assert_eq!(unclosed_brace("a {\n  b = 1\n\nc {\n}\n"), Some(2));
+        assert_eq!(unclosed_brace("a {\n  b = \"}\" # }\n}\n"), None);
+        assert_eq!(unclosed_brace("a = \"${ {x = 1} }\"\nb {\n"), Some(21));
         assert_eq!(unterminated_string("a = \"open\nb = 1\n"), Some(4));
         assert_eq!(unterminated_string("a = \"open"), Some(4));
         assert_eq!(unterminated_string("a = \"closed\" # \"\nb = 1\n"), None);

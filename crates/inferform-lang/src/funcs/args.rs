@@ -95,8 +95,38 @@ pub(crate) fn read_file(path: &str, base_dir: Option<&Path>) -> Result<String, F
     };
     std::fs::read_to_string(&full).map_err(|e| {
         err(
-            format!("cannot read {path}: {e}"),
+            format!("cannot read {path}: {}", io_reason(&e)),
             "paths are relative to the configuration directory",
         )
     })
+}
+
+/// Why a file could not be read, in words rather than the system's code (`os error 2`).
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "there is no such file".into(),
+        K::PermissionDenied => "permission is denied".into(),
+        K::IsADirectory => "it is a directory".into(),
+        K::InvalidData => "it is not UTF-8 text".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Why a JSON text could not be read, with where, in words rather than the parser's.
+pub(crate) fn json_reason(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {}, column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Eof => format!("the text ends early, at {at}"),
+        Category::Syntax => {
+            // serde_json's own words say what is wrong ("key must be a string"); its
+            // position is written the same way as everywhere else here.
+            let text = e.to_string();
+            let what = text.split(" at line ").next().unwrap_or("invalid syntax");
+            format!("{what}, at {at}")
+        }
+        Category::Data => format!("a value does not fit, at {at}"),
+        Category::Io => "it could not be read".into(),
+    }
 }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use inferform_types::Value;
 use sha2::Digest;
 
-use super::args::{arity, err, string, FuncError};
+use super::args::{arity, err, io_reason, string, FuncError};
 
 pub(super) fn dispatch(
     name: &str,
@@ -71,7 +71,7 @@ fn read_bytes(path: &str, base_dir: Option<&Path>) -> Result<Vec<u8>, FuncError>
     };
     std::fs::read(&full).map_err(|e| {
         err(
-            format!("cannot read {path}: {e}"),
+            format!("cannot read {path}: {}", io_reason(&e)),
             "paths are relative to the configuration directory",
         )
     })
@@ -84,7 +84,21 @@ fn csvdecode(text: &str) -> Result<Value, FuncError> {
         .from_reader(text.as_bytes());
     let bad = |e: csv::Error| {
         err(
-            format!("the CSV text cannot be read: {e}"),
+            format!(
+                "the CSV text cannot be read: {}",
+                match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        pos,
+                        expected_len,
+                        len,
+                    } => format!(
+                        "row {} has {len} field(s) where the header has {expected_len}",
+                        pos.as_ref().map_or(0, |p| p.line())
+                    ),
+                    csv::ErrorKind::Utf8 { .. } => "it is not UTF-8 text".to_string(),
+                    _ => "it is not CSV".to_string(),
+                }
+            ),
             "every row needs as many fields as the header",
         )
     };

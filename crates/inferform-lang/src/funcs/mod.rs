@@ -512,8 +512,12 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "jsondecode" => {
             arity(name, a, 1)?;
             let s = string(&a[0], "the argument")?;
-            let j: serde_json::Value = serde_json::from_str(&s)
-                .map_err(|e| err(format!("not valid JSON: {e}"), "check the JSON text"))?;
+            let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| {
+                err(
+                    format!("not valid JSON: {}", args::json_reason(&e)),
+                    "check the JSON text",
+                )
+            })?;
             Value::from_json(&j)
         }
         "base64encode" => {
@@ -526,7 +530,18 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 1)?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(string(&a[0], "the argument")?)
-                .map_err(|e| err(format!("not valid base64: {e}"), "check the encoded text"))?;
+                .map_err(|e| {
+                    let why = match e {
+                        base64::DecodeError::InvalidByte(at, _) => {
+                            format!("a character base64 does not use, at offset {at}")
+                        }
+                        base64::DecodeError::InvalidLength(_) => {
+                            "its length is not one base64 can have".to_string()
+                        }
+                        _ => "its padding or last character is wrong".to_string(),
+                    };
+                    err(format!("not valid base64: {why}"), "check the encoded text")
+                })?;
             Value::String(
                 String::from_utf8(bytes)
                     .map_err(|_| err("the decoded bytes are not UTF-8 text", "decode text only"))?,

@@ -47,7 +47,7 @@ pub(super) fn dispatch(
                 Ok(_) => Ok(Value::Bool(true)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
                 Err(e) => Err(err(
-                    format!("cannot look at {p}: {e}"),
+                    format!("cannot look at {p}: {}", super::args::io_reason(&e)),
                     "check the path and its permissions",
                 )),
             }
