@@ -95,3 +95,35 @@ fn impure_functions_have_terraforms_shape() {
         0
     );
 }
+
+/// `base64gzip` gives gzip data whose bytes depend on the compressor (Terraform's differ):
+/// what must hold is that it decompresses to the text.
+#[test]
+fn base64gzip_round_trips() {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let got = evaluate("base64gzip(\"hello, inference\")").unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(got.as_str().unwrap())
+        .unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, "hello, inference");
+}
+
+/// `templatefile` and `templatestring` always give text, as Terraform's do.
+#[test]
+fn templates_give_text() {
+    assert_eq!(
+        evaluate(r#"templatestring("$${n}", {n = 3})"#).unwrap(),
+        serde_json::json!("3")
+    );
+    assert_eq!(
+        evaluate(r#"templatestring("%%{ for x in xs }$${x},%%{ endfor }", {xs = [1, 2]})"#)
+            .unwrap(),
+        serde_json::json!("1,2,")
+    );
+    assert!(evaluate(r#"templatestring("$${l}", {l = [1]})"#).is_err());
+}

@@ -55,9 +55,78 @@ pub(super) fn dispatch(
             let id = uuid::Uuid::new_v5(&namespace, string(&a[1], "the name")?.as_bytes());
             Ok(Value::String(id.to_string()))
         }),
+        "yamlencode" => {
+            arity(name, a, 1).and_then(|_| super::yaml::encode(&a[0]).map(Value::String))
+        }
+        "base64gzip" => arity(name, a, 1).and_then(|_| {
+            use std::io::Write as _;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(string(&a[0], "the argument")?.as_bytes())
+                .and_then(|_| gz.finish())
+                .map(|bytes| Value::String(b64(&bytes)))
+                .map_err(|e| err(format!("cannot compress: {}", io_reason(&e)), "try again"))
+        }),
+        "textencodebase64" => arity(name, a, 2).and_then(|_| {
+            let text = string(&a[0], "the string")?;
+            let bytes = encode_text(&text, &string(&a[1], "the encoding")?)?;
+            Ok(Value::String(b64(&bytes)))
+        }),
+        "textdecodebase64" => arity(name, a, 2).and_then(|_| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(string(&a[0], "the encoded text")?)
+                .map_err(|_| {
+                    err(
+                        "the first argument is not valid base64",
+                        "check the encoded text",
+                    )
+                })?;
+            decode_text(&bytes, &string(&a[1], "the encoding")?).map(Value::String)
+        }),
         "csvdecode" => arity(name, a, 1).and_then(|_| csvdecode(&string(&a[0], "the argument")?)),
         _ => return None,
     })
+}
+
+/// A character encoding by its IANA name (`UTF-16LE`, `ISO-8859-2`, `SHIFT_JIS`...).
+fn encoding(name: &str) -> Result<&'static encoding_rs::Encoding, FuncError> {
+    encoding_rs::Encoding::for_label(name.trim().as_bytes()).ok_or_else(|| {
+        err(
+            format!("{name:?} is not a character encoding"),
+            "name an IANA encoding such as UTF-8, UTF-16LE or ISO-8859-1",
+        )
+    })
+}
+
+/// Text in an encoding. UTF-16 is written here: the encoding standard `encoding_rs`
+/// follows only reads it.
+fn encode_text(text: &str, name: &str) -> Result<Vec<u8>, FuncError> {
+    let enc = encoding(name)?;
+    let units = || text.encode_utf16();
+    if enc == encoding_rs::UTF_16LE {
+        return Ok(units().flat_map(u16::to_le_bytes).collect());
+    }
+    if enc == encoding_rs::UTF_16BE {
+        return Ok(units().flat_map(u16::to_be_bytes).collect());
+    }
+    let (bytes, _, unmappable) = enc.encode(text);
+    if unmappable {
+        return Err(err(
+            format!("the text has characters that {name} cannot represent"),
+            "choose an encoding that has them, such as UTF-8",
+        ));
+    }
+    Ok(bytes.into_owned())
+}
+
+fn decode_text(bytes: &[u8], name: &str) -> Result<String, FuncError> {
+    let (text, malformed) = encoding(name)?.decode_without_bom_handling(bytes);
+    if malformed {
+        return Err(err(
+            format!("the bytes are not valid {name}"),
+            "check the encoding the text was written in",
+        ));
+    }
+    Ok(text.into_owned())
 }
 
 fn hex_of(bytes: impl AsRef<[u8]>) -> Value {

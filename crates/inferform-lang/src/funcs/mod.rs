@@ -22,6 +22,7 @@ mod numbers;
 mod paths;
 mod text;
 mod time;
+mod yaml;
 
 /// Every function name, for docs and did-you-mean.
 pub const NAMES: &[&str] = &[
@@ -31,6 +32,7 @@ pub const NAMES: &[&str] = &[
     "anytrue",
     "base64decode",
     "base64encode",
+    "base64gzip",
     "base64sha256",
     "base64sha512",
     "basename",
@@ -52,6 +54,7 @@ pub const NAMES: &[&str] = &[
     "distinct",
     "element",
     "endswith",
+    "ephemeralasnull",
     "file",
     "filebase64",
     "filebase64sha256",
@@ -68,6 +71,7 @@ pub const NAMES: &[&str] = &[
     "formatlist",
     "indent",
     "index",
+    "issensitive",
     "join",
     "jsondecode",
     "jsonencode",
@@ -85,6 +89,7 @@ pub const NAMES: &[&str] = &[
     "one",
     "parseint",
     "pathexpand",
+    "plantimestamp",
     "pow",
     "range",
     "regex",
@@ -109,6 +114,9 @@ pub const NAMES: &[&str] = &[
     "substr",
     "sum",
     "templatefile",
+    "templatestring",
+    "textdecodebase64",
+    "textencodebase64",
     "timeadd",
     "timecmp",
     "timestamp",
@@ -130,6 +138,7 @@ pub const NAMES: &[&str] = &[
     "uuid",
     "uuidv5",
     "values",
+    "yamlencode",
     "zipmap",
 ];
 
@@ -157,6 +166,13 @@ pub(crate) fn call(
         }
         "nonsensitive" => {
             return args::arity(name, &args, 1).map(|_| args[0].deep_unmarked());
+        }
+        "issensitive" => {
+            return args::arity(name, &args, 1).map(|_| Value::Bool(args[0].is_sensitive()));
+        }
+        // inferform has no ephemeral values: every value is kept as it is.
+        "ephemeralasnull" => {
+            return args::arity(name, &args, 1).map(|_| args[0].clone());
         }
         _ => {}
     }
@@ -560,30 +576,12 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "templatefile" => {
             arity(name, a, 2)?;
             let text = read_file(&string(&a[0], "the path")?, base_dir)?;
-            let vars = map(&a[1], "the variables")?;
-            let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
-                err(
-                    format!("the template does not parse: {}", e.message()),
-                    "check the template syntax",
-                )
-            })?;
-            let source = crate::config::Source {
-                name: "template".into(),
-                text: text.clone().into(),
-            };
-            let expr = crate::config::Expr {
-                expr: hcl_edit::expr::Expression::StringTemplate(
-                    hcl_edit::template::StringTemplate::from(
-                        template.iter().cloned().collect::<Vec<_>>(),
-                    ),
-                ),
-                source,
-            };
-            let root: BTreeMap<String, Value> = vars;
-            let mut scope = crate::eval::Scope::new(&root);
-            scope.base_dir = base_dir.map(Path::to_path_buf);
-            crate::eval::eval(&expr, &scope)
-                .map_err(|d| err(d.message, "check the template's references"))?
+            render_template(&text, map(&a[1], "the variables")?, base_dir)?
+        }
+        "templatestring" => {
+            arity(name, a, 2)?;
+            let text = string(&a[0], "the template")?;
+            render_template(&text, map(&a[1], "the variables")?, base_dir)?
         }
         other => {
             return numbers::dispatch(other, a)
@@ -601,6 +599,44 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                 })
         }
     })
+}
+
+/// `templatefile` and `templatestring`: the template's text evaluated with `vars` as its only
+/// names. The result is always a string, as Terraform's: a template that is one
+/// interpolation gives its value as text.
+fn render_template(
+    text: &str,
+    vars: BTreeMap<String, Value>,
+    base_dir: Option<&Path>,
+) -> Result<Value, FuncError> {
+    let template = hcl_edit::parser::parse_template(text).map_err(|e| {
+        err(
+            format!("the template does not parse: {}", e.message()),
+            "check the template syntax",
+        )
+    })?;
+    let source = crate::config::Source {
+        name: "template".into(),
+        text: text.into(),
+    };
+    let expr = crate::config::Expr {
+        expr: hcl_edit::expr::Expression::StringTemplate(hcl_edit::template::StringTemplate::from(
+            template.iter().cloned().collect::<Vec<_>>(),
+        )),
+        source,
+    };
+    let mut scope = crate::eval::Scope::new(&vars);
+    scope.base_dir = base_dir.map(Path::to_path_buf);
+    let value = crate::eval::eval(&expr, &scope)
+        .map_err(|d| err(d.message, "check the template's references"))?;
+    match value {
+        Value::String(_) | Value::Unknown => Ok(value),
+        Value::Number(_) | Value::Bool(_) => Ok(Value::String(string(&value, "the result")?)),
+        other => Err(err(
+            format!("the template gives a {}, not text", other.kind()),
+            "interpolate a string, number or bool, or use jsonencode()",
+        )),
+    }
 }
 
 #[cfg(test)]

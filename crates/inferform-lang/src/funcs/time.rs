@@ -8,7 +8,9 @@ use super::args::{arity, err, string, FuncError};
 
 pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncError>> {
     Some(match name {
-        "timestamp" => arity(name, a, 0).and_then(|_| {
+        // The moment of the run: inferform plans and applies in one go, so the plan's time
+        // is the run's.
+        "timestamp" | "plantimestamp" => arity(name, a, 0).and_then(|_| {
             let now = OffsetDateTime::now_utc()
                 .replace_nanosecond(0)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH);
