@@ -121,3 +121,41 @@ fn console_reads_state_and_prints_as_terraform_does() {
     assert_eq!(stdout, "");
     assert!(stderr.contains("nosuch"), "{stderr}");
 }
+
+/// `output --json` gives each output's type beside its value, as Terraform writes it.
+#[test]
+fn output_json_gives_each_type() {
+    let hcl = r#"
+output "s" {
+  value = "x"
+}
+
+output "l" {
+  value = [1, "a"]
+}
+
+output "o" {
+  value = { a = 1, b = [true] }
+}
+
+output "secret" {
+  value     = { k = "v" }
+  sensitive = true
+}
+"#;
+    let work = Work::new(&[("main.hcl", hcl)]);
+    let apply = work.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let out: Json = serde_json::from_str(&work.run(&["output", "--json"]).stdout).expect("JSON");
+    assert_eq!(out["s"]["type"], serde_json::json!("string"));
+    assert_eq!(
+        out["l"]["type"],
+        serde_json::json!(["tuple", ["number", "string"]])
+    );
+    assert_eq!(
+        out["o"]["type"],
+        serde_json::json!(["object", {"a": "number", "b": ["tuple", ["bool"]]}])
+    );
+    // A sensitive collection's type would show its keys.
+    assert_eq!(out["secret"]["type"], serde_json::json!("dynamic"));
+}

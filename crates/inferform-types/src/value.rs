@@ -295,6 +295,38 @@ fn json_number(n: &serde_json::Number) -> Number {
     Number::parse(&n.to_string()).unwrap_or_else(|| Number::from_f64(n.as_f64().unwrap_or(0.0)))
 }
 
+/// [`json_type`] for an output that may be sensitive: a sensitive collection's type would
+/// show its keys, so it is given as `"dynamic"`.
+pub fn output_type(v: &serde_json::Value, sensitive: bool) -> serde_json::Value {
+    match v {
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) if sensitive => {
+            serde_json::Value::from("dynamic")
+        }
+        other => json_type(other),
+    }
+}
+
+/// The type of a JSON value as Terraform writes types in JSON (`"string"`, `["tuple",
+/// ["number"]]`, `["object", {"a": "bool"}]`), read from the value itself: what
+/// `output --json` shows beside a value. `null` is `"dynamic"`.
+pub fn json_type(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => J::from("dynamic"),
+        J::Bool(_) => J::from("bool"),
+        J::Number(_) => J::from("number"),
+        J::String(_) => J::from("string"),
+        J::Array(items) => J::Array(vec![
+            J::from("tuple"),
+            J::Array(items.iter().map(json_type).collect()),
+        ]),
+        J::Object(m) => J::Array(vec![
+            J::from("object"),
+            J::Object(m.iter().map(|(k, v)| (k.clone(), json_type(v))).collect()),
+        ]),
+    }
+}
+
 /// Formats a number as HCL writes it: `3`, `0.5`, and whole numbers in all their digits
 /// (`100000000000000000000`, never `1e+20`), as Terraform does.
 pub fn format_number(n: impl Into<Number>) -> String {

@@ -600,7 +600,7 @@ fn emit_outputs(outputs: &BTreeMap<String, inferform_state::OutputState>, ui: &U
             };
             (
                 k.clone(),
-                serde_json::json!({"sensitive": o.sensitive, "value": value}),
+                serde_json::json!({"sensitive": o.sensitive, "type": inferform_types::value::output_type(&o.value, o.sensitive), "value": value}),
             )
         })
         .collect();

@@ -64,7 +64,11 @@ pub fn run(dir: &Path, args: &OutputArgs, ui: &Ui) -> u8 {
                     .map(|(k, o)| {
                         (
                             k.clone(),
-                            serde_json::json!({"sensitive": o.sensitive, "value": o.value}),
+                            serde_json::json!({
+                                "sensitive": o.sensitive,
+                                "type": inferform_types::value::output_type(&o.value, o.sensitive),
+                                "value": o.value,
+                            }),
                         )
                     })
                     .collect();

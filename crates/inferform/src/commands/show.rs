@@ -179,7 +179,7 @@ fn state_json(
             };
             (
                 k.clone(),
-                serde_json::json!({"sensitive": o.sensitive, "value": value}),
+                serde_json::json!({"sensitive": o.sensitive, "type": inferform_types::value::output_type(&o.value, o.sensitive), "value": value}),
             )
         })
         .collect();
