@@ -730,10 +730,14 @@ fn run_external(
 
 /// A record as stored, through a sealer: the helper every store uses, so that sealing, slot
 /// names and associated data are worked out in one place.
+#[derive(Clone, Copy)]
 pub struct Records<'a> {
     pub sealer: &'a Sealer,
     pub workspace: &'a str,
+    /// Bound into each record: a record of one state does not open in another.
     pub lineage: &'a str,
+    /// Chooses the PBKDF2 salt: the state's lineage, so one derivation serves a whole state.
+    pub seed: &'a str,
 }
 
 /// A record read back.
@@ -746,9 +750,28 @@ pub struct Opened<T> {
     pub current: bool,
 }
 
-impl Records<'_> {
+impl<'a> Records<'a> {
+    /// The records of a state whose lineage is `lineage`.
+    pub fn new(sealer: &'a Sealer, workspace: &'a str, lineage: &'a str) -> Records<'a> {
+        Records {
+            sealer,
+            workspace,
+            lineage,
+            seed: lineage,
+        }
+    }
+
+    /// History records: bound to the workspace and their serial but not to a lineage, since
+    /// a workspace's history outlives `state push` of another lineage.
+    pub fn history(self) -> Records<'a> {
+        Records {
+            lineage: "",
+            ..self
+        }
+    }
+
     fn seed(&self) -> &[u8] {
-        self.lineage.as_bytes()
+        self.seed.as_bytes()
     }
 
     /// The slot record `name` of `kind` is stored in.
@@ -831,4 +854,4 @@ pub fn describe_record(kind: &str, slot: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
