@@ -332,6 +332,9 @@ impl Backend for LocalBackend {
     fn open(&self, workspace: &str, opts: &OpenOptions) -> Result<Opened, StateError> {
         valid_workspace_name(workspace)?;
         let dir = self.state_dir(workspace);
+        // `.inferform/` may have been made by an older inferform, or by another tool, with
+        // the umask's 0755: it holds state and locks, so it is its owner's alone.
+        crate::sled_store::make_private_dir(&self.data_dir);
         if workspace == DEFAULT {
             create_private_dir(&dir).map_err(|e| io_error(&dir, e))?;
         } else if !self.exists(workspace) {
