@@ -231,6 +231,19 @@ impl<'c> Evaluator<'c> {
         );
     }
 
+    /// An error about a secret argument: it names the file and line but shows no snippet,
+    /// since the snippet would print the secret (into a CI log, say).
+    fn secret_error(&mut self, code: &str, message: String, attr: &AttrNode, help: &str) {
+        let (line, _) = attr.name_span.line_col();
+        self.diags.push(
+            Diagnostic::error(
+                format!("inferform::config::{code}"),
+                format!("{message} ({}:{line})", attr.name_span.file),
+            )
+            .with_help(help),
+        );
+    }
+
     fn run(mut self, body: &Body) -> (EncryptionSpec, Diagnostics) {
         for attr in &body.attributes {
             self.error(
@@ -554,11 +567,11 @@ impl<'c> Evaluator<'c> {
                 let passphrase = match self.value(pass_attr, root, &what) {
                     Some(Value::String(p)) => p,
                     Some(_) => {
-                        self.error(
+                        self.secret_error(
                             "encryption_value",
                             format!("`passphrase` in {what} must be a string"),
-                            &pass_attr.expr.span(),
-                            "set it to a string of at least 16 characters".into(),
+                            pass_attr,
+                            "set it to a string of at least 16 characters",
                         );
                         return;
                     }
@@ -566,11 +579,11 @@ impl<'c> Evaluator<'c> {
                 };
                 if passphrase.chars().count() < MIN_PASSPHRASE {
                     // The message says how long it is, never what it is.
-                    self.error(
+                    self.secret_error(
                         "encryption_passphrase_short",
                         format!("the passphrase of {what} is too short: {} characters, and it needs at least {MIN_PASSPHRASE}", passphrase.chars().count()),
-                        &pass_attr.expr.span(),
-                        "a short passphrase can be guessed: use at least 16 characters, better a long random one (`openssl rand -base64 32`)".into(),
+                        pass_attr,
+                        "a short passphrase can be guessed: use at least 16 characters, better a long random one (`openssl rand -base64 32`)",
                     );
                     return;
                 }

@@ -260,6 +260,10 @@ state {
     );
     let d = diags.iter().next().unwrap();
     assert_eq!(d.code, "inferform::config::encryption_passphrase_short");
-    assert!(d.span.is_none() && d.message.starts_with(ENV));
+    assert!(
+        d.span.is_none() && d.message.starts_with(ENV),
+        "{}",
+        d.message
+    );
     assert!(!d.message.contains("tiny secret"));
 }
