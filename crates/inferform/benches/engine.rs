@@ -9,6 +9,13 @@
 //!    resources) on the local cloud, with endpoints and instances taking 2 s to reach
 //!    RUNNING: the makespan against the critical-path lower bound (2 s + 2 s). Goal: ≤ 1.2.
 //!
+//! 3. The cost of encryption at rest: the first apply (which plans) of 5,000 `inferform_data`
+//!    resources and a plan with all 5,000 in state, with the local sled state in clear and
+//!    sealed with AES-GCM under a PBKDF2 key at its default 600,000 iterations (median of 3
+//!    each; `INFERFORM_BENCH_ENCRYPTION=N` sets the count, `0` skips it). Goal: under 10%
+//!    slower. The one PBKDF2 derivation per command is timed on its own as well, since it is
+//!    a fixed cost that does not grow with the state.
+//!
 //! Run: `cargo bench -p inferform --bench engine`. Compare ratios measured in one run: these
 //! machines are noisy.
 
@@ -256,6 +263,73 @@ resource "fabric_service_instance" "s{i}" {{
     );
 }
 
+/// The encryption block the encrypted runs use: OpenTofu's (and inferform's) defaults.
+const ENCRYPTION: &str = r#"
+inferform {
+  encryption {
+    key_provider "pbkdf2" "bench" {
+      passphrase = "a benchmark passphrase, long enough"
+    }
+    method "aes_gcm" "bench" {
+      keys = key_provider.pbkdf2.bench
+    }
+    state {
+      method = method.aes_gcm.bench
+    }
+  }
+}
+"#;
+
+/// (apply, plan, state list) for n resources, with or without encryption: medians of 3, each
+/// apply in a fresh directory.
+fn encryption_runs(n: usize, encrypted: bool) -> (Duration, Duration, Duration) {
+    let mut applies = Vec::new();
+    let mut plans = Vec::new();
+    let mut lists = Vec::new();
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = String::with_capacity(n * 90);
+        for i in 0..n {
+            config.push_str(&format!(
+                "resource \"inferform_data\" \"r{i}\" {{\n  input = {{ index = {i}, name = \"item-{i}\" }}\n}}\n\n"
+            ));
+        }
+        if encrypted {
+            config.push_str(ENCRYPTION);
+        }
+        std::fs::write(dir.path().join("main.hcl"), &config).expect("write config");
+        applies.push(measure(&mut inferform(
+            dir.path(),
+            &["apply", "--auto-approve", "--parallelism", "64"],
+        )));
+        plans.push(measure(&mut inferform(dir.path(), &["plan"])));
+        // Reading state alone: the KDF and the decryption, without the plan around them.
+        lists.push(measure(&mut inferform(dir.path(), &["state", "list"])));
+    }
+    (median(applies).0, median(plans).0, median(lists).0)
+}
+
+fn encryption_bench(n: usize) {
+    let (apply_c, plan_c, list_c) = encryption_runs(n, false);
+    let (apply_e, plan_e, list_e) = encryption_runs(n, true);
+    let ratio = |e: Duration, c: Duration| e.as_secs_f64() / c.as_secs_f64();
+    println!(
+        "encryption, {n} resources: apply {:.2} s clear, {:.2} s encrypted ({:.3}x); \
+         plan {:.2} s clear, {:.2} s encrypted ({:.3}x); plan+apply {:.3}x; \
+         state list {:.2} s clear, {:.2} s encrypted (+{:.2} s: one PBKDF2 derivation and {n} records opened)",
+        apply_c.as_secs_f64(),
+        apply_e.as_secs_f64(),
+        ratio(apply_e, apply_c),
+        plan_c.as_secs_f64(),
+        plan_e.as_secs_f64(),
+        ratio(plan_e, plan_c),
+        ratio(apply_e + plan_e, apply_c + plan_c),
+        list_c.as_secs_f64(),
+        list_e.as_secs_f64(),
+        list_e.as_secs_f64() - list_c.as_secs_f64(),
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run only on bench.
     if !std::env::args().any(|a| a == "--bench") {
@@ -271,6 +345,13 @@ fn main() {
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
+    let encryption_n: usize = std::env::var("INFERFORM_BENCH_ENCRYPTION")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(5_000);
+    if encryption_n > 0 {
+        encryption_bench(encryption_n);
+    }
     for n in sizes {
         plan_bench(n, with_terraform);
     }
