@@ -528,3 +528,86 @@ fn pg_dump_shows_nothing_and_tampering_is_named() {
     );
     assert!(!tampered.stderr.contains("not found"), "{tampered:?}");
 }
+
+#[test]
+fn state_push_encrypts_and_pull_gives_clear_text_to_the_key_holder() {
+    let source = Work::new(&[("main.hcl", DATA)]);
+    assert_eq!(source.run(&["apply", "--auto-approve"]).code, 0);
+    let pulled = source.run(&["state", "pull"]);
+    assert_eq!(pulled.code, 0, "{pulled:?}");
+
+    let target = Work::new(&[("main.hcl", DATA)]);
+    target.write("encryption.hcl", &encryption("a", None));
+    target.write("pulled.json", &pulled.stdout);
+    let push = target.run(&["state", "push", "pulled.json"]);
+    assert_eq!(push.code, 0, "{push:?}");
+    let hits = found(
+        &files(&target.path().join(".inferform")),
+        &[
+            "confidential-value".to_string(),
+            "secret_item".to_string(),
+            "hidden_output_name".to_string(),
+        ],
+    );
+    assert!(hits.is_empty(), "{hits:?}");
+    let again = target.run(&["state", "pull"]);
+    assert!(again.stdout.contains("confidential-value-1"), "{again:?}");
+    let plan = target.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
+
+#[test]
+fn remote_state_is_read_with_the_remote_state_data_sources_keys() {
+    let platform = Work::new(&[("main.hcl", DATA)]);
+    platform.write("encryption.hcl", &encryption("a", None));
+    assert_eq!(platform.run(&["apply", "--auto-approve"]).code, 0);
+
+    let reader = format!(
+        r#"
+data "inferform_remote_state" "platform" {{
+  backend = "local"
+  config  = {{ path = "{}" }}
+}}
+
+output "from_platform" {{
+  value = data.inferform_remote_state.platform.outputs.hidden_output_name
+}}
+"#,
+        platform.path().display()
+    );
+    let app = Work::new(&[("main.hcl", &reader)]);
+    let refused = app.run(&["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        flat(&refused.stderr)
+            .contains("the remote state is encrypted, but no encryption is configured"),
+        "{refused:?}"
+    );
+
+    app.write(
+        "encryption.hcl",
+        &format!(
+            r#"
+inferform {{
+  encryption {{
+    key_provider "pbkdf2" "platform" {{
+      passphrase = "{PASS_A}"
+      iterations = 200000
+    }}
+    method "aes_gcm" "platform" {{
+      keys = key_provider.pbkdf2.platform
+    }}
+    remote_state_data_sources {{
+      default {{
+        method = method.aes_gcm.platform
+      }}
+    }}
+  }}
+}}
+"#
+        ),
+    );
+    let apply = app.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(apply.stdout.contains("confidential-value-1"), "{apply:?}");
+}

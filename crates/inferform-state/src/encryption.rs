@@ -154,8 +154,11 @@ pub const CLEAR: &str = "clear";
 
 /// Seals and opens one target's blobs.
 pub struct Sealer {
-    /// `state`, `plan`, `remote state`: for messages and associated data.
+    /// `state`, `plan`, `remote state`: for messages.
     target: String,
+    /// What the blobs are (`state` or `plan`), bound into the associated data so that one
+    /// kind cannot pass for the other. A remote state is state.
+    domain: String,
     spec: Option<TargetSpec>,
     /// Keys made for reading, by provider and parameters, so each is derived once.
     read_keys: Mutex<HashMap<String, Arc<Key>>>,
@@ -178,9 +181,19 @@ impl Sealer {
     pub fn new(target: &str, spec: Option<TargetSpec>) -> Sealer {
         Sealer {
             target: target.to_string(),
+            domain: target.to_string(),
             spec,
             read_keys: Mutex::new(HashMap::new()),
             write_keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A sealer that reads another configuration's state (`inferform_remote_state`): its
+    /// records are state records, named "remote state" in messages.
+    pub fn remote_state(spec: Option<TargetSpec>) -> Sealer {
+        Sealer {
+            domain: "state".into(),
+            ..Sealer::new("remote state", spec)
         }
     }
 
@@ -365,7 +378,7 @@ impl Sealer {
         for part in [
             "inferform",
             header,
-            &self.target,
+            &self.domain,
             id.kind,
             id.workspace,
             id.lineage,

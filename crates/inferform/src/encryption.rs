@@ -56,8 +56,7 @@ pub fn plan_sealer(spec: Option<&EncryptionSpec>) -> Sealer {
 /// `remote_state_data_sources { default { ... } }` target, as in OpenTofu (without one, a
 /// remote state must be clear).
 pub fn remote_state_sealer(spec: Option<&EncryptionSpec>) -> Arc<Sealer> {
-    Arc::new(Sealer::new(
-        "remote state",
+    Arc::new(Sealer::remote_state(
         spec.and_then(|s| s.remote_state.clone()),
     ))
 }

@@ -99,6 +99,9 @@ fn a_record_moved_to_another_slot_or_workspace_does_not_open() {
         plan.open(&id("~1"), &name, &blob),
         Err(CryptoError::Tampered { .. })
     ));
+    // A remote state is state: it opens, under its own name in messages.
+    let remote = Sealer::remote_state(a().spec.clone());
+    assert!(remote.open(&id("~1"), &name, &blob).is_ok());
 }
 
 #[test]
