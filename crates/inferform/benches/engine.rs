@@ -89,8 +89,7 @@ fn plan_bench(n: usize, with_terraform: bool) {
         );
     }
     std::fs::write(dir.path().join("main.hcl"), &config).expect("write config");
-    let state =
-        serde_json::json!({"lineage": "bench", "serial": 1, "resources": resources, "outputs": {}});
+    let state = serde_json::json!({"version": 1, "lineage": "bench", "serial": 1, "resources": resources, "outputs": {}});
     std::fs::write(dir.path().join("state.json"), state.to_string()).expect("write state");
     let (t, _) = measure(
         inferform(dir.path(), &["state", "push", "--force", "state.json"]).stdin(Stdio::null()),
