@@ -565,7 +565,8 @@ impl<'c> Evaluator<'c> {
                     return;
                 };
                 let passphrase = match self.value(pass_attr, root, &what) {
-                    Some(Value::String(p)) => p,
+                    // A reference to a key provider or method is no passphrase.
+                    Some(Value::String(p)) if !p.starts_with('\0') => p,
                     Some(_) => {
                         self.secret_error(
                             "encryption_value",

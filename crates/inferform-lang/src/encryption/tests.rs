@@ -267,3 +267,21 @@ state {
     );
     assert!(!d.message.contains("tiny secret"));
 }
+
+#[test]
+fn a_reference_is_no_passphrase() {
+    let (_, diags) = eval_text(
+        r#"
+inferform {
+  encryption {
+    key_provider "pbkdf2" "k" {
+      passphrase = method.unencrypted.u
+    }
+    method "unencrypted" "u" {}
+  }
+}
+"#,
+        &[],
+    );
+    assert_eq!(codes(&diags), vec!["inferform::config::encryption_value"]);
+}
