@@ -91,6 +91,7 @@ impl Work {
             .env_remove("PG_CONN_STR")
             .env_remove("PG_SCHEMA_NAME")
             .env_remove("PG_SKIP_SCHEMA_CREATION")
+            .env_remove("INFERFORM_ENCRYPTION")
             .stdin(Stdio::null());
         cmd
     }

@@ -188,40 +188,10 @@ pub fn eval_backend(
         return (out, diags);
     }
     let args = known_arguments(backend);
-    let mut order = Vec::new();
-    let mut state = BTreeMap::new();
-    for (attr, _) in &args {
-        for r in references(&attr.expr) {
-            if let Subject::Local(name) = r.subject {
-                needed_local(config, &name, &mut state, &mut order, &mut diags);
-            }
-        }
-    }
-    if diags.has_errors() {
+    let exprs: Vec<&Expr> = args.iter().map(|(a, _)| &a.expr).collect();
+    let Some(root) = settings_root(config, vars, &exprs, &mut diags) else {
         return (out, diags);
-    }
-    let mut root = BTreeMap::from([
-        ("var".to_string(), Value::Object(vars.clone())),
-        ("local".to_string(), Value::Object(BTreeMap::new())),
-    ]);
-    for name in order {
-        let Some(local) = config.locals.get(name) else {
-            continue;
-        };
-        let value = match eval(&local.expr, &Scope::new(&root)) {
-            Ok(v) => v,
-            Err(d) => {
-                diags.push(d);
-                Value::Unknown
-            }
-        };
-        if let Some(Value::Object(locals)) = root.get_mut("local") {
-            locals.insert(name.to_string(), value);
-        }
-    }
-    if diags.has_errors() {
-        return (out, diags);
-    }
+    };
     let scope = Scope::new(&root);
     for (attr, ty) in args {
         let name = &attr.name;
@@ -270,6 +240,52 @@ pub fn eval_backend(
         }
     }
     (out, diags)
+}
+
+/// The scope the settings blocks (`backend`, `encryption`) evaluate in: `var` with the root
+/// module's variable values and `local` with the locals `exprs` need, worked out in dependency
+/// order. `None` (with the reasons in `diags`) when a needed local cannot be worked out.
+pub(crate) fn settings_root(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    exprs: &[&Expr],
+    diags: &mut Diagnostics,
+) -> Option<BTreeMap<String, Value>> {
+    let mut order = Vec::new();
+    let mut state = BTreeMap::new();
+    for expr in exprs {
+        for r in references(expr) {
+            if let Subject::Local(name) = r.subject {
+                needed_local(config, &name, &mut state, &mut order, diags);
+            }
+        }
+    }
+    if diags.has_errors() {
+        return None;
+    }
+    let mut root = BTreeMap::from([
+        ("var".to_string(), Value::Object(vars.clone())),
+        ("local".to_string(), Value::Object(BTreeMap::new())),
+    ]);
+    for name in order {
+        let Some(local) = config.locals.get(name) else {
+            continue;
+        };
+        let value = match eval(&local.expr, &Scope::new(&root)) {
+            Ok(v) => v,
+            Err(d) => {
+                diags.push(d);
+                Value::Unknown
+            }
+        };
+        if let Some(Value::Object(locals)) = root.get_mut("local") {
+            locals.insert(name.to_string(), value);
+        }
+    }
+    if diags.has_errors() {
+        return None;
+    }
+    Some(root)
 }
 
 /// Adds local `name` to `order` after the locals it reads (depth first), once. `state` holds

@@ -294,6 +294,15 @@ pub struct Backend {
     pub span: SourceSpan,
 }
 
+/// The `encryption { ... }` block of the settings block: key providers, methods, and the
+/// targets (`state`, `plan`, `remote_state_data_sources`) that use them.
+#[derive(Clone, Debug)]
+pub struct EncryptionBlock {
+    pub body: Body,
+    /// The block's header, where diagnostics about the block as a whole point.
+    pub span: SourceSpan,
+}
+
 /// The declarations of one module, root or child, borrowed from a [`Config`].
 #[derive(Clone, Copy, Debug)]
 pub struct ModuleView<'a> {
@@ -328,6 +337,9 @@ pub struct Config {
     /// The root module's backend block; `None` keeps state in the working directory. A child
     /// module's backend block is ignored (with a warning), as Terraform does.
     pub backend: Option<Backend>,
+    /// The root module's `encryption` block, unevaluated: [`crate::encryption::eval_encryption`]
+    /// works it out once variable values are known.
+    pub encryption: Option<EncryptionBlock>,
 }
 
 impl Config {

@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod config;
 pub mod decode;
+pub mod encryption;
 pub mod eval;
 pub mod fmt;
 pub mod funcs;

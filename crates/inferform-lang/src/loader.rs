@@ -798,6 +798,7 @@ impl Loader {
             if let Some(inner) = structure.as_block_mut() {
                 match inner.ident.as_str() {
                     "backend" => self.backend(source, inner),
+                    "encryption" => self.encryption(source, inner),
                     // Never fall back silently to local state for a configuration that
                     // expected its state elsewhere.
                     "cloud" => self.error(
@@ -810,6 +811,34 @@ impl Loader {
                 }
             }
         }
+    }
+
+    /// The `encryption { ... }` block: kept unevaluated, one per configuration, ignored (as
+    /// the backend is) in a child module.
+    fn encryption(&mut self, source: &Source, block: &mut Block) {
+        if self.labels(source, block, &[]).is_none() {
+            return;
+        }
+        let span = header_span(source, block);
+        let body = self.body(source, block);
+        if !self.root {
+            return;
+        }
+        if let Some(first) = &self.config.encryption {
+            let (line, _) = first.span.line_col();
+            let help = format!(
+                "the first encryption block is at {}:{line}: keep one",
+                first.span.file
+            );
+            self.error(
+                "inferform::config::duplicate_encryption",
+                "encryption is configured twice",
+                span,
+                help,
+            );
+            return;
+        }
+        self.config.encryption = Some(crate::config::EncryptionBlock { body, span });
     }
 
     /// A `backend "TYPE" { ... }` block: a known type, only its arguments, and one per

@@ -180,6 +180,22 @@ fn check_loaded(
     if !backend_reads_files {
         diags.extend(inferform_lang::eval_backend(config, &values).1);
     }
+    // The encryption block the same way (its own arguments sit in nested blocks).
+    fn body_reads_files(body: &inferform_lang::config::Body) -> bool {
+        body.attributes.iter().any(|a| {
+            inferform_lang::refs::function_calls(&a.expr)
+                .iter()
+                .any(|(name, _)| name == "file" || name == "templatefile")
+        }) || body.blocks.iter().any(|b| body_reads_files(&b.body))
+    }
+    let encryption_reads_files = backend_reads_files
+        || config
+            .encryption
+            .as_ref()
+            .is_some_and(|e| body_reads_files(&e.body));
+    if !encryption_reads_files {
+        diags.extend(inferform_lang::encryption::eval_encryption(config, &values).1);
+    }
     // Every reference but the root's var.* is unknown here, as it is before apply.
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
     for name in ["local", "data", "path", "count", "each", "self", "module"] {

@@ -134,6 +134,8 @@ pub fn valid_workspace_name(name: &str) -> Result<(), StateError> {
 /// record only names who has it.
 pub struct LocalBackend {
     data_dir: PathBuf,
+    /// Seals every record of every workspace (clear unless encryption is configured).
+    sealer: Arc<crate::encryption::Sealer>,
 }
 
 /// How often a blocked open tries the lock again.
@@ -144,7 +146,18 @@ impl LocalBackend {
     pub fn new(data_dir: &Path) -> Self {
         LocalBackend {
             data_dir: data_dir.to_path_buf(),
+            sealer: Arc::new(crate::encryption::Sealer::clear("state")),
         }
+    }
+
+    /// The same backend, its records sealed by `sealer`.
+    pub fn with_sealer(mut self, sealer: Arc<crate::encryption::Sealer>) -> Self {
+        self.sealer = sealer;
+        self
+    }
+
+    fn open_store(&self, name: &str) -> Result<SledStore, StateError> {
+        SledStore::open_sealed(&self.state_dir(name), name, self.sealer.clone())
     }
 
     fn workspace_dir(&self, name: &str) -> PathBuf {
@@ -253,7 +266,10 @@ impl Backend for LocalBackend {
     }
 
     fn init(&self) -> Result<(), StateError> {
-        create_private_dir(&self.data_dir).map_err(|e| io_error(&self.data_dir, e))
+        create_private_dir(&self.data_dir).map_err(|e| io_error(&self.data_dir, e))?;
+        // A directory an older inferform made (0755) is made private too.
+        crate::sled_store::make_private_dir(&self.data_dir);
+        Ok(())
     }
 
     fn workspaces(&self) -> Result<Vec<String>, StateError> {
@@ -289,7 +305,7 @@ impl Backend for LocalBackend {
         let dir = self.state_dir(name);
         create_private_dir(&dir).map_err(|e| io_error(&dir, e))?;
         // Opening creates the database: its lineage and format version.
-        match SledStore::open(&dir) {
+        match self.open_store(name) {
             Ok(_) => Ok(()),
             Err(StateError::Locked { .. }) => Err(self.locked(name)),
             Err(e) => Err(e),
@@ -304,7 +320,7 @@ impl Backend for LocalBackend {
         if !self.exists(name) {
             return Err(self.no_workspace(name));
         }
-        match SledStore::open(&self.state_dir(name)) {
+        match self.open_store(name) {
             Ok(store) => drop(store),
             Err(StateError::Locked { .. }) => return Err(self.locked(name)),
             Err(e) => return Err(e),
@@ -316,6 +332,9 @@ impl Backend for LocalBackend {
     fn open(&self, workspace: &str, opts: &OpenOptions) -> Result<Opened, StateError> {
         valid_workspace_name(workspace)?;
         let dir = self.state_dir(workspace);
+        // `.inferform/` may have been made by an older inferform, or by another tool, with
+        // the umask's 0755: it holds state and locks, so it is its owner's alone.
+        crate::sled_store::make_private_dir(&self.data_dir);
         if workspace == DEFAULT {
             create_private_dir(&dir).map_err(|e| io_error(&dir, e))?;
         } else if !self.exists(workspace) {
@@ -323,7 +342,7 @@ impl Backend for LocalBackend {
         }
         let deadline = Instant::now() + opts.timeout;
         let store = loop {
-            match SledStore::open(&dir) {
+            match self.open_store(workspace) {
                 Ok(store) => break store,
                 Err(StateError::Locked { .. }) => {
                     let now = Instant::now();
@@ -357,7 +376,7 @@ impl Backend for LocalBackend {
         if !self.exists(workspace) {
             return Ok(None);
         }
-        match SledStore::open(&self.state_dir(workspace)) {
+        match self.open_store(workspace) {
             Ok(store) => store.load().map(Some),
             Err(StateError::Locked { .. }) => Err(self.locked(workspace)),
             Err(e) => Err(e),
@@ -380,7 +399,7 @@ impl Backend for LocalBackend {
             return Ok(ForceUnlocked::NotLocked);
         }
         let dir = self.state_dir(workspace);
-        match SledStore::open(&dir) {
+        match self.open_store(workspace) {
             Ok(store) => {
                 drop(store);
                 // The holder is gone; its record (if any) is stale.

@@ -3,6 +3,7 @@
 //! password), and [`StateError::help`] says how to fix it, so the binary can print both without
 //! knowing the backends.
 
+use crate::encryption::CryptoError;
 use crate::LockInfo;
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -71,6 +72,10 @@ pub enum StateError {
     ConnectionLost { cause: String },
     #[error("PostgreSQL error: {cause}")]
     Database { cause: String },
+    /// Sealing or opening a record failed: a wrong key, a damaged record, clear state where
+    /// encryption is required, a key provider that failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
 }
 
 fn holder(info: &Option<Box<LockInfo>>) -> String {
@@ -173,6 +178,7 @@ impl StateError {
             StateError::Database { .. } => {
                 "check the server's log and that the conn_str role may use the schema".into()
             }
+            StateError::Crypto(e) => e.help(),
         };
         Some(text)
     }

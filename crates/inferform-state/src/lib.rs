@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 pub mod backend;
+pub mod encryption;
 mod error;
 #[cfg(test)]
 mod fixtures;

@@ -1,13 +1,20 @@
 //! State in an embedded sled database: one record per resource, output and intent, each write a
 //! transaction that also bumps the serial, flushed before returning.
+//!
+//! Every record goes through the store's [`Sealer`]: with encryption on, a record's key in
+//! sled is an HMAC of its name and its value a sealed blob, so nothing a configuration or a
+//! cloud said is in the files; the meta tree (lineage, serial, format version, the id of the
+//! key everything is sealed with) holds none of that and stays clear, since it is needed
+//! before any key is.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::encryption::{Records, Sealer, CLEAR};
 use crate::{
     Change, HistoryEntry, Intent, OutputState, ResourceState, State, StateError, StateStore,
     FORMAT_VERSION,
@@ -24,6 +31,15 @@ pub struct SledStore {
     /// Snapshots by serial (big-endian, so the tree's order is the history's order).
     history: sled::Tree,
     sync: GroupCommit,
+    sealer: Arc<Sealer>,
+    /// The workspace, bound into every sealed record.
+    workspace: String,
+    /// The lineage, cached: bound into every sealed record and the seed of its key.
+    lineage: RwLock<String>,
+    /// Whether every record is known to be sealed with the current write key. Until it is,
+    /// the first write re-seals them all (a key rotation, or a migration into or out of
+    /// encryption, completes there).
+    settled: Mutex<bool>,
     /// Writes hold it shared while their transaction runs; reading the whole state holds it
     /// exclusively. sled cannot iterate inside a transaction, so this is what makes a loaded
     /// state (and a history snapshot) one consistent moment rather than trees read at
@@ -54,6 +70,9 @@ const RELEASE_GRACE: Duration = Duration::from_millis(500);
 const LINEAGE: &[u8] = b"lineage";
 const SERIAL: &[u8] = b"serial";
 const VERSION: &[u8] = b"format_version";
+/// The id of the key every record is sealed with (`clear`, or a key check); a store without
+/// it predates encryption and is clear.
+const SEALED_WITH: &[u8] = b"sealed_with";
 
 /// A history record: the entry and the state it describes.
 #[derive(Serialize, Deserialize)]
@@ -71,6 +90,21 @@ impl SledStore {
     /// [`StateError::Damaged`] and leaves its files as they were, with one exception, which is
     /// recovery rather than a change: a torn snapshot file (see [`discard_torn_snapshots`]).
     pub fn open(dir: &Path) -> Result<Self, StateError> {
+        Self::open_sealed(
+            dir,
+            crate::backend::DEFAULT,
+            Arc::new(Sealer::clear("state")),
+        )
+    }
+
+    /// Opens the state of `workspace` in `dir`, its records sealed and opened by `sealer`. The
+    /// directory and every file in it are made private to their owner: sled creates its files
+    /// with the process's umask, and a directory from an older inferform may be 0755.
+    pub fn open_sealed(
+        dir: &Path,
+        workspace: &str,
+        sealer: Arc<Sealer>,
+    ) -> Result<Self, StateError> {
         let path = dir.display().to_string();
         // Whether the directory already held a database, decided before sled touches it: a
         // database that held one but opens without a lineage is damaged, not new.
@@ -130,6 +164,10 @@ impl SledStore {
             history: open("history")?,
             db,
             sync: GroupCommit::default(),
+            sealer,
+            workspace: workspace.to_string(),
+            lineage: RwLock::new(String::new()),
+            settled: Mutex::new(false),
             gate: RwLock::new(()),
         };
         let lineage = store.meta.get(LINEAGE).map_err(read_err)?;
@@ -166,18 +204,123 @@ impl SledStore {
                     .map_err(write_err)?;
             }
         }
-        if lineage.is_none() {
-            store
-                .meta
-                .insert(LINEAGE, uuid::Uuid::new_v4().to_string().as_bytes())
-                .map_err(write_err)?;
-            store
-                .meta
-                .insert(SERIAL, &0u64.to_be_bytes())
-                .map_err(write_err)?;
-        }
+        let lineage = match lineage {
+            Some(l) => String::from_utf8_lossy(&l).to_string(),
+            None => {
+                let lineage = uuid::Uuid::new_v4().to_string();
+                let sealed_with = store.records(&lineage).write_id()?;
+                store
+                    .meta
+                    .insert(LINEAGE, lineage.as_bytes())
+                    .map_err(write_err)?;
+                store
+                    .meta
+                    .insert(SERIAL, &0u64.to_be_bytes())
+                    .map_err(write_err)?;
+                store
+                    .meta
+                    .insert(SEALED_WITH, sealed_with.as_bytes())
+                    .map_err(write_err)?;
+                lineage
+            }
+        };
+        *store.lineage.write().unwrap_or_else(|p| p.into_inner()) = lineage;
         store.flush()?;
+        make_private(dir);
         Ok(store)
+    }
+
+    fn records<'a>(&'a self, lineage: &'a str) -> Records<'a> {
+        Records::new(&self.sealer, &self.workspace, lineage)
+    }
+
+    fn lineage(&self) -> String {
+        self.lineage
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Before the first write: if records may be sealed with another key than the write key
+    /// (or be clear where writes are sealed, or the other way round), opens every one and
+    /// writes it again with the write key, history included, in one transaction. A rotation
+    /// or migration thus completes with the first command that writes, and a store is never
+    /// left half in one key and half in another by a write.
+    fn settle(&self) -> Result<(), StateError> {
+        let mut settled = self.settled.lock().unwrap_or_else(|p| p.into_inner());
+        if *settled {
+            return Ok(());
+        }
+        let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        let lineage = self.lineage();
+        let records = self.records(&lineage);
+        let write_id = records.write_id()?;
+        let sealed_with = self
+            .meta
+            .get(SEALED_WITH)
+            .map_err(read_err)?
+            .map(|v| String::from_utf8_lossy(&v).to_string())
+            .unwrap_or_else(|| CLEAR.to_string());
+        if sealed_with == write_id {
+            *settled = true;
+            return Ok(());
+        }
+        let state = self.load_locked()?;
+        let history: Vec<(sled::IVec, Vec<u8>)> = self
+            .history
+            .iter()
+            .map(|item| {
+                let (k, v) = item.map_err(read_err)?;
+                let serial = decode_serial(&k).to_string();
+                let history = records.history();
+                let record: HistoryRecord = history
+                    .open("history", &serial, &v, &write_id)
+                    .map(|o| o.value)?;
+                Ok((k, history.seal("history", &serial, &serial, &record)?))
+            })
+            .collect::<Result<_, StateError>>()?;
+        let encoded = [
+            encode_map(&records, "resource", &state.resources)?,
+            encode_map(&records, "output", &state.outputs)?,
+            encode_map(&records, "intent", &state.intents)?,
+        ];
+        let old = [
+            Self::keys(&self.resources)?,
+            Self::keys(&self.outputs)?,
+            Self::keys(&self.intents)?,
+        ];
+        use sled::Transactional;
+        (
+            &self.meta,
+            &self.resources,
+            &self.outputs,
+            &self.intents,
+            &self.history,
+        )
+            .transaction(|(m, res, out, int, hist)| {
+                for (tree, old, new) in [
+                    (res, &old[0], &encoded[0]),
+                    (out, &old[1], &encoded[1]),
+                    (int, &old[2], &encoded[2]),
+                ] {
+                    for k in old {
+                        tree.remove(k)?;
+                    }
+                    for (k, v) in new {
+                        tree.insert(k.as_bytes(), v.as_slice())?;
+                    }
+                }
+                for (k, v) in &history {
+                    hist.insert(k, v.as_slice())?;
+                }
+                m.insert(SEALED_WITH, write_id.as_bytes())?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(tx_err)?;
+        drop(_exclusive);
+        self.flush()?;
+        *settled = true;
+        Ok(())
     }
 
     /// Makes every write done so far durable, sharing the flush with concurrent writers.
@@ -214,6 +357,7 @@ impl SledStore {
     /// makes it durable.
     fn transact(&self, f: impl Fn(&Trees<'_>) -> TxResult) -> Result<(), StateError> {
         use sled::Transactional;
+        self.settle()?;
         {
             let _shared = self.gate.read().unwrap_or_else(|p| p.into_inner());
             (&self.meta, &self.resources, &self.outputs, &self.intents)
@@ -256,9 +400,13 @@ impl SledStore {
         state: &State,
         meta: impl Fn(&sled::transaction::TransactionalTree) -> TxResult,
     ) -> Result<(), StateError> {
-        let resources = encode_map(&state.resources)?;
-        let outputs = encode_map(&state.outputs)?;
-        let intents = encode_map(&state.intents)?;
+        // History keeps its own lineages' records: bring it to the write key first.
+        self.settle()?;
+        let records = self.records(&state.lineage);
+        let resources = encode_map(&records, "resource", &state.resources)?;
+        let outputs = encode_map(&records, "output", &state.outputs)?;
+        let intents = encode_map(&records, "intent", &state.intents)?;
+        let sealed_with = records.write_id()?;
         // Keys to remove are read under the exclusive gate so no writer adds one meanwhile.
         let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
         let old = [
@@ -270,6 +418,7 @@ impl SledStore {
         (&self.meta, &self.resources, &self.outputs, &self.intents)
             .transaction(|(m, res, out, int)| {
                 meta(m)?;
+                m.insert(SEALED_WITH, sealed_with.as_bytes())?;
                 for (tree, old, new) in [
                     (res, &old[0], &resources),
                     (out, &old[1], &outputs),
@@ -285,20 +434,23 @@ impl SledStore {
                 Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
             })
             .map_err(tx_err)?;
+        *self.lineage.write().unwrap_or_else(|p| p.into_inner()) = state.lineage.clone();
         drop(_exclusive);
         self.flush()
     }
 
     fn read_tree<T: for<'de> Deserialize<'de>>(
+        records: &Records<'_>,
+        kind: &str,
+        write_id: &str,
         tree: &sled::Tree,
     ) -> Result<BTreeMap<String, T>, StateError> {
         let mut out = BTreeMap::new();
         for item in tree.iter() {
             let (k, v) = item.map_err(read_err)?;
-            let key = String::from_utf8_lossy(&k).to_string();
-            let value = serde_json::from_slice(&v)
-                .map_err(|e| StateError::Corrupt(format!("{key}: {e}")))?;
-            out.insert(key, value);
+            let slot = String::from_utf8_lossy(&k).to_string();
+            let opened = records.open(kind, &slot, &v, write_id)?;
+            out.insert(opened.name, opened.value);
         }
         Ok(out)
     }
@@ -317,13 +469,45 @@ impl SledStore {
             .map_err(read_err)?
             .map(|v| decode_serial(&v))
             .unwrap_or(0);
+        let records = self.records(&lineage);
+        let write_id = records.write_id()?;
         Ok(State {
+            resources: Self::read_tree(&records, "resource", &write_id, &self.resources)?,
+            outputs: Self::read_tree(&records, "output", &write_id, &self.outputs)?,
+            intents: Self::read_tree(&records, "intent", &write_id, &self.intents)?,
             lineage,
             serial,
-            resources: Self::read_tree(&self.resources)?,
-            outputs: Self::read_tree(&self.outputs)?,
-            intents: Self::read_tree(&self.intents)?,
         })
+    }
+}
+
+impl SledStore {
+    /// Writes record `name` into tree `which`, sealed.
+    fn put<T: Serialize>(&self, which: Which, name: &str, value: &T) -> Result<(), StateError> {
+        self.settle()?;
+        let lineage = self.lineage();
+        let records = self.records(&lineage);
+        let slot = records.slot(which.kind(), name)?;
+        let sealed = records.seal(which.kind(), &slot, name, value)?;
+        self.write(which, &slot, Some(sealed))
+    }
+
+    fn remove(&self, which: Which, name: &str) -> Result<(), StateError> {
+        self.settle()?;
+        let lineage = self.lineage();
+        let slot = self.records(&lineage).slot(which.kind(), name)?;
+        self.write(which, &slot, None)
+    }
+
+    fn open_history(&self, serial: u64, stored: &[u8]) -> Result<HistoryRecord, StateError> {
+        let lineage = self.lineage();
+        let records = self.records(&lineage);
+        let serial = serial.to_string();
+        // Which key opened it does not matter here: history is re-sealed by `settle`.
+        records
+            .history()
+            .open::<HistoryRecord>("history", &serial, stored, "")
+            .map(|o| o.value)
     }
 }
 
@@ -338,6 +522,15 @@ struct Trees<'a> {
     resources: &'a sled::transaction::TransactionalTree,
     outputs: &'a sled::transaction::TransactionalTree,
     intents: &'a sled::transaction::TransactionalTree,
+}
+
+impl Which {
+    fn kind(self) -> &'static str {
+        match self {
+            Which::Resources => "resource",
+            Which::Intents => "intent",
+        }
+    }
 }
 
 impl Trees<'_> {
@@ -467,14 +660,55 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, StateError> {
-    serde_json::to_vec(value).map_err(|e| StateError::Write(e.to_string()))
-}
-
+/// Every record of a map sealed into its slot: slot → stored bytes.
 fn encode_map<T: Serialize>(
+    records: &Records<'_>,
+    kind: &str,
     map: &BTreeMap<String, T>,
 ) -> Result<BTreeMap<String, Vec<u8>>, StateError> {
-    map.iter().map(|(k, v)| Ok((k.clone(), json(v)?))).collect()
+    map.iter()
+        .map(|(name, v)| {
+            let slot = records.slot(kind, name)?;
+            let sealed = records.seal(kind, &slot, name, v)?;
+            Ok((slot, sealed))
+        })
+        .collect()
+}
+
+/// Makes `dir` itself (not what it holds) private to its owner.
+pub(crate) fn make_private_dir(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Makes `dir` and everything in it readable by its owner only (best effort: a file sled
+/// removes meanwhile is no error).
+pub(crate) fn make_private(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => make_private(&path),
+                Ok(t) if t.is_file() => {
+                    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                }
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 impl StateStore for SledStore {
@@ -484,15 +718,17 @@ impl StateStore for SledStore {
     }
 
     fn put_resource(&self, r: &ResourceState) -> Result<(), StateError> {
-        self.write(Which::Resources, &r.addr, Some(json(r)?))
+        self.put(Which::Resources, &r.addr, r)
     }
 
     fn remove_resource(&self, addr: &str) -> Result<(), StateError> {
-        self.write(Which::Resources, addr, None)
+        self.remove(Which::Resources, addr)
     }
 
     fn put_outputs(&self, outputs: &BTreeMap<String, OutputState>) -> Result<(), StateError> {
-        let encoded = encode_map(outputs)?;
+        self.settle()?;
+        let lineage = self.lineage();
+        let encoded = encode_map(&self.records(&lineage), "output", outputs)?;
         let old = {
             let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
             Self::keys(&self.outputs)?
@@ -512,11 +748,11 @@ impl StateStore for SledStore {
     }
 
     fn record_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        self.write(Which::Intents, &intent.addr, Some(json(intent)?))
+        self.put(Which::Intents, &intent.addr, intent)
     }
 
     fn clear_intent(&self, addr: &str) -> Result<(), StateError> {
-        self.write(Which::Intents, addr, None)
+        self.remove(Which::Intents, addr)
     }
 
     fn replace(&self, state: &State) -> Result<(), StateError> {
@@ -537,6 +773,7 @@ impl StateStore for SledStore {
     }
 
     fn record_history(&self, change: &Change) -> Result<HistoryEntry, StateError> {
+        self.settle()?;
         let entry = {
             let _exclusive = self.gate.write().unwrap_or_else(|p| p.into_inner());
             let snapshot = self.load_locked()?;
@@ -545,8 +782,14 @@ impl StateStore for SledStore {
                 entry: entry.clone(),
                 snapshot,
             };
+            let lineage = self.lineage();
+            let serial = entry.serial.to_string();
+            let sealed = self
+                .records(&lineage)
+                .history()
+                .seal("history", &serial, &serial, &record)?;
             self.history
-                .insert(entry.serial.to_be_bytes(), json(&record)?)
+                .insert(entry.serial.to_be_bytes(), sealed)
                 .map_err(write_err)?;
             entry
         };
@@ -557,12 +800,9 @@ impl StateStore for SledStore {
     fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
         self.history
             .iter()
-            .values()
-            .map(|v| {
-                let v = v.map_err(read_err)?;
-                serde_json::from_slice::<HistoryRecord>(&v)
-                    .map(|r| r.entry)
-                    .map_err(|e| StateError::Corrupt(format!("history: {e}")))
+            .map(|item| {
+                let (k, v) = item.map_err(read_err)?;
+                self.open_history(decode_serial(&k), &v).map(|r| r.entry)
             })
             .collect()
     }
@@ -571,9 +811,7 @@ impl StateStore for SledStore {
         let Some(v) = self.history.get(serial.to_be_bytes()).map_err(read_err)? else {
             return Ok(None);
         };
-        serde_json::from_slice::<HistoryRecord>(&v)
-            .map(|r| Some(r.snapshot))
-            .map_err(|e| StateError::Corrupt(format!("history at serial {serial}: {e}")))
+        self.open_history(serial, &v).map(|r| Some(r.snapshot))
     }
 }
 
@@ -824,6 +1062,211 @@ mod tests {
             }
             Err(other) => panic!("expected TooNew, got {other}"),
             Ok(_) => panic!("expected TooNew, got a store"),
+        }
+    }
+
+    mod sealed {
+        use super::*;
+        use crate::encryption::tests::{aes, clear_method, pbkdf2, target};
+        use crate::encryption::{CryptoError, MethodSpec};
+
+        fn sealer(method: MethodSpec, fallback: Option<MethodSpec>) -> Arc<Sealer> {
+            Arc::new(Sealer::new("state", Some(target(method, fallback))))
+        }
+
+        fn key_a() -> MethodSpec {
+            aes("a", pbkdf2("a", "passphrase number one"))
+        }
+
+        fn key_b() -> MethodSpec {
+            aes("b", pbkdf2("b", "passphrase number two"))
+        }
+
+        /// Every byte of every file under `dir`.
+        fn all_bytes(dir: &Path) -> Vec<u8> {
+            let mut out = Vec::new();
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    out.extend(all_bytes(&p));
+                } else {
+                    out.extend(std::fs::read(&p).unwrap());
+                }
+            }
+            out
+        }
+
+        fn contains(hay: &[u8], needle: &str) -> bool {
+            hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+        }
+
+        fn fill(store: &SledStore) -> State {
+            store
+                .put_resource(&resource("fabric_endpoint.secretname"))
+                .unwrap();
+            store
+                .record_intent(&crate::fixtures::intent("fabric_model.hiddenmodel"))
+                .unwrap();
+            let outputs = BTreeMap::from([(
+                "private_output".to_string(),
+                OutputState {
+                    value: serde_json::json!("https://very.private.example"),
+                    sensitive: false,
+                },
+            )]);
+            store.put_outputs(&outputs).unwrap();
+            store.record_history(&Change::new("apply", None)).unwrap();
+            store.load().unwrap()
+        }
+
+        #[test]
+        fn no_name_or_value_reaches_the_files() {
+            let dir = tempfile::tempdir().unwrap();
+            let wanted = {
+                let store =
+                    SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+                fill(&store)
+            };
+            let bytes = all_bytes(dir.path());
+            for needle in [
+                "secretname",
+                "hiddenmodel",
+                "private_output",
+                "very.private",
+                "inferform_data",
+            ] {
+                assert!(!contains(&bytes, needle), "{needle} is in the files");
+            }
+            let store =
+                SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+            assert_eq!(store.load().unwrap(), wanted);
+            assert_eq!(store.history().unwrap().len(), 1);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o700);
+                for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+                    let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                    assert!(
+                        mode == 0o600 || mode == 0o700,
+                        "{:?}: {mode:o}",
+                        entry.path()
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn rotation_completes_with_the_first_write() {
+            let dir = tempfile::tempdir().unwrap();
+            let wanted = {
+                let store =
+                    SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+                fill(&store)
+            };
+            {
+                let store =
+                    SledStore::open_sealed(dir.path(), "default", sealer(key_b(), Some(key_a())))
+                        .unwrap();
+                assert_eq!(store.load().unwrap(), wanted);
+                store.put_resource(&resource("a.new")).unwrap();
+            }
+            let store =
+                SledStore::open_sealed(dir.path(), "default", sealer(key_b(), None)).unwrap();
+            let state = store.load().unwrap();
+            assert_eq!(state.resources.len(), 2);
+            assert_eq!(store.history().unwrap().len(), 1);
+            assert!(store.state_at(wanted.serial).unwrap().is_some());
+            drop(store);
+            // Key A alone no longer opens anything.
+            let store =
+                SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+            assert!(matches!(
+                store.load(),
+                Err(StateError::Crypto(CryptoError::NoKey { .. }))
+            ));
+        }
+
+        #[test]
+        fn migration_into_and_out_of_encryption() {
+            let dir = tempfile::tempdir().unwrap();
+            let wanted = fill(&SledStore::open(dir.path()).unwrap());
+            // Encryption without a fallback refuses clear state, and says how to migrate.
+            {
+                let store =
+                    SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+                match store.load() {
+                    Err(StateError::Crypto(e @ CryptoError::Unencrypted { .. })) => {
+                        assert!(e.help().contains("fallback"))
+                    }
+                    other => panic!("expected Unencrypted, got {other:?}"),
+                }
+                assert!(store.put_resource(&resource("a.x")).is_err());
+            }
+            {
+                let store = SledStore::open_sealed(
+                    dir.path(),
+                    "default",
+                    sealer(key_a(), Some(clear_method())),
+                )
+                .unwrap();
+                assert_eq!(store.load().unwrap(), wanted);
+                store.record_history(&Change::new("apply", None)).unwrap();
+            }
+            // (Not checked here: that the old clear bytes are gone from the files. sled keeps
+            // superseded records in its log until it reuses the space; the README says how to
+            // start a fresh encrypted database instead.)
+            let store =
+                SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+            assert_eq!(store.load().unwrap(), wanted);
+            drop(store);
+            // And back to clear.
+            {
+                let store = SledStore::open_sealed(
+                    dir.path(),
+                    "default",
+                    sealer(clear_method(), Some(key_a())),
+                )
+                .unwrap();
+                store.put_resource(&resource("a.back")).unwrap();
+            }
+            let store = SledStore::open(dir.path()).unwrap();
+            assert_eq!(store.load().unwrap().resources.len(), 2);
+            assert_eq!(store.history().unwrap().len(), 1);
+        }
+
+        #[test]
+        fn a_flipped_byte_is_tampering_of_that_record() {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store =
+                    SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+                fill(&store);
+                let (k, v) = store.resources.iter().next().unwrap().unwrap();
+                let mut bad = v.to_vec();
+                let i = bad.len() - 5;
+                bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+                store.resources.insert(k, bad).unwrap();
+                store.db.flush().unwrap();
+            }
+            let store =
+                SledStore::open_sealed(dir.path(), "default", sealer(key_a(), None)).unwrap();
+            match store.load() {
+                Err(StateError::Crypto(e @ CryptoError::Tampered { .. })) => {
+                    let text = e.to_string();
+                    assert!(text.contains("resource record ~"), "{text}");
+                    assert!(!text.contains("not found"));
+                }
+                other => panic!("expected Tampered, got {other:?}"),
+            }
+            // A record copied into another's slot is refused too.
+            drop(store);
+            let store = SledStore::open_sealed(dir.path(), "other", sealer(key_a(), None)).unwrap();
+            assert!(matches!(
+                store.load(),
+                Err(StateError::Crypto(CryptoError::Tampered { .. }))
+            ));
         }
     }
 }

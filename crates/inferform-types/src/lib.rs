@@ -6,6 +6,7 @@
 
 pub mod addr;
 pub mod diag;
+pub mod encryption;
 pub mod number;
 pub mod schema;
 pub mod value;

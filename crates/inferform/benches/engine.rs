@@ -9,6 +9,14 @@
 //!    resources) on the local cloud, with endpoints and instances taking 2 s to reach
 //!    RUNNING: the makespan against the critical-path lower bound (2 s + 2 s). Goal: ≤ 1.2.
 //!
+//! 3. The cost of encryption at rest: the first apply (which plans) of 5,000 `inferform_data`
+//!    resources and a plan with all 5,000 in state, with the local sled state in clear, sealed
+//!    with AES-GCM under a key from an `external` provider (a script printing a fixed key, as
+//!    a KMS would hand one over: the cost of sealing alone), and under a PBKDF2 key at its
+//!    default 600,000 iterations (median of 3 each; `INFERFORM_BENCH_ENCRYPTION=N` sets the
+//!    count, `0` skips it). Goal: under 10% slower. PBKDF2 is slow on purpose, once per
+//!    command, whatever the size of the state: `state list` of the same state shows it.
+//!
 //! Run: `cargo bench -p inferform --bench engine`. Compare ratios measured in one run: these
 //! machines are noisy.
 
@@ -82,8 +90,7 @@ fn plan_bench(n: usize, with_terraform: bool) {
         );
     }
     std::fs::write(dir.path().join("main.hcl"), &config).expect("write config");
-    let state =
-        serde_json::json!({"lineage": "bench", "serial": 1, "resources": resources, "outputs": {}});
+    let state = serde_json::json!({"version": 1, "lineage": "bench", "serial": 1, "resources": resources, "outputs": {}});
     std::fs::write(dir.path().join("state.json"), state.to_string()).expect("write state");
     let (t, _) = measure(
         inferform(dir.path(), &["state", "push", "--force", "state.json"]).stdin(Stdio::null()),
@@ -256,6 +263,115 @@ resource "fabric_service_instance" "s{i}" {{
     );
 }
 
+/// The encryption block the encrypted runs use: OpenTofu's (and inferform's) defaults.
+const ENCRYPTION: &str = r#"
+inferform {
+  encryption {
+    key_provider "pbkdf2" "bench" {
+      passphrase = "a benchmark passphrase, long enough"
+    }
+    method "aes_gcm" "bench" {
+      keys = key_provider.pbkdf2.bench
+    }
+    state {
+      method = method.aes_gcm.bench
+    }
+  }
+}
+"#;
+
+/// The same with a key from an external provider: `{dir}` is the working directory.
+const EXTERNAL: &str = r#"
+inferform {
+  encryption {
+    key_provider "external" "bench" {
+      command = ["{dir}/key.sh"]
+    }
+    method "aes_gcm" "bench" {
+      keys = key_provider.external.bench
+    }
+    state {
+      method = method.aes_gcm.bench
+    }
+  }
+}
+"#;
+
+/// An external key provider that hands over a fixed 32-byte key.
+const KEY_SCRIPT: &str = "#!/bin/sh\ncat >/dev/null\necho '{\"magic\":\"OpenTofu-External-Key-Provider\",\"version\":1}'\necho '{\"keys\":{\"encryption_key\":\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\",\"decryption_key\":\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"},\"meta\":{\"external_data\":{}}}'\n";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Keys {
+    Clear,
+    External,
+    Pbkdf2,
+}
+
+/// (apply, plan, state list) for n resources: medians of 3, each apply in a fresh directory.
+fn encryption_runs(n: usize, keys: Keys) -> (Duration, Duration, Duration) {
+    let mut applies = Vec::new();
+    let mut plans = Vec::new();
+    let mut lists = Vec::new();
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = String::with_capacity(n * 90);
+        for i in 0..n {
+            config.push_str(&format!(
+                "resource \"inferform_data\" \"r{i}\" {{\n  input = {{ index = {i}, name = \"item-{i}\" }}\n}}\n\n"
+            ));
+        }
+        match keys {
+            Keys::Clear => {}
+            Keys::Pbkdf2 => config.push_str(ENCRYPTION),
+            Keys::External => {
+                use std::os::unix::fs::PermissionsExt as _;
+                let script = dir.path().join("key.sh");
+                std::fs::write(&script, KEY_SCRIPT).expect("write key script");
+                std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))
+                    .expect("chmod key script");
+                config.push_str(&EXTERNAL.replace("{dir}", &dir.path().display().to_string()));
+            }
+        }
+        std::fs::write(dir.path().join("main.hcl"), &config).expect("write config");
+        applies.push(measure(&mut inferform(
+            dir.path(),
+            &["apply", "--auto-approve", "--parallelism", "64"],
+        )));
+        plans.push(measure(&mut inferform(dir.path(), &["plan"])));
+        // Reading state alone: the KDF and the decryption, without the plan around them.
+        lists.push(measure(&mut inferform(dir.path(), &["state", "list"])));
+    }
+    (median(applies).0, median(plans).0, median(lists).0)
+}
+
+fn encryption_bench(n: usize) {
+    let clear = encryption_runs(n, Keys::Clear);
+    let ratio = |e: Duration, c: Duration| e.as_secs_f64() / c.as_secs_f64();
+    println!(
+        "encryption, {n} resources, clear: apply {:.2} s, plan {:.2} s, state list {:.2} s",
+        clear.0.as_secs_f64(),
+        clear.1.as_secs_f64(),
+        clear.2.as_secs_f64()
+    );
+    for (keys, name) in [
+        (Keys::External, "external key"),
+        (Keys::Pbkdf2, "pbkdf2 key, 600,000 iterations"),
+    ] {
+        let (apply, plan, list) = encryption_runs(n, keys);
+        println!(
+            "encryption, {n} resources, {name}: apply {:.2} s ({:.3}x), plan {:.2} s ({:.3}x), \
+             plan+apply {:.3}x, state list {:.2} s (+{:.2} s)",
+            apply.as_secs_f64(),
+            ratio(apply, clear.0),
+            plan.as_secs_f64(),
+            ratio(plan, clear.1),
+            ratio(apply + plan, clear.0 + clear.1),
+            list.as_secs_f64(),
+            list.as_secs_f64() - clear.2.as_secs_f64(),
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run only on bench.
     if !std::env::args().any(|a| a == "--bench") {
@@ -271,6 +387,13 @@ fn main() {
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
+    let encryption_n: usize = std::env::var("INFERFORM_BENCH_ENCRYPTION")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(5_000);
+    if encryption_n > 0 {
+        encryption_bench(encryption_n);
+    }
     for n in sizes {
         plan_bench(n, with_terraform);
     }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use inferform_state::backend::{Backend, LocalBackend, PgBackend, PgConfig};
+use inferform_state::encryption::Sealer;
 use inferform_types::{Diagnostic, Diagnostics};
 use serde::{Deserialize, Serialize};
 
@@ -64,11 +65,24 @@ impl Settings {
         out
     }
 
-    /// The backend these settings describe.
+    /// The backend these settings describe, its records in clear (for describing it).
     pub fn open(&self, dir: &Path) -> Result<Arc<dyn Backend>, Diagnostic> {
+        self.open_sealed(dir, Arc::new(Sealer::clear("state")))
+    }
+
+    /// The backend these settings describe, its records sealed by `sealer`.
+    pub fn open_sealed(
+        &self,
+        dir: &Path,
+        sealer: Arc<Sealer>,
+    ) -> Result<Arc<dyn Backend>, Diagnostic> {
         match self.kind.as_str() {
-            "local" => Ok(Arc::new(LocalBackend::new(&data_dir(dir)))),
-            "pg" => Ok(Arc::new(PgBackend::new(pg_config(&self.effective())?))),
+            "local" => Ok(Arc::new(
+                LocalBackend::new(&data_dir(dir)).with_sealer(sealer),
+            )),
+            "pg" => Ok(Arc::new(
+                PgBackend::new(pg_config(&self.effective())?).with_sealer(sealer),
+            )),
             other => Err(Diagnostic::error(
                 "inferform::backend::unknown",
                 format!("the recorded backend type {other:?} is not one this inferform knows"),
@@ -338,15 +352,19 @@ pub fn for_config(ws: &Workspace) -> Result<(Settings, Arc<dyn Backend>), Diagno
             ))))
         }
     }
-    let backend = wanted.open(&ws.dir).map_err(one)?;
+    let backend = wanted
+        .open_sealed(&ws.dir, ws.state_sealer())
+        .map_err(one)?;
     Ok((wanted, backend))
 }
 
 /// The backend for a command that does not load the configuration (`state`, `output`, `show`,
 /// `workspace`, `force-unlock`): the recorded one, or local state.
 pub fn for_dir(dir: &Path) -> Result<Arc<dyn Backend>, Diagnostic> {
+    let spec = crate::encryption::for_dir(dir)?;
+    let sealer = crate::encryption::state_sealer(spec.as_ref());
     match recorded(dir)? {
-        Some(settings) => settings.open(dir),
+        Some(settings) => settings.open_sealed(dir, sealer),
         None => {
             // A configuration that names a backend nobody initialized must not read the
             // local state instead.
@@ -361,7 +379,9 @@ pub fn for_dir(dir: &Path) -> Result<Arc<dyn Backend>, Diagnostic> {
                     b.kind
                 )));
             }
-            Ok(Arc::new(LocalBackend::new(&data_dir(dir))))
+            Ok(Arc::new(
+                LocalBackend::new(&data_dir(dir)).with_sealer(sealer),
+            ))
         }
     }
 }
@@ -429,7 +449,10 @@ pub fn state_diag(code: &str, e: &inferform_state::StateError) -> Diagnostic {
 /// Reads other configurations' outputs for `data "inferform_remote_state"`. A `local` path is
 /// relative to the configuration directory, which is the working directory (`-C` changes to it
 /// first). The pg backend takes the same settings, and the same environment, as a backend block.
-pub struct RemoteStates;
+pub struct RemoteStates {
+    /// Opens the remote state's records: the `remote_state_data_sources` target.
+    pub sealer: Arc<Sealer>,
+}
 
 impl inferform_engine::builtin::RemoteStateReader for RemoteStates {
     fn read_outputs(
@@ -458,7 +481,8 @@ impl inferform_engine::builtin::RemoteStateReader for RemoteStates {
                     ));
                 }
                 let what = format!("the local state of {}", path.display());
-                (Arc::new(LocalBackend::new(&data_dir(&path))), what)
+                let backend = LocalBackend::new(&data_dir(&path)).with_sealer(self.sealer.clone());
+                (Arc::new(backend), what)
             }
             "pg" => {
                 let settings = Settings {
@@ -468,7 +492,10 @@ impl inferform_engine::builtin::RemoteStateReader for RemoteStates {
                 };
                 let pg = pg_config(&settings.effective()).map_err(failed)?;
                 let what = format!("schema {} of the pg backend", pg.schema_name);
-                (Arc::new(PgBackend::new(pg)), what)
+                (
+                    Arc::new(PgBackend::new(pg).with_sealer(self.sealer.clone())),
+                    what,
+                )
             }
             other => {
                 return Err(format!(

@@ -4,6 +4,7 @@
 
 mod backend;
 mod commands;
+mod encryption;
 mod ui;
 mod workspace;
 
@@ -431,8 +432,22 @@ fn cli_vars(matches: &clap::ArgMatches) -> Vec<workspace::CliVar> {
     out.into_iter().map(|(_, v)| v).collect()
 }
 
+/// Makes every file and folder this process creates private to its owner (umask 077): state,
+/// locks, saved plans and the local cloud's data name what a team runs, and CI runners are
+/// shared machines. Files that inferform writes itself are created 0600 anyway; this covers
+/// those that libraries create (sled's log and snapshots, written as it pleases).
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask(2) only sets the process's file-creation mask; it cannot fail and touches
+    // no memory.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
+    private_files();
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

@@ -22,10 +22,17 @@ use crate::LockFlags;
 
 /// Every provider inferform knows, by name.
 pub fn factories() -> BTreeMap<String, Arc<dyn ProviderFactory>> {
+    factories_reading(crate::encryption::remote_state_sealer(None))
+}
+
+/// Every provider, `inferform_remote_state` reading other states with `remote`.
+pub fn factories_reading(
+    remote: Arc<inferform_state::encryption::Sealer>,
+) -> BTreeMap<String, Arc<dyn ProviderFactory>> {
     let list: Vec<Arc<dyn ProviderFactory>> = vec![
         Arc::new(
             inferform_engine::builtin::BuiltinFactory::with_remote_state(Arc::new(
-                crate::backend::RemoteStates,
+                crate::backend::RemoteStates { sealer: remote },
             )),
         ),
         inferform_fabric::factory(),
@@ -62,8 +69,17 @@ pub struct Workspace {
     pub factories: BTreeMap<String, Arc<dyn ProviderFactory>>,
     pub schemas: BTreeMap<String, Schema>,
     pub data_schemas: BTreeMap<String, Schema>,
+    /// The `encryption` block (or `INFERFORM_ENCRYPTION`), evaluated; `None` without either.
+    pub encryption: Option<inferform_state::encryption::EncryptionSpec>,
     /// Warnings found while loading, to show with the result.
     pub warnings: Diagnostics,
+}
+
+impl Workspace {
+    /// The sealer of this configuration's state.
+    pub fn state_sealer(&self) -> Arc<inferform_state::encryption::Sealer> {
+        crate::encryption::state_sealer(self.encryption.as_ref())
+    }
 }
 
 /// How `dir` is shown in messages: as the user wrote it.
@@ -213,7 +229,22 @@ fn load_with(
     if diags.has_errors() {
         return Err(diags);
     }
+    let (encryption, more) = crate::encryption::evaluate(&config, &vars);
+    diags.extend(more);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    // `inferform_remote_state` reads with the configuration's remote-state keys.
+    let factories = if encryption
+        .as_ref()
+        .is_some_and(|e| e.remote_state.is_some())
+    {
+        factories_reading(crate::encryption::remote_state_sealer(encryption.as_ref()))
+    } else {
+        factories
+    };
     Ok(Workspace {
+        encryption,
         dir: dir.to_path_buf(),
         config,
         vars,
@@ -413,7 +444,7 @@ pub async fn start_local_cloud(dir: &Path) -> Result<LocalCloud, Diagnostic> {
         .with_help("check that .inferform/local-cloud is writable")
     })?;
     if saved != Some(cloud.addr().port()) {
-        let _ = std::fs::create_dir_all(&cloud_dir);
+        let _ = inferform_state::backend::create_private_dir(&cloud_dir);
         let _ = std::fs::write(&port_file, cloud.addr().port().to_string());
     }
     Ok(cloud)

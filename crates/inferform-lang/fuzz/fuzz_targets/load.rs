@@ -71,6 +71,21 @@ fuzz_target!(|bytes: &[u8]| {
         .any(reads_files);
     if !backend_reads_files {
         let _ = inferform_lang::eval_backend(&config, &values);
+        // The encryption block, unless it reads files too.
+        fn body_reads_files(body: &inferform_lang::config::Body) -> bool {
+            body.attributes.iter().any(|a| {
+                inferform_lang::refs::function_calls(&a.expr)
+                    .iter()
+                    .any(|(name, _)| name == "file" || name == "templatefile")
+            }) || body.blocks.iter().any(|b| body_reads_files(&b.body))
+        }
+        if !config
+            .encryption
+            .as_ref()
+            .is_some_and(|e| body_reads_files(&e.body))
+        {
+            let _ = inferform_lang::encryption::eval_encryption(&config, &values);
+        }
     }
     let mut root: BTreeMap<String, Value> = BTreeMap::new();
     for name in ["local", "data", "path", "count", "each", "self", "module"] {

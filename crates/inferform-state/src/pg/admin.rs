@@ -19,6 +19,8 @@ use crate::{LockInfo, State, StateError, FORMAT_VERSION};
 /// that do not need state do not need the database.
 pub struct PgBackend {
     config: PgConfig,
+    /// Seals every record of every workspace (clear unless encryption is configured).
+    sealer: Arc<crate::encryption::Sealer>,
     /// The connection for everything but opened workspaces (init, listing, reads,
     /// force-unlock), made on first use and again if it is lost.
     admin: Mutex<Option<Arc<Conn>>>,
@@ -31,8 +33,15 @@ impl PgBackend {
     pub fn new(config: PgConfig) -> Self {
         PgBackend {
             config,
+            sealer: Arc::new(crate::encryption::Sealer::clear("state")),
             admin: Mutex::new(None),
         }
+    }
+
+    /// The same backend, its records sealed by `sealer`.
+    pub fn with_sealer(mut self, sealer: Arc<crate::encryption::Sealer>) -> Self {
+        self.sealer = sealer;
+        self
     }
 
     fn setup(&self) -> Result<(Target, Sql), StateError> {
@@ -380,6 +389,13 @@ impl Backend for PgBackend {
                                 .await
                                 .map_err(|e| s.err(e))?;
                         }
+                        s.client
+                            .execute(
+                                &format!("DELETE FROM {} WHERE key = $1::text", s.sql.t("meta")),
+                                &[&format!("sealed_with/{name}")],
+                            )
+                            .await
+                            .map_err(|e| s.err(e))?;
                         Ok(())
                     })
                     .await;
@@ -455,20 +471,18 @@ impl Backend for PgBackend {
             }));
             lock = Some(info);
         }
-        let store = PgStore {
-            conn,
-            workspace: Arc::from(workspace),
-        };
+        let store = PgStore::new(conn, workspace, self.sealer.clone());
         Ok(Opened::new(Arc::new(store), lock, guard))
     }
 
     fn read(&self, workspace: &str) -> Result<Option<State>, StateError> {
         valid_workspace_name(workspace)?;
         let name = workspace.to_string();
+        let sealer = self.sealer.clone();
         self.admin()?.call(move |s| {
             async move {
                 check_version(s).await?;
-                super::load(s, &name).await
+                super::load(s, &name, &sealer).await
             }
             .boxed_local()
         })

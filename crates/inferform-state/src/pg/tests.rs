@@ -629,3 +629,144 @@ fn loading_five_thousand_resources_is_quick() {
     assert_eq!(loaded, state);
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+mod sealed {
+    use super::*;
+    use crate::encryption::tests::{aes, clear_method, pbkdf2, target};
+    use crate::encryption::{CryptoError, MethodSpec, Sealer};
+
+    fn sealer(method: MethodSpec, fallback: Option<MethodSpec>) -> Arc<Sealer> {
+        Arc::new(Sealer::new("state", Some(target(method, fallback))))
+    }
+
+    fn key_a() -> MethodSpec {
+        aes("a", pbkdf2("a", "passphrase number one"))
+    }
+
+    fn key_b() -> MethodSpec {
+        aes("b", pbkdf2("b", "passphrase number two"))
+    }
+
+    fn backend(f: &Fixture, s: Arc<Sealer>) -> PgBackend {
+        PgBackend::new(f.schema.config()).with_sealer(s)
+    }
+
+    fn fill(store: &dyn StateStore) -> State {
+        store
+            .put_resource(&resource("fabric_endpoint.secretname"))
+            .unwrap();
+        store
+            .record_intent(&intent("fabric_model.hiddenmodel"))
+            .unwrap();
+        let outputs = BTreeMap::from([(
+            "private_output".to_string(),
+            OutputState {
+                value: serde_json::json!("https://very.private.example"),
+                sensitive: false,
+            },
+        )]);
+        store.put_outputs(&outputs).unwrap();
+        store.record_history(&Change::new("apply", None)).unwrap();
+        store.load().unwrap()
+    }
+
+    #[test]
+    fn a_dump_of_the_schema_shows_nothing_and_rotation_completes() {
+        let Some(f) = fixture() else { return };
+        let wanted = {
+            let b = backend(&f, sealer(key_a(), None));
+            let opened = b.open("default", &locked()).unwrap();
+            fill(opened.store.as_ref())
+        };
+        let dump = f.schema.dump().unwrap();
+        for needle in [
+            "secretname",
+            "hiddenmodel",
+            "private_output",
+            "very.private",
+            "inferform_data",
+        ] {
+            assert!(!dump.contains(needle), "{needle} is in the dump:\n{dump}");
+        }
+        assert_eq!(
+            backend(&f, sealer(key_a(), None))
+                .read("default")
+                .unwrap()
+                .unwrap(),
+            wanted
+        );
+        {
+            let b = backend(&f, sealer(key_b(), Some(key_a())));
+            let opened = b.open("default", &locked()).unwrap();
+            assert_eq!(opened.store.load().unwrap(), wanted);
+            opened.store.put_resource(&resource("a.new")).unwrap();
+        }
+        let b = backend(&f, sealer(key_b(), None));
+        let opened = b.open("default", &locked()).unwrap();
+        assert_eq!(opened.store.load().unwrap().resources.len(), 2);
+        assert_eq!(
+            opened.store.state_at(wanted.serial).unwrap().unwrap(),
+            wanted
+        );
+        drop(opened);
+        assert!(matches!(
+            backend(&f, sealer(key_a(), None)).read("default"),
+            Err(StateError::Crypto(CryptoError::NoKey { .. }))
+        ));
+        // A flipped byte in one record is tampering of that record, never "not found".
+        sql(
+            &f,
+            &format!(
+                "UPDATE \"{}\".records SET value = overlay(value placing \
+             (CASE WHEN substr(value, length(value) - 3, 1) = 'A' THEN 'B' ELSE 'A' END) \
+             from length(value) - 3 for 1) WHERE kind = 'resource'",
+                f.schema.schema
+            ),
+        );
+        match backend(&f, sealer(key_b(), None)).read("default") {
+            Err(StateError::Crypto(e @ CryptoError::Tampered { .. })) => {
+                assert!(e.to_string().contains("resource record ~"), "{e}")
+            }
+            other => panic!("expected tampering, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn migration_both_ways_and_tampering_named() {
+        let Some(f) = fixture() else { return };
+        let wanted = {
+            let opened = f.backend.open("default", &locked()).unwrap();
+            fill(opened.store.as_ref())
+        };
+        assert!(matches!(
+            backend(&f, sealer(key_a(), None)).read("default"),
+            Err(StateError::Crypto(CryptoError::Unencrypted { .. }))
+        ));
+        {
+            let b = backend(&f, sealer(key_a(), Some(clear_method())));
+            let opened = b.open("default", &locked()).unwrap();
+            assert_eq!(opened.store.load().unwrap(), wanted);
+            opened
+                .store
+                .record_history(&Change::new("apply", None))
+                .unwrap();
+        }
+        assert!(!f.schema.dump().unwrap().contains("secretname"));
+        assert_eq!(
+            backend(&f, sealer(key_a(), None))
+                .read("default")
+                .unwrap()
+                .unwrap(),
+            wanted
+        );
+        // And back to clear, through the fallback.
+        {
+            let b = backend(&f, sealer(clear_method(), Some(key_a())));
+            let opened = b.open("default", &locked()).unwrap();
+            opened.store.replace(&wanted).unwrap();
+        }
+        let state = f.backend.read("default").unwrap().unwrap();
+        assert_eq!(state.resources, wanted.resources);
+        assert!(f.schema.dump().unwrap().contains("secretname"));
+    }
+}

@@ -295,6 +295,7 @@ fn stale(ui: &Ui, why: String) -> u8 {
 /// exactly the saved plan.
 async fn apply_saved(dir: &Path, file: &Path, flags: &PlanFlags, vars: &[CliVar], ui: &Ui) -> u8 {
     let saved = match super::show::read_plan_file(
+        dir,
         file,
         &crate::workspace::schemas(&crate::workspace::factories()),
     ) {

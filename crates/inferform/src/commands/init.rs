@@ -45,7 +45,10 @@ fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Dia
     }
     let wanted = backend::configured(&ws, cli)?;
     ui.line("Initializing the backend...");
-    let target = wanted.open(dir).map_err(one)?;
+    // Both sides use the configuration's state encryption: a migration moves state between
+    // backends, not between keys (the fallback reads either way).
+    let sealer = ws.state_sealer();
+    let target = wanted.open_sealed(dir, sealer.clone()).map_err(one)?;
     target
         .init()
         .map_err(|e| one(backend::state_diag("inferform::backend::init", &e)))?;
@@ -60,7 +63,7 @@ fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Dia
     let wanted_id = wanted.identity(dir).map_err(one)?;
     let changed = before.identity(dir).ok().as_deref() != Some(wanted_id.as_str());
     if changed && !args.reconfigure {
-        let source = before.open(dir).map_err(|mut d| {
+        let source = before.open_sealed(dir, sealer.clone()).map_err(|mut d| {
             d.help = Some(format!(
                 "{}; the working directory used {} before, and init must read it to know whether state is left there: restore its settings, or pass --reconfigure to leave it behind",
                 d.help.unwrap_or_default(),

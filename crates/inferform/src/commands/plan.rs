@@ -362,7 +362,19 @@ async fn plan(p: &Prepared, args: &PlanArgs, ui: &Ui) -> u8 {
                 )
             }
         };
-        if let Err(e) = std::fs::write(out, text) {
+        // Sealed under the `plan` target when it encrypts; private to its owner whatever the
+        // setting, since a plan names what is planned even with its secrets hashed.
+        let sealer = crate::encryption::plan_sealer(p.ws.encryption.as_ref());
+        let bytes = match crate::encryption::seal_plan(&sealer, &text) {
+            Ok(b) => b,
+            Err(e) => {
+                return fail(
+                    ui,
+                    &crate::encryption::crypto_diag("inferform::plan::encrypt", &e),
+                )
+            }
+        };
+        if let Err(e) = inferform_state::backend::write_private(out, &bytes) {
             return fail(
                 ui,
                 &Diagnostic::error(

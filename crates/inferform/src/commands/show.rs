@@ -11,23 +11,28 @@ use crate::ui::Ui;
 use crate::workspace;
 use crate::ShowArgs;
 
-/// Reads a saved plan file.
 /// Reads a saved plan, and refuses one this inferform cannot read exactly or one that was
-/// changed after `plan --out` wrote it: what is shown and applied is what was reviewed.
+/// changed after `plan --out` wrote it: what is shown and applied is what was reviewed. A plan
+/// sealed under the `plan` encryption target is opened with the keys the configuration in
+/// `dir` (or `INFERFORM_ENCRYPTION`) gives.
 pub fn read_plan_file(
+    dir: &Path,
     path: &Path,
     schemas: &std::collections::BTreeMap<String, inferform_types::Schema>,
 ) -> Result<PlanFile, Diagnostic> {
-    let file: PlanFile = std::fs::read_to_string(path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-        .map_err(|e| {
-            Diagnostic::error(
-                "inferform::plan::read",
-                format!("{} is not a saved plan: {e}", path.display()),
-            )
-            .with_help("pass a file written by `inferform plan --out FILE`")
-        })?;
+    let not_a_plan = |e: String| {
+        Diagnostic::error(
+            "inferform::plan::read",
+            format!("{} is not a saved plan: {e}", path.display()),
+        )
+        .with_help("pass a file written by `inferform plan --out FILE`")
+    };
+    let bytes = std::fs::read(path).map_err(|e| not_a_plan(e.to_string()))?;
+    let spec = crate::encryption::for_dir(dir)?;
+    let sealer = crate::encryption::plan_sealer(spec.as_ref());
+    let text = crate::encryption::open_plan(&sealer, path, &bytes)
+        .map_err(|e| crate::encryption::crypto_diag("inferform::plan::decrypt", &e))?;
+    let file: PlanFile = serde_json::from_slice(&text).map_err(|e| not_a_plan(e.to_string()))?;
     if file.format_version != inferform_engine::planfile::FORMAT_VERSION {
         return Err(Diagnostic::error(
             "inferform::plan::stale",
@@ -57,7 +62,7 @@ pub fn read_plan_file(
 pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
     let schemas = workspace::schemas(&workspace::factories());
     if let Some(path) = &args.plan_file {
-        let file = match read_plan_file(path, &schemas) {
+        let file = match read_plan_file(dir, path, &schemas) {
             Ok(f) => f,
             Err(d) => {
                 ui.diagnostics([&d]);

@@ -1,0 +1,9 @@
+inferform {
+  encryption {
+    method "unencrypted" "migrate" {}
+    state {
+      method   = method.unencrypted.migrate
+      enforced = true
+    }
+  }
+}
