@@ -986,3 +986,36 @@ fn ctrl_c_lets_work_in_flight_finish_and_records_it() {
         assert_eq!(kinds(&objects, kind), 1, "exactly one {kind}: {objects}");
     }
 }
+
+/// Lowering `count` deletes the last instances: a splat over the resource then sees only
+/// those left, in the plan and in the apply (a null in a deleted one's place made
+/// `x[*].output` fail). A count given on the command line is a string of a number, which
+/// counts as Terraform converts it.
+#[test]
+fn lowering_count_shrinks_what_splats_see() {
+    let hcl = r#"
+variable "n" {
+  default = 3
+}
+
+resource "inferform_data" "x" {
+  count = var.n
+  input = count.index
+}
+
+output "all" {
+  value = inferform_data.x[*].output
+}
+"#;
+    let work = Work::new(&[("main.hcl", hcl)]);
+    let apply = work.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let plan = work.run(&["plan", "--var", "n=1"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("2 to destroy"), "{plan:?}");
+    let apply = work.run(&["apply", "--auto-approve", "--var", "n=1"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let out: serde_json::Value =
+        serde_json::from_str(&work.run(&["output", "--json"]).stdout).expect("JSON");
+    assert_eq!(out["all"]["value"], serde_json::json!([0]));
+}

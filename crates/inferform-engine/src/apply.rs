@@ -24,7 +24,8 @@ use tokio::task::JoinSet;
 
 use crate::conditions::{check_blocks, resource_conditions};
 use crate::plan::{
-    expand, instance_scope, json_object, resource_exprs, set_instance, Plan, ResourceChange,
+    expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance, Plan,
+    ResourceChange,
 };
 use crate::schedule::{self, Part};
 use crate::scope::{Env, Roots};
@@ -464,14 +465,14 @@ impl Ctx {
                     .remove_resource(&change.addr.to_string())
                     .map_err(|e| e.to_string())?;
                 let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
-                set_instance(&mut root, &change.addr, Value::Null);
+                remove_instance(&mut root, &change.addr);
                 Ok(None)
             }
             (Action::Delete, _) => {
                 let before = change.before.clone().unwrap_or(Value::Null);
                 self.delete(provider.as_ref(), change, &before).await?;
                 let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
-                set_instance(&mut root, &change.addr, Value::Null);
+                remove_instance(&mut root, &change.addr);
                 Ok(None)
             }
         }

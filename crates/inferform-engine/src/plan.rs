@@ -223,17 +223,19 @@ pub(crate) fn expand_meta(
         if v.is_unknown() {
             return Err(unknown_keys(count, "count"));
         }
-        let n = v
-            .as_f64()
-            .filter(|n| n.fract() == 0.0 && *n >= 0.0)
-            .ok_or_else(|| {
-                Diagnostic::error(
-                    "inferform::plan::bad_count",
-                    format!("`count` must be a whole number of 0 or more, got {}", v),
-                )
-                .with_span(count.span())
-                .with_help("write count = 3, or an expression that gives a whole number")
-            })?;
+        // A string of a number counts, as Terraform converts it (`--var n=3` is a string).
+        let n = match v.unmarked() {
+            Value::String(s) => inferform_types::Number::parse(s).map(|n| n.to_f64()),
+            other => other.as_f64(),
+        };
+        let n = n.filter(|n| n.fract() == 0.0 && *n >= 0.0).ok_or_else(|| {
+            Diagnostic::error(
+                "inferform::plan::bad_count",
+                format!("`count` must be a whole number of 0 or more, got {}", v),
+            )
+            .with_span(count.span())
+            .with_help("write count = 3, or an expression that gives a whole number")
+        })?;
         return Ok((0..n as i64).map(|i| (InstanceKey::Int(i), None)).collect());
     }
     if let Some(for_each) = for_each {
@@ -362,6 +364,42 @@ pub(crate) fn set_instance(roots: &mut Roots, addr: &ResourceInstanceAddr, value
                 map.insert(k.clone(), value);
             }
         }
+    }
+}
+
+/// Takes a deleted instance out of its module instance's root, so that references no longer
+/// see it: a `count` list ends before it, a `for_each` map loses its key, a single resource
+/// is gone. (A null left in its place would make `resource[*].attr` fail.)
+pub(crate) fn remove_instance(roots: &mut Roots, addr: &ResourceInstanceAddr) {
+    let Some(root) = roots.get_mut(&addr.resource.module) else {
+        return;
+    };
+    let by_name = match addr.resource.mode {
+        inferform_types::ResourceMode::Managed => root.get_mut(&addr.resource.type_name),
+        inferform_types::ResourceMode::Data => match root.get_mut("data") {
+            Some(Value::Object(types)) => types.get_mut(&addr.resource.type_name),
+            _ => None,
+        },
+    };
+    let Some(Value::Object(by_name)) = by_name else {
+        return;
+    };
+    match (&addr.key, by_name.get_mut(&addr.resource.name)) {
+        (InstanceKey::None, _) => {
+            by_name.remove(&addr.resource.name);
+        }
+        (InstanceKey::Int(i), Some(Value::List(items))) => {
+            if let Some(slot) = items.get_mut(*i as usize) {
+                *slot = Value::Null;
+            }
+            while items.last().is_some_and(Value::is_null) {
+                items.pop();
+            }
+        }
+        (InstanceKey::Str(k), Some(Value::Object(map))) => {
+            map.remove(k);
+        }
+        _ => {}
     }
 }
 
@@ -1207,6 +1245,8 @@ impl Engine {
                 .schemas
                 .get(ty)
                 .map_or(before.clone(), |s| mark_sensitive(before, s));
+            // What references see no longer includes it (`count` lowered, a key gone).
+            remove_instance(&mut roots, &a);
             // A `removed` block with `destroy = false`: state lets go, the cloud keeps it.
             let forget = !opts.destroy
                 && config.removed.iter().any(|r| {
