@@ -325,7 +325,10 @@ impl<'c> Env<'c> {
         let mut others = BTreeMap::new();
         if checked {
             for v in &variable.validations {
-                for r in references(&v.condition) {
+                let read = references(&v.condition)
+                    .into_iter()
+                    .chain(references(&v.error_message));
+                for r in read {
                     if let Subject::Variable(other) = r.subject {
                         if other != name && !others.contains_key(&other) {
                             let slot = (m.clone(), Kind::Var, other.clone());

@@ -129,15 +129,9 @@ pub struct Variable {
     pub description: Option<String>,
     pub sensitive: bool,
     pub nullable: bool,
-    pub validations: Vec<Validation>,
+    /// `validation { condition, error_message }` blocks.
+    pub validations: Vec<Condition>,
     pub span: SourceSpan,
-}
-
-/// A `validation { condition, error_message }` block of a variable.
-#[derive(Clone, Debug)]
-pub struct Validation {
-    pub condition: Expr,
-    pub error_message: String,
 }
 
 /// The `lifecycle { ... }` block of a resource.

@@ -1091,32 +1091,10 @@ impl Loader {
             nullable: self
                 .literal_bool(body.attribute("nullable"))
                 .unwrap_or(true),
-            validations: self.validations(&body),
+            validations: self.conditions(&body, "validation"),
             span,
         };
         self.config.variables.insert(name, variable);
-    }
-
-    fn validations(&mut self, body: &Body) -> Vec<Validation> {
-        let mut out = Vec::new();
-        for block in body.blocks.iter().filter(|b| b.kind == "validation") {
-            self.only_attributes(&block.body, &["condition", "error_message"], "validation");
-            let condition = block.body.attribute("condition");
-            let message = self.literal_string(block.body.attribute("error_message"));
-            match (condition, message) {
-                (Some(c), Some(m)) => out.push(Validation {
-                    condition: c.expr.clone(),
-                    error_message: m,
-                }),
-                _ => self.error(
-                    "inferform::config::validation",
-                    "a validation block needs `condition` and `error_message`",
-                    block.kind_span.clone(),
-                    "write validation { condition = length(var.x) > 0, error_message = \"...\" }",
-                ),
-            }
-        }
-        out
     }
 
     /// The `kind` blocks of `body` (`precondition`, `postcondition`, `assert`), each with
@@ -1135,7 +1113,12 @@ impl Loader {
                     span: block.kind_span.clone(),
                 }),
                 _ => self.error(
-                    "inferform::config::condition",
+                    // The code variables' validations have always had stays theirs.
+                    if kind == "validation" {
+                        "inferform::config::validation"
+                    } else {
+                        "inferform::config::condition"
+                    },
                     format!("a {kind} block needs `condition` and `error_message`"),
                     block.kind_span.clone(),
                     format!(

@@ -320,6 +320,14 @@ fn typed(
     })
 }
 
+/// A validation's error message, written as a template that may read the variable.
+fn message(template: &crate::config::Expr, scope: &Scope) -> String {
+    match eval(template, scope).map(|v| v.deep_unmarked()) {
+        Ok(Value::String(s)) => s,
+        _ => "(the validation's error message could not be worked out)".into(),
+    }
+}
+
 /// Runs a variable's `validation` blocks in `scope`; a false condition is reported as
 /// `{what}: {error_message}` with `help`. A condition still unknown passes until apply.
 fn check_validations(
@@ -337,7 +345,7 @@ fn check_validations(
                 Some(false) => diags.push(
                     Diagnostic::error(
                         "inferform::vars::invalid",
-                        format!("{what}: {}", v.error_message),
+                        format!("{what}: {}", message(&v.error_message, scope)),
                     )
                     .with_span(v.condition.span())
                     .with_label("this condition is false")

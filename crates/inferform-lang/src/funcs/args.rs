@@ -88,12 +88,23 @@ pub(crate) fn strings(items: &[Value]) -> Result<Vec<String>, FuncError> {
     items.iter().map(|v| string(v, "each element")).collect()
 }
 
+/// A file's text; the path is relative to the configuration's directory.
 pub(crate) fn read_file(path: &str, base_dir: Option<&Path>) -> Result<String, FuncError> {
+    String::from_utf8(read_bytes(path, base_dir)?).map_err(|_| {
+        err(
+            format!("cannot read {path}: it is not UTF-8 text"),
+            "use filebase64() for a file that is not text",
+        )
+    })
+}
+
+/// A file's bytes; the path is relative to the configuration's directory.
+pub(crate) fn read_bytes(path: &str, base_dir: Option<&Path>) -> Result<Vec<u8>, FuncError> {
     let full = match base_dir {
         Some(dir) if Path::new(path).is_relative() => dir.join(path),
         _ => Path::new(path).to_path_buf(),
     };
-    std::fs::read_to_string(&full).map_err(|e| {
+    std::fs::read(&full).map_err(|e| {
         err(
             format!("cannot read {path}: {}", io_reason(&e)),
             "paths are relative to the configuration directory",

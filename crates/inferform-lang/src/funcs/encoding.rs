@@ -8,7 +8,7 @@ use base64::Engine as _;
 use inferform_types::Value;
 use sha2::Digest;
 
-use super::args::{arity, err, io_reason, string, FuncError};
+use super::args::{arity, err, io_reason, read_bytes, string, FuncError};
 
 pub(super) fn dispatch(
     name: &str,
@@ -131,19 +131,6 @@ fn decode_text(bytes: &[u8], name: &str) -> Result<String, FuncError> {
 
 fn hex_of(bytes: impl AsRef<[u8]>) -> Value {
     Value::String(hex::encode(bytes))
-}
-
-fn read_bytes(path: &str, base_dir: Option<&Path>) -> Result<Vec<u8>, FuncError> {
-    let full = match base_dir {
-        Some(dir) if Path::new(path).is_relative() => dir.join(path),
-        _ => Path::new(path).to_path_buf(),
-    };
-    std::fs::read(&full).map_err(|e| {
-        err(
-            format!("cannot read {path}: {}", io_reason(&e)),
-            "paths are relative to the configuration directory",
-        )
-    })
 }
 
 /// CSV with a header row → a list of objects, every value a string (as Terraform).

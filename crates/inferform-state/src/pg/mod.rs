@@ -176,6 +176,35 @@ fn encode_state(sealer: &Sealer, workspace: &str, state: &State) -> Result<Encod
     Ok(out)
 }
 
+/// Replaces every record of `workspace` with `encoded`, inside the caller's transaction.
+async fn replace_records(
+    s: &worker::Session,
+    workspace: &str,
+    encoded: &Encoded,
+) -> Result<(), StateError> {
+    let (kinds, keys, values) = encoded;
+    let records = s.sql.t("records");
+    s.client
+        .execute(
+            &format!("DELETE FROM {records} WHERE workspace = $1::text"),
+            &[&workspace],
+        )
+        .await
+        .map_err(|e| s.err(e))?;
+    s.client
+        .execute(
+            &format!(
+                "INSERT INTO {records} (workspace, kind, key, value)
+                 SELECT $1::text, u.kind, u.key, u.value
+                 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(kind, key, value)"
+            ),
+            &[&workspace, kinds, keys, values],
+        )
+        .await
+        .map_err(|e| s.err(e))?;
+    Ok(())
+}
+
 /// How a whole-state write sets the serial.
 #[derive(Clone, Copy)]
 enum Serial {
@@ -278,25 +307,7 @@ impl PgStore {
                     let state = load(s, &ws, &sealer).await?.ok_or(gone)?;
                     let (kinds, keys, values) = encode_state(&sealer, &ws, &state)?;
                     let ws: &str = &ws;
-                    let records = s.sql.t("records");
-                    s.client
-                        .execute(
-                            &format!("DELETE FROM {records} WHERE workspace = $1::text"),
-                            &[&ws],
-                        )
-                        .await
-                        .map_err(|e| s.err(e))?;
-                    s.client
-                        .execute(
-                            &format!(
-                                "INSERT INTO {records} (workspace, kind, key, value)
-                                 SELECT $1::text, u.kind, u.key, u.value
-                                 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(kind, key, value)"
-                            ),
-                            &[&ws, &kinds, &keys, &values],
-                        )
-                        .await
-                        .map_err(|e| s.err(e))?;
+                    replace_records(s, ws, &(kinds, keys, values)).await?;
                     let history = s.sql.t("history");
                     let rows = s
                         .client
@@ -425,25 +436,7 @@ impl PgStore {
                         Serial::Bump => old.max(new_serial) + 1,
                         Serial::Exact => new_serial,
                     };
-                    let records = s.sql.t("records");
-                    s.client
-                        .execute(
-                            &format!("DELETE FROM {records} WHERE workspace = $1::text"),
-                            &[&ws],
-                        )
-                        .await
-                        .map_err(|e| s.err(e))?;
-                    s.client
-                        .execute(
-                            &format!(
-                                "INSERT INTO {records} (workspace, kind, key, value)
-                                 SELECT $1::text, u.kind, u.key, u.value
-                                 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(kind, key, value)"
-                            ),
-                            &[&ws, &kinds, &keys, &values],
-                        )
-                        .await
-                        .map_err(|e| s.err(e))?;
+                    replace_records(s, ws, &(kinds, keys, values)).await?;
                     s.client
                         .execute(
                             &format!(
