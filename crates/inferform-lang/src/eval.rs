@@ -193,6 +193,15 @@ impl Evaluator<'_, '_> {
                     let key = match k {
                         ObjectKey::Ident(i) => i.as_str().to_string(),
                         ObjectKey::Expression(Expression::Variable(v)) => v.as_str().to_string(),
+                        // `{ local.word = 1 }` could mean the name or the value: Terraform
+                        // refuses to guess, and so does this.
+                        ObjectKey::Expression(k @ Expression::Traversal(_)) => {
+                            return Err(self.error(
+                                k,
+                                "ambiguous attribute key: a reference is not a name",
+                                "to use the value as the key, wrap it in parentheses: { (local.word) = 1 }",
+                            ))
+                        }
                         ObjectKey::Expression(k) => match self.eval(k)? {
                             Value::Unknown => return Ok(Value::Unknown),
                             key => self.to_string(k, key)?.0,

@@ -494,10 +494,10 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             let mut out = Vec::new();
             let mut x = start;
             while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
-                if out.len() >= 1024 * 1024 {
+                if out.len() >= 1024 {
                     return Err(err(
-                        "the range is too long",
-                        "ask for fewer than 1,048,576 numbers",
+                        "range() gives at most 1024 numbers, as Terraform's does",
+                        "ask for fewer numbers, or a larger step",
                     ));
                 }
                 out.push(Value::number(x));

@@ -1,0 +1,5 @@
+locals {
+  word = "key"
+  objs = [{ name = "a" }, { name = "b" }]
+  list = ["x", "y"]
+}
