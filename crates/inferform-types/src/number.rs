@@ -35,9 +35,10 @@ impl Number {
         }
     }
 
-    /// Reads a number as written (`42`, `-0.5`, `1e20`): exact when it fits.
+    /// Reads a number as written (`42`, `-0.5`, `1e20`): exact when it fits. Surrounding
+    /// spaces make it no number, as in Terraform.
     pub fn parse(text: &str) -> Option<Number> {
-        let t = text.trim();
+        let t = text;
         if t.is_empty() {
             return None;
         }

@@ -35,6 +35,12 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             next = i - 1;
         }
         let mut spec = String::new();
+        // `#`: the alternate form, `0x` before hex digits and `0` before octal ones.
+        let mut alternate = false;
+        while chars.peek() == Some(&'#') {
+            alternate = true;
+            chars.next();
+        }
         while let Some(&p) = chars.peek() {
             if p.is_ascii_digit() || p == '.' || p == '-' {
                 spec.push(p);
@@ -91,8 +97,12 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             Ok(n as i128)
         };
         let text = match verb {
+            // Collections as JSON, as Terraform writes them with %v.
             's' | 'v' => match arg {
                 Value::String(s) => s.clone(),
+                Value::List(_) | Value::Object(_) => {
+                    arg.to_json().map(|j| j.to_string()).unwrap_or_default()
+                }
                 v => v.to_string(),
             },
             'q' => serde_json::Value::String(string(arg, "a %q argument")?).to_string(),
@@ -109,9 +119,15 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
                     hex
                 }
             }
-            'x' => signed(integer("a %x argument")?, |n| format!("{n:x}")),
-            'X' => signed(integer("a %X argument")?, |n| format!("{n:X}")),
-            'o' => signed(integer("a %o argument")?, |n| format!("{n:o}")),
+            'x' => signed(integer("a %x argument")?, |n| {
+                format!("{}{n:x}", if alternate { "0x" } else { "" })
+            }),
+            'X' => signed(integer("a %X argument")?, |n| {
+                format!("{}{n:X}", if alternate { "0X" } else { "" })
+            }),
+            'o' => signed(integer("a %o argument")?, |n| {
+                format!("{}{n:o}", if alternate { "0" } else { "" })
+            }),
             'b' => signed(integer("a %b argument")?, |n| format!("{n:b}")),
             'f' => format!(
                 "{:.*}",

@@ -297,8 +297,13 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 2)?;
             let sep = string(&a[0], "the separator")?;
             let s = string(&a[1], "the string")?;
-            // As Terraform: splitting "" gives one empty string.
-            Value::List(s.split(sep.as_str()).map(Value::string).collect())
+            // As Terraform: splitting "" gives one empty string, and an empty separator
+            // splits between every character.
+            if sep.is_empty() {
+                Value::List(s.chars().map(|c| Value::String(c.to_string())).collect())
+            } else {
+                Value::List(s.split(sep.as_str()).map(Value::string).collect())
+            }
         }
         "length" => {
             arity(name, a, 1)?;
@@ -383,7 +388,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "distinct" => {
             arity(name, a, 1)?;
             let mut out: Vec<Value> = Vec::new();
-            for v in list(&a[0], "the argument")? {
+            for v in collections::unify(list(&a[0], "the argument")?)? {
                 if !out.contains(&v) {
                     out.push(v);
                 }

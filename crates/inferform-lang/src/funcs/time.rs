@@ -51,14 +51,9 @@ fn parse(text: &str) -> Result<OffsetDateTime, FuncError> {
     })
 }
 
-/// RFC 3339 as Go writes it: `Z` for UTC, fractional seconds only when there are any.
+/// RFC 3339 as Terraform writes it: whole seconds (a fraction is dropped), `Z` for UTC.
 fn rfc3339(t: OffsetDateTime) -> Result<String, FuncError> {
     let mut out = formatdate("YYYY-MM-DD'T'hh:mm:ss", t)?;
-    if t.nanosecond() != 0 {
-        let frac = format!("{:09}", t.nanosecond());
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
-    }
     out.push_str(&zone(t.offset(), true));
     Ok(out)
 }

@@ -19,7 +19,10 @@ for line in open("expressions.txt", encoding="utf-8"):
                          capture_output=True, text=True, cwd=work)
     if run.returncode == 0:
         # The console prints the JSON text as an HCL string literal.
-        answers[expr] = {"json": json.loads(json.loads(run.stdout.strip()))}
+        try:
+            answers[expr] = {"json": json.loads(json.loads(run.stdout.strip()))}
+        except ValueError:
+            sys.exit(f"cannot read Terraform's answer for {expr}: {run.stdout!r}")
     else:
         text = re.sub(r"\x1b\[[0-9;]*m", "", run.stderr)
         summary = next((l.split("Error: ", 1)[1].strip() for l in text.splitlines()
