@@ -86,12 +86,22 @@ fn bash_completes_addresses_from_state() {
         bash_complete(
             work.path(),
             &script,
-            &["inferform", "state", "rm", "inferform_data.alpha", "inferform_data.b"]
+            &[
+                "inferform",
+                "state",
+                "rm",
+                "inferform_data.alpha",
+                "inferform_data.b"
+            ]
         ),
         "inferform_data.beta[0]\ninferform_data.beta[1]\n"
     );
     assert_eq!(
-        bash_complete(work.path(), &script, &["inferform", "import", "inferform_data.a"]),
+        bash_complete(
+            work.path(),
+            &script,
+            &["inferform", "import", "inferform_data.a"]
+        ),
         "inferform_data.alpha\n"
     );
     assert_eq!(
@@ -103,7 +113,11 @@ fn bash_completes_addresses_from_state() {
         all
     );
     assert_eq!(
-        bash_complete(work.path(), &script, &["inferform", "apply", "--replace", "inferform_data.beta"]),
+        bash_complete(
+            work.path(),
+            &script,
+            &["inferform", "apply", "--replace", "inferform_data.beta"]
+        ),
         "inferform_data.beta[0]\ninferform_data.beta[1]\n"
     );
     // -C names the directory whose state is read, as it does for the command itself.
@@ -113,7 +127,14 @@ fn bash_completes_addresses_from_state() {
         bash_complete(
             elsewhere.path(),
             &script,
-            &["inferform", "-C", &dir, "state", "show", "inferform_data.al"]
+            &[
+                "inferform",
+                "-C",
+                &dir,
+                "state",
+                "show",
+                "inferform_data.al"
+            ]
         ),
         "inferform_data.alpha\n"
     );
@@ -135,14 +156,21 @@ fn addresses_are_read_without_the_lock_and_nothing_is_printed_on_errors() {
     // No state at all, or a workspace that does not exist: nothing, and success.
     let empty = Work::new(&[("main.hcl", CONFIG)]);
     let out = empty.run(&["__complete-addresses"]);
-    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""));
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
     let out = work
         .command(&["__complete-addresses"])
         .env("INFERFORM_WORKSPACE", "no such/workspace")
         .output()
         .expect("run");
     assert_eq!(
-        (out.status.code(), out.stdout.is_empty(), out.stderr.is_empty()),
+        (
+            out.status.code(),
+            out.stdout.is_empty(),
+            out.stderr.is_empty()
+        ),
         (Some(0), true, true)
     );
     // A configuration naming a backend nobody initialized is an error for every other command;
@@ -152,7 +180,10 @@ fn addresses_are_read_without_the_lock_and_nothing_is_printed_on_errors() {
         "inferform {\n  backend \"pg\" {}\n}\nresource \"inferform_data\" \"a\" {}\n",
     )]);
     let out = pg.run(&["__complete-addresses"]);
-    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""));
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
     // It is hidden from help.
     let help = work.run(&["--help"]);
     assert!(!help.stdout.contains("__complete"), "{}", help.stdout);
@@ -200,13 +231,20 @@ fn the_man_page_documents_every_command() {
     assert!(!out.stdout.contains("__complete"), "a hidden command shown");
     let page = work.run(&["man", "state", "show"]);
     assert_eq!(page.code, 0, "{page:?}");
-    assert!(page.stdout.contains(".TH inferform-state-show 1"), "{}", page.stdout);
+    assert!(
+        page.stdout.contains(".TH inferform-state-show 1"),
+        "{}",
+        page.stdout
+    );
     assert!(page.stdout.contains("\\-\\-serial"), "{}", page.stdout);
     let plan = work.run(&["man", "plan"]).stdout;
     assert!(plan.contains("\\-\\-target"), "{plan}");
     let bad = work.run(&["man", "nope"]);
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(bad.stderr.contains("inferform::man::unknown_command"), "{bad:?}");
+    assert!(
+        bad.stderr.contains("inferform::man::unknown_command"),
+        "{bad:?}"
+    );
     // Where groff is installed, the page formats without a warning.
     if Command::new("groff").arg("--version").output().is_ok() {
         let path = work.path().join("inferform.1");

@@ -14,10 +14,12 @@ use std::fmt::Write as _;
 use inferform_engine::{Action, Plan, ResourceChange};
 use inferform_types::{Diagnostic, Nesting, Schema, Value};
 
+mod docs;
 mod json;
 mod markdown;
 mod text;
 
+pub use docs::{resource_doc, DocKind, DocPage, GENERATED_NOTE};
 pub use json::{canonical_json, plan_hash, plan_json, FORMAT_VERSION};
 pub use markdown::{plan_markdown, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT, MARKER_PREFIX};
 pub use text::{console_value, format_value, Style};
