@@ -16,6 +16,7 @@ use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
 use inferform_types::addr::provider_for_type;
 use inferform_types::{ResourceInstanceAddr, Schema, Value};
 
+use crate::capacity::{markdown_capacity, plan_capacity, Prices};
 use crate::json::{action_reason, plan_hash};
 use crate::text::{format_value, Style};
 
@@ -47,7 +48,9 @@ pub fn plan_markdown(
 ///    of the plan's canonical JSON.
 /// 2. `## inferform plan` and the counts: `**Plan:** N to add, N to change, N to replace,
 ///    N to destroy, N to import, N to move, N drifted.` A replace counts once, as a replace
-///    (the terminal's `Plan:` line counts it as one add and one destroy). Then `No changes.`,
+///    (the terminal's `Plan:` line counts it as one add and one destroy). When a change
+///    touches a reservation, the capacity table (and with prices the cost table) of
+///    [`crate::capacity`]. Then `No changes.`,
 ///    or a line for a refresh-only plan, and a `> [!WARNING]` when `--target` was used.
 /// 3. A `> [!CAUTION]` block listing every destroy and replace, with the attribute paths that
 ///    force each replacement, before anything else.
@@ -69,6 +72,28 @@ pub fn plan_markdown_with_limit(
     in_config: &BTreeSet<String>,
     limit: usize,
 ) -> String {
+    report(plan, schemas, in_config, limit, None)
+}
+
+/// [`plan_markdown`], with the cost of the capacity change when the user gave prices.
+pub fn plan_markdown_priced(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    prices: Option<&Prices>,
+) -> String {
+    report(plan, schemas, in_config, GITHUB_COMMENT_LIMIT, prices)
+}
+
+/// The report; see [`plan_markdown_with_limit`] for its layout. The capacity (and cost)
+/// section follows the counts line: it is part of the head, never trimmed.
+fn report(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    limit: usize,
+    prices: Option<&Prices>,
+) -> String {
     let mut head = String::new();
     let _ = writeln!(
         head,
@@ -76,7 +101,7 @@ pub fn plan_markdown_with_limit(
         plan_hash(plan, schemas, in_config)
     );
     head.push_str("## inferform plan\n\n");
-    head.push_str(&summary(plan));
+    head.push_str(&summary(plan, prices));
 
     let warnings = warnings(plan, in_config);
     let mut items = sections(plan, schemas, in_config);
@@ -162,7 +187,7 @@ fn group_thousands(n: usize) -> String {
 }
 
 /// The counts line, and `No changes.` when there are none.
-fn summary(plan: &Plan) -> String {
+fn summary(plan: &Plan, prices: Option<&Prices>) -> String {
     let count = |f: fn(&Action) -> bool| plan.changes.iter().filter(|c| f(&c.action)).count();
     let add = count(|a| *a == Action::Create);
     let change = count(|a| *a == Action::Update);
@@ -174,6 +199,9 @@ fn summary(plan: &Plan) -> String {
          {import} to import, {moved} to move, {} drifted.\n\n",
         plan.drift.len()
     );
+    if let Some(cap) = plan_capacity(plan) {
+        out.push_str(&markdown_capacity(&cap, prices));
+    }
     if plan.refresh_only {
         out.push_str(
             "**Refresh-only plan:** applying it records the changes made outside inferform in \

@@ -5,6 +5,7 @@
 mod backend;
 mod commands;
 mod encryption;
+mod prices;
 mod ui;
 mod workspace;
 
@@ -149,6 +150,10 @@ pub struct PlanFlags {
     /// Print machine-readable output: one JSON object per line (Terraform's `-json` UI).
     #[arg(long)]
     pub json: bool,
+    /// A price file (HCL: `currency`, `mu_per_hour`, `gpu_per_hour`): the plan then shows what
+    /// its capacity change costs per hour and per month. No price is built in.
+    #[arg(long, env = "INFERFORM_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     #[command(flatten)]
     pub lock: LockFlags,
 }
@@ -266,6 +271,10 @@ pub struct ShowArgs {
     /// Print a saved plan as a Markdown report for a pull-request comment.
     #[arg(long, requires = "plan_file")]
     pub markdown: bool,
+    /// A price file (see `plan --prices`): a saved plan then shows what its capacity change
+    /// costs.
+    #[arg(long, env = "INFERFORM_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     #[command(flatten)]
     pub lock: LockFlags,
 }
