@@ -20,8 +20,7 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
-    #[value(name = "powershell")]
-    PowerShell,
+    Powershell,
 }
 
 /// The name the scripts complete, and call for addresses.
@@ -39,7 +38,7 @@ pub fn script(shell: Shell) -> String {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
-        Shell::PowerShell => clap_complete::Shell::PowerShell,
+        Shell::Powershell => clap_complete::Shell::PowerShell,
     };
     let mut buf = Vec::new();
     clap_complete::generate(generator, &mut cmd, BIN, &mut buf);
@@ -48,7 +47,7 @@ pub fn script(shell: Shell) -> String {
         Shell::Bash => format!("{generated}\n{}", bash_addresses(&cmd)),
         Shell::Zsh => zsh(&generated),
         Shell::Fish => format!("{generated}\n{}", fish_addresses(&cmd)),
-        Shell::PowerShell => powershell(&generated),
+        Shell::Powershell => powershell(&generated),
     }
 }
 
