@@ -15,6 +15,7 @@ use inferform_engine::{Action, Plan, ResourceChange};
 use inferform_types::{Diagnostic, Nesting, Schema, Value};
 
 mod capacity;
+mod diagram;
 mod docs;
 mod json;
 mod markdown;
@@ -24,6 +25,7 @@ pub use capacity::{
     capacity_json, markdown_capacity, plan_capacity, render_capacity, Capacity, CapacityRow,
     Prices, Range, Resource, HOURS_PER_MONTH,
 };
+pub use diagram::{diagram_section, plan_diagram, NoDiagram, MAX_EDGES, MAX_NODES};
 pub use docs::{resource_doc, DocKind, DocPage, GENERATED_NOTE};
 pub use json::{
     canonical_json, plan_hash, plan_json, plan_json_priced, CAPACITY_KEY, FORMAT_VERSION,

@@ -17,6 +17,11 @@ use inferform_types::addr::provider_for_type;
 use inferform_types::{ResourceInstanceAddr, Schema, Value};
 
 use crate::capacity::{markdown_capacity, plan_capacity, Prices};
+use crate::diagram::diagram_section;
+
+/// What stands in for the change diagram when the comment has no room for it.
+const DIAGRAM_LEFT_OUT: &str = "### Change diagram\n\n_Left out to keep this comment within \
+                                one comment's limit; `inferform graph` prints the graph._\n\n";
 use crate::json::{action_reason, plan_hash};
 use crate::text::{format_value, Style};
 
@@ -55,12 +60,15 @@ pub fn plan_markdown(
 /// 3. A `> [!CAUTION]` block listing every destroy and replace, with the attribute paths that
 ///    force each replacement, before anything else.
 /// 4. When sections were trimmed, a `> [!NOTE]` saying how many.
-/// 5. `### Changed outside inferform`: one `<details>` per drifted resource.
-/// 6. `### Resource changes`: one `<details>` per created, updated, replaced, destroyed, read,
+/// 5. `### Change diagram`: a Mermaid flowchart of the changed resources and their
+///    dependencies, coloured by action ([`crate::diagram`]); a one-line note instead when it
+///    is too large to read or when the comment has no room for it.
+/// 6. `### Changed outside inferform`: one `<details>` per drifted resource.
+/// 7. `### Resource changes`: one `<details>` per created, updated, replaced, destroyed, read,
 ///    moved or imported resource, its summary the symbol, address and action, its body a
 ///    ```` ```diff ```` block with `+`/`-`/`~` in the first column; secrets show as
 ///    `(sensitive value)`.
-/// 7. `### Output changes`: one ```` ```diff ```` block.
+/// 8. `### Output changes`: one ```` ```diff ```` block.
 ///
 /// Only per-resource sections and the output block are ever trimmed: first creates, reads and
 /// outputs, then updates and drift, then destroys and replaces. If even the counts and the
@@ -117,11 +125,29 @@ fn report(
     head.push_str(&warning_text);
 
     let everything = cost(&head) + headings + items.iter().map(|i| cost(&i.text)).sum::<usize>();
+    // The diagram is shown only when everything else fits with it: the per-resource
+    // sections say more, so it is the first thing left out.
+    // In its place goes a one-line note, where even that fits without trimming more.
+    let mut diagram = diagram_section(plan);
+    if !diagram.is_empty() && everything + cost(&diagram) > limit {
+        let note = cost(DIAGRAM_LEFT_OUT);
+        let note_fits = if everything <= limit {
+            everything + note <= limit
+        } else {
+            cost(&head) + note_room + headings + note <= limit
+        };
+        diagram = if note_fits {
+            String::from(DIAGRAM_LEFT_OUT)
+        } else {
+            String::new()
+        };
+    }
+    let everything = everything + cost(&diagram);
     if everything <= limit {
         items.iter_mut().for_each(|i| i.kept = true);
     } else {
         // Keep the most important sections that fit; the rest are trimmed.
-        let mut budget = limit.saturating_sub(cost(&head) + note_room + headings);
+        let mut budget = limit.saturating_sub(cost(&head) + note_room + headings + cost(&diagram));
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by_key(|&i| (items[i].priority, i));
         for i in order {
@@ -138,6 +164,7 @@ fn report(
     if trimmed > 0 {
         out.push_str(&trim_note(trimmed, items.len(), all_listed, limit));
     }
+    out.push_str(&diagram);
     for section in Section::ALL {
         let kept: Vec<&Item> = items
             .iter()
