@@ -216,6 +216,69 @@ fn every_shell_gets_a_script_that_completes_addresses() {
     assert_eq!(out.code, 2, "{out:?}");
 }
 
+/// Whether `shell` can be started here; a notice when not.
+fn have(shell: &str) -> bool {
+    let ok = Command::new(shell)
+        .arg("-c")
+        .arg("exit 0")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("notice: {shell} is not installed; its script was not run");
+    }
+    ok
+}
+
+#[test]
+fn zsh_and_fish_accept_their_scripts_and_fish_completes_addresses() {
+    let work = applied();
+    let bin_dir = Path::new(BIN).parent().expect("binary's folder");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    if have("zsh") {
+        let script = work.path().join("_inferform");
+        std::fs::write(&script, work.run(&["completion", "zsh"]).stdout).expect("write");
+        let out = Command::new("zsh")
+            .arg("-n")
+            .arg(&script)
+            .output()
+            .expect("zsh");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    if have("fish") {
+        let script = work.path().join("inferform.fish");
+        std::fs::write(&script, work.run(&["completion", "fish"]).stdout).expect("write");
+        let complete = |line: &str| {
+            let out = Command::new("fish")
+                .arg("--no-config")
+                .arg("-c")
+                .arg(format!("source {}; complete -C '{line}'", script.display()))
+                .current_dir(work.path())
+                .env("PATH", &path)
+                .output()
+                .expect("fish");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let show = complete("inferform state show ");
+        assert!(show.contains("inferform_data.alpha"), "{show}");
+        assert!(show.contains("inferform_data.beta[1]"), "{show}");
+        let target = complete("inferform plan --target ");
+        assert!(target.contains("inferform_data.beta[0]"), "{target}");
+    }
+}
+
 #[test]
 fn the_man_page_documents_every_command() {
     let work = Work::new(&[]);

@@ -217,9 +217,8 @@ _inferform_addresses() {
 
 /// Fish: extra `complete` lines beside clap_complete's; fish offers the union.
 fn fish_addresses(cmd: &clap::Command) -> String {
-    let addrs = format!(
-        "(set -l dir (__fish_inferform_dir); {BIN} -C $dir __complete-addresses 2>/dev/null)"
-    );
+    // Single quotes: fish expands variables inside double quotes when the line is read.
+    let addrs = format!("'({BIN} -C (__fish_inferform_dir) __complete-addresses 2>/dev/null)'");
     let mut out = String::from(
         "# Resource addresses from state, for every argument named ADDR.\n\
          function __fish_inferform_dir\n    \
@@ -231,7 +230,7 @@ fn fish_addresses(cmd: &clap::Command) -> String {
     );
     for opt in address_options(cmd) {
         out.push_str(&format!(
-            "complete -c {BIN} -l {} -x -a \"{addrs}\"\n",
+            "complete -c {BIN} -l {} -x -a {addrs}\n",
             opt.trim_start_matches("--")
         ));
     }
@@ -243,7 +242,7 @@ fn fish_addresses(cmd: &clap::Command) -> String {
             .collect::<Vec<_>>()
             .join("; and ");
         out.push_str(&format!(
-            "complete -c {BIN} -n \"{condition}\" -f -a \"{addrs}\"\n"
+            "complete -c {BIN} -n '{condition}' -f -a {addrs}\n"
         ));
     }
     out
