@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use inferform_provider::ProviderFactory;
-use inferform_render::{resource_doc, DocKind, DocPage};
+use inferform_render::{docs_index, resource_doc, DocKind, DocPage, IndexEntry};
 
 /// Write the files, or only compare them (uv's generator habit, as `tests/schemas.rs`).
 #[derive(Clone, Copy, PartialEq)]
@@ -53,6 +53,7 @@ fn place(kind: DocKind) -> (&'static str, &'static str) {
 fn generate() -> (BTreeMap<String, String>, Vec<String>) {
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
+    let mut index = Vec::new();
     for factory in factories() {
         let kinds = [
             (DocKind::Resource, factory.resource_schemas()),
@@ -81,9 +82,20 @@ fn generate() -> (BTreeMap<String, String>, Vec<String>) {
                     example: &example,
                 });
                 files.insert(format!("{folder}/{ty}.md"), page);
+                index.push((format!("{folder}/{ty}.md"), kind, ty, schema.description));
             }
         }
     }
+    let entries: Vec<IndexEntry> = index
+        .iter()
+        .map(|(path, kind, ty, description)| IndexEntry {
+            path,
+            kind: *kind,
+            type_name: ty,
+            description,
+        })
+        .collect();
+    files.insert("README.md".into(), docs_index(&entries));
     (files, problems)
 }
 

@@ -221,3 +221,39 @@ pub fn resource_doc(page: &DocPage<'_>) -> String {
     }
     out
 }
+
+/// One line of the index: a page's path under `docs/`, its type and what it is.
+pub struct IndexEntry<'a> {
+    pub path: &'a str,
+    pub kind: DocKind,
+    pub type_name: &'a str,
+    pub description: &'a str,
+}
+
+/// `docs/README.md`: every page, resources first, each with the first sentence of its
+/// description.
+pub fn docs_index(entries: &[IndexEntry<'_>]) -> String {
+    let mut out = String::from("# inferform reference\n\n");
+    let _ = writeln!(out, "{GENERATED_NOTE}\n");
+    out.push_str(
+        "One page per resource type and data source, generated from the schemas the code \
+         checks configurations against (the same as `schemas/*.json`).\n",
+    );
+    for (kind, heading) in [
+        (DocKind::Resource, "Resources"),
+        (DocKind::DataSource, "Data sources"),
+    ] {
+        let _ = writeln!(out, "\n## {heading}\n");
+        for e in entries.iter().filter(|e| e.kind == kind) {
+            let first = e.description.split(". ").next().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- [`{}`]({}): {}",
+                e.type_name,
+                e.path,
+                sentence(first)
+            );
+        }
+    }
+    out
+}

@@ -26,7 +26,7 @@ pub use capacity::{
     Prices, Range, Resource, HOURS_PER_MONTH,
 };
 pub use diagram::{diagram_section, plan_diagram, NoDiagram, MAX_EDGES, MAX_NODES};
-pub use docs::{resource_doc, DocKind, DocPage, GENERATED_NOTE};
+pub use docs::{docs_index, resource_doc, DocKind, DocPage, IndexEntry, GENERATED_NOTE};
 pub use json::{
     canonical_json, plan_hash, plan_json, plan_json_priced, CAPACITY_KEY, FORMAT_VERSION,
 };
