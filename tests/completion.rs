@@ -201,6 +201,11 @@ fn every_shell_gets_a_script_that_completes_addresses() {
         );
         assert!(out.stdout.contains("validate"), "{shell}: no subcommands");
     }
+    // PowerShell (not run here): clap_complete's completer is wrapped, and only the wrapper
+    // is registered.
+    let ps = work.run(&["completion", "powershell"]).stdout;
+    assert_eq!(ps.matches("Register-ArgumentCompleter").count(), 1, "{ps}");
+    assert_eq!(ps.matches("$global:__inferformClap = {").count(), 1, "{ps}");
     let zsh = work.run(&["completion", "zsh"]).stdout;
     assert!(zsh.starts_with("#compdef inferform\n"), "{zsh}");
     assert!(!zsh.contains(":ADDR:_default"), "an ADDR left to _default");

@@ -250,7 +250,8 @@ fn fish_addresses(cmd: &clap::Command) -> String {
 
 /// PowerShell: clap_complete's completer answers options and subcommands; wrap it so that
 /// after an address option, or in a command whose argument is an address, the addresses in
-/// state are offered.
+/// state are offered. Its script block is kept in a global variable (the completer runs
+/// long after the profile that sourced the script) and one completer is registered.
 fn powershell(generated: &str) -> String {
     let cmd = Cli::command();
     let opts = address_options(&cmd)
@@ -265,7 +266,7 @@ fn powershell(generated: &str) -> String {
         .join(", ");
     let generated = generated.replace(
         "Register-ArgumentCompleter -Native -CommandName 'inferform' -ScriptBlock {",
-        "$__inferformClap = {",
+        "$global:__inferformClap = {",
     );
     format!(
         r#"{generated}
@@ -291,7 +292,7 @@ Register-ArgumentCompleter -Native -CommandName 'inferform' -ScriptBlock {{
             ForEach-Object {{ [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }}
         return
     }}
-    & $__inferformClap $wordToComplete $commandAst $cursorPosition
+    & $global:__inferformClap $wordToComplete $commandAst $cursorPosition
 }}
 "#
     )
