@@ -14,6 +14,8 @@
 //!   `mem` GiB; at min scale `scale.min` replicas, at max scale `scale.max`.
 //!
 //! "Before" sums the prior state of every instance the plan knows, "after" its planned values.
+//! An object the plan only removes from state (`Action::Forget`) keeps running in its cloud,
+//! so it counts on both sides: forgetting changes neither capacity nor cost.
 //! A value known only after apply is counted as zero and the instance is listed, so a sum is
 //! never silently wrong. Prices ([`Prices`]) are the user's own: none is built in or guessed.
 
@@ -287,7 +289,7 @@ pub fn plan_capacity(plan: &Plan) -> Option<Capacity> {
     let touches = plan.changes.iter().any(|c| {
         c.addr.resource.mode == ResourceMode::Managed
             && counted(&c.addr.resource.type_name)
-            && !matches!(c.action, Action::NoOp | Action::Read)
+            && !matches!(c.action, Action::NoOp | Action::Read | Action::Forget)
     });
     if !touches {
         return None;
@@ -305,7 +307,11 @@ pub fn plan_capacity(plan: &Plan) -> Option<Capacity> {
                 unknown.insert(c.addr.to_string());
             }
         }
-        if let Some(a) = &c.after {
+        let after_value = match c.action {
+            Action::Forget => c.before.as_ref(),
+            _ => c.after.as_ref(),
+        };
+        if let Some(a) = after_value {
             if add_instance(ty, a, &mut after).is_err() {
                 unknown.insert(c.addr.to_string());
             }

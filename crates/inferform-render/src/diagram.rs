@@ -37,6 +37,7 @@ fn class(action: Option<Action>) -> &'static str {
         Some(Action::Replace { .. }) => "replace",
         Some(Action::Delete) => "delete",
         Some(Action::Read) => "read",
+        Some(Action::Forget) => "forget",
         Some(Action::NoOp) | None => "unchanged",
     }
 }
@@ -51,6 +52,7 @@ fn symbol(action: Option<Action>) -> &'static str {
         Some(Action::Replace { create_first: true }) => "+/- ",
         Some(Action::Delete) => "- ",
         Some(Action::Read) => "<= ",
+        Some(Action::Forget) => ". ",
         Some(Action::NoOp) | None => "",
     }
 }
@@ -138,6 +140,7 @@ pub fn plan_diagram(plan: &Plan) -> Result<String, NoDiagram> {
          \x20 classDef replace fill:#ffebe9,stroke:#cf222e,color:#cf222e,stroke-dasharray:4\n\
          \x20 classDef delete fill:#ffebe9,stroke:#cf222e,color:#cf222e\n\
          \x20 classDef read fill:#ddf4ff,stroke:#0969da,color:#0969da\n\
+         \x20 classDef forget fill:#f6f8fa,stroke:#57606a,color:#57606a,stroke-dasharray:2\n\
          \x20 classDef unchanged fill:#f6f8fa,stroke:#8c959f,color:#57606a\n",
     );
     Ok(out)
@@ -150,7 +153,7 @@ pub fn diagram_section(plan: &Plan) -> String {
         Ok(src) => format!(
             "### Change diagram\n\nArrows run from a dependency to what depends on it. \
              Green: create; yellow: update; red, dashed: replace; red: destroy; blue: read; \
-             grey: unchanged.\n\n```mermaid\n{src}```\n\n"
+             grey, dashed: removed from state only; grey: unchanged.\n\n```mermaid\n{src}```\n\n"
         ),
         Err(NoDiagram::NothingChanges) => String::new(),
         Err(NoDiagram::TooLarge { nodes, edges }) => format!(

@@ -162,8 +162,8 @@ fn plan_document(
 
 /// The SHA-256 (lower-case hex) of the plan's canonical JSON: [`plan_json`] without the
 /// `inferform_capacity` extension (a summary worked out from the changes, which a price file
-/// alters), with object keys sorted and no whitespace. Equal plans give equal hashes; it holds no secret, since the
-/// document holds none.
+/// alters), with object keys sorted and no whitespace. Equal plans give equal hashes; it
+/// holds no secret, since the document holds none.
 pub fn plan_hash(
     plan: &Plan,
     schemas: &BTreeMap<String, Schema>,

@@ -244,6 +244,31 @@ fn gpus_are_head_plus_workers_times_replicas() {
 }
 
 #[test]
+fn forgetting_a_deployment_changes_no_capacity() {
+    let forget = plan(vec![change(
+        dep(),
+        Action::Forget,
+        Some(deployment("nvidia.com/gpu-l40s", 2.0, 0.0, 3.0)),
+        None,
+        &[],
+    )]);
+    // It still runs in its cloud: nothing to say about capacity.
+    assert!(plan_capacity(&forget).is_none());
+    let mut with_create = creates();
+    with_create.changes.extend(forget.changes);
+    let cap = plan_capacity(&with_create).expect("capacity");
+    let gpu = cap
+        .rows
+        .iter()
+        .find(|r| r.spec == "nvidia.com/gpu-l40s")
+        .expect("an L40S row");
+    assert_eq!(
+        (gpu.before.max.to_string(), gpu.after.max.to_string()),
+        ("9".into(), "18".into())
+    );
+}
+
+#[test]
 fn a_plan_that_touches_no_reservation_says_nothing() {
     let p = plan(vec![change(
         addr("inferform_data", "x", InstanceKey::None),

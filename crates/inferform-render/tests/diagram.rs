@@ -24,7 +24,7 @@ fn obj() -> Value {
 }
 
 /// A workspace left alone, an endpoint in it replaced, two instances on the endpoint (one
-/// updated, one unchanged), and a deployment destroyed.
+/// updated, one unchanged), a deployment destroyed and one only removed from state.
 fn stack() -> Plan {
     Plan {
         changes: vec![
@@ -78,6 +78,13 @@ fn stack() -> Plan {
             change(
                 addr("alaya_expert_deployment", "old", InstanceKey::None),
                 Action::Delete,
+                Some(obj()),
+                None,
+                &[],
+            ),
+            change(
+                addr("alaya_expert_deployment", "kept", InstanceKey::None),
+                Action::Forget,
                 Some(obj()),
                 None,
                 &[],
