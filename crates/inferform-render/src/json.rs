@@ -85,6 +85,9 @@ fn plan_document(
 ) -> Json {
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!(FORMAT_VERSION));
+    // Policy tools (checkov's terraform_plan framework) recognise a plan by this key and
+    // silently pass a document without it. OpenTofu writes its own version here; so do we.
+    doc.insert("terraform_version".into(), json!(env!("CARGO_PKG_VERSION")));
     doc.insert("inferform_version".into(), json!(env!("CARGO_PKG_VERSION")));
     if let Some(vars) = variables(plan) {
         doc.insert("variables".into(), vars);

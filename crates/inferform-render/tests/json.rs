@@ -375,12 +375,7 @@ fn resource_changes_have_terraforms_keys() {
     }
     // And the same top-level sections, less those Terraform has and we cannot know.
     let mut theirs = keys(&terraform);
-    for absent in [
-        "terraform_version",
-        "configuration",
-        "relevant_attributes",
-        "timestamp",
-    ] {
+    for absent in ["configuration", "relevant_attributes", "timestamp"] {
         theirs.remove(absent);
     }
     theirs.insert("inferform_version".into());
