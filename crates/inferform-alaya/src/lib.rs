@@ -57,6 +57,14 @@ impl ProviderFactory for AlayaFactory {
         schema::resources()
     }
 
+    fn import_id_format(&self, type_name: &str) -> Vec<&'static str> {
+        if schema::resources().contains_key(type_name) {
+            provider::IMPORT_ID_FORMAT.to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
     fn data_source_schemas(&self) -> BTreeMap<String, Schema> {
         schema::data_sources()
     }

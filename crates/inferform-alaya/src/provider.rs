@@ -25,6 +25,10 @@ use inferform_types::Schema;
 use serde_json::Value as Json;
 
 use crate::client::{encode, AlayaClient, Answer};
+
+/// An expert deployment is imported by its `serviceId` alone: its other fields come from the
+/// cloud.
+pub const IMPORT_ID_FORMAT: &[&str] = &["SERVICE_ID"];
 use crate::schema;
 
 /// How many polls an offline update may show `stopped` before the service starts again.
@@ -645,7 +649,7 @@ impl Provider for AlayaProvider {
         id: &str,
     ) -> Result<Option<Object>, ProviderError> {
         Self::check_type(type_name)?;
-        split_import_id(type_name, id, &["SERVICE_ID"])?;
+        split_import_id(type_name, id, IMPORT_ID_FORMAT)?;
         Ok(self
             .fetch(Deadline::start(ctx), id)
             .await?

@@ -59,6 +59,12 @@ impl ProviderFactory for FabricFactory {
         schema::data_sources()
     }
 
+    fn import_id_format(&self, type_name: &str) -> Vec<&'static str> {
+        provider::Kind::of(type_name)
+            .map(|k| k.import_format().to_vec())
+            .unwrap_or_default()
+    }
+
     fn configure(
         &self,
         config: &Object,

@@ -209,6 +209,14 @@ pub trait ProviderFactory: Send + Sync {
         BTreeMap::new()
     }
 
+    /// The parts of the id `inferform import` takes for `type_name`, joined by `/` when there
+    /// are several (`["WORKSPACE_ID", "ENDPOINT_ID"]`); empty when the type cannot be imported.
+    /// The generated reference docs print it, so it lives beside the schemas.
+    fn import_id_format(&self, type_name: &str) -> Vec<&'static str> {
+        let _ = type_name;
+        Vec::new()
+    }
+
     /// Builds a provider from the block's attributes (unset ones absent) and the environment.
     fn configure(
         &self,

@@ -25,6 +25,8 @@ use inferform_types::{InstanceKey, ModulePath, ResourceInstanceAddr, ResourceMod
 use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
 
+use crate::capacity::{capacity_json, plan_capacity, Prices};
+
 /// The `format_version` written: Terraform's JSON plan format that this document follows.
 pub const FORMAT_VERSION: &str = "1.2";
 
@@ -52,8 +54,40 @@ pub fn plan_json(
     schemas: &BTreeMap<String, Schema>,
     in_config: &BTreeSet<String>,
 ) -> Json {
+    plan_json_priced(plan, schemas, in_config, None)
+}
+
+/// [`plan_json`], whose `inferform_capacity` also holds the cost of the capacity change when
+/// the user gave prices. The extension key is documented in `schemas/plan.schema.json`.
+pub fn plan_json_priced(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    prices: Option<&Prices>,
+) -> Json {
+    let mut doc = plan_document(plan, schemas, in_config);
+    if let (Json::Object(map), Some(cap)) = (&mut doc, plan_capacity(plan)) {
+        map.insert(CAPACITY_KEY.into(), capacity_json(&cap, prices));
+    }
+    doc
+}
+
+/// The top-level key of `show --json` that holds the capacity summary (an extension:
+/// Terraform's plan has no such key, and readers of its format ignore keys they do not know).
+pub const CAPACITY_KEY: &str = "inferform_capacity";
+
+/// Terraform's plan representation, without inferform's extensions: what [`plan_hash`] hashes,
+/// so that a price file never changes which plan a comment belongs to.
+fn plan_document(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+) -> Json {
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!(FORMAT_VERSION));
+    // Policy tools (checkov's terraform_plan framework) recognise a plan by this key and
+    // silently pass a document without it. OpenTofu writes its own version here; so do we.
+    doc.insert("terraform_version".into(), json!(env!("CARGO_PKG_VERSION")));
     doc.insert("inferform_version".into(), json!(env!("CARGO_PKG_VERSION")));
     if let Some(vars) = variables(plan) {
         doc.insert("variables".into(), vars);
@@ -129,15 +163,16 @@ pub fn plan_json(
     Json::Object(doc)
 }
 
-/// The SHA-256 (lower-case hex) of the plan's canonical JSON: [`plan_json`] with object keys
-/// sorted and no whitespace. Equal plans give equal hashes; it holds no secret, since the
-/// document holds none.
+/// The SHA-256 (lower-case hex) of the plan's canonical JSON: [`plan_json`] without the
+/// `inferform_capacity` extension (a summary worked out from the changes, which a price file
+/// alters), with object keys sorted and no whitespace. Equal plans give equal hashes; it
+/// holds no secret, since the document holds none.
 pub fn plan_hash(
     plan: &Plan,
     schemas: &BTreeMap<String, Schema>,
     in_config: &BTreeSet<String>,
 ) -> String {
-    let doc = plan_json(plan, schemas, in_config);
+    let doc = plan_document(plan, schemas, in_config);
     hex::encode(Sha256::digest(canonical_json(&doc).as_bytes()))
 }
 

@@ -14,12 +14,26 @@ use std::fmt::Write as _;
 use inferform_engine::{Action, Plan, ResourceChange};
 use inferform_types::{Diagnostic, Nesting, Schema, Value};
 
+mod capacity;
+mod diagram;
+mod docs;
 mod json;
 mod markdown;
 mod text;
 
-pub use json::{canonical_json, plan_hash, plan_json, FORMAT_VERSION};
-pub use markdown::{plan_markdown, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT, MARKER_PREFIX};
+pub use capacity::{
+    capacity_json, markdown_capacity, plan_capacity, render_capacity, Capacity, CapacityRow,
+    Prices, Range, Resource, HOURS_PER_MONTH,
+};
+pub use diagram::{diagram_section, plan_diagram, NoDiagram, MAX_EDGES, MAX_NODES};
+pub use docs::{docs_index, resource_doc, DocKind, DocPage, IndexEntry, GENERATED_NOTE};
+pub use json::{
+    canonical_json, plan_hash, plan_json, plan_json_priced, CAPACITY_KEY, FORMAT_VERSION,
+};
+pub use markdown::{
+    plan_markdown, plan_markdown_priced, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT,
+    MARKER_PREFIX,
+};
 pub use text::{console_value, format_value, Style};
 
 /// How to render: colours on or off.
@@ -316,6 +330,17 @@ pub fn render_plan(
     in_config: &BTreeSet<String>,
     opts: RenderOptions,
 ) -> String {
+    render_plan_priced(plan, schemas, in_config, opts, None)
+}
+
+/// [`render_plan`], with the cost of the capacity change when the user gave prices.
+pub fn render_plan_priced(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    opts: RenderOptions,
+    prices: Option<&Prices>,
+) -> String {
     let style = Style { color: opts.color };
     let mut out = String::new();
     if !plan.drift.is_empty() {
@@ -413,6 +438,9 @@ pub fn render_plan(
             let _ = writeln!(out, " - {a}");
         }
         out.push_str("\nAfter applying this plan, inferform will no longer manage these objects. You\nwill need to import them into inferform to manage them again.\n");
+    }
+    if let Some(cap) = plan_capacity(plan) {
+        out.push_str(&render_capacity(&cap, prices));
     }
     out.push_str(&render_output_changes(plan, style));
     out

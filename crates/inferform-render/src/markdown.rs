@@ -16,6 +16,12 @@ use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
 use inferform_types::addr::provider_for_type;
 use inferform_types::{ResourceInstanceAddr, Schema, Value};
 
+use crate::capacity::{markdown_capacity, plan_capacity, Prices};
+use crate::diagram::diagram_section;
+
+/// What stands in for the change diagram when the comment has no room for it.
+const DIAGRAM_LEFT_OUT: &str = "### Change diagram\n\n_Left out to keep this comment within \
+                                one comment's limit; `inferform graph` prints the graph._\n\n";
 use crate::json::{action_reason, plan_hash};
 use crate::text::{format_value, Style};
 
@@ -47,17 +53,22 @@ pub fn plan_markdown(
 ///    of the plan's canonical JSON.
 /// 2. `## inferform plan` and the counts: `**Plan:** N to add, N to change, N to replace,
 ///    N to destroy, N to import, N to move, N drifted.` A replace counts once, as a replace
-///    (the terminal's `Plan:` line counts it as one add and one destroy). Then `No changes.`,
+///    (the terminal's `Plan:` line counts it as one add and one destroy). When a change
+///    touches a reservation, the capacity table (and with prices the cost table) of
+///    [`crate::capacity`]. Then `No changes.`,
 ///    or a line for a refresh-only plan, and a `> [!WARNING]` when `--target` was used.
 /// 3. A `> [!CAUTION]` block listing every destroy and replace, with the attribute paths that
 ///    force each replacement, before anything else.
 /// 4. When sections were trimmed, a `> [!NOTE]` saying how many.
-/// 5. `### Changed outside inferform`: one `<details>` per drifted resource.
-/// 6. `### Resource changes`: one `<details>` per created, updated, replaced, destroyed, read,
+/// 5. `### Change diagram`: a Mermaid flowchart of the changed resources and their
+///    dependencies, coloured by action ([`crate::diagram`]); a one-line note instead when it
+///    is too large to read or when the comment has no room for it.
+/// 6. `### Changed outside inferform`: one `<details>` per drifted resource.
+/// 7. `### Resource changes`: one `<details>` per created, updated, replaced, destroyed, read,
 ///    moved or imported resource, its summary the symbol, address and action, its body a
 ///    ```` ```diff ```` block with `+`/`-`/`~` in the first column; secrets show as
 ///    `(sensitive value)`.
-/// 7. `### Output changes`: one ```` ```diff ```` block.
+/// 8. `### Output changes`: one ```` ```diff ```` block.
 ///
 /// Only per-resource sections and the output block are ever trimmed: first creates, reads and
 /// outputs, then updates and drift, then destroys and replaces. If even the counts and the
@@ -69,6 +80,28 @@ pub fn plan_markdown_with_limit(
     in_config: &BTreeSet<String>,
     limit: usize,
 ) -> String {
+    report(plan, schemas, in_config, limit, None)
+}
+
+/// [`plan_markdown`], with the cost of the capacity change when the user gave prices.
+pub fn plan_markdown_priced(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    prices: Option<&Prices>,
+) -> String {
+    report(plan, schemas, in_config, GITHUB_COMMENT_LIMIT, prices)
+}
+
+/// The report; see [`plan_markdown_with_limit`] for its layout. The capacity (and cost)
+/// section follows the counts line: it is part of the head, never trimmed.
+fn report(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    limit: usize,
+    prices: Option<&Prices>,
+) -> String {
     let mut head = String::new();
     let _ = writeln!(
         head,
@@ -76,7 +109,7 @@ pub fn plan_markdown_with_limit(
         plan_hash(plan, schemas, in_config)
     );
     head.push_str("## inferform plan\n\n");
-    head.push_str(&summary(plan));
+    head.push_str(&summary(plan, prices));
 
     let warnings = warnings(plan, in_config);
     let mut items = sections(plan, schemas, in_config);
@@ -92,11 +125,29 @@ pub fn plan_markdown_with_limit(
     head.push_str(&warning_text);
 
     let everything = cost(&head) + headings + items.iter().map(|i| cost(&i.text)).sum::<usize>();
+    // The diagram is shown only when everything else fits with it: the per-resource
+    // sections say more, so it is the first thing left out.
+    // In its place goes a one-line note, where even that fits without trimming more.
+    let mut diagram = diagram_section(plan);
+    if !diagram.is_empty() && everything + cost(&diagram) > limit {
+        let note = cost(DIAGRAM_LEFT_OUT);
+        let note_fits = if everything <= limit {
+            everything + note <= limit
+        } else {
+            cost(&head) + note_room + headings + note <= limit
+        };
+        diagram = if note_fits {
+            String::from(DIAGRAM_LEFT_OUT)
+        } else {
+            String::new()
+        };
+    }
+    let everything = everything + cost(&diagram);
     if everything <= limit {
         items.iter_mut().for_each(|i| i.kept = true);
     } else {
         // Keep the most important sections that fit; the rest are trimmed.
-        let mut budget = limit.saturating_sub(cost(&head) + note_room + headings);
+        let mut budget = limit.saturating_sub(cost(&head) + note_room + headings + cost(&diagram));
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by_key(|&i| (items[i].priority, i));
         for i in order {
@@ -113,6 +164,7 @@ pub fn plan_markdown_with_limit(
     if trimmed > 0 {
         out.push_str(&trim_note(trimmed, items.len(), all_listed, limit));
     }
+    out.push_str(&diagram);
     for section in Section::ALL {
         let kept: Vec<&Item> = items
             .iter()
@@ -162,7 +214,7 @@ fn group_thousands(n: usize) -> String {
 }
 
 /// The counts line, and `No changes.` when there are none.
-fn summary(plan: &Plan) -> String {
+fn summary(plan: &Plan, prices: Option<&Prices>) -> String {
     let count = |f: fn(&Action) -> bool| plan.changes.iter().filter(|c| f(&c.action)).count();
     let add = count(|a| *a == Action::Create);
     let change = count(|a| *a == Action::Update);
@@ -174,6 +226,9 @@ fn summary(plan: &Plan) -> String {
          {import} to import, {moved} to move, {} drifted.\n\n",
         plan.drift.len()
     );
+    if let Some(cap) = plan_capacity(plan) {
+        out.push_str(&markdown_capacity(&cap, prices));
+    }
     if plan.refresh_only {
         out.push_str(
             "**Refresh-only plan:** applying it records the changes made outside inferform in \

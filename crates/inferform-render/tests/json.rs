@@ -375,16 +375,12 @@ fn resource_changes_have_terraforms_keys() {
     }
     // And the same top-level sections, less those Terraform has and we cannot know.
     let mut theirs = keys(&terraform);
-    for absent in [
-        "terraform_version",
-        "configuration",
-        "relevant_attributes",
-        "timestamp",
-    ] {
+    for absent in ["configuration", "relevant_attributes", "timestamp"] {
         theirs.remove(absent);
     }
     theirs.insert("inferform_version".into());
     theirs.insert("resource_drift".into());
+    theirs.insert(inferform_render::CAPACITY_KEY.into());
     assert_eq!(keys(&ours), theirs);
     // planned_values and prior_state entries: same keys but schema_version.
     let entry_keys = |doc: &Json, path: &[&str]| {
@@ -410,7 +406,10 @@ fn resource_changes_have_terraforms_keys() {
 fn hash_is_sha256_of_canonical_json_and_tracks_changes() {
     let plan = mixed_plan();
     let hash = plan_hash(&plan, &schemas(), &mixed_in_config());
-    let doc = plan_json(&plan, &schemas(), &mixed_in_config());
+    let mut doc = plan_json(&plan, &schemas(), &mixed_in_config());
+    doc.as_object_mut()
+        .expect("an object")
+        .remove(inferform_render::CAPACITY_KEY);
     let expected = hex::encode(Sha256::digest(canonical_json(&doc).as_bytes()));
     assert_eq!(hash, expected);
     assert_eq!(hash.len(), 64);

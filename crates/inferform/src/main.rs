@@ -5,6 +5,7 @@
 mod backend;
 mod commands;
 mod encryption;
+mod prices;
 mod ui;
 mod workspace;
 
@@ -70,6 +71,29 @@ pub enum Command {
     /// Run the local stand-in for DataArts Fabric and Alaya NeW.
     #[command(name = "local-cloud", subcommand)]
     LocalCloud(LocalCloudCommand),
+    /// Print a completion script for a shell; it also completes resource addresses from state.
+    Completion(CompletionArgs),
+    /// Print a manual page (roff), generated from the command line definition: `inferform man |
+    /// man -l -`.
+    Man(ManArgs),
+    /// Print the resource addresses in the selected workspace's state, one a line, for
+    /// completion scripts: takes no lock and prints nothing on any error.
+    #[command(name = "__complete-addresses", hide = true)]
+    CompleteAddresses,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: commands::completion::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// The command whose page to print (`state show`); inferform's own page when left out.
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +150,10 @@ pub struct PlanFlags {
     /// Print machine-readable output: one JSON object per line (Terraform's `-json` UI).
     #[arg(long)]
     pub json: bool,
+    /// A price file (HCL: `currency`, `mu_per_hour`, `gpu_per_hour`): the plan then shows what
+    /// its capacity change costs per hour and per month. No price is built in.
+    #[arg(long, env = "INFERFORM_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     #[command(flatten)]
     pub lock: LockFlags,
 }
@@ -243,6 +271,10 @@ pub struct ShowArgs {
     /// Print a saved plan as a Markdown report for a pull-request comment.
     #[arg(long, requires = "plan_file")]
     pub markdown: bool,
+    /// A price file (see `plan --prices`): a saved plan then shows what its capacity change
+    /// costs.
+    #[arg(long, env = "INFERFORM_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     #[command(flatten)]
     pub lock: LockFlags,
 }
@@ -252,6 +284,7 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub flags: PlanFlags,
     /// The resource instance to import into, as declared in the configuration.
+    #[arg(value_name = "ADDR")]
     pub addr: String,
     /// The object's id in its cloud (`WORKSPACE_ID/OBJECT_ID` for objects in a workspace).
     pub id: String,
@@ -262,6 +295,7 @@ pub struct InvokeArgs {
     #[command(flatten)]
     pub flags: PlanFlags,
     /// The fabric_service_instance or alaya_expert_deployment to ask, as state names it.
+    #[arg(value_name = "ADDR")]
     pub addr: String,
     /// The message to send; the answer is printed as it streams in.
     #[arg(long, value_name = "TEXT")]
@@ -291,6 +325,7 @@ pub enum StateCommand {
     },
     /// Show one instance's attributes.
     Show {
+        #[arg(value_name = "ADDR")]
         addr: String,
         /// Read the state as it was at this serial (see `state history`).
         #[arg(long, value_name = "N")]
@@ -300,6 +335,7 @@ pub enum StateCommand {
     },
     /// Move an instance to another address (after renaming a resource block).
     Mv {
+        #[arg(value_name = "ADDR")]
         from: String,
         to: String,
         #[command(flatten)]
@@ -307,7 +343,7 @@ pub enum StateCommand {
     },
     /// Forget instances: the cloud objects stay, inferform stops managing them.
     Rm {
-        #[arg(required = true)]
+        #[arg(required = true, value_name = "ADDR")]
         addrs: Vec<String>,
         #[command(flatten)]
         lock: LockFlags,
@@ -375,7 +411,7 @@ pub enum LocalCloudCommand {
     /// Serve both clouds' APIs until interrupted.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8787")]
+        #[arg(long, default_value = "127.0.0.1:8787", value_name = "HOST:PORT")]
         addr: std::net::SocketAddr,
         /// Folder the objects are kept in; in memory when left out.
         #[arg(long, value_name = "DIR")]

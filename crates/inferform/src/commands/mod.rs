@@ -1,6 +1,7 @@
 //! The commands. Each parses nothing itself (clap did), calls the crates below, and renders.
 
 mod apply;
+pub mod completion;
 mod console;
 mod fmt;
 mod force_unlock;
@@ -40,5 +41,8 @@ pub async fn run(cli: Cli, vars: Vec<CliVar>, ui: &Ui) -> u8 {
         Command::ForceUnlock(args) => force_unlock::run(&cli.dir, &args, ui),
         Command::Workspace(cmd) => workspaces::run(&cli.dir, &cmd, ui),
         Command::LocalCloud(cmd) => local_cloud::run(cmd, ui).await,
+        Command::Completion(args) => completion::run(args.shell, ui),
+        Command::Man(args) => completion::man(&args.command, ui),
+        Command::CompleteAddresses => completion::addresses(&cli.dir, ui),
     }
 }

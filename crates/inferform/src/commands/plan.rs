@@ -22,6 +22,8 @@ pub struct Prepared {
     pub engine: Arc<Engine>,
     /// Kept alive for the run; shut down at the end.
     pub local_cloud: Option<LocalCloud>,
+    /// The user's prices (`--prices`), to show what the plan's capacity change costs.
+    pub prices: Option<inferform_render::Prices>,
 }
 
 impl Prepared {
@@ -52,6 +54,8 @@ pub async fn prepare(
     operation: &str,
     ui: &Ui,
 ) -> Result<Prepared, u8> {
+    // A bad price file is found before any state is locked or cloud called.
+    let prices = crate::prices::load(flags.prices.as_deref()).map_err(|d| fail(ui, &d))?;
     let ws = match workspace::load(dir, vars) {
         Ok(ws) => ws,
         Err(diags) => {
@@ -94,6 +98,7 @@ pub async fn prepare(
         state,
         engine,
         local_cloud,
+        prices,
     })
 }
 
@@ -296,11 +301,12 @@ pub fn print_plan(p: &Prepared, plan: &Plan, ui: &Ui) {
             .iter()
             .map(|r| r.addr.to_string())
             .collect();
-    ui.out(&inferform_render::render_plan(
+    ui.out(&inferform_render::render_plan_priced(
         plan,
         &p.ws.schemas,
         &in_config,
         ui.render(),
+        p.prices.as_ref(),
     ));
 }
 

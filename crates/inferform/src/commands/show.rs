@@ -62,6 +62,13 @@ pub fn read_plan_file(
 pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
     let schemas = workspace::schemas(&workspace::factories());
     if let Some(path) = &args.plan_file {
+        let prices = match crate::prices::load(args.prices.as_deref()) {
+            Ok(p) => p,
+            Err(d) => {
+                ui.diagnostics([&d]);
+                return 1;
+            }
+        };
         let file = match read_plan_file(dir, path, &schemas) {
             Ok(f) => f,
             Err(d) => {
@@ -96,17 +103,24 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
                 .collect()
         };
         if args.json {
-            ui.line(&inferform_render::plan_json(&plan, &schemas, &in_config).to_string());
+            ui.line(
+                &inferform_render::plan_json_priced(&plan, &schemas, &in_config, prices.as_ref())
+                    .to_string(),
+            );
         } else if args.markdown {
-            ui.out(&inferform_render::plan_markdown(
-                &plan, &schemas, &in_config,
+            ui.out(&inferform_render::plan_markdown_priced(
+                &plan,
+                &schemas,
+                &in_config,
+                prices.as_ref(),
             ));
         } else {
-            ui.out(&inferform_render::render_plan(
+            ui.out(&inferform_render::render_plan_priced(
                 &plan,
                 &schemas,
                 &in_config,
                 ui.render(),
+                prices.as_ref(),
             ));
         }
         return 0;

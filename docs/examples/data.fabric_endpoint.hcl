@@ -1,0 +1,16 @@
+provider "fabric" {
+  region = "cn-southwest-2"
+}
+
+data "fabric_workspace" "shared" {
+  name = "llm-shared"
+}
+
+data "fabric_endpoint" "chat" {
+  workspace_id = data.fabric_workspace.shared.id
+  name         = "chat"
+}
+
+output "chat_id" {
+  value = data.fabric_endpoint.chat.id
+}
