@@ -158,6 +158,10 @@ where
     .await
 }
 
+/// How many reads in a row may fail transiently (after the HTTP client's own retries)
+/// before a wait gives up.
+const WAIT_READ_FAILURES: u32 = 3;
+
 /// [`wait_for`] with a chosen poll interval.
 pub async fn wait_with<T, F, Fut>(
     ctx: &OpContext,
@@ -178,8 +182,25 @@ where
             *last = Some(status.to_string());
         }
     };
+    // Reads that failed in a row, each after the client's own retries: a long wait is not
+    // given up for a passing outage (a few 5xx or a dropped connection), only for one that
+    // lasts.
+    let mut failed_reads = 0u32;
     loop {
-        match poll().await? {
+        let observed = match poll().await {
+            Ok(o) => {
+                failed_reads = 0;
+                o
+            }
+            Err(e) if is_ambiguous(&e) && failed_reads < WAIT_READ_FAILURES => {
+                failed_reads += 1;
+                Observed::Pending {
+                    status: last.clone().unwrap_or_default(),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        match observed {
             Observed::Done { status, value } => {
                 if let Some(status) = status {
                     note(&status, &mut last);
@@ -202,6 +223,7 @@ where
                 err.code = code.filter(|c| !c.is_empty());
                 return Err(err);
             }
+            Observed::Pending { status } if status.is_empty() => {}
             Observed::Pending { status } => note(&status, &mut last),
         }
         let delay = backoff.next_delay();
@@ -585,6 +607,47 @@ mod tests {
         let waited = start.elapsed();
         assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(4));
         assert!(*polls.lock().unwrap() > 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_rides_out_a_passing_outage_but_not_a_lasting_one() {
+        let outage = |failures: u32| {
+            let polls = Mutex::new(0u32);
+            async move {
+                wait_for(
+                    &OpContext::silent(),
+                    Deadline::never(),
+                    "endpoint x",
+                    "RUNNING",
+                    || {
+                        let n = {
+                            let mut p = polls.lock().unwrap();
+                            *p += 1;
+                            *p
+                        };
+                        async move {
+                            if n <= failures {
+                                let mut e = ProviderError::new(ErrorKind::Api, "busy");
+                                e.status = Some(503);
+                                Err(e)
+                            } else {
+                                Ok(Observed::Done {
+                                    status: Some("RUNNING".into()),
+                                    value: n,
+                                })
+                            }
+                        }
+                    },
+                )
+                .await
+            }
+        };
+        assert_eq!(
+            outage(WAIT_READ_FAILURES).await.unwrap(),
+            WAIT_READ_FAILURES + 1
+        );
+        let err = outage(WAIT_READ_FAILURES + 1).await.unwrap_err();
+        assert_eq!(err.status, Some(503));
     }
 
     #[tokio::test(start_paused = true)]
