@@ -58,6 +58,9 @@ pub(super) fn dispatch(
         "yamlencode" => {
             arity(name, a, 1).and_then(|_| super::yaml::encode(&a[0]).map(Value::String))
         }
+        "yamldecode" => {
+            arity(name, a, 1).and_then(|_| super::yaml::decode(&string(&a[0], "the argument")?))
+        }
         "base64gzip" => arity(name, a, 1).and_then(|_| {
             use std::io::Write as _;
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

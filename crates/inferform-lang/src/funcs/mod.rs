@@ -138,6 +138,7 @@ pub const NAMES: &[&str] = &[
     "uuid",
     "uuidv5",
     "values",
+    "yamldecode",
     "yamlencode",
     "zipmap",
 ];
