@@ -20,7 +20,7 @@
 //! HCL (the block's body) or JSON, so that keys need never sit in the repository; diagnostics
 //! about that text carry no snippet, since it may hold a passphrase.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use inferform_types::encryption::{
     EncryptionSpec, KeyProviderKind, KeyProviderSpec, MethodKind, MethodSpec, Pbkdf2Hash, Secret,
@@ -297,7 +297,7 @@ impl<'c> Evaluator<'c> {
         root.insert("method".into(), obj(me));
 
         let mut spec = EncryptionSpec::default();
-        let mut seen: BTreeMap<String, ()> = BTreeMap::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         for pass in ["key_provider", "method", "target"] {
             for block in &body.blocks {
                 let kind = block.kind.as_str();
@@ -306,7 +306,7 @@ impl<'c> Evaluator<'c> {
                     ("key_provider", "key_provider") => self.key_provider(block, &root, &mut seen),
                     ("method", "method") => self.method(block, &root, &mut seen),
                     ("target", _) if is_target => {
-                        if seen.insert(kind.to_string(), ()).is_some() {
+                        if !seen.insert(kind.to_string()) {
                             self.error(
                                 "encryption_duplicate",
                                 format!("`{kind}` is configured twice"),
@@ -521,31 +521,50 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// The type and name labels of a `key_provider` or `method` block, and its `TYPE.NAME`
+    /// id, once it is known to be declared only once; `None` after reporting why not.
+    fn labelled<'b>(
+        &mut self,
+        block: &'b BlockNode,
+        seen: &mut BTreeSet<String>,
+        example: &str,
+    ) -> Option<(&'b String, &'b String, String)> {
+        let kind = block.kind.as_str();
+        let [ty, name] = block.labels.as_slice() else {
+            self.error(
+                "block_labels",
+                format!("a {kind} block takes two labels: its type and its name"),
+                &block.kind_span,
+                example.into(),
+            );
+            return None;
+        };
+        let id = format!("{ty}.{name}");
+        if !seen.insert(format!("{kind}.{id}")) {
+            self.error(
+                "encryption_duplicate",
+                format!("{kind} `{id}` is declared twice"),
+                &block.kind_span,
+                format!("give each {} a name of its own", kind.replace('_', " ")),
+            );
+            return None;
+        }
+        Some((ty, name, id))
+    }
+
     fn key_provider(
         &mut self,
         block: &BlockNode,
         root: &BTreeMap<String, Value>,
-        seen: &mut BTreeMap<String, ()>,
+        seen: &mut BTreeSet<String>,
     ) {
-        let [ty, name] = block.labels.as_slice() else {
-            self.error(
-                "block_labels",
-                "a key_provider block takes two labels: its type and its name".into(),
-                &block.kind_span,
-                "write `key_provider \"pbkdf2\" \"main\" { passphrase = var.passphrase }`".into(),
-            );
+        let Some((ty, name, id)) = self.labelled(
+            block,
+            seen,
+            "write `key_provider \"pbkdf2\" \"main\" { passphrase = var.passphrase }`",
+        ) else {
             return;
         };
-        let id = format!("{ty}.{name}");
-        if seen.insert(format!("key_provider.{id}"), ()).is_some() {
-            self.error(
-                "encryption_duplicate",
-                format!("key_provider `{id}` is declared twice"),
-                &block.kind_span,
-                "give each key provider a name of its own".into(),
-            );
-            return;
-        }
         let what = format!("key_provider \"{ty}\" \"{name}\"");
         let kind = match ty.as_str() {
             "pbkdf2" => {
@@ -699,27 +718,15 @@ impl<'c> Evaluator<'c> {
         &mut self,
         block: &BlockNode,
         root: &BTreeMap<String, Value>,
-        seen: &mut BTreeMap<String, ()>,
+        seen: &mut BTreeSet<String>,
     ) {
-        let [ty, name] = block.labels.as_slice() else {
-            self.error(
-                "block_labels",
-                "a method block takes two labels: its type and its name".into(),
-                &block.kind_span,
-                "write `method \"aes_gcm\" \"main\" { keys = key_provider.pbkdf2.main }`".into(),
-            );
+        let Some((ty, name, id)) = self.labelled(
+            block,
+            seen,
+            "write `method \"aes_gcm\" \"main\" { keys = key_provider.pbkdf2.main }`",
+        ) else {
             return;
         };
-        let id = format!("{ty}.{name}");
-        if seen.insert(format!("method.{id}"), ()).is_some() {
-            self.error(
-                "encryption_duplicate",
-                format!("method `{id}` is declared twice"),
-                &block.kind_span,
-                "give each method a name of its own".into(),
-            );
-            return;
-        }
         let what = format!("method \"{ty}\" \"{name}\"");
         let kind = match ty.as_str() {
             "aes_gcm" => {
