@@ -932,12 +932,28 @@ impl Loader {
     }
 
     fn only_attributes(&mut self, body: &Body, allowed: &[&str], what: &str) {
+        self.only(body, allowed, &[], what);
+    }
+
+    /// Reports every argument of `body` not in `attributes` (with did-you-mean) and every
+    /// nested block not in `blocks`.
+    fn only(&mut self, body: &Body, attributes: &[&str], blocks: &[&str], what: &str) {
+        let takes = format!(
+            "a {what} block takes: {}",
+            attributes
+                .iter()
+                .chain(blocks)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         for attr in &body.attributes {
-            if !allowed.contains(&attr.name.as_str()) {
-                let help = match crate::suggest::did_you_mean(&attr.name, allowed.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("a {what} block takes: {}", allowed.join(", ")),
-                };
+            if !attributes.contains(&attr.name.as_str()) {
+                let help =
+                    match crate::suggest::did_you_mean(&attr.name, attributes.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => takes.clone(),
+                    };
                 self.error(
                     "inferform::config::unknown_attribute",
                     format!("unknown argument `{}` in {what} block", attr.name),
@@ -946,12 +962,16 @@ impl Loader {
                 );
             }
         }
-        for block in &body.blocks {
+        for block in body
+            .blocks
+            .iter()
+            .filter(|b| !blocks.contains(&b.kind.as_str()))
+        {
             self.error(
                 "inferform::config::unexpected_block",
                 format!("unexpected block `{}` in {what} block", block.kind),
                 block.kind_span.clone(),
-                format!("a {what} block takes: {}", allowed.join(", ")),
+                takes.clone(),
             );
         }
     }
@@ -1146,27 +1166,17 @@ impl Loader {
             );
             return;
         }
-        for b in body.blocks.iter().filter(|b| b.kind != "assert") {
-            let help = if b.kind == "data" {
-                "data sources scoped to a check block are not supported yet: declare the data source outside the check block and refer to it"
-            } else {
-                "a check block holds assert { condition, error_message } blocks"
-            };
+        // A scoped data source is a block Terraform allows here: say so, rather than that
+        // the block is unknown.
+        for b in body.blocks.iter().filter(|b| b.kind == "data") {
             self.error(
                 "inferform::config::unexpected_block",
-                format!("unexpected block `{}` in check block", b.kind),
+                "unexpected block `data` in check block",
                 b.kind_span.clone(),
-                help,
+                "data sources scoped to a check block are not supported yet: declare the data source outside the check block and refer to it",
             );
         }
-        for a in &body.attributes {
-            self.error(
-                "inferform::config::unknown_attribute",
-                format!("unknown argument `{}` in check block", a.name),
-                a.name_span.clone(),
-                "a check block holds assert { condition, error_message } blocks",
-            );
-        }
+        self.only(&body, &[], &["assert", "data"], "check");
         let asserts = self.conditions(&body, "assert");
         if asserts.is_empty() {
             self.error(
@@ -1223,29 +1233,13 @@ impl Loader {
             );
             return;
         }
+        self.only(&body, &["from"], &["lifecycle"], "removed");
         let mut destroy = true;
-        for b in &body.blocks {
-            if b.kind != "lifecycle" {
-                self.error(
-                    "inferform::config::unexpected_block",
-                    format!("unexpected block `{}` in removed block", b.kind),
-                    b.kind_span.clone(),
-                    "a removed block takes from and lifecycle { destroy }",
-                );
-                continue;
-            }
+        for b in body.blocks.iter().filter(|b| b.kind == "lifecycle") {
             self.only_attributes(&b.body, &["destroy"], "lifecycle");
             destroy = self
                 .literal_bool(b.body.attribute("destroy"))
                 .unwrap_or(true);
-        }
-        for a in body.attributes.iter().filter(|a| a.name != "from") {
-            self.error(
-                "inferform::config::unknown_attribute",
-                format!("unknown argument `{}` in removed block", a.name),
-                a.name_span.clone(),
-                "a removed block takes from and lifecycle { destroy }",
-            );
         }
         self.config.removed.push(Removed {
             from: from.resource,
@@ -1617,24 +1611,15 @@ impl Loader {
     }
 
     fn lifecycle(&mut self, body: &Body) -> Lifecycle {
-        let attributes_only = Body {
-            attributes: body.attributes.clone(),
-            blocks: body
-                .blocks
-                .iter()
-                .filter(|b| b.kind != "precondition" && b.kind != "postcondition")
-                .cloned()
-                .collect(),
-            span: body.span.clone(),
-        };
-        self.only_attributes(
-            &attributes_only,
+        self.only(
+            body,
             &[
                 "create_before_destroy",
                 "prevent_destroy",
                 "ignore_changes",
                 "replace_triggered_by",
             ],
+            &["precondition", "postcondition"],
             "lifecycle",
         );
         let mut lifecycle = Lifecycle {
