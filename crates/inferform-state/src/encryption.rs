@@ -599,39 +599,36 @@ fn pbkdf2_key(
 type Aes192Gcm = aes_gcm::AesGcm<aes_gcm::aes::Aes192, U12>;
 
 fn aead_seal(key: &[u8], nonce: &[u8], plain: &[u8], aad: &[u8]) -> Result<Vec<u8>, ()> {
-    let payload = Payload { msg: plain, aad };
-    let nonce = aes_gcm::Nonce::from_slice(nonce);
-    match key.len() {
-        16 => aes_gcm::Aes128Gcm::new_from_slice(key)
-            .map_err(drop)?
-            .encrypt(nonce, payload),
-        24 => Aes192Gcm::new_from_slice(key)
-            .map_err(drop)?
-            .encrypt(nonce, payload),
-        32 => aes_gcm::Aes256Gcm::new_from_slice(key)
-            .map_err(drop)?
-            .encrypt(nonce, payload),
-        _ => return Err(()),
-    }
-    .map_err(drop)
+    aead(key, nonce, Payload { msg: plain, aad }, true)
 }
 
 fn aead_open(key: &[u8], nonce: &[u8], sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, ()> {
-    let payload = Payload { msg: sealed, aad };
-    let nonce = aes_gcm::Nonce::from_slice(nonce);
-    match key.len() {
-        16 => aes_gcm::Aes128Gcm::new_from_slice(key)
-            .map_err(drop)?
-            .decrypt(nonce, payload),
-        24 => Aes192Gcm::new_from_slice(key)
-            .map_err(drop)?
-            .decrypt(nonce, payload),
-        32 => aes_gcm::Aes256Gcm::new_from_slice(key)
-            .map_err(drop)?
-            .decrypt(nonce, payload),
-        _ => return Err(()),
+    aead(key, nonce, Payload { msg: sealed, aad }, false)
+}
+
+/// AES-GCM with a key of 16, 24 or 32 bytes: seals `payload`, or opens it.
+fn aead(key: &[u8], nonce: &[u8], payload: Payload<'_, '_>, seal: bool) -> Result<Vec<u8>, ()> {
+    fn with<C: KeyInit + Aead>(
+        key: &[u8],
+        nonce: &[u8],
+        payload: Payload<'_, '_>,
+        seal: bool,
+    ) -> Result<Vec<u8>, ()> {
+        let cipher = C::new_from_slice(key).map_err(drop)?;
+        let nonce = aes_gcm::aead::Nonce::<C>::from_slice(nonce);
+        if seal {
+            cipher.encrypt(nonce, payload)
+        } else {
+            cipher.decrypt(nonce, payload)
+        }
+        .map_err(drop)
     }
-    .map_err(drop)
+    match key.len() {
+        16 => with::<aes_gcm::Aes128Gcm>(key, nonce, payload, seal),
+        24 => with::<Aes192Gcm>(key, nonce, payload, seal),
+        32 => with::<aes_gcm::Aes256Gcm>(key, nonce, payload, seal),
+        _ => Err(()),
+    }
 }
 
 /// What an external key provider answered.

@@ -176,6 +176,23 @@ fn encode_state(sealer: &Sealer, workspace: &str, state: &State) -> Result<Encod
     Ok(out)
 }
 
+/// Sets one `meta` row (such as the id of the key a workspace is sealed with), inside the
+/// caller's transaction.
+async fn set_meta(s: &worker::Session, key: &str, value: &str) -> Result<(), StateError> {
+    s.client
+        .execute(
+            &format!(
+                "INSERT INTO {} (key, value) VALUES ($1::text, $2::text)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                s.sql.t("meta")
+            ),
+            &[&key, &value],
+        )
+        .await
+        .map_err(|e| s.err(e))?;
+    Ok(())
+}
+
 /// Replaces every record of `workspace` with `encoded`, inside the caller's transaction.
 async fn replace_records(
     s: &worker::Session,
@@ -333,17 +350,7 @@ impl PgStore {
                             .await
                             .map_err(|e| s.err(e))?;
                     }
-                    s.client
-                        .execute(
-                            &format!(
-                                "INSERT INTO {meta} (key, value) VALUES ($1::text, $2::text)
-                                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
-                            ),
-                            &[&marker, &write_id],
-                        )
-                        .await
-                        .map_err(|e| s.err(e))?;
-                    Ok(())
+                    set_meta(s, &marker, &write_id).await
                 })
                 .await
             }
@@ -447,18 +454,7 @@ impl PgStore {
                         )
                         .await
                         .map_err(|e| s.err(e))?;
-                    s.client
-                        .execute(
-                            &format!(
-                                "INSERT INTO {} (key, value) VALUES ($1::text, $2::text)
-                                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                                s.sql.t("meta")
-                            ),
-                            &[&marker, &write_id],
-                        )
-                        .await
-                        .map_err(|e| s.err(e))?;
-                    Ok(())
+                    set_meta(s, &marker, &write_id).await
                 })
                 .await
             }
