@@ -1067,20 +1067,8 @@ mod tests {
 
     mod sealed {
         use super::*;
-        use crate::encryption::tests::{aes, clear_method, pbkdf2, target};
-        use crate::encryption::{CryptoError, MethodSpec};
-
-        fn sealer(method: MethodSpec, fallback: Option<MethodSpec>) -> Arc<Sealer> {
-            Arc::new(Sealer::new("state", Some(target(method, fallback))))
-        }
-
-        fn key_a() -> MethodSpec {
-            aes("a", pbkdf2("a", "passphrase number one"))
-        }
-
-        fn key_b() -> MethodSpec {
-            aes("b", pbkdf2("b", "passphrase number two"))
-        }
+        use crate::encryption::tests::{clear_method, key_a, key_b, state_sealer as sealer};
+        use crate::encryption::CryptoError;
 
         /// Every byte of every file under `dir`.
         fn all_bytes(dir: &Path) -> Vec<u8> {

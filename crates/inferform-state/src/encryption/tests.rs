@@ -36,6 +36,20 @@ pub(crate) fn target(method: MethodSpec, fallback: Option<MethodSpec>) -> Target
     }
 }
 
+/// The state sealer the stores' tests use: `method`, reading `fallback` too.
+pub(crate) fn state_sealer(method: MethodSpec, fallback: Option<MethodSpec>) -> Arc<Sealer> {
+    Arc::new(Sealer::new("state", Some(target(method, fallback))))
+}
+
+/// The two passphrase keys of the stores' rotation tests.
+pub(crate) fn key_a() -> MethodSpec {
+    aes("a", pbkdf2("a", "passphrase number one"))
+}
+
+pub(crate) fn key_b() -> MethodSpec {
+    aes("b", pbkdf2("b", "passphrase number two"))
+}
+
 fn id(slot: &str) -> RecordId<'_> {
     RecordId {
         kind: "resource",

@@ -632,20 +632,8 @@ fn loading_five_thousand_resources_is_quick() {
 
 mod sealed {
     use super::*;
-    use crate::encryption::tests::{aes, clear_method, pbkdf2, target};
-    use crate::encryption::{CryptoError, MethodSpec, Sealer};
-
-    fn sealer(method: MethodSpec, fallback: Option<MethodSpec>) -> Arc<Sealer> {
-        Arc::new(Sealer::new("state", Some(target(method, fallback))))
-    }
-
-    fn key_a() -> MethodSpec {
-        aes("a", pbkdf2("a", "passphrase number one"))
-    }
-
-    fn key_b() -> MethodSpec {
-        aes("b", pbkdf2("b", "passphrase number two"))
-    }
+    use crate::encryption::tests::{clear_method, key_a, key_b, state_sealer as sealer};
+    use crate::encryption::{CryptoError, Sealer};
 
     fn backend(f: &Fixture, s: Arc<Sealer>) -> PgBackend {
         PgBackend::new(f.schema.config()).with_sealer(s)
