@@ -330,13 +330,9 @@ impl Sealer {
             if body.len() < 12 + 16 {
                 return Err(tampered());
             }
-            let aad = self.aad(header_text, id);
-            let plain =
-                aead_open(&key.bytes, &body[..12], &body[12..], &aad).map_err(|_| tampered())?;
-            return Ok(Unsealed {
-                plain: Zeroizing::new(plain),
-                sealed_with: key.check.clone(),
-            });
+            return self
+                .open_body(&key, header_text, id, &body)
+                .map_err(|_| tampered());
         }
         let header: Header = URL_SAFE_NO_PAD
             .decode(header_text)
@@ -379,13 +375,9 @@ impl Sealer {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(header_text.to_string(), key.clone());
-            let aad = self.aad(header_text, id);
-            let plain =
-                aead_open(&key.bytes, &body[..12], &body[12..], &aad).map_err(|_| tampered())?;
-            return Ok(Unsealed {
-                plain: Zeroizing::new(plain),
-                sealed_with: key.check.clone(),
-            });
+            return self
+                .open_body(&key, header_text, id, &body)
+                .map_err(|_| tampered());
         }
         Err(match wrong {
             Some(provider) => CryptoError::WrongKey {
@@ -397,6 +389,23 @@ impl Sealer {
                 method: header.m,
                 provider: header.p,
             },
+        })
+    }
+
+    /// Opens a record's body (nonce, then ciphertext) with `key`; `Err` when it does not
+    /// authenticate.
+    fn open_body(
+        &self,
+        key: &Key,
+        header_text: &str,
+        id: &RecordId<'_>,
+        body: &[u8],
+    ) -> Result<Unsealed, ()> {
+        let aad = self.aad(header_text, id);
+        let plain = aead_open(&key.bytes, &body[..12], &body[12..], &aad)?;
+        Ok(Unsealed {
+            plain: Zeroizing::new(plain),
+            sealed_with: key.check.clone(),
         })
     }
 
