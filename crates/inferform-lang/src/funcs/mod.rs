@@ -10,7 +10,7 @@ use inferform_types::{Number, Value};
 use sha2::Digest;
 
 pub use args::FuncError;
-use args::{arity, err, exact, list, map, number, read_file, string, strings};
+use args::{arity, err, exact, list, map, number, read_file, sequence, string, strings};
 use format::format;
 
 mod args;
@@ -309,7 +309,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "length" => {
             arity(name, a, 1)?;
             match &a[0] {
-                Value::List(items) => Value::number(items.len()),
+                Value::List(items) | Value::Set(items) => Value::number(items.len()),
                 Value::Object(m) => Value::number(m.len()),
                 Value::String(s) => Value::number(text::graphemes(s).len()),
                 Value::Unknown => Value::Unknown,
@@ -368,7 +368,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             }
             let mut out = Vec::new();
             for v in a {
-                out.extend(list(v, "each argument")?);
+                out.extend(sequence(v, "each argument")?);
             }
             Value::List(out)
         }
@@ -376,7 +376,9 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
             arity(name, a, 1)?;
             fn flat(v: &Value, out: &mut Vec<Value>) {
                 match v {
-                    Value::List(items) => items.iter().for_each(|i| flat(i, out)),
+                    Value::List(items) | Value::Set(items) => {
+                        items.iter().for_each(|i| flat(i, out))
+                    }
                     v => out.push(v.clone()),
                 }
             }
@@ -399,10 +401,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         // A set: its elements of one type, unique, in Terraform's order.
         "toset" => {
             arity(name, a, 1)?;
-            Value::List(collections::set_of(collections::unify(list(
-                &a[0],
-                "the argument",
-            )?)?))
+            Value::set(collections::unify(list(&a[0], "the argument")?)?)
         }
         "tolist" => {
             arity(name, a, 1)?;
@@ -441,7 +440,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         }
         "element" => {
             arity(name, a, 2)?;
-            let l = list(&a[0], "the first argument")?;
+            let l = sequence(&a[0], "the first argument")?;
             if l.is_empty() {
                 return Err(err(
                     "cannot take an element of an empty list",
