@@ -123,6 +123,27 @@ pub(crate) fn unify_with(value: Value, other: &Value) -> Result<Value, String> {
     }
 }
 
+/// `templatestring` renders a template kept elsewhere, so its first argument must be a
+/// reference to one (`local.t`, `var.m["t"]`), as Terraform asks: a literal or an
+/// interpolation there would be a template written twice, and is refused.
+fn template_reference(e: &Expression) -> Result<(), (&'static str, &'static str)> {
+    match e {
+        Expression::Variable(_) => Ok(()),
+        Expression::Traversal(t) if matches!(t.expr, Expression::Variable(_)) => Ok(()),
+        Expression::String(_) | Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => {
+            Err((
+                "templatestring() renders a template kept elsewhere, not one written here",
+                "write the template as a string expression itself, or pass a reference such \
+                 as local.template",
+            ))
+        }
+        _ => Err((
+            "templatestring() takes a direct reference to a string that holds the template",
+            "pass a reference such as local.template or var.templates[\"name\"]",
+        )),
+    }
+}
+
 fn keep_marks(inputs: &[&Value], result: Value) -> Value {
     if inputs.iter().any(|v| v.is_sensitive()) {
         result.sensitive()
@@ -897,6 +918,11 @@ impl Evaluator<'_, '_> {
                 Ok(_) => Value::Bool(true),
                 Err(_) => Value::Bool(false),
             });
+        }
+        if let (true, Some(first)) = (name == "templatestring", args.first()) {
+            if let Err((message, help)) = template_reference(first) {
+                return Err(self.error(first, message, help));
+            }
         }
         let mut values = Vec::with_capacity(args.len());
         for arg in &args {

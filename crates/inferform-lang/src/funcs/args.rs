@@ -87,6 +87,18 @@ pub(crate) fn sequence(v: &Value, what: &str) -> Result<Vec<Value>, FuncError> {
     }
 }
 
+/// A whole number argument (an index, a size).
+pub(crate) fn whole(v: &Value, what: &str) -> Result<i64, FuncError> {
+    let n = number(v, what)?;
+    if n.fract() != 0.0 {
+        return Err(err(
+            format!("{what} must be a whole number, got {n}"),
+            "pass a whole number",
+        ));
+    }
+    Ok(n as i64)
+}
+
 pub(crate) fn map(v: &Value, what: &str) -> Result<BTreeMap<String, Value>, FuncError> {
     match v {
         Value::Object(m) => Ok(m.clone()),

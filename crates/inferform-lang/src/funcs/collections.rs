@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use inferform_types::Value;
 
-use super::args::{arity, err, list, map, number, sequence, string, FuncError};
+use super::args::{arity, err, list, map, sequence, string, whole, FuncError};
 
 pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncError>> {
     Some(match name {
@@ -90,18 +90,6 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
         }
         _ => return None,
     })
-}
-
-/// A whole number argument (an index, a size).
-fn whole(v: &Value, what: &str) -> Result<i64, FuncError> {
-    let n = number(v, what)?;
-    if n.fract() != 0.0 {
-        return Err(err(
-            format!("{what} must be a whole number, got {n}"),
-            "pass a whole number",
-        ));
-    }
-    Ok(n as i64)
 }
 
 /// A bool, or the strings `"true"` / `"false"` (null stays null).

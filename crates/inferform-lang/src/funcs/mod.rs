@@ -15,6 +15,7 @@ use format::format;
 
 mod args;
 mod collections;
+mod crypto;
 mod encoding;
 mod format;
 mod network;
@@ -36,6 +37,7 @@ pub const NAMES: &[&str] = &[
     "base64sha256",
     "base64sha512",
     "basename",
+    "bcrypt",
     "can",
     "ceil",
     "chomp",
@@ -60,6 +62,7 @@ pub const NAMES: &[&str] = &[
     "filebase64sha256",
     "filebase64sha512",
     "fileexists",
+    "fileset",
     "filemd5",
     "filesha1",
     "filesha256",
@@ -96,6 +99,7 @@ pub const NAMES: &[&str] = &[
     "regexall",
     "replace",
     "reverse",
+    "rsadecrypt",
     "sensitive",
     "setintersection",
     "setproduct",
@@ -593,6 +597,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
                 .or_else(|| text::dispatch(other, a))
                 .or_else(|| collections::dispatch(other, a))
                 .or_else(|| encoding::dispatch(other, a, base_dir))
+                .or_else(|| crypto::dispatch(other, a))
                 .or_else(|| network::dispatch(other, a))
                 .or_else(|| paths::dispatch(other, a, base_dir))
                 .or_else(|| time::dispatch(other, a))
