@@ -22,7 +22,7 @@ use inferform_types::{
 };
 use tokio::task::JoinSet;
 
-use crate::conditions::{check_blocks, resource_conditions};
+use crate::conditions::{check_blocks, read_scoped_data, resource_conditions};
 use crate::plan::{
     expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance, Plan,
     ResourceChange,
@@ -827,7 +827,7 @@ impl Engine {
             BTreeMap::new()
         };
         if !input.plan.destroy {
-            let roots = ctx.root.read().unwrap_or_else(|p| p.into_inner());
+            let mut roots = ctx.root.read().unwrap_or_else(|p| p.into_inner()).clone();
             let env = Env::for_apply(&input.config, &ctx.vars, input.base_dir.clone())
                 .with_workspace(&ctx.workspace);
             for (name, output) in &input.config.outputs {
@@ -853,7 +853,11 @@ impl Engine {
                     Err(d) => outcome.diagnostics.push(d),
                 }
             }
-            // Check blocks are judged on the objects as they now are: failures warn.
+            // Check blocks are judged on the objects as they now are, their data sources
+            // read afresh: failures warn.
+            for d in read_scoped_data(self, &input.config, &env, &mut roots).await {
+                outcome.diagnostics.push(d);
+            }
             for d in check_blocks(&input.config, &env, &roots) {
                 outcome.diagnostics.push(d);
             }

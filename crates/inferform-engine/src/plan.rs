@@ -599,6 +599,12 @@ impl Engine {
                         .await
                     {
                         Ok(obj) => out.push((addr, data_value(obj, &cfg, schema), None)),
+                        // A check's data source that cannot be read fails the check, which
+                        // warns: the plan goes on.
+                        Err(e) if r.check.is_some() => {
+                            diags.push(crate::conditions::scoped_data_failed(r, &addr, &e));
+                            out.push((addr, Value::Unknown, None));
+                        }
                         Err(e) => {
                             let help = if r.addr.type_name == crate::builtin::REMOTE_STATE {
                                 "check `backend`, `config` and `workspace`: the other configuration's state must exist, applied at least once in that workspace"
@@ -618,6 +624,9 @@ impl Engine {
                         }
                     }
                 }
+                // A check's data source is read again once the apply is done, when the
+                // check is judged, rather than in the apply's own order.
+                None if r.check.is_some() => out.push((addr, Value::Unknown, None)),
                 None => {
                     let after = mark_sensitive(planned_create(&cfg, schema), schema);
                     let change = ResourceChange {
