@@ -62,6 +62,11 @@ fn type_schema(ty: &Type) -> Value {
                 .collect();
             json!({"type": "object", "properties": properties, "additionalProperties": false})
         }
+        Type::Tuple(items) => json!({
+            "type": "array",
+            "prefixItems": items.iter().map(type_schema).collect::<Vec<_>>(),
+            "items": false
+        }),
         Type::Any => json!({}),
         // Only variable types have these; as JSON Schema, the attribute's own type.
         Type::Optional { of, .. } => type_schema(of),

@@ -41,12 +41,8 @@ pub fn parse_type(expr: &Expression) -> Result<Type, String> {
                     Ok(Type::Object(out))
                 }
                 ("tuple", [Expression::Array(items)]) => {
-                    // A tuple is checked as a list of its element types' common shape.
                     let types: Result<Vec<Type>, String> = items.iter().map(parse_type).collect();
-                    let types = types?;
-                    let first = types.first().cloned().unwrap_or(Type::Any);
-                    let same = types.iter().all(|t| *t == first);
-                    Ok(Type::list(if same { first } else { Type::Any }))
+                    Ok(Type::Tuple(types?))
                 }
                 _ => Err(format!("`{name}(...)` is not a type")),
             }
@@ -155,6 +151,22 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
                 Value::List(out)
             })
         }
+        (Type::Tuple(types), Value::List(items) | Value::Set(items)) => {
+            if items.len() != types.len() {
+                return Err(format!(
+                    "a tuple of {} element(s) is required, got {}",
+                    types.len(),
+                    items.len()
+                ));
+            }
+            items
+                .into_iter()
+                .zip(types)
+                .enumerate()
+                .map(|(i, (v, t))| convert(v, t).map_err(|e| format!("element {i}: {e}")))
+                .collect::<Result<_, _>>()
+                .map(Value::List)
+        }
         (Type::Map(inner), Value::Object(map)) => Ok(Value::Object(
             map.into_iter()
                 .map(|(k, v)| Ok((k, convert(v, inner)?)))
@@ -253,6 +265,24 @@ mod tests {
             err.contains("invalid default for optional attribute `b`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_tuple_converts_each_element_to_its_own_type() {
+        let t = ty("tuple([string, number, bool])");
+        assert_eq!(t.display(), "tuple([string, number, bool])");
+        let given = Value::from_json(&serde_json::json!([1, "2", "true"]));
+        assert_eq!(
+            convert(given, &t).unwrap().to_json().unwrap(),
+            serde_json::json!(["1", 2, true])
+        );
+        let short = Value::from_json(&serde_json::json!(["a"]));
+        assert_eq!(
+            convert(short, &t).unwrap_err(),
+            "a tuple of 3 element(s) is required, got 1"
+        );
+        let wrong = Value::from_json(&serde_json::json!(["a", "b", true]));
+        assert!(convert(wrong, &t).unwrap_err().starts_with("element 1: "));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub enum Type {
     Set(Box<Type>),
     Map(Box<Type>),
     Object(BTreeMap<String, Type>),
+    /// `tuple([string, number])`: a fixed number of elements, each of its own type.
+    Tuple(Vec<Type>),
     Any,
     /// An object attribute written `optional(type)` or `optional(type, default)` in a type
     /// constraint: it may be left out, and then takes its default (converted to `of`), or
@@ -54,6 +56,14 @@ impl Type {
                     .collect();
                 format!("object({{{}}})", inner.join(", "))
             }
+            Type::Tuple(items) => format!(
+                "tuple([{}])",
+                items
+                    .iter()
+                    .map(Type::display)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Type::Any => "any".into(),
             Type::Optional { of, default: None } => format!("optional({})", of.display()),
             Type::Optional {
