@@ -205,8 +205,33 @@ impl fmt::Display for Number {
         match self {
             Number::Exact(d) => write!(f, "{}", d.normalize()),
             Number::Float(x) if x.fract() == 0.0 && x.abs() < 1e21 => write!(f, "{x:.0}"),
+            Number::Float(x) if x.is_finite() => f.write_str(&plain(*x)),
             Number::Float(x) => write!(f, "{}", serde_json::Value::from(*x)),
         }
+    }
+}
+
+/// A float in plain decimal digits, never with an exponent (`1e100` is a 1 and 100 zeros,
+/// `1.5e-30` starts `0.000`), from its shortest digits: as Terraform prints numbers.
+fn plain(x: f64) -> String {
+    let text = format!("{:e}", x.abs());
+    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // Where the decimal point goes, counted from the start of the digits.
+    let point = exp + 1;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (whole, frac) = digits.split_at(point as usize);
+        format!("{whole}.{frac}")
+    };
+    if x < 0.0 {
+        format!("-{body}")
+    } else {
+        body
     }
 }
 
@@ -223,6 +248,14 @@ mod tests {
 
     fn n(s: &str) -> Number {
         Number::parse(s).unwrap()
+    }
+
+    #[test]
+    fn floats_print_in_plain_digits() {
+        assert_eq!(plain(1e100), format!("1{}", "0".repeat(100)));
+        assert_eq!(plain(-1.5e30), format!("-15{}", "0".repeat(29)));
+        assert_eq!(plain(1.5e-30), format!("0.{}15", "0".repeat(29)));
+        assert_eq!(plain(12.5), "12.5");
     }
 
     #[test]

@@ -138,6 +138,12 @@ fn hex_of(bytes: impl AsRef<[u8]>) -> Value {
 
 /// CSV with a header row → a list of objects, every value a string (as Terraform).
 fn csvdecode(text: &str) -> Result<Value, FuncError> {
+    if text.is_empty() {
+        return Err(err(
+            "the CSV text is empty: it needs a header line",
+            "start the text with a line of column names, such as \"name,size\"",
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes());
@@ -178,4 +184,27 @@ fn csvdecode(text: &str) -> Result<Value, FuncError> {
         rows.push(Value::Object(row));
     }
     Ok(Value::List(rows))
+}
+
+/// A value as JSON text, numbers in all their digits (`1e20` is `100000000000000000000`, as
+/// Terraform writes it, where a JSON library would write a float). Unknown parts are null.
+pub(super) fn json_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::List(items) | Value::Set(items) => {
+            let inner: Vec<String> = items.iter().map(json_text).collect();
+            format!("[{}]", inner.join(","))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}:{}", serde_json::Value::from(k.as_str()), json_text(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Sensitive(inner) => json_text(inner),
+        Value::String(s) => serde_json::Value::from(s.as_str()).to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null | Value::Unknown => "null".into(),
+    }
 }

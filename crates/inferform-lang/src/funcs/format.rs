@@ -36,15 +36,25 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             })?;
             next = i - 1;
         }
-        let mut spec = String::new();
-        // `#`: the alternate form, `0x` before hex digits and `0` before octal ones.
-        let mut alternate = false;
-        while chars.peek() == Some(&'#') {
-            alternate = true;
+        // Flags, in any order: `#` the alternate form (`0x` before hex digits, `0` before
+        // octal ones, JSON for %v), `+` a sign always, ` ` a space for the sign, `-` padding
+        // on the right, `0` padding with zeros.
+        let (mut alternate, mut plus, mut space, mut left, mut zero) =
+            (false, false, false, false, false);
+        while let Some(&p) = chars.peek() {
+            match p {
+                '#' => alternate = true,
+                '+' => plus = true,
+                ' ' => space = true,
+                '-' => left = true,
+                '0' => zero = true,
+                _ => break,
+            }
             chars.next();
         }
+        let mut spec = String::new();
         while let Some(&p) = chars.peek() {
-            if p.is_ascii_digit() || p == '.' || p == '-' {
+            if p.is_ascii_digit() || p == '.' {
                 spec.push(p);
                 chars.next();
             } else {
@@ -69,13 +79,10 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
         })?;
         next += 1;
         used = used.max(next);
-        // `%-8s` pads on the right, `%08d` with zeros, `%.2f` sets the precision.
-        let left = spec.starts_with('-');
-        let digits = spec.trim_start_matches('-');
-        let zero = digits.starts_with('0');
-        let (width, precision) = match digits.split_once('.') {
+        // `%8s` sets the width, `%.2f` the precision.
+        let (width, precision) = match spec.split_once('.') {
             Some((w, p)) => (w, Some(p)),
-            None => (digits, None),
+            None => (spec.as_str(), None),
         };
         let parse = |n: &str| -> Result<usize, FuncError> {
             match n.parse::<usize>() {
@@ -99,29 +106,28 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             }
             Ok(n as i128)
         };
+        // A precision cuts text to that many characters.
+        let cut = |s: String| match precision {
+            Some(p) => s.chars().take(p).collect(),
+            None => s,
+        };
         let text = match verb {
+            // `%#v` is the value as JSON, strings quoted.
+            'v' if alternate => super::encoding::json_text(arg),
             // Collections as JSON, as Terraform writes them with %v.
-            's' | 'v' => match arg {
+            's' | 'v' => cut(match arg {
                 Value::String(s) => s.clone(),
                 Value::List(_) | Value::Set(_) | Value::Object(_) => {
-                    arg.to_json().map(|j| j.to_string()).unwrap_or_default()
+                    super::encoding::json_text(arg)
                 }
                 v => v.to_string(),
-            },
-            'q' => serde_json::Value::String(string(arg, "a %q argument")?).to_string(),
+            }),
+            'q' => serde_json::Value::String(cut(string(arg, "a %q argument")?)).to_string(),
             't' => match arg {
                 Value::Bool(b) => b.to_string(),
                 other => string(other, "a %t argument")?,
             },
             'd' => integer("a %d argument")?.to_string(),
-            'x' | 'X' if matches!(arg, Value::String(_)) => {
-                let hex = hex::encode(string(arg, "a %x argument")?);
-                if verb == 'X' {
-                    hex.to_uppercase()
-                } else {
-                    hex
-                }
-            }
             'x' => signed(integer("a %x argument")?, |n| {
                 format!("{}{n:x}", if alternate { "0x" } else { "" })
             }),
@@ -145,24 +151,39 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
                     e
                 }
             }
+            'g' | 'G' => {
+                let g = shortest(number(arg, "a %g argument")?);
+                if verb == 'G' {
+                    g.to_uppercase()
+                } else {
+                    g
+                }
+            }
             other => {
                 return Err(err(
                     format!("unsupported format verb %{other}"),
-                    "use %s, %v, %q, %t, %d, %x, %X, %o, %b, %f, %e, %E or %%",
+                    "use %s, %v, %q, %t, %d, %x, %X, %o, %b, %f, %e, %E, %g, %G or %%",
                 ))
             }
+        };
+        // `+` and ` ` give a non-negative number its sign, or a space for it.
+        let text = match verb {
+            'd' | 'f' | 'e' | 'E' | 'g' | 'G' if (plus || space) && !text.starts_with('-') => {
+                format!("{}{text}", if plus { '+' } else { ' ' })
+            }
+            _ => text,
         };
         let pad = width.saturating_sub(text.chars().count());
         if left {
             out.push_str(&text);
             out.extend(std::iter::repeat_n(' ', pad));
-        } else if zero && matches!(verb, 'd' | 'f') {
+        } else if zero && matches!(verb, 'd' | 'f' | 'e' | 'E' | 'g' | 'G') {
             // Zeros go after the sign: %05d of -42 is -0042.
-            let (sign, digits) = match text.strip_prefix('-') {
-                Some(rest) => ("-", rest),
-                None => ("", text.as_str()),
+            let (sign, digits) = match text.chars().next() {
+                Some(c @ ('-' | '+' | ' ')) => (c.to_string(), &text[1..]),
+                _ => (String::new(), text.as_str()),
             };
-            out.push_str(sign);
+            out.push_str(&sign);
             out.extend(std::iter::repeat_n('0', pad));
             out.push_str(digits);
         } else {
@@ -189,6 +210,19 @@ fn signed(n: i128, digits: impl Fn(u128) -> String) -> String {
     } else {
         digits(n as u128)
     }
+}
+
+/// `%g` as Go writes it with no precision: the shortest digits that give the number back, in
+/// `%e` form when the exponent is below -4 or 6 and up (`1.234567e+06`), plain otherwise.
+fn shortest(x: f64) -> String {
+    let text = format!("{x:e}");
+    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    format!("{x}")
 }
 
 /// `%e` as Go writes it: `1.234500e+03`, the exponent signed and at least two digits.

@@ -530,9 +530,10 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         }
         "jsonencode" => {
             arity(name, a, 1)?;
-            Value::String(text::json_escaped(
-                &a[0].to_json().map(|j| j.to_string()).unwrap_or_default(),
-            ))
+            if !a[0].is_wholly_known() {
+                return Ok(Value::Unknown);
+            }
+            Value::String(text::json_escaped(&encoding::json_text(&a[0])))
         }
         "jsondecode" => {
             arity(name, a, 1)?;
