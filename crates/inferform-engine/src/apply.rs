@@ -23,10 +23,11 @@ use inferform_types::{
 use tokio::task::JoinSet;
 
 use crate::conditions::{check_blocks, resource_conditions};
-use crate::plan::{
-    expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance, Plan,
-    ResourceChange,
+use crate::instances::{
+    data_value, expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance,
+    strip_nulls,
 };
+use crate::plan::{Plan, ResourceChange};
 use crate::schedule::{self, Part};
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
@@ -95,22 +96,6 @@ struct Ctx {
     /// A list that lags behind creates may not show it yet, so a refusal of the create made
     /// now ("already exists") does not prove that nothing was made: the intent is kept.
     unfound_intents: BTreeSet<String>,
-}
-
-/// Strips nulls from objects at every depth: providers get only what is set.
-pub(crate) fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => serde_json::Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        serde_json::Value::Array(items) => {
-            serde_json::Value::Array(items.into_iter().map(strip_nulls).collect())
-        }
-        v => v,
-    }
 }
 
 impl Ctx {
@@ -387,7 +372,7 @@ impl Ctx {
                     .await
                     .map_err(|e| e.to_string())?;
                 let v = match self.engine.data_schemas.get(type_name) {
-                    Some(s) => crate::plan::data_value(obj, &cfg, s),
+                    Some(s) => data_value(obj, &cfg, s),
                     None => Value::from_json(&serde_json::Value::Object(obj)),
                 };
                 set_instance(

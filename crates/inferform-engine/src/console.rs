@@ -13,7 +13,7 @@ use inferform_state::State;
 use inferform_types::{Diagnostic, ModulePath, ResourceInstanceAddr, Value};
 
 use crate::diff::mark_sensitive;
-use crate::plan::set_instance;
+use crate::instances::set_instance;
 use crate::scope::{Env, Roots};
 
 /// An evaluator for one expression at a time.

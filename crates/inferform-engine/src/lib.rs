@@ -16,6 +16,7 @@ mod conditions;
 pub mod console;
 pub mod diff;
 pub mod graph;
+mod instances;
 pub mod plan;
 pub mod planfile;
 mod schedule;

@@ -17,7 +17,8 @@ use inferform_lang::refs::{references, Subject};
 use inferform_lang::Config;
 use inferform_types::{Diagnostic, Diagnostics, InstanceKey, ModulePath, Value};
 
-use crate::plan::{expand_meta, instance_scope};
+pub use crate::instances::Roots;
+use crate::instances::{expand_meta, instance_scope};
 
 /// The workspace every configuration starts in, as in Terraform.
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -31,9 +32,6 @@ pub fn workspace_name(name: &str) -> &str {
         name
     }
 }
-
-/// Resource values by module instance: `roots[module]["fabric_endpoint"]["chat"]`.
-pub type Roots = BTreeMap<ModulePath, BTreeMap<String, Value>>;
 
 /// Instance keys of a `count`/`for_each`, with each instance's `each.value`.
 pub(crate) type Keys = Arc<Vec<(InstanceKey, Option<Value>)>>;
