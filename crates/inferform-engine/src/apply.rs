@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use inferform_lang::config::Config;
 use inferform_lang::decode::decode_body;
 use inferform_lang::eval::{eval, Scope};
-use inferform_provider::wait::create_refused;
+use inferform_provider::outcome::create_failure;
 use inferform_provider::{Object, OpContext, Progress, Provider};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
 use inferform_types::{
@@ -305,7 +305,7 @@ impl Ctx {
                 // orphaned and the address stuck behind "already exists". Nor does a refusal
                 // prove anything where an earlier run's create was not found (see
                 // `Ctx::unfound_intents`).
-                if !create_refused(&e) {
+                if create_failure(&e).may_have_made_it() {
                     Err(e.to_string())
                 } else if self.unfound_intents.contains(&intent.addr) {
                     Err(format!(
