@@ -22,7 +22,7 @@ pub mod planfile;
 mod schedule;
 pub mod scope;
 
-pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
+pub use apply::{ApplyFailure, ApplyInput, ApplyObserver, ApplyOutcome};
 pub use builtin::{BuiltinFactory, RemoteStateReader};
 pub use plan::{Drift, OutputChange, Plan, PlanOptions, ResourceChange};
 

@@ -623,7 +623,9 @@ async fn lifecycle() {
             plan: &["create test_thing.a", "create test_thing.b"],
             apply: Some(Applied {
                 calls: &["create a"],
-                failed: &["test_thing.a"],
+                failed: &[
+                    "test_thing.a create inferform::plan::postcondition_failed at self.id == \"nope\"",
+                ],
                 skipped: &["test_thing.b"],
                 state: &["test_thing.a"],
                 ..APPLIED
@@ -1320,7 +1322,7 @@ async fn apply_outcomes() {
             ],
             apply: Some(Applied {
                 calls: &["create a", "create b"],
-                failed: &["test_thing.b"],
+                failed: &["test_thing.b create inferform::apply::failed"],
                 skipped: &["test_thing.c", "test_thing.d"],
                 state: &["test_thing.a"],
                 ..APPLIED
@@ -1339,7 +1341,7 @@ async fn apply_outcomes() {
             apply: Some(Applied {
                 order: &[("delete a", "create a2")],
                 calls: &["create a2", "delete a"],
-                failed: &["test_thing.a"],
+                failed: &["test_thing.a replace inferform::apply::failed"],
                 state: &[],
                 outputs: &["id = \"id-1\""],
                 ..APPLIED
@@ -1354,7 +1356,19 @@ async fn apply_outcomes() {
             plan: &["replace-cbd test_thing.a forced by name"],
             apply: Some(Applied {
                 calls: &["create a2"],
-                failed: &["test_thing.a"],
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "an expression that fails at apply keeps its span",
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n\nresource \"test_thing\" \"b\" {\n  name = \"b\"\n  size = tonumber(test_thing.a.id)\n}\n",
+            plan: &["create test_thing.a", "create test_thing.b"],
+            apply: Some(Applied {
+                calls: &["create a"],
+                failed: &["test_thing.b create inferform::eval at tonumber(test_thing.a.id)"],
                 state: &["test_thing.a"],
                 ..APPLIED
             }),
@@ -1368,7 +1382,7 @@ async fn apply_outcomes() {
             apply: Some(Applied {
                 order: &[("create x", "create y")],
                 calls: &["create bad", "create x", "create y"],
-                failed: &["test_thing.bad"],
+                failed: &["test_thing.bad create inferform::apply::failed"],
                 state: &["test_thing.x", "test_thing.y"],
                 ..APPLIED
             }),

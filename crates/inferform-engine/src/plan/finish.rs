@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use inferform_lang::config::{Config, Resource};
-use inferform_lang::eval::eval;
 use inferform_types::{
     Diagnostic, Diagnostics, InstanceKey, ModulePath, ResourceAddr, ResourceInstanceAddr, Value,
 };
@@ -85,8 +84,7 @@ impl Engine {
 /// say `sensitive = true`.
 pub(super) fn plan_outputs(cx: &mut PlanCtx<'_>, env: &Env<'_>) {
     for (name, output) in &cx.config.outputs {
-        let scope = env.scope(&cx.roots, &ModulePath::root(), &[&output.value]);
-        let v = match eval(&output.value, &scope) {
+        let v = match env.output_value(&cx.roots, &ModulePath::root(), output) {
             Ok(v) => v,
             Err(d) => {
                 cx.diags.push(d);

@@ -97,7 +97,8 @@ pub struct Applied {
     pub order: &'static [(&'static str, &'static str)],
     /// Every cloud call, sorted.
     pub calls: &'static [&'static str],
-    /// Changes that failed: `ADDR ACTION`.
+    /// Changes that failed: `ADDR VERB CODE`, then ` at TEXT` with the configuration text
+    /// the failure points at, if any.
     pub failed: &'static [&'static str],
     /// Changes not started because something they wait for failed.
     pub skipped: &'static [&'static str],
@@ -291,11 +292,18 @@ async fn apply(
         .await
 }
 
+/// `ADDR VERB CODE`, and ` at TEXT` when the failure points into the configuration.
 fn failure_lines(outcome: &ApplyOutcome) -> Vec<String> {
     outcome
         .failures
         .iter()
-        .map(|(addr, _)| addr.clone())
+        .map(|f| {
+            let d = &f.diagnostic;
+            let at = d.span.as_ref().map_or(String::new(), |s| {
+                format!(" at {}", &s.text[s.range.clone()])
+            });
+            format!("{} {} {}{at}", f.addr, verb(f.action), d.code)
+        })
         .collect()
 }
 
@@ -455,7 +463,8 @@ fn check_apply(
             want.failed, outcome.failures
         ));
     }
-    if outcome.skipped != want.skipped {
+    let skipped: Vec<String> = outcome.skipped.iter().map(ToString::to_string).collect();
+    if skipped != want.skipped {
         problems.push(format!(
             "skipped:\n  want {:?}\n  got  {:?}",
             want.skipped, outcome.skipped
