@@ -27,7 +27,7 @@ use crate::instances::{
     data_value, expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance,
     strip_nulls,
 };
-use crate::plan::{Plan, ResourceChange};
+use crate::plan::{Plan, ReplaceReason, ResourceChange};
 use crate::schedule::{self, Part};
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
@@ -114,7 +114,7 @@ struct Ctx {
     /// Addresses an interrupted run was creating whose object the plan did not find by name.
     /// A list that lags behind creates may not show it yet, so a refusal of the create made
     /// now ("already exists") does not prove that nothing was made: the intent is kept.
-    unfound_intents: BTreeSet<String>,
+    unfound_intents: BTreeSet<ResourceInstanceAddr>,
 }
 
 /// A change's failure that is the cloud's or the state's, not the configuration's.
@@ -328,7 +328,7 @@ impl Ctx {
                 // `Ctx::unfound_intents`).
                 if create_failure(&e).may_have_made_it() {
                     Err(fail(e))
-                } else if self.unfound_intents.contains(&intent.addr) {
+                } else if self.unfound_intents.contains(&change.addr) {
                     Err(fail(format!(
                         "{e}; an interrupted run was creating this object and the plan did not \
                          find it, so it may exist under this name where the cloud's list does \
@@ -609,58 +609,56 @@ fn record_moves_and_imports(
     if !plan.moved.is_empty() {
         let state = store.load()?;
         for (from, to) in &plan.moved {
-            if let Some(r) = state.resources.get(from) {
+            if let Some(r) = state.resources.get(&from.to_string()) {
                 let moved = ResourceState {
-                    addr: to.clone(),
+                    addr: to.to_string(),
                     ..r.clone()
                 };
                 store.put_resource(&moved)?;
-                store.remove_resource(from)?;
+                store.remove_resource(&from.to_string())?;
             }
         }
     }
-    for (addr, (type_name, provider, attrs)) in &plan.record {
+    for (addr, recorded) in &plan.record {
         // Refresh may have read the object again since: the latest reading wins.
         let attrs = &plan
             .changes
             .iter()
-            .find(|c| c.action == Action::NoOp && &c.addr.to_string() == addr)
+            .find(|c| c.action == Action::NoOp && &c.addr == addr)
             .and_then(|c| c.before.as_ref())
             .and_then(|v| v.deep_unmarked().to_json())
-            .or_else(|| attrs.clone());
-        match attrs {
-            Some(attrs) => {
-                let dependencies = addr
-                    .parse::<ResourceInstanceAddr>()
-                    .ok()
-                    .and_then(|a| config.resource_position(&a.resource.config_addr()))
-                    .map(|idx| {
-                        crate::graph::resource_dependencies(config, idx)
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                // An object adopted in a failed status is recorded tainted, as a failed
-                // create records it: should its replacement not happen now (a failure
-                // upstream, a kill), the next plan still replaces it.
-                let tainted = plan.replace_reasons.get(addr).map(String::as_str) == Some("tainted");
-                let record = ResourceState {
-                    addr: addr.clone(),
-                    type_name: type_name.clone(),
-                    provider: provider.clone(),
-                    attributes: for_state(schemas, type_name, attrs.clone()),
-                    dependencies,
-                    tainted,
-                    sensitive_paths: Vec::new(),
-                };
-                store.put_resource(&record)?;
-            }
-            None => store.remove_resource(addr)?,
-        }
+            .or_else(|| recorded.attributes.clone());
+        let Some(attrs) = attrs else {
+            store.remove_resource(&addr.to_string())?;
+            continue;
+        };
+        let dependencies = config
+            .resource_position(&addr.resource.config_addr())
+            .map(|idx| {
+                crate::graph::resource_dependencies(config, idx)
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // An object adopted in a failed status is recorded tainted, as a failed create
+        // records it: should its replacement not happen now (a failure upstream, a kill),
+        // the next plan still replaces it.
+        let tainted = plan.replace_reasons.get(addr) == Some(&ReplaceReason::Tainted);
+        let type_name = &recorded.type_name;
+        let record = ResourceState {
+            addr: addr.to_string(),
+            type_name: type_name.clone(),
+            provider: recorded.provider.clone(),
+            attributes: for_state(schemas, type_name, attrs.clone()),
+            dependencies,
+            tainted,
+            sensitive_paths: Vec::new(),
+        };
+        store.put_resource(&record)?;
     }
     for addr in &plan.resolved_intents {
-        store.clear_intent(addr)?;
+        store.clear_intent(&addr.to_string())?;
     }
     Ok(())
 }

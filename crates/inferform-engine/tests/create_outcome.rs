@@ -141,7 +141,7 @@ async fn plan_and_apply(
     };
     let (plan, diags) = engine.plan(&config, &BTreeMap::new(), &state, &opts).await;
     assert!(!diags.has_errors(), "{diags:?}");
-    let adopted = plan.adopted.clone();
+    let adopted = plan.adopted.iter().map(ToString::to_string).collect();
     let outcome = engine
         .apply(ApplyInput {
             config: Arc::new(config),

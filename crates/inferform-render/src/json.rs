@@ -98,7 +98,7 @@ fn plan_document(
             .drift
             .iter()
             .map(|d| {
-                let addr = Address::parse(&d.addr);
+                let addr = Address::of(&d.addr);
                 let schema = schemas.get(&addr.type_name);
                 let before = marked(&d.before, schema);
                 let after = d.after.as_ref().map(|a| marked(a, schema));
@@ -123,15 +123,15 @@ fn plan_document(
             let schema = schemas.get(&c.addr.resource.type_name);
             let before = c.before.as_ref().map(|v| marked(v, schema));
             let after = c.after.as_ref().map(|v| marked(v, schema));
-            let address = c.addr.to_string();
+            let previous = plan
+                .moved
+                .iter()
+                .find(|(_, to)| *to == c.addr)
+                .map(|(from, _)| from.to_string());
             let extras = Extras {
-                previous_address: plan
-                    .moved
-                    .iter()
-                    .find(|(_, to)| *to == address)
-                    .map(|(from, _)| from.as_str()),
+                previous_address: previous.as_deref(),
                 replace_paths: &c.replace_paths,
-                importing: plan.imports.get(&address).map(String::as_str),
+                importing: plan.imports.get(&c.addr).map(String::as_str),
                 reason: action_reason(plan, c, in_config),
             };
             resource_change(
@@ -247,11 +247,7 @@ pub(crate) fn action_reason(
 ) -> Option<&'static str> {
     match change.action {
         Action::Replace { .. } if change.replace_paths.is_empty() => {
-            match plan
-                .replace_reasons
-                .get(&change.addr.to_string())
-                .map(String::as_str)
-            {
+            match plan.replace_reasons.get(&change.addr).map(|r| r.as_str()) {
                 Some("tainted") => Some("replace_because_tainted"),
                 Some("triggered") => Some("replace_by_triggers"),
                 _ => Some("replace_by_request"),
@@ -307,22 +303,6 @@ impl Address {
                 InstanceKey::None => None,
                 InstanceKey::Int(i) => Some(json!(i)),
                 InstanceKey::Str(s) => Some(json!(s)),
-            },
-        }
-    }
-
-    /// Parses a drift entry's address; one that does not parse keeps its text as the address
-    /// and the part before the first `.` as its type.
-    fn parse(text: &str) -> Self {
-        match text.parse::<ResourceInstanceAddr>() {
-            Ok(addr) => Address::of(&addr),
-            Err(_) => Address {
-                address: text.to_string(),
-                module: None,
-                mode: "managed",
-                type_name: text.split('.').next().unwrap_or(text).to_string(),
-                name: text.split_once('.').map_or("", |(_, n)| n).to_string(),
-                index: None,
             },
         }
     }

@@ -8,7 +8,7 @@ use inferform_lang::eval::{eval, Scope};
 use inferform_provider::OpContext;
 use inferform_types::{Diagnostic, Value};
 
-use super::{PlanCtx, Prior};
+use super::{PlanCtx, Prior, Recorded};
 use crate::Engine;
 
 /// Phase 4: state recorded under a `moved` block's old address now belongs to the new one,
@@ -22,13 +22,12 @@ pub(super) fn apply_moved(cx: &mut PlanCtx<'_>) {
             continue;
         };
         cx.prior.insert(m.to.clone(), prior);
-        let (from, to) = (m.from.to_string(), m.to.to_string());
         for d in &mut cx.plan.drift {
-            if d.addr == from {
-                d.addr = to.clone();
+            if d.addr == m.from {
+                d.addr = m.to.clone();
             }
         }
-        cx.plan.moved.push((from, to));
+        cx.plan.moved.push((m.from.clone(), m.to.clone()));
     }
 }
 
@@ -108,9 +107,13 @@ impl Engine {
                         sensitive_paths: Vec::new(),
                     };
                     cx.prior.insert(import.to.clone(), prior);
-                    let record = (type_name.clone(), provider_name, Some(attrs));
-                    cx.plan.record.insert(addr.clone(), record);
-                    cx.plan.imports.insert(addr, id);
+                    let record = Recorded {
+                        type_name: type_name.clone(),
+                        provider: provider_name,
+                        attributes: Some(attrs),
+                    };
+                    cx.plan.record.insert(import.to.clone(), record);
+                    cx.plan.imports.insert(import.to.clone(), id);
                 }
                 Ok(None) => cx.diags.push(
                     Diagnostic::error(

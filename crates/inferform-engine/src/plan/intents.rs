@@ -10,7 +10,7 @@ use inferform_provider::OpContext;
 use inferform_state::State;
 use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr};
 
-use super::{PlanCtx, Prior};
+use super::{PlanCtx, Prior, Recorded};
 use crate::instances::json_object;
 use crate::Engine;
 
@@ -33,32 +33,34 @@ impl Engine {
     /// is, planned on as a prior object); one not found is only cleared.
     pub(super) async fn resolve_intents(&self, cx: &mut PlanCtx<'_>) {
         let state = cx.state;
-        for (addr, found) in self.find_intents(cx.config, state, &mut cx.diags).await {
-            cx.plan.resolved_intents.push(addr.clone());
-            let (Some(obj), Some(intent)) = (found, state.intents.get(&addr)) else {
+        for (key, found) in self.find_intents(cx.config, state, &mut cx.diags).await {
+            // Intents are recorded under addresses the engine printed: they parse.
+            let Ok(addr) = key.parse::<ResourceInstanceAddr>() else {
                 continue;
             };
-            let record = (
-                intent.type_name.clone(),
-                intent.provider.clone(),
-                Some(obj.clone()),
-            );
+            cx.plan.resolved_intents.push(addr.clone());
+            let (Some(obj), Some(intent)) = (found, state.intents.get(&key)) else {
+                continue;
+            };
+            let record = Recorded {
+                type_name: intent.type_name.clone(),
+                provider: intent.provider.clone(),
+                attributes: Some(obj.clone()),
+            };
             cx.plan.record.insert(addr.clone(), record);
-            if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
-                let sensitive_paths = state
-                    .resources
-                    .get(&addr)
-                    .map(|r| r.sensitive_paths.clone())
-                    .unwrap_or_default();
-                let prior = Prior {
-                    type_name: intent.type_name.clone(),
-                    provider: intent.provider.clone(),
-                    attributes: obj,
-                    dependencies: intent.dependencies.clone(),
-                    sensitive_paths,
-                };
-                cx.prior.insert(a, prior);
-            }
+            let sensitive_paths = state
+                .resources
+                .get(&key)
+                .map(|r| r.sensitive_paths.clone())
+                .unwrap_or_default();
+            let prior = Prior {
+                type_name: intent.type_name.clone(),
+                provider: intent.provider.clone(),
+                attributes: obj,
+                dependencies: intent.dependencies.clone(),
+                sensitive_paths,
+            };
+            cx.prior.insert(addr.clone(), prior);
             cx.plan.adopted.push(addr);
         }
     }

@@ -94,7 +94,7 @@ pub struct ResourceChange {
 /// A change made outside inferform, found by refresh.
 #[derive(Clone, Debug)]
 pub struct Drift {
-    pub addr: String,
+    pub addr: ResourceInstanceAddr,
     /// The state inferform had recorded.
     pub before: Value,
     /// What the cloud reports now; `None` when the object is gone.
@@ -108,6 +108,49 @@ pub struct OutputChange {
     pub before: Option<Value>,
     pub after: Value,
     pub sensitive: bool,
+}
+
+/// An object the apply records in state as it is now, touching no cloud.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub type_name: String,
+    pub provider: String,
+    /// Its attributes; `None` when it is gone, and leaves state.
+    pub attributes: Option<serde_json::Value>,
+}
+
+/// Why an instance is replaced when no attribute of it forces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceReason {
+    /// State marks it tainted, or it was found failed (a create that failed after making the
+    /// object, one adopted or waited for in a failed status).
+    Tainted,
+    /// `--replace`.
+    Requested,
+    /// `lifecycle { replace_triggered_by }`.
+    Triggered,
+}
+
+impl ReplaceReason {
+    /// The reason's name, as plan files record it: `tainted`, `requested`, `triggered`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplaceReason::Tainted => "tainted",
+            ReplaceReason::Requested => "requested",
+            ReplaceReason::Triggered => "triggered",
+        }
+    }
+
+    /// The reason [`ReplaceReason::as_str`] names.
+    pub fn parse(name: &str) -> Option<ReplaceReason> {
+        [
+            ReplaceReason::Tainted,
+            ReplaceReason::Requested,
+            ReplaceReason::Triggered,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+    }
 }
 
 /// A complete plan.
@@ -124,24 +167,23 @@ pub struct Plan {
     /// The root module's variables.
     pub vars: BTreeMap<String, Value>,
     /// Instances adopted from unresolved create intents.
-    pub adopted: Vec<String>,
+    pub adopted: Vec<ResourceInstanceAddr>,
     /// Create intents of earlier runs that this plan resolved (adopted or found absent): the
     /// apply clears them.
-    pub resolved_intents: Vec<String>,
+    pub resolved_intents: Vec<ResourceInstanceAddr>,
     /// `moved` blocks that apply: (from, to) addresses.
-    pub moved: Vec<(String, String)>,
+    pub moved: Vec<(ResourceInstanceAddr, ResourceInstanceAddr)>,
     /// Instances that `import` blocks bring under management, with their import ids.
-    pub imports: BTreeMap<String, String>,
+    pub imports: BTreeMap<ResourceInstanceAddr, String>,
     /// Objects the apply must record as they are now (imports, and with `refresh_only` every
-    /// refreshed object): address → (type, provider, attributes; `None` when gone).
-    pub record: BTreeMap<String, (String, String, Option<serde_json::Value>)>,
+    /// refreshed object).
+    pub record: BTreeMap<ResourceInstanceAddr, Recorded>,
     /// The plan only records refreshed state (`--refresh-only`).
     pub refresh_only: bool,
     /// Targeting was in effect: the plan may be incomplete.
     pub targeted: bool,
-    /// Why an instance is replaced when no attribute forces it: `tainted`, `requested`
-    /// (`--replace`) or `triggered` (`replace_triggered_by`).
-    pub replace_reasons: BTreeMap<String, String>,
+    /// Why an instance is replaced when no attribute forces it.
+    pub replace_reasons: BTreeMap<ResourceInstanceAddr, ReplaceReason>,
     /// The workspace the plan was made in ([`PlanOptions::workspace`]), so that the apply
     /// evaluates `inferform.workspace` as the plan did. Empty means `default`.
     pub workspace: String,

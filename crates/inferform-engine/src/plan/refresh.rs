@@ -9,7 +9,7 @@ use inferform_state::{ResourceState, State};
 use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr, Value};
 
 use super::intents::settle_timeout;
-use super::{Drift, PlanCtx};
+use super::{Drift, PlanCtx, Recorded};
 use crate::diff::state_attributes;
 use crate::instances::{json_object, marked, set_instance};
 use crate::Engine;
@@ -29,12 +29,9 @@ impl Engine {
     pub(super) async fn refresh(&self, cx: &mut PlanCtx<'_>) {
         let mut tracked = cx.state.clone();
         for addr in &cx.plan.adopted {
-            let Ok(a) = addr.parse::<ResourceInstanceAddr>() else {
-                continue;
-            };
-            if let Some(p) = cx.prior.get(&a) {
+            if let Some(p) = cx.prior.get(addr) {
                 let record = ResourceState {
-                    addr: addr.clone(),
+                    addr: addr.to_string(),
                     type_name: p.type_name.clone(),
                     provider: p.provider.clone(),
                     attributes: p.attributes.clone(),
@@ -42,7 +39,7 @@ impl Engine {
                     tainted: false,
                     sensitive_paths: Vec::new(),
                 };
-                tracked.resources.insert(addr.clone(), record);
+                tracked.resources.insert(addr.to_string(), record);
             }
         }
         let found = self.read_tracked(cx.config, &tracked, &mut cx.diags).await;
@@ -53,8 +50,8 @@ impl Engine {
             };
             match now {
                 Some(v) => {
-                    if let Some(entry) = cx.plan.record.get_mut(&addr) {
-                        entry.2 = Some(v.clone());
+                    if let Some(entry) = cx.plan.record.get_mut(&a) {
+                        entry.attributes = Some(v.clone());
                     }
                     if let Some(p) = cx.prior.get_mut(&a) {
                         p.attributes = v;
@@ -76,16 +73,18 @@ impl Engine {
     pub(super) fn refresh_only(&self, cx: &mut PlanCtx<'_>) {
         cx.plan.refresh_only = true;
         for d in &cx.plan.drift {
-            if let Some(r) = cx.state.resources.get(&d.addr) {
+            if let Some(r) = cx.state.resources.get(&d.addr.to_string()) {
                 let now = d.after.as_ref().map(|_| {
-                    d.addr
-                        .parse::<ResourceInstanceAddr>()
-                        .ok()
-                        .and_then(|a| cx.prior.get(&a))
+                    cx.prior
+                        .get(&d.addr)
                         .map(|p| p.attributes.clone())
                         .unwrap_or_default()
                 });
-                let record = (r.type_name.clone(), r.provider.clone(), now);
+                let record = Recorded {
+                    type_name: r.type_name.clone(),
+                    provider: r.provider.clone(),
+                    attributes: now,
+                };
                 cx.plan.record.insert(d.addr.clone(), record);
             }
         }
@@ -163,7 +162,11 @@ impl Engine {
             match res {
                 Ok(found) => {
                     let after = found.map(serde_json::Value::Object);
-                    if let Some(d) = self.drift(&addr, &r, after.as_ref()) {
+                    let drift = addr
+                        .parse::<ResourceInstanceAddr>()
+                        .ok()
+                        .and_then(|a| self.drift(a, &r, after.as_ref()));
+                    if let Some(d) = drift {
                         out.drift.push(d);
                     }
                     out.objects.insert(addr, after);
@@ -183,7 +186,7 @@ impl Engine {
     /// again, so those are no drift.
     fn drift(
         &self,
-        addr: &str,
+        addr: ResourceInstanceAddr,
         r: &ResourceState,
         after: Option<&serde_json::Value>,
     ) -> Option<Drift> {
@@ -204,7 +207,7 @@ impl Engine {
             return None;
         }
         Some(Drift {
-            addr: addr.to_string(),
+            addr,
             before,
             after: now,
         })
@@ -225,10 +228,13 @@ pub(super) fn prune_gone(cx: &mut PlanCtx<'_>) {
         if cx.plan.changes.iter().any(|c| &c.addr == addr) {
             continue;
         }
-        let key = addr.to_string();
-        let record = (prior.type_name.clone(), prior.provider.clone(), None);
-        cx.plan.record.insert(key.clone(), record);
+        let record = Recorded {
+            type_name: prior.type_name.clone(),
+            provider: prior.provider.clone(),
+            attributes: None,
+        };
+        cx.plan.record.insert(addr.clone(), record);
         // An adopted object that vanished since is not adopted after all.
-        cx.plan.adopted.retain(|a| a != &key);
+        cx.plan.adopted.retain(|a| a != addr);
     }
 }

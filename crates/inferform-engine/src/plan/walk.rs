@@ -14,7 +14,7 @@ use inferform_types::{
     ResourceMode, Value,
 };
 
-use super::{PlanCtx, Prior, ResourceChange};
+use super::{PlanCtx, Prior, ReplaceReason, ResourceChange};
 use crate::conditions::resource_conditions;
 use crate::diff::{diff, mark_sensitive, planned_create};
 use crate::graph::{ConfigGraph, Node};
@@ -33,24 +33,6 @@ struct Block<'p> {
     env: &'p Env<'p>,
     /// The resources it depends on, from the graph.
     dependencies: Vec<ResourceAddr>,
-}
-
-/// Why an instance is replaced when no attribute of it forces it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Forced {
-    Tainted,
-    Requested,
-    Triggered,
-}
-
-impl Forced {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Forced::Tainted => "tainted",
-            Forced::Requested => "requested",
-            Forced::Triggered => "triggered",
-        }
-    }
 }
 
 impl Engine {
@@ -115,17 +97,17 @@ impl Engine {
     ) {
         let triggered = triggered(r, &cx.plan.changes);
         let (state, opts, prior) = (cx.state, cx.opts, &cx.prior);
-        let reason = |a: &ResourceInstanceAddr| -> Option<Forced> {
+        let reason = |a: &ResourceInstanceAddr| -> Option<ReplaceReason> {
             let tainted = state
                 .resources
                 .get(&a.to_string())
                 .is_some_and(|r| r.tainted);
             if (tainted || failed.contains(a)) && prior.contains_key(a) {
-                Some(Forced::Tainted)
+                Some(ReplaceReason::Tainted)
             } else if opts.replace.iter().any(|t| t == a) {
-                Some(Forced::Requested)
+                Some(ReplaceReason::Requested)
             } else if triggered.iter().any(|m| m.related(&a.resource.module)) {
-                Some(Forced::Triggered)
+                Some(ReplaceReason::Triggered)
             } else {
                 None
             }
@@ -137,7 +119,7 @@ impl Engine {
             dependencies,
         };
         let (changes, diags) = self.plan_resource(&block, prior, &|a| reason(a).is_some());
-        let reasons: Vec<Option<Forced>> =
+        let reasons: Vec<Option<ReplaceReason>> =
             changes.iter().flatten().map(|c| reason(&c.addr)).collect();
         cx.diags.extend(diags);
         let Some(changes) = changes else { return };
@@ -159,10 +141,7 @@ impl Engine {
             if let (Action::Replace { .. }, true, Some(why)) =
                 (change.action, change.replace_paths.is_empty(), why)
             {
-                let key = change.addr.to_string();
-                cx.plan
-                    .replace_reasons
-                    .insert(key, why.as_str().to_string());
+                cx.plan.replace_reasons.insert(change.addr.clone(), why);
             }
             let v = change
                 .after
@@ -444,7 +423,7 @@ fn fires(c: &ResourceChange, attr: Option<&String>) -> bool {
 /// are treated as tainted, as a failed create is.
 fn failed_objects(
     prior: &BTreeMap<ResourceInstanceAddr, Prior>,
-    adopted: &[String],
+    adopted: &[ResourceInstanceAddr],
     waited: &BTreeSet<ResourceInstanceAddr>,
 ) -> BTreeSet<ResourceInstanceAddr> {
     prior
@@ -453,7 +432,7 @@ fn failed_objects(
             let Some(obj) = p.attributes.as_object() else {
                 return false;
             };
-            let settled_here = adopted.contains(&addr.to_string()) || waited.contains(*addr);
+            let settled_here = adopted.contains(addr) || waited.contains(*addr);
             create_failed(obj) || (settled_here && condition(obj) == Condition::Failed)
         })
         .map(|(addr, _)| addr.clone())

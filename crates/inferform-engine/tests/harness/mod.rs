@@ -233,8 +233,8 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
         if !c.replace_paths.is_empty() {
             line.push_str(&format!(" forced by {}", c.replace_paths.join(", ")));
         }
-        if let Some(reason) = plan.replace_reasons.get(&c.addr.to_string()) {
-            line.push_str(&format!(" ({reason})"));
+        if let Some(reason) = plan.replace_reasons.get(&c.addr) {
+            line.push_str(&format!(" ({})", reason.as_str()));
         }
         out.push(line);
     }
