@@ -23,6 +23,7 @@ use inferform_types::{
 use tokio::task::JoinSet;
 
 use crate::conditions::{check_blocks, resource_conditions};
+use crate::diff::object_value;
 use crate::instances::{
     data_value, expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance,
     strip_nulls,
@@ -248,11 +249,11 @@ impl Ctx {
         };
         self.store.put_resource(&state).map_err(fail)?;
         // What depends on it sees every value, those state does not keep included.
-        let v = Value::from_json(&full).mark_paths(&state.sensitive_paths);
-        let v = match self.engine.schemas.get(type_name) {
-            Some(s) => crate::diff::mark_sensitive(v, s),
-            None => v,
-        };
+        let v = object_value(
+            &full,
+            &state.sensitive_paths,
+            self.engine.schemas.get(type_name),
+        );
         set_instance(
             &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
             &change.addr,

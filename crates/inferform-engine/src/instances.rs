@@ -1,7 +1,7 @@
 //! One resource instance's place in the values expressions read: the instance keys a
 //! `count` or `for_each` makes and the scope each instance is evaluated in; setting and
 //! removing an instance's value in its module instance's root ([`Roots`]); an object's value
-//! as the configuration sees it (sensitive parts marked); and what a provider is sent.
+//! as a data source's reading gives it; and what a provider is sent.
 //! Plan, apply, scope and console all build on it; it uses none of them.
 
 use std::collections::BTreeMap;
@@ -300,23 +300,4 @@ pub(crate) fn resource_exprs(r: &Resource) -> Vec<&inferform_lang::Expr> {
     exprs.extend(r.for_each.iter());
     exprs.extend(condition_exprs(r));
     exprs
-}
-
-/// An object's value as expressions see it: its attributes, with the parts `paths` names
-/// (those its configuration made sensitive, as state records them) and those its schema
-/// says are sensitive marked. The one place that rule is written.
-pub(crate) fn object_value(
-    attrs: &serde_json::Value,
-    paths: &[Vec<String>],
-    schema: Option<&Schema>,
-) -> Value {
-    marked(Value::from_json(attrs).mark_paths(paths), schema)
-}
-
-/// `v` with the attributes `schema` calls sensitive marked; unchanged without a schema.
-pub(crate) fn marked(v: Value, schema: Option<&Schema>) -> Value {
-    match schema {
-        Some(s) => mark_sensitive(v, s),
-        None => v,
-    }
 }

@@ -17,7 +17,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use inferform_engine::diff::mark_sensitive;
 use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
 use inferform_types::addr::provider_for_type;
 use inferform_types::value::number_to_json;
@@ -337,10 +336,7 @@ impl Address {
 
 /// A value with the schema's sensitive attributes marked, on top of the marks it carries.
 fn marked(value: &Value, schema: Option<&Schema>) -> Value {
-    match schema {
-        Some(schema) => mark_sensitive(value.clone(), schema),
-        None => value.clone(),
-    }
+    inferform_engine::diff::marked(value.clone(), schema)
 }
 
 /// The value's known parts as JSON, sensitive parts as `null`. `None` when the value itself is

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use inferform_engine::diff::mark_sensitive;
+use inferform_engine::diff::marked;
 use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
 use inferform_types::addr::provider_for_type;
 use inferform_types::{Schema, Value};
@@ -524,10 +524,7 @@ fn diff_block(
     schema: Option<&Schema>,
     in_config: &BTreeSet<String>,
 ) -> String {
-    let hide = |v: &Option<Value>| match (v, schema) {
-        (Some(v), Some(s)) => Some(mark_sensitive(v.clone(), s)),
-        (v, _) => v.clone(),
-    };
+    let hide = |v: &Option<Value>| v.clone().map(|v| marked(v, schema));
     let change = ResourceChange {
         before: hide(&change.before),
         after: hide(&change.after),

@@ -25,8 +25,9 @@ use inferform_lang::config::Config;
 use inferform_state::State;
 use inferform_types::{Diagnostics, ModulePath, ResourceAddr, ResourceInstanceAddr, Value};
 
+use crate::diff::object_value;
 use crate::graph::ConfigGraph;
-use crate::instances::{object_value, set_instance};
+use crate::instances::set_instance;
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
 

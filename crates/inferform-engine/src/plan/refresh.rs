@@ -10,8 +10,8 @@ use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr, Value};
 
 use super::intents::settle_timeout;
 use super::{Drift, PlanCtx, Recorded};
-use crate::diff::state_attributes;
-use crate::instances::{json_object, marked, set_instance};
+use crate::diff::{marked, state_attributes};
+use crate::instances::{json_object, set_instance};
 use crate::Engine;
 
 /// What reading every tracked object found.

@@ -16,11 +16,11 @@ use inferform_types::{
 
 use super::{PlanCtx, Prior, ReplaceReason, ResourceChange};
 use crate::conditions::resource_conditions;
-use crate::diff::{diff, mark_sensitive, planned_create};
+use crate::diff::{diff, mark_sensitive, object_value, planned_create};
 use crate::graph::{ConfigGraph, Node};
 use crate::instances::{
-    data_value, expand, instance_scope, json_object, object_value, resource_exprs, set_instance,
-    set_placeholder, strip_nulls,
+    data_value, expand, instance_scope, json_object, resource_exprs, set_instance, set_placeholder,
+    strip_nulls,
 };
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
