@@ -108,12 +108,14 @@ fn console_reads_state_and_prints_as_terraform_does() {
     assert_eq!(apply.code, 0, "{apply:?}");
     let (code, stdout, stderr) = console(
         &work,
-        "length(fabric_workspace.main.id) > 0\n{a = 1, b = [true]}\n\"two\\nlines\"\n",
+        "length(fabric_workspace.main.id) > 0\n{a = 1, b = [true]}\n\"two\\nlines\"\n\
+         toset([\"b\", \"a\", \"b\"])\ntoset([])\n",
     );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
-        "true\n{\n  \"a\" = 1\n  \"b\" = [\n    true,\n  ]\n}\n<<EOT\ntwo\nlines\nEOT\n"
+        "true\n{\n  \"a\" = 1\n  \"b\" = [\n    true,\n  ]\n}\n<<EOT\ntwo\nlines\nEOT\n\
+         toset([\n  \"a\",\n  \"b\",\n])\ntoset([])\n"
     );
     // Reading a script, the first mistake ends the run with its diagnostic.
     let (code, stdout, stderr) = console(&work, "local.nosuch\n1 + 1\n");

@@ -181,3 +181,74 @@ fn a_removed_block_forgets_the_object_and_leaves_it_in_the_cloud() {
     let plan = work.run(&["plan", "--local-cloud"]);
     assert!(plan.stdout.contains("1 to destroy"), "{plan:?}");
 }
+
+/// A `data` block inside a `check` block is read for that check alone: an object it cannot
+/// find warns (plan and apply go on), the check is judged once the apply has made it, and
+/// reading it from outside the check is refused.
+#[test]
+fn a_check_reads_its_own_data_source_and_a_failed_read_only_warns() {
+    let config = r#"
+provider "fabric" {
+  region = "cn-southwest-2"
+}
+
+resource "fabric_workspace" "main" {
+  name = "guarded"
+}
+
+check "workspace_visible" {
+  data "fabric_workspace" "found" {
+    name = fabric_workspace.main.name
+  }
+
+  assert {
+    condition     = data.fabric_workspace.found.id == fabric_workspace.main.id
+    error_message = "the workspace is not found by its name"
+  }
+}
+"#;
+    let work = Work::new(&[("main.hcl", config)]);
+    // Before the workspace exists, the look-up fails: a warning, and the plan goes on.
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stderr.contains("inferform::check::data_read"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stderr
+            .contains("check \"workspace_visible\": data.fabric_workspace.found could not be read"),
+        "{plan:?}"
+    );
+    assert!(plan.stdout.contains("Plan: 1 to add"), "{plan:?}");
+    // After the apply the look-up finds it and the check holds: no warning at the end.
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_eq!(
+        apply.stderr.matches("could not be read").count(),
+        1,
+        "only the apply's plan warns: {apply:?}"
+    );
+    assert!(!apply.stderr.contains("assertion failed"), "{apply:?}");
+    let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(!plan.stderr.contains("workspace_visible"), "{plan:?}");
+
+    // Only the check's own assertions may read it.
+    work.write(
+        "main.hcl",
+        &format!("{config}\noutput \"leak\" {{\n  value = data.fabric_workspace.found.id\n}}\n"),
+    );
+    let plan = work.run(&["plan", "--local-cloud"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr.contains("inferform::config::scoped_data"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stderr.contains(
+            "data.fabric_workspace.found is scoped to check \"workspace_visible\" and cannot be read here"
+        ),
+        "{plan:?}"
+    );
+}

@@ -440,3 +440,58 @@ output "ids" {
     let plan = work.run(&["plan", "--var", "stacks=2"]);
     assert_eq!(plan.code, 0, "{plan:?}");
 }
+
+/// `for_each` takes a map or a set of strings, as Terraform's does: a list is refused (its
+/// positions would become keys), and so is a sensitive set, whose elements would show in every
+/// instance's address. A set of strings, and a map with sensitive values, plan.
+#[test]
+fn for_each_takes_a_map_or_a_set_and_never_a_secret_as_keys() {
+    let config = |for_each: &str| {
+        format!(
+            r#"
+variable "token" {{
+  type      = string
+  default   = "s3cr3t-token"
+  sensitive = true
+}}
+
+resource "inferform_data" "x" {{
+  for_each = {for_each}
+  input    = each.value
+}}
+"#
+        )
+    };
+    let work = Work::new(&[("main.hcl", &config(r#"["b", "a"]"#))]);
+    let plan = work.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr.contains("inferform::plan::bad_for_each"),
+        "{plan:?}"
+    );
+    assert!(plan.stderr.contains("got a list"), "{plan:?}");
+    assert!(plan.stderr.contains("toset("), "{plan:?}");
+    assert!(plan.stderr.contains("main.hcl:9"), "{plan:?}");
+
+    work.write("main.hcl", &config("toset([var.token])"));
+    let plan = work.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr.contains("cannot take a sensitive value"),
+        "{plan:?}"
+    );
+    assert!(!format!("{plan:?}").contains("s3cr3t"), "{plan:?}");
+
+    work.write("main.hcl", &config(r#"toset(["b", "a", "b"])"#));
+    let plan = work.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains(r#"inferform_data.x["a"]"#), "{plan:?}");
+    assert!(plan.stdout.contains("Plan: 2 to add"), "{plan:?}");
+
+    // A map's sensitive values stay hidden in each.value.
+    work.write("main.hcl", &config("{ a = var.token }"));
+    let plan = work.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains(r#"inferform_data.x["a"]"#), "{plan:?}");
+    assert!(!format!("{plan:?}").contains("s3cr3t"), "{plan:?}");
+}

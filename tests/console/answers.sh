@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export CHECKPOINT_DISABLE=1
-for case in */; do
+# Every case, or only those named: `answers.sh templates numbers`.
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=(*/)
+for case in "${cases[@]}"; do
   case="${case%/}"
   work="$(mktemp -d)"
   cp "$case/main.hcl" "$work/main.tf"

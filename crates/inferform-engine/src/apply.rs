@@ -22,7 +22,7 @@ use inferform_types::{
 };
 use tokio::task::JoinSet;
 
-use crate::conditions::{check_blocks, resource_conditions};
+use crate::conditions::{check_blocks, read_scoped_data, resource_conditions};
 use crate::diff::object_value;
 use crate::instances::{
     data_value, expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance,
@@ -813,7 +813,8 @@ impl Engine {
             );
         }
         if !input.plan.destroy {
-            self.apply_outputs(&ctx, input.store.as_ref(), &mut outcome);
+            self.apply_outputs(&ctx, input.store.as_ref(), &mut outcome)
+                .await;
         }
         if let Err(e) = input.store.put_outputs(&outcome.outputs) {
             outcome.diagnostics.push(Diagnostic::error(
@@ -894,18 +895,18 @@ impl Engine {
     }
 
     /// Root outputs from the final values, and the check blocks judged on the objects as
-    /// they now are (failures warn). An apply that did not finish keeps the recorded value of
+    /// they now are, their data sources read afresh (failures warn). An apply that did not finish keeps the recorded value of
     /// an output it cannot work out (it reads a change that failed or was not made), as
     /// Terraform does: that value is lost otherwise, while the objects it describes may well
     /// still stand.
-    fn apply_outputs(&self, ctx: &Ctx, store: &dyn StateStore, outcome: &mut ApplyOutcome) {
+    async fn apply_outputs(&self, ctx: &Ctx, store: &dyn StateStore, outcome: &mut ApplyOutcome) {
         let unfinished = !outcome.failures.is_empty() || !outcome.skipped.is_empty();
         let recorded = if unfinished {
             store.load().map(|s| s.outputs).unwrap_or_default()
         } else {
             BTreeMap::new()
         };
-        let roots = ctx.root.read().unwrap_or_else(|p| p.into_inner());
+        let mut roots = ctx.root.read().unwrap_or_else(|p| p.into_inner()).clone();
         let env = Env::for_apply(&ctx.config, &ctx.vars, ctx.base_dir.clone())
             .with_workspace(&ctx.workspace);
         let root = inferform_types::ModulePath::root();
@@ -926,6 +927,9 @@ impl Engine {
                 Ok(_) => {}
                 Err(d) => outcome.diagnostics.push(d),
             }
+        }
+        for d in read_scoped_data(self, &ctx.config, &env, &mut roots).await {
+            outcome.diagnostics.push(d);
         }
         for d in check_blocks(&ctx.config, &env, &roots) {
             outcome.diagnostics.push(d);

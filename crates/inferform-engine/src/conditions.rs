@@ -222,3 +222,73 @@ pub(crate) fn check_blocks(config: &Config, env: &Env, roots: &Roots) -> Vec<Dia
     }
     out
 }
+
+/// The warning for a check's data source that could not be read: the check cannot pass, and
+/// says why, but nothing else stops.
+pub(crate) fn scoped_data_failed(
+    r: &Resource,
+    addr: &inferform_types::ResourceInstanceAddr,
+    reason: &dyn std::fmt::Display,
+) -> Diagnostic {
+    Diagnostic::warning(
+        "inferform::check::data_read",
+        format!(
+            "check \"{}\": {addr} could not be read: {reason}",
+            r.check.as_deref().unwrap_or_default()
+        ),
+    )
+    .with_span(r.span.clone())
+    .with_help("the check's assertions that read it are not judged; the rest of the run goes on")
+}
+
+/// Reads every check block's data sources against `roots` as they now stand (after an
+/// apply), so that the checks are judged on the infrastructure as it is. One that cannot be
+/// read warns, and reads as unknown.
+pub(crate) async fn read_scoped_data(
+    engine: &crate::Engine,
+    config: &Config,
+    env: &Env<'_>,
+    roots: &mut Roots,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for r in config.resources.iter().filter(|r| r.check.is_some()) {
+        let addr = r.addr.clone().instance(inferform_types::InstanceKey::None);
+        let provider_key = Config::provider_key(r);
+        let (Some(schema), Some(provider)) = (
+            engine.data_schemas.get(&r.addr.type_name),
+            engine.providers.get(&provider_key),
+        ) else {
+            continue;
+        };
+        let scope = env.scope(
+            roots,
+            &ModulePath::root(),
+            &crate::instances::resource_exprs(r),
+        );
+        let what = format!("data \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
+        let mut diags = inferform_types::Diagnostics::new();
+        let cfg = inferform_lang::decode::decode_body(&r.body, schema, &scope, &what, &mut diags);
+        let read = match cfg.to_json() {
+            _ if diags.has_errors() => Err("its arguments could not be worked out".to_string()),
+            None => Err("its arguments are still unknown".to_string()),
+            Some(json) => {
+                let query = crate::instances::json_object(&crate::instances::strip_nulls(json));
+                provider
+                    .read_data(
+                        &inferform_provider::OpContext::silent(),
+                        &r.addr.type_name,
+                        &query,
+                    )
+                    .await
+                    .map(|obj| crate::instances::data_value(obj, &cfg, schema))
+                    .map_err(|e| e.to_string())
+            }
+        };
+        let value = read.unwrap_or_else(|e| {
+            out.push(scoped_data_failed(r, &addr, &e));
+            Value::Unknown
+        });
+        crate::instances::set_instance(roots, &addr, value);
+    }
+    out
+}

@@ -23,7 +23,7 @@ fn is_empty(v: &Value) -> bool {
     match v.unmarked() {
         Value::Null => true,
         Value::String(s) => s.is_empty(),
-        Value::List(l) => l.is_empty(),
+        Value::List(l) | Value::Set(l) => l.is_empty(),
         Value::Object(m) => m.is_empty(),
         _ => false,
     }

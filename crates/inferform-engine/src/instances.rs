@@ -102,48 +102,69 @@ pub(crate) fn expand_meta(
         if !v.is_wholly_known() && (v.is_unknown() || v.as_object().is_none()) {
             return Err(unknown_keys(for_each, "for_each"));
         }
-        return match v.deep_unmarked() {
-            Value::Object(map) => Ok(map
-                .into_iter()
-                .map(|(k, v)| (InstanceKey::Str(k), Some(v)))
-                .collect()),
-            Value::List(items) => {
-                let mut out = Vec::new();
-                for item in items {
-                    match item {
-                        Value::String(s) => {
-                            out.push((InstanceKey::Str(s.clone()), Some(Value::String(s))))
-                        }
-                        Value::Unknown => return Err(unknown_keys(for_each, "for_each")),
-                        other => {
-                            return Err(Diagnostic::error(
-                                "inferform::plan::bad_for_each",
-                                format!(
-                                    "`for_each` over a set takes strings, found a {}",
-                                    other.kind()
-                                ),
-                            )
-                            .with_span(for_each.span())
-                            .with_help("use toset([\"a\", \"b\"]) or a map"))
-                        }
-                    }
-                }
-                out.sort_by(|a, b| a.0.cmp(&b.0));
-                out.dedup_by(|a, b| a.0 == b.0);
-                Ok(out)
-            }
-            other => Err(Diagnostic::error(
-                "inferform::plan::bad_for_each",
-                format!(
-                    "`for_each` takes a map or a set of strings, got {}",
-                    other.kind()
-                ),
-            )
-            .with_span(for_each.span())
-            .with_help("use a map, or toset([...]) of strings")),
-        };
+        return for_each_keys(for_each, v);
     }
     Ok(vec![(InstanceKey::None, None)])
+}
+
+/// The instances a known `for_each` value makes: a map's keys, or a set's strings, as
+/// Terraform takes them. A list is refused (its order would become keys), and so is a
+/// sensitive map or set, whose keys would show the secret in every address.
+fn for_each_keys(
+    for_each: &inferform_lang::Expr,
+    v: Value,
+) -> Result<Vec<(InstanceKey, Option<Value>)>, Diagnostic> {
+    let unsuitable = |message: String, help: &str| {
+        Diagnostic::error("inferform::plan::bad_for_each", message)
+            .with_span(for_each.span())
+            .with_help(help)
+    };
+    let sensitive = match &v {
+        Value::Set(items) => items.iter().any(Value::is_sensitive),
+        v => matches!(v, Value::Sensitive(_)),
+    };
+    if sensitive {
+        return Err(unsuitable(
+            "`for_each` cannot take a sensitive value: its keys would show it in every \
+             instance's address"
+                .into(),
+            "use nonsensitive() on the keys if they are not secret, or key the instances by \
+             something that is not",
+        ));
+    }
+    match v {
+        Value::Object(map) => Ok(map
+            .into_iter()
+            .map(|(k, v)| (InstanceKey::Str(k), Some(v)))
+            .collect()),
+        Value::Set(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) => Ok((InstanceKey::Str(s.clone()), Some(Value::String(s)))),
+                Value::Unknown => Err(unknown_keys(for_each, "for_each")),
+                other => Err(unsuitable(
+                    format!(
+                        "`for_each` over a set takes strings, found a {}",
+                        other.kind()
+                    ),
+                    "convert the elements with tostring(), or use a map",
+                )),
+            })
+            .collect(),
+        Value::List(_) => Err(unsuitable(
+            "`for_each` takes a map or a set of strings, got a list (a tuple): a list's \
+             positions would become the instances' keys"
+                .into(),
+            "convert it with toset([...]), or use a map",
+        )),
+        other => Err(unsuitable(
+            format!(
+                "`for_each` takes a map or a set of strings, got {}",
+                other.kind()
+            ),
+            "use a map, or toset([...]) of strings",
+        )),
+    }
 }
 
 fn unknown_keys(expr: &inferform_lang::Expr, what: &str) -> Diagnostic {

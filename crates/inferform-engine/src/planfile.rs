@@ -146,13 +146,17 @@ pub fn secret_hash(salt: &str, v: &Value) -> String {
     format!("sha256:{}", hex::encode(h.finalize()))
 }
 
-/// Encodes a value: unknowns and sensitive values become markers; no secret is kept.
+/// Encodes a value: unknowns and sensitive values become markers; no secret is kept. A set
+/// is kept as a set (`{"$set": [...]}`), so that it reads back as one.
 pub fn encode(v: &Value, salt: &str) -> serde_json::Value {
     match v {
         Value::Unknown => serde_json::json!({"$unknown": true}),
         Value::Sensitive(inner) => serde_json::json!({"$sensitive": secret_hash(salt, inner)}),
         Value::List(items) => {
             serde_json::Value::Array(items.iter().map(|i| encode(i, salt)).collect())
+        }
+        Value::Set(items) => {
+            serde_json::json!({"$set": items.iter().map(|i| encode(i, salt)).collect::<Vec<_>>()})
         }
         Value::Object(m) => serde_json::Value::Object(
             m.iter()
@@ -175,6 +179,12 @@ pub fn decode(j: &serde_json::Value) -> Value {
             if m.len() == 1 && m.get("$sensitive").is_some_and(|v| v.is_string()) =>
         {
             Value::Null.sensitive()
+        }
+        serde_json::Value::Object(m)
+            if m.len() == 1 && m.get("$set").is_some_and(|v| v.is_array()) =>
+        {
+            let items = m["$set"].as_array().into_iter().flatten();
+            Value::Set(items.map(decode).collect())
         }
         serde_json::Value::Object(m) => {
             Value::Object(m.iter().map(|(k, v)| (k.clone(), decode(v))).collect())

@@ -196,6 +196,9 @@ pub struct Resource {
     pub lifecycle: Lifecycle,
     /// `timeouts { create = "10m" }`, in seconds.
     pub timeouts: BTreeMap<String, u64>,
+    /// For a `data` block inside a `check` block: the check's name. Only that check's
+    /// assertions may read it, and a failure to read it is a warning, as the check's are.
+    pub check: Option<String>,
     /// The block's header (`resource "type" "name"`), where diagnostics about it point.
     pub span: SourceSpan,
 }

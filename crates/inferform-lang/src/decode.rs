@@ -59,7 +59,7 @@ pub fn decode_body(
         match eval(&attr.expr, scope) {
             Ok(v) => match convert(v, &spec.ty) {
                 Ok(v) => {
-                    out.insert(attr.name.clone(), v);
+                    out.insert(attr.name.clone(), sets_as_lists(v));
                 }
                 Err(msg) => diags.push(
                     Diagnostic::error(
@@ -153,6 +153,24 @@ pub fn decode_body(
     }
     fill_unset(&mut out, schema);
     Value::Object(out)
+}
+
+/// The value with every set made a list in the set's order. A resource's arguments go to
+/// state as JSON, which has no sets; an argument of any type that was given a set would
+/// otherwise read back from state as a list, and differ from its configuration forever.
+fn sets_as_lists(v: Value) -> Value {
+    match v {
+        Value::List(items) | Value::Set(items) => {
+            Value::List(items.into_iter().map(sets_as_lists).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, sets_as_lists(v)))
+                .collect(),
+        ),
+        Value::Sensitive(inner) => sets_as_lists(*inner).sensitive(),
+        v => v,
+    }
 }
 
 /// The first line of a body's block, where "missing ..." diagnostics point.

@@ -87,6 +87,7 @@ pub(crate) fn unify_with(value: Value, other: &Value) -> Result<Value, String> {
         V::Number(_) => Some("number"),
         V::Bool(_) => Some("bool"),
         V::List(_) => Some("list"),
+        V::Set(_) => Some("set"),
         V::Object(_) => Some("object"),
         V::Sensitive(_) => None,
     };
@@ -111,7 +112,35 @@ pub(crate) fn unify_with(value: Value, other: &Value) -> Result<Value, String> {
             })
         }
         ("string", "number" | "bool") => Ok(value),
+        // A sequence beside a set becomes a set; the set itself stays one.
+        ("list", "set") => {
+            let sensitive = value.is_sensitive();
+            let set = V::set(value.as_list().unwrap_or_default().to_vec());
+            Ok(if sensitive { set.sensitive() } else { set })
+        }
+        ("set", "list") => Ok(value),
         _ => Err(format!("{mine} and {theirs}")),
+    }
+}
+
+/// `templatestring` renders a template kept elsewhere, so its first argument must be a
+/// reference to one (`local.t`, `var.m["t"]`), as Terraform asks: a literal or an
+/// interpolation there would be a template written twice, and is refused.
+fn template_reference(e: &Expression) -> Result<(), (&'static str, &'static str)> {
+    match e {
+        Expression::Variable(_) => Ok(()),
+        Expression::Traversal(t) if matches!(t.expr, Expression::Variable(_)) => Ok(()),
+        Expression::String(_) | Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => {
+            Err((
+                "templatestring() renders a template kept elsewhere, not one written here",
+                "write the template as a string expression itself, or pass a reference such \
+                 as local.template",
+            ))
+        }
+        _ => Err((
+            "templatestring() takes a direct reference to a string that holds the template",
+            "pass a reference such as local.template or var.templates[\"name\"]",
+        )),
     }
 }
 
@@ -290,7 +319,11 @@ impl Evaluator<'_, '_> {
                             Value::Null => Value::List(Vec::new()),
                             Value::Unknown => Value::Unknown,
                             v @ Value::List(_) => v,
-                            Value::Sensitive(inner) if inner.as_list().is_some() => *inner,
+                            // A splat over a set gives a list, in the set's order.
+                            Value::Set(items) => Value::List(items),
+                            Value::Sensitive(inner) if inner.as_list().is_some() => {
+                                Value::List(inner.as_list().unwrap_or_default().to_vec())
+                            }
                             v => Value::List(vec![v]),
                         };
                         splat = true;
@@ -433,46 +466,52 @@ impl Evaluator<'_, '_> {
             },
             _ => key,
         };
-        let result = match (collection, key.unmarked()) {
-            (Value::List(mut items), Value::Number(n)) => {
-                let len = items.len();
-                let Some(i) = n
-                    .to_i64()
-                    .filter(|i| *i >= 0 && (*i as usize) < len)
-                    .map(|i| i as usize)
-                else {
+        let result =
+            match (collection, key.unmarked()) {
+                (Value::List(mut items), Value::Number(n)) => {
+                    let len = items.len();
+                    let Some(i) = n
+                        .to_i64()
+                        .filter(|i| *i >= 0 && (*i as usize) < len)
+                        .map(|i| i as usize)
+                    else {
+                        return Err(self.error(
+                            at,
+                            format!("index {n} is out of range for a list of {len} element(s)"),
+                            "list indexes start at 0",
+                        ));
+                    };
+                    items.swap_remove(i)
+                }
+                (Value::Set(_), _) => return Err(self.error(
+                    at,
+                    "elements of a set are identified only by their value and have no index or key",
+                    "iterate over the set with a for expression, or convert it with tolist()",
+                )),
+                (Value::Object(mut map), Value::String(k)) => match map.remove(k) {
+                    Some(v) => v,
+                    None => {
+                        return Err(self.error(
+                            at,
+                            format!("the map has no element {k:?}"),
+                            "use lookup(map, key, default) for an optional key",
+                        ))
+                    }
+                },
+                (Value::Object(mut map), Value::Number(n)) => {
+                    let k = inferform_types::value::format_number(*n);
+                    map.remove(&k).ok_or_else(|| {
+                        self.error(at, format!("the map has no element {k:?}"), "check the key")
+                    })?
+                }
+                (collection, key) => {
                     return Err(self.error(
                         at,
-                        format!("index {n} is out of range for a list of {len} element(s)"),
-                        "list indexes start at 0",
-                    ));
-                };
-                items.swap_remove(i)
-            }
-            (Value::Object(mut map), Value::String(k)) => match map.remove(k) {
-                Some(v) => v,
-                None => {
-                    return Err(self.error(
-                        at,
-                        format!("the map has no element {k:?}"),
-                        "use lookup(map, key, default) for an optional key",
+                        format!("cannot index a {} with a {}", collection.kind(), key.kind()),
+                        "index lists with numbers and maps with strings",
                     ))
                 }
-            },
-            (Value::Object(mut map), Value::Number(n)) => {
-                let k = inferform_types::value::format_number(*n);
-                map.remove(&k).ok_or_else(|| {
-                    self.error(at, format!("the map has no element {k:?}"), "check the key")
-                })?
-            }
-            (collection, key) => {
-                return Err(self.error(
-                    at,
-                    format!("cannot index a {} with a {}", collection.kind(), key.kind()),
-                    "index lists with numbers and maps with strings",
-                ))
-            }
-        };
+            };
         Ok(if marked { result.sensitive() } else { result })
     }
 
@@ -662,6 +701,8 @@ impl Evaluator<'_, '_> {
                 .enumerate()
                 .map(|(i, v)| (Value::number(i), v))
                 .collect(),
+            // A set's element is its own key.
+            Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
             Value::Object(map) => map
                 .into_iter()
                 .map(|(k, v)| (Value::String(k), v))
@@ -878,13 +919,18 @@ impl Evaluator<'_, '_> {
                 Err(_) => Value::Bool(false),
             });
         }
+        if let (true, Some(first)) = (name == "templatestring", args.first()) {
+            if let Err((message, help)) = template_reference(first) {
+                return Err(self.error(first, message, help));
+            }
+        }
         let mut values = Vec::with_capacity(args.len());
         for arg in &args {
             values.push(self.eval(arg)?);
         }
         if call.args.expand_final() {
             match values.pop().map(|v| v.deep_unmarked()) {
-                Some(Value::List(items)) => values.extend(items),
+                Some(Value::List(items) | Value::Set(items)) => values.extend(items),
                 Some(Value::Unknown) => return Ok(Value::Unknown),
                 _ => {
                     return Err(self.error(

@@ -1150,13 +1150,12 @@ impl Loader {
         out
     }
 
-    /// `check "NAME" { assert { ... } }`.
+    /// `check "NAME" { data ... { ... } assert { ... } }`.
     fn check(&mut self, source: &Source, block: &mut Block) {
         let Some(labels) = self.labels(source, block, &["NAME"]) else {
             return;
         };
         let span = header_span(source, block);
-        let body = self.body(source, block);
         if !self.root {
             self.error(
                 "inferform::config::unsupported_block",
@@ -1166,16 +1165,36 @@ impl Loader {
             );
             return;
         }
-        // A scoped data source is a block Terraform allows here: say so, rather than that
-        // the block is unknown.
-        for b in body.blocks.iter().filter(|b| b.kind == "data") {
-            self.error(
-                "inferform::config::unexpected_block",
-                "unexpected block `data` in check block",
-                b.kind_span.clone(),
-                "data sources scoped to a check block are not supported yet: declare the data source outside the check block and refer to it",
-            );
+        // Its data sources join the configuration's, scoped to this check. They are read
+        // first: reading a body takes its expressions.
+        for mut structure in block.body.iter_mut() {
+            let Some(inner) = structure
+                .as_block_mut()
+                .filter(|b| b.ident.as_str() == "data")
+            else {
+                continue;
+            };
+            let before = self.config.resources.len();
+            self.resource(source, inner, true);
+            if let Some(r) = self
+                .config
+                .resources
+                .get_mut(before..)
+                .and_then(|r| r.first_mut())
+            {
+                r.check = Some(labels[0].clone());
+                if let Some(meta) = r.count.as_ref().or(r.for_each.as_ref()) {
+                    let meta_span = meta.span();
+                    self.error(
+                        "inferform::config::scoped_data_meta",
+                        "`count` and `for_each` cannot be set on a data block inside a check block",
+                        meta_span,
+                        "read one object here, or move the data block out of the check block",
+                    );
+                }
+            }
         }
+        let body = self.body(source, block);
         self.only(&body, &[], &["assert", "data"], "check");
         let asserts = self.conditions(&body, "assert");
         if asserts.is_empty() {
@@ -1273,6 +1292,7 @@ impl Loader {
             provider: None,
             lifecycle: Lifecycle::default(),
             timeouts: BTreeMap::new(),
+            check: None,
             span,
         };
         for attr in body.attributes {

@@ -144,21 +144,16 @@ pub fn convert(value: Value, ty: &Type) -> Result<Value, String> {
         (Type::Bool, Value::String(s)) if s == "true" || s == "false" => {
             Ok(Value::Bool(s == "true"))
         }
-        (Type::List(inner) | Type::Set(inner), Value::List(items)) => {
-            let mut out: Vec<Value> = items
+        (Type::List(inner) | Type::Set(inner), Value::List(items) | Value::Set(items)) => {
+            let out: Vec<Value> = items
                 .into_iter()
                 .map(|v| convert(v, inner))
                 .collect::<Result<_, _>>()?;
-            if matches!(ty, Type::Set(_)) {
-                let mut unique: Vec<Value> = Vec::with_capacity(out.len());
-                for v in out.drain(..) {
-                    if !unique.contains(&v) {
-                        unique.push(v);
-                    }
-                }
-                out = unique;
-            }
-            Ok(Value::List(out))
+            Ok(if matches!(ty, Type::Set(_)) {
+                Value::set(out)
+            } else {
+                Value::List(out)
+            })
         }
         (Type::Map(inner), Value::Object(map)) => Ok(Value::Object(
             map.into_iter()

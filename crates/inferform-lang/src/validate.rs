@@ -121,6 +121,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
             config,
             path: &r.addr.module,
             view,
+            check: r.check.as_deref(),
         };
         for (target, span) in &r.depends_on {
             if !declared.contains(target) {
@@ -174,6 +175,7 @@ pub fn validate(config: &Config, schemas: &Schemas) -> Diagnostics {
                 config,
                 path: &path,
                 view,
+                check: None,
             },
             schemas,
             &mut diags,
@@ -192,6 +194,7 @@ pub fn validate_expression(config: &Config, schemas: &Schemas, expr: &Expr) -> D
             config,
             path: &root,
             view,
+            check: None,
         };
         check_refs(expr, &here, schemas, (false, false), &mut diags);
     }
@@ -210,11 +213,12 @@ fn check_backend(config: &Config, diags: &mut Diagnostics) {
     }
 }
 
-/// Where an expression is: the module it is written in.
+/// Where an expression is: the module it is written in, and the check block, if any.
 struct Here<'a> {
     config: &'a Config,
     path: &'a ModulePath,
     view: ModuleView<'a>,
+    check: Option<&'a str>,
 }
 
 impl Here<'_> {
@@ -252,9 +256,13 @@ fn check_checks_and_removed(
     diags: &mut Diagnostics,
 ) {
     for check in &config.checks {
+        let here = Here {
+            check: Some(&check.name),
+            ..*here
+        };
         for a in &check.asserts {
             for e in [&a.condition, &a.error_message] {
-                check_refs(e, here, schemas, (false, false), diags);
+                check_refs(e, &here, schemas, (false, false), diags);
                 check_no_self(e, "in a check block", diags);
             }
         }
@@ -689,15 +697,31 @@ fn check_refs(
                     },
                 ),
             ),
-            Subject::Resource(addr)
-                if config
-                    .resource(&here.rehome(addr))
-                    .is_none() =>
-            {
-                let addr = here.rehome(addr).into_owned();
-                diags.push(undeclared_resource(&addr, r.span.clone(), config));
-                None
-            }
+            Subject::Resource(addr) => match config.resource(&here.rehome(addr)) {
+                None => {
+                    let addr = here.rehome(addr).into_owned();
+                    diags.push(undeclared_resource(&addr, r.span.clone(), config));
+                    None
+                }
+                // A check's data source is for that check's assertions alone.
+                Some(target) if target.check.is_some() && target.check.as_deref() != here.check => {
+                    let name = target.check.as_deref().unwrap_or_default();
+                    Some(
+                        Diagnostic::error(
+                            "inferform::config::scoped_data",
+                            format!(
+                                "{} is scoped to check \"{name}\" and cannot be read here",
+                                target.addr
+                            ),
+                        )
+                        .with_help(format!(
+                            "read it only in the assert blocks of check \"{name}\", or move the \
+                             data block out of the check block"
+                        )),
+                    )
+                }
+                Some(_) => None,
+            },
             Subject::Module(name) => {
                 if !view.calls.contains_key(name) {
                     diags.push(undeclared_module(here, name, r.span.clone()));

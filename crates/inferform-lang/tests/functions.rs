@@ -27,6 +27,13 @@ fn normal(j: &Json) -> Json {
 }
 
 fn evaluate(text: &str) -> Result<Json, String> {
+    evaluate_in(text, &BTreeMap::new())
+}
+
+fn evaluate_in(
+    text: &str,
+    root: &BTreeMap<String, inferform_types::Value>,
+) -> Result<Json, String> {
     let parsed = hcl_edit::parser::parse_expr(text).map_err(|e| e.to_string())?;
     let expr = Expr {
         expr: parsed,
@@ -35,8 +42,7 @@ fn evaluate(text: &str) -> Result<Json, String> {
             text: text.into(),
         },
     };
-    let root = BTreeMap::new();
-    let value = eval(&expr, &Scope::new(&root)).map_err(|d| d.message)?;
+    let value = eval(&expr, &Scope::new(root)).map_err(|d| d.message)?;
     value
         .deep_unmarked()
         .to_json()
@@ -116,14 +122,32 @@ fn base64gzip_round_trips() {
 /// `templatefile` and `templatestring` always give text, as Terraform's do.
 #[test]
 fn templates_give_text() {
+    let templates = |t: &str| {
+        BTreeMap::from([(
+            "local".to_string(),
+            inferform_types::Value::object([("t", inferform_types::Value::string(t))]),
+        )])
+    };
+    let render = |t: &str, vars: &str| {
+        evaluate_in(&format!("templatestring(local.t, {vars})"), &templates(t))
+    };
+    assert_eq!(render("${n}", "{n = 3}").unwrap(), serde_json::json!("3"));
     assert_eq!(
-        evaluate(r#"templatestring("$${n}", {n = 3})"#).unwrap(),
-        serde_json::json!("3")
-    );
-    assert_eq!(
-        evaluate(r#"templatestring("%%{ for x in xs }$${x},%%{ endfor }", {xs = [1, 2]})"#)
-            .unwrap(),
+        render("%{ for x in xs }${x},%{ endfor }", "{xs = [1, 2]}").unwrap(),
         serde_json::json!("1,2,")
     );
-    assert!(evaluate(r#"templatestring("$${l}", {l = [1]})"#).is_err());
+    assert!(render("${l}", "{l = [1]}").is_err());
+}
+
+/// `bcrypt` salts every hash afresh, so no stored answer can check it: each hash must verify
+/// against its password, and two hashes of one password must differ.
+#[test]
+fn bcrypt_hashes_verify_and_are_salted() {
+    let one = evaluate(r#"bcrypt("correct horse", 4)"#).unwrap();
+    let two = evaluate(r#"bcrypt("correct horse", 4)"#).unwrap();
+    let (one, two) = (one.as_str().unwrap(), two.as_str().unwrap());
+    assert_ne!(one, two);
+    assert!(one.starts_with("$2a$04$"), "{one}");
+    assert!(bcrypt::verify("correct horse", one).unwrap());
+    assert!(!bcrypt::verify("wrong horse", one).unwrap());
 }

@@ -349,7 +349,7 @@ fn known_json(value: &Value) -> Option<Json> {
         Value::Bool(b) => Json::Bool(*b),
         Value::Number(n) => number_to_json(*n),
         Value::String(s) => Json::String(s.clone()),
-        Value::List(items) => Json::Array(
+        Value::List(items) | Value::Set(items) => Json::Array(
             items
                 .iter()
                 .map(|i| known_json(i).unwrap_or(Json::Null))

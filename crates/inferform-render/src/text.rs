@@ -68,8 +68,8 @@ pub fn format_value(v: &Value, indent: usize) -> String {
         Value::String(s) => serde_json::Value::String(s.clone()).to_string(),
         Value::Unknown => "(known after apply)".into(),
         Value::Sensitive(_) => "(sensitive value)".into(),
-        Value::List(items) if items.is_empty() => "[]".into(),
-        Value::List(items) => {
+        Value::List(items) | Value::Set(items) if items.is_empty() => "[]".into(),
+        Value::List(items) | Value::Set(items) => {
             let pad = " ".repeat(indent);
             let mut out = String::from("[\n");
             for item in items {
@@ -130,6 +130,19 @@ fn console_at(v: &Value, indent: usize) -> String {
                 out.push_str(&format!("{inner}{},\n", console_at(item, indent + 2)));
             }
             out.push_str(&format!("{pad}]"));
+            out
+        }
+        // A set shows itself as Terraform's console does, as the call that makes one.
+        Value::Set(items) => {
+            let mut out = String::from("toset([");
+            if !items.is_empty() {
+                out.push('\n');
+                for item in items {
+                    out.push_str(&format!("{inner}{},\n", console_at(item, indent + 2)));
+                }
+                out.push_str(&pad);
+            }
+            out.push_str("])");
             out
         }
         Value::Object(map) if !map.is_empty() => {

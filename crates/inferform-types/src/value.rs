@@ -18,6 +18,9 @@ pub enum Value {
     Number(Number),
     String(String),
     List(Vec<Value>),
+    /// A set: unique elements in Terraform's set order (see [`Value::set`]). It reads as a
+    /// sequence wherever a list does, but has no indexes, and equals no list.
+    Set(Vec<Value>),
     Object(BTreeMap<String, Value>),
     /// A value that is known only after apply.
     Unknown,
@@ -38,6 +41,30 @@ impl Value {
         Value::Object(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// A set of `items`: duplicates dropped, in Terraform's set order (strings sorted, numbers
+    /// ascending, `false` before `true`; other kinds as first seen).
+    pub fn set(items: Vec<Value>) -> Self {
+        let mut out: Vec<Value> = Vec::with_capacity(items.len());
+        for v in items {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        if out.iter().all(|v| matches!(v, Value::String(_))) {
+            out.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+        } else if out.iter().all(|v| matches!(v, Value::Number(_))) {
+            out.sort_by(|x, y| match (x, y) {
+                (Value::Number(p), Value::Number(q)) => {
+                    p.partial_cmp(q).unwrap_or(std::cmp::Ordering::Equal)
+                }
+                _ => std::cmp::Ordering::Equal,
+            });
+        } else if out.iter().all(|v| matches!(v, Value::Bool(_))) {
+            out.sort_by_key(|v| v.as_bool());
+        }
+        Value::Set(out)
+    }
+
     /// Marks this value sensitive (idempotent).
     pub fn sensitive(self) -> Self {
         match self {
@@ -54,7 +81,7 @@ impl Value {
     pub fn is_sensitive(&self) -> bool {
         match self {
             Value::Sensitive(_) => true,
-            Value::List(items) => items.iter().any(Value::is_sensitive),
+            Value::List(items) | Value::Set(items) => items.iter().any(Value::is_sensitive),
             Value::Object(map) => map.values().any(Value::is_sensitive),
             _ => false,
         }
@@ -65,7 +92,7 @@ impl Value {
         match self {
             Value::Unknown => false,
             Value::Sensitive(v) => v.is_wholly_known(),
-            Value::List(items) => items.iter().all(Value::is_wholly_known),
+            Value::List(items) | Value::Set(items) => items.iter().all(Value::is_wholly_known),
             Value::Object(map) => map.values().all(Value::is_wholly_known),
             _ => true,
         }
@@ -89,6 +116,7 @@ impl Value {
         match self {
             Value::Sensitive(v) => v.deep_unmarked(),
             Value::List(items) => Value::List(items.iter().map(Value::deep_unmarked).collect()),
+            Value::Set(items) => Value::Set(items.iter().map(Value::deep_unmarked).collect()),
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| (k.clone(), v.deep_unmarked()))
@@ -126,9 +154,10 @@ impl Value {
         }
     }
 
+    /// A list's or a set's elements: everything that reads as a sequence.
     pub fn as_list(&self) -> Option<&[Value]> {
         match self.unmarked() {
-            Value::List(l) => Some(l),
+            Value::List(l) | Value::Set(l) => Some(l),
             _ => None,
         }
     }
@@ -146,6 +175,7 @@ impl Value {
             Value::Number(_) => "number",
             Value::String(_) => "string",
             Value::List(_) => "list",
+            Value::Set(_) => "set",
             Value::Object(_) => "object",
             Value::Unknown => "unknown",
             Value::Sensitive(_) => "sensitive",
@@ -160,7 +190,7 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => number_json(*n),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(items) => {
+            Value::List(items) | Value::Set(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect::<Option<_>>()?)
             }
             Value::Object(map) => serde_json::Value::Object(
@@ -178,7 +208,7 @@ impl Value {
     pub fn to_json_redacted(&self) -> serde_json::Value {
         match self {
             Value::Sensitive(_) | Value::Unknown => serde_json::Value::Null,
-            Value::List(items) => {
+            Value::List(items) | Value::Set(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json_redacted).collect())
             }
             Value::Object(map) => serde_json::Value::Object(
@@ -223,7 +253,7 @@ impl Value {
                         path.pop();
                     }
                 }
-                Value::List(items) => {
+                Value::List(items) | Value::Set(items) => {
                     for (i, v) in items.iter().enumerate() {
                         path.push(i.to_string());
                         walk(v, path, out);
@@ -256,6 +286,13 @@ impl Value {
                             items[i] = mark(inner, rest);
                         }
                         Value::List(items)
+                    }
+                    Value::Set(mut items) => {
+                        if let Some(i) = head.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                            let inner = std::mem::take(&mut items[i]);
+                            items[i] = mark(inner, rest);
+                        }
+                        Value::Set(items)
                     }
                     Value::Sensitive(inner) => mark(*inner, path).sensitive(),
                     other => other,
@@ -341,7 +378,7 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Number(n) => write!(f, "{n}"),
             Value::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
-            Value::List(items) => {
+            Value::List(items) | Value::Set(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {

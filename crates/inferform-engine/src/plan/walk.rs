@@ -196,6 +196,12 @@ impl Engine {
                 continue;
             }
             let Some(json) = cfg.to_json() else {
+                // A check's data source is read again once the apply is done, when the
+                // check is judged, rather than in the apply's own order.
+                if r.check.is_some() {
+                    out.push((addr, Value::Unknown, None));
+                    continue;
+                }
                 let after = mark_sensitive(planned_create(&cfg, schema), schema);
                 let change = ResourceChange {
                     addr: addr.clone(),
@@ -215,6 +221,12 @@ impl Engine {
                 .await;
             match read {
                 Ok(obj) => out.push((addr, data_value(obj, &cfg, schema), None)),
+                // A check's data source that cannot be read fails the check, which warns:
+                // the plan goes on.
+                Err(e) if r.check.is_some() => {
+                    diags.push(crate::conditions::scoped_data_failed(r, &addr, &e));
+                    out.push((addr, Value::Unknown, None));
+                }
                 Err(e) => {
                     diags.push(data_read_failed(r, &addr, &e));
                     // What refers to it sees an unknown value, not a second error.

@@ -64,14 +64,39 @@ pub(crate) fn exact(v: &Value, what: &str) -> Result<Number, FuncError> {
     }
 }
 
+/// A list argument; a set is taken as a list in its own order, as Terraform converts one.
 pub(crate) fn list(v: &Value, what: &str) -> Result<Vec<Value>, FuncError> {
     match v {
-        Value::List(items) => Ok(items.clone()),
+        Value::List(items) | Value::Set(items) => Ok(items.clone()),
         other => Err(err(
             format!("{what} must be a list, got {}", other.kind()),
             "pass a list or set",
         )),
     }
+}
+
+/// A list argument where a position matters (`element`, `slice`, `concat`...): Terraform
+/// takes no set there, since a set's elements have no position.
+pub(crate) fn sequence(v: &Value, what: &str) -> Result<Vec<Value>, FuncError> {
+    match v {
+        Value::Set(_) => Err(err(
+            format!("{what} must be a list, got a set"),
+            "convert the set with tolist(), which orders its elements",
+        )),
+        v => list(v, what),
+    }
+}
+
+/// A whole number argument (an index, a size).
+pub(crate) fn whole(v: &Value, what: &str) -> Result<i64, FuncError> {
+    let n = number(v, what)?;
+    if n.fract() != 0.0 {
+        return Err(err(
+            format!("{what} must be a whole number, got {n}"),
+            "pass a whole number",
+        ));
+    }
+    Ok(n as i64)
 }
 
 pub(crate) fn map(v: &Value, what: &str) -> Result<BTreeMap<String, Value>, FuncError> {

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use inferform_types::Value;
 
-use super::args::{arity, err, list, map, number, string, FuncError};
+use super::args::{arity, err, list, map, sequence, string, whole, FuncError};
 
 pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncError>> {
     Some(match name {
         "coalescelist" => coalescelist(a),
         "index" => arity(name, a, 2).and_then(|_| {
-            let items = list(&a[0], "the list")?;
+            let items = sequence(&a[0], "the list")?;
             items
                 .iter()
                 .position(|v| v == &a[1])
@@ -92,18 +92,6 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
     })
 }
 
-/// A whole number argument (an index, a size).
-fn whole(v: &Value, what: &str) -> Result<i64, FuncError> {
-    let n = number(v, what)?;
-    if n.fract() != 0.0 {
-        return Err(err(
-            format!("{what} must be a whole number, got {n}"),
-            "pass a whole number",
-        ));
-    }
-    Ok(n as i64)
-}
-
 /// A bool, or the strings `"true"` / `"false"` (null stays null).
 fn to_bool(v: &Value) -> Result<Option<bool>, FuncError> {
     match v {
@@ -133,7 +121,7 @@ fn coalescelist(a: &[Value]) -> Result<Value, FuncError> {
         ));
     }
     for v in a {
-        if !list(v, "each argument")?.is_empty() {
+        if !sequence(v, "each argument")?.is_empty() {
             return Ok(v.clone());
         }
     }
@@ -142,7 +130,7 @@ fn coalescelist(a: &[Value]) -> Result<Value, FuncError> {
 
 fn slice(a: &[Value]) -> Result<Value, FuncError> {
     arity("slice", a, 3)?;
-    let items = list(&a[0], "the list")?;
+    let items = sequence(&a[0], "the list")?;
     let (start, end) = (
         whole(&a[1], "the start index")?,
         whole(&a[2], "the end index")?,
@@ -188,7 +176,7 @@ fn sets(name: &str, a: &[Value]) -> Result<Value, FuncError> {
             .cloned()
             .collect(),
     };
-    Ok(Value::List(set_of(keep)))
+    Ok(Value::set(keep))
 }
 
 /// Elements converted to the one type they share, as Terraform's collection functions and
@@ -201,7 +189,7 @@ pub(super) fn unify(items: Vec<Value>) -> Result<Vec<Value>, FuncError> {
         .filter(|v| !v.is_null() && !v.is_unknown())
         .map(|v| match v.unmarked() {
             Value::String(_) | Value::Number(_) | Value::Bool(_) => "primitive",
-            Value::List(_) => "list",
+            Value::List(_) | Value::Set(_) => "list",
             Value::Object(_) => "object",
             _ => "other",
         })
@@ -243,28 +231,6 @@ pub(super) fn unify(items: Vec<Value>) -> Result<Vec<Value>, FuncError> {
         .collect())
 }
 
-/// The elements as a set: unique, and in Terraform's set order where it has one (strings
-/// sorted; numbers ascending).
-pub(super) fn set_of(items: Vec<Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::with_capacity(items.len());
-    for v in items {
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    }
-    if out.iter().all(|v| matches!(v, Value::String(_))) {
-        out.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
-    } else if out.iter().all(|v| matches!(v, Value::Number(_))) {
-        out.sort_by(|x, y| match (x, y) {
-            (Value::Number(p), Value::Number(q)) => {
-                p.partial_cmp(q).unwrap_or(std::cmp::Ordering::Equal)
-            }
-            _ => std::cmp::Ordering::Equal,
-        });
-    }
-    out
-}
-
 fn setproduct(a: &[Value]) -> Result<Value, FuncError> {
     if a.len() < 2 {
         return Err(err(
@@ -291,7 +257,13 @@ fn setproduct(a: &[Value]) -> Result<Value, FuncError> {
         }
         product = next;
     }
-    Ok(Value::List(product.into_iter().map(Value::List).collect()))
+    let rows = product.into_iter().map(Value::List).collect();
+    // Sets give a set of rows, lists a list.
+    Ok(if a.iter().all(|v| matches!(v, Value::Set(_))) {
+        Value::set(rows)
+    } else {
+        Value::List(rows)
+    })
 }
 
 fn transpose(a: &[Value]) -> Result<Value, FuncError> {
@@ -306,7 +278,12 @@ fn transpose(a: &[Value]) -> Result<Value, FuncError> {
     }
     Ok(Value::Object(
         out.into_iter()
-            .map(|(k, v)| (k, Value::List(set_of(v))))
+            .map(|(k, v)| {
+                (
+                    k,
+                    Value::List(Value::set(v).as_list().unwrap_or_default().to_vec()),
+                )
+            })
             .collect(),
     ))
 }

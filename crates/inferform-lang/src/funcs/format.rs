@@ -100,7 +100,7 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             // Collections as JSON, as Terraform writes them with %v.
             's' | 'v' => match arg {
                 Value::String(s) => s.clone(),
-                Value::List(_) | Value::Object(_) => {
+                Value::List(_) | Value::Set(_) | Value::Object(_) => {
                     arg.to_json().map(|j| j.to_string()).unwrap_or_default()
                 }
                 v => v.to_string(),

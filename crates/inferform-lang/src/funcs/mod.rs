@@ -10,11 +10,12 @@ use inferform_types::{Number, Value};
 use sha2::Digest;
 
 pub use args::FuncError;
-use args::{arity, err, exact, list, map, number, read_file, string, strings};
+use args::{arity, err, exact, list, map, number, read_file, sequence, string, strings};
 use format::format;
 
 mod args;
 mod collections;
+mod crypto;
 mod encoding;
 mod format;
 mod network;
@@ -36,6 +37,7 @@ pub const NAMES: &[&str] = &[
     "base64sha256",
     "base64sha512",
     "basename",
+    "bcrypt",
     "can",
     "ceil",
     "chomp",
@@ -60,6 +62,7 @@ pub const NAMES: &[&str] = &[
     "filebase64sha256",
     "filebase64sha512",
     "fileexists",
+    "fileset",
     "filemd5",
     "filesha1",
     "filesha256",
@@ -96,6 +99,7 @@ pub const NAMES: &[&str] = &[
     "regexall",
     "replace",
     "reverse",
+    "rsadecrypt",
     "sensitive",
     "setintersection",
     "setproduct",
@@ -320,7 +324,7 @@ fn dispatch(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, Func
         "length" => {
             arity(name, a, 1)?;
             match &a[0] {
-                Value::List(items) => Value::number(items.len()),
+                Value::List(items) | Value::Set(items) => Value::number(items.len()),
                 Value::Object(m) => Value::number(m.len()),
                 Value::String(s) => Value::number(text::graphemes(s).len()),
                 Value::Unknown => Value::Unknown,
@@ -379,7 +383,7 @@ fn dispatch(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, Func
             }
             let mut out = Vec::new();
             for v in a {
-                out.extend(list(v, "each argument")?);
+                out.extend(sequence(v, "each argument")?);
             }
             Value::List(out)
         }
@@ -387,7 +391,9 @@ fn dispatch(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, Func
             arity(name, a, 1)?;
             fn flat(v: &Value, out: &mut Vec<Value>) {
                 match v {
-                    Value::List(items) => items.iter().for_each(|i| flat(i, out)),
+                    Value::List(items) | Value::Set(items) => {
+                        items.iter().for_each(|i| flat(i, out))
+                    }
                     v => out.push(v.clone()),
                 }
             }
@@ -410,10 +416,7 @@ fn dispatch(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, Func
         // A set: its elements of one type, unique, in Terraform's order.
         "toset" => {
             arity(name, a, 1)?;
-            Value::List(collections::set_of(collections::unify(list(
-                &a[0],
-                "the argument",
-            )?)?))
+            Value::set(collections::unify(list(&a[0], "the argument")?)?)
         }
         "tolist" => {
             arity(name, a, 1)?;
@@ -452,7 +455,7 @@ fn dispatch(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, Func
         }
         "element" => {
             arity(name, a, 2)?;
-            let l = list(&a[0], "the first argument")?;
+            let l = sequence(&a[0], "the first argument")?;
             if l.is_empty() {
                 return Err(err(
                     "cannot take an element of an empty list",
@@ -605,6 +608,7 @@ fn dispatch(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, Func
                 .or_else(|| text::dispatch(other, a))
                 .or_else(|| collections::dispatch(other, a))
                 .or_else(|| encoding::dispatch(other, a, base_dir))
+                .or_else(|| crypto::dispatch(other, a))
                 .or_else(|| network::dispatch(other, a))
                 .or_else(|| paths::dispatch(other, a, base_dir))
                 .or_else(|| time::dispatch(other, a))

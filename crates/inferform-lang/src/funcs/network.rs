@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use inferform_types::Value;
 
-use super::args::{arity, err, number, string, FuncError};
+use super::args::{arity, err, string, FuncError};
 
 pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncError>> {
     Some(match name {
@@ -45,14 +45,7 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
 }
 
 fn whole(v: &Value, what: &str) -> Result<i128, FuncError> {
-    let n = number(v, what)?;
-    if n.fract() != 0.0 {
-        return Err(err(
-            format!("{what} must be a whole number"),
-            "pass a whole number",
-        ));
-    }
-    Ok(n as i128)
+    super::args::whole(v, what).map(i128::from)
 }
 
 /// A prefix: its base address (host bits cleared, as Terraform), length and family.

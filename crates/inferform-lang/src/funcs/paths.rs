@@ -1,4 +1,5 @@
-//! Filesystem path functions: `basename`, `dirname`, `abspath`, `pathexpand`, `fileexists`.
+//! Filesystem path functions: `basename`, `dirname`, `abspath`, `pathexpand`, `fileexists`,
+//! `fileset`.
 
 use std::path::Path;
 
@@ -52,8 +53,76 @@ pub(super) fn dispatch(
                 )),
             }
         }),
+        "fileset" => fileset(a, base_dir),
         _ => return None,
     })
+}
+
+/// The regular files under `path` whose names, relative to it with `/` between directories,
+/// match a glob (`*` and `?` within a name, `**` across directories, `[ab]`, `{a,b}`), as a
+/// set. Hidden files count, as in Terraform; a path that does not exist gives an empty set.
+fn fileset(a: &[Value], base_dir: Option<&Path>) -> Result<Value, FuncError> {
+    arity("fileset", a, 2)?;
+    let path = string(&a[0], "the path")?;
+    let pattern = string(&a[1], "the pattern")?;
+    let matcher = globset::GlobBuilder::new(&pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| {
+            use globset::ErrorKind as K;
+            let what = match e.kind() {
+                K::UnclosedClass => "a `[` opens a character class that is never closed",
+                K::InvalidRange(..) => "a character class has a range that runs backwards",
+                K::UnopenedAlternates => "a `}` closes alternatives that were never opened",
+                K::UnclosedAlternates => "a `{` opens alternatives that are never closed",
+                K::NestedAlternates => "alternatives `{a,b}` cannot be nested",
+                K::DanglingEscape => "it ends with a `\\` that escapes nothing",
+                _ => "it is not a glob",
+            };
+            err(
+                format!("the pattern {pattern:?} is not valid: {what}"),
+                "use *, ?, ** (any directories), [abc] and {a,b}",
+            )
+        })?
+        .compile_matcher();
+    let root = match base_dir {
+        Some(dir) if Path::new(&path).is_relative() => dir.join(&path),
+        _ => Path::new(&path).to_path_buf(),
+    };
+    let mut found = Vec::new();
+    let mut dirs = vec![(root, String::new())];
+    while let Some((dir, prefix)) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) if prefix.is_empty() && e.kind() == std::io::ErrorKind::NotADirectory => {
+                continue
+            }
+            Err(e) => {
+                return Err(err(
+                    format!(
+                        "cannot list {}: {}",
+                        dir.display(),
+                        super::args::io_reason(&e)
+                    ),
+                    "check the path and its permissions",
+                ))
+            }
+        };
+        for entry in entries.flatten() {
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            // Symbolic links to directories are not followed, so a loop cannot trap the walk.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => dirs.push((entry.path(), format!("{name}/"))),
+                Ok(_) if entry.path().is_file() && matcher.is_match(&name) => {
+                    found.push(Value::String(name));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Value::set(found))
 }
 
 /// Go's `filepath.Base`: the last element, trailing slashes dropped; `.` for an empty path.

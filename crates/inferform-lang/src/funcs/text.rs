@@ -195,7 +195,7 @@ fn formatlist(a: &[Value]) -> Result<Value, FuncError> {
     let fmt = string(fmt, "the format")?;
     let mut len: Option<usize> = None;
     for v in rest {
-        if let Value::List(items) = v {
+        if let Value::List(items) | Value::Set(items) = v {
             match len {
                 Some(n) if n != items.len() => {
                     return Err(err(
@@ -218,7 +218,7 @@ fn formatlist(a: &[Value]) -> Result<Value, FuncError> {
             let args: Vec<Value> = rest
                 .iter()
                 .map(|v| match v {
-                    Value::List(items) => items[i].clone(),
+                    Value::List(items) | Value::Set(items) => items[i].clone(),
                     other => other.clone(),
                 })
                 .collect();

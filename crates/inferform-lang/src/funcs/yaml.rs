@@ -18,7 +18,7 @@ use super::args::{err, FuncError};
 pub(super) fn encode(v: &Value) -> Result<String, FuncError> {
     let lines = match v {
         Value::Object(m) if !m.is_empty() => map_lines(m, 0)?,
-        Value::List(l) if !l.is_empty() => list_lines(l, 0)?,
+        Value::List(l) | Value::Set(l) if !l.is_empty() => list_lines(l, 0)?,
         Value::String(s) if s.contains('\n') => {
             let mut lines = vec![literal_header(s)];
             lines.extend(literal_lines(s, 2));
@@ -28,7 +28,7 @@ pub(super) fn encode(v: &Value) -> Result<String, FuncError> {
             let text = scalar(other)?;
             let plain = !matches!(other, Value::String(_));
             // A plain scalar alone is followed by the document end marker.
-            if plain && !matches!(other, Value::List(_) | Value::Object(_)) {
+            if plain && !matches!(other, Value::List(_) | Value::Set(_) | Value::Object(_)) {
                 vec![text, "...".into()]
             } else {
                 vec![text]
@@ -45,7 +45,7 @@ fn scalar(v: &Value) -> Result<String, FuncError> {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => quoted(s),
-        Value::List(_) => "[]".into(),
+        Value::List(_) | Value::Set(_) => "[]".into(),
         Value::Object(_) => "{}".into(),
         Value::Unknown | Value::Sensitive(_) => {
             return Err(err(
@@ -70,7 +70,7 @@ fn map_lines(
                 out.extend(map_lines(inner, indent + 2)?);
             }
             // A list under a key starts at the key's own indent.
-            Value::List(items) if !items.is_empty() => {
+            Value::List(items) | Value::Set(items) if !items.is_empty() => {
                 out.push(format!("{pad}{key}:"));
                 out.extend(list_lines(items, indent)?);
             }
@@ -90,7 +90,7 @@ fn list_lines(items: &[Value], indent: usize) -> Result<Vec<String>, FuncError> 
     for v in items {
         let nested = match v {
             Value::Object(m) if !m.is_empty() => Some(map_lines(m, indent + 2)?),
-            Value::List(l) if !l.is_empty() => Some(list_lines(l, indent + 2)?),
+            Value::List(l) | Value::Set(l) if !l.is_empty() => Some(list_lines(l, indent + 2)?),
             _ => None,
         };
         match (nested, v) {

@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 export CHECKPOINT_DISABLE=1
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# The file functions read fixtures by paths relative to the crate, as the test runs there.
+mkdir -p "$work/tests/functions"
+cp -r files keys "$work/tests/functions/"
 python3 - "$work" <<'PY'
 import json, re, subprocess, sys
 work = sys.argv[1]

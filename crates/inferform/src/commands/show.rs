@@ -217,7 +217,7 @@ fn sensitive_marks(v: &inferform_types::Value) -> serde_json::Value {
                 .map(|(k, v)| (k.clone(), sensitive_marks(v)))
                 .collect(),
         ),
-        Value::List(items) => serde_json::Value::Array(
+        Value::List(items) | Value::Set(items) => serde_json::Value::Array(
             items
                 .iter()
                 .map(|i| {
