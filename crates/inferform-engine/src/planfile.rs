@@ -376,7 +376,6 @@ pub fn new_salt() -> String {
 
 impl PlanFile {
     /// Builds the saved form of a plan.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         plan: &Plan,
         schemas: &BTreeMap<String, Schema>,

@@ -451,16 +451,19 @@ fn failed_objects(
         .collect()
 }
 
+/// One instance of a resource block: its module instance, its key, `each.value`, and the
+/// scope its body is evaluated in (without `count`/`each`).
+type InstanceOf<'r> = (ModulePath, InstanceKey, Option<Value>, Scope<'r>);
+
 /// Every instance of a resource block, in every instance of its module: the module
 /// instance, the key, `each.value`, and the scope its body is evaluated in (without
 /// `count`/`each`). `None` when a `count` or `for_each` cannot be expanded.
-#[allow(clippy::type_complexity)]
 fn instances_of<'r>(
     r: &Resource,
     roots: &'r Roots,
     env: &Env,
     diags: &mut Diagnostics,
-) -> Option<Vec<(ModulePath, InstanceKey, Option<Value>, Scope<'r>)>> {
+) -> Option<Vec<InstanceOf<'r>>> {
     let exprs = resource_exprs(r);
     let mut instances = Vec::new();
     for m in env.instances(roots, &r.addr.module) {
