@@ -1308,6 +1308,93 @@ async fn refresh() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn interrupted_creates() {
+    run_all(&[
+        Case {
+            name: "the object of an interrupted create is adopted, not made again",
+            setup: &[
+                Setup::Make("ext-9", r#"{"name": "a", "size": 1}"#),
+                Setup::Intent("test_thing.a", "a"),
+            ],
+            config: ONE,
+            plan: &["adopt test_thing.a"],
+            apply: Some(Applied {
+                calls: &[],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "an adopted object that differs from its configuration is updated",
+            setup: &[
+                Setup::Make("ext-9", r#"{"name": "a", "size": 5}"#),
+                Setup::Intent("test_thing.a", "a"),
+            ],
+            config: ONE,
+            plan: &["adopt test_thing.a", "update test_thing.a"],
+            apply: Some(Applied {
+                calls: &["update a"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "an interrupted create that made nothing is sent again",
+            setup: &[Setup::Intent("test_thing.a", "a")],
+            config: ONE,
+            plan: &["create test_thing.a"],
+            apply: Some(Applied {
+                calls: &["create a"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "an adopted object whose create failed is replaced as tainted",
+            setup: &[
+                Setup::Make(
+                    "ext-9",
+                    r#"{"name": "a", "size": 1, "status": "CREATE_FAILED"}"#,
+                ),
+                Setup::Intent("test_thing.a", "a"),
+            ],
+            config: ONE,
+            plan: &["adopt test_thing.a", "replace test_thing.a (tainted)"],
+            apply: Some(Applied {
+                order: &[("delete a", "create a")],
+                calls: &["create a", "delete a"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "an interrupted create of a resource no longer configured deletes what it made",
+            setup: &[
+                Setup::Make("ext-9", r#"{"name": "gone"}"#),
+                Setup::Intent("test_thing.gone", "gone"),
+            ],
+            config: ONE,
+            plan: &[
+                "adopt test_thing.gone",
+                "create test_thing.a",
+                "delete test_thing.gone",
+            ],
+            apply: Some(Applied {
+                calls: &["create a", "delete gone"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+    ])
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn apply_outcomes() {
     run_all(&[
         Case {

@@ -88,6 +88,9 @@ pub enum Setup {
     Make(&'static str, &'static str),
     /// The cloud refuses to create an object with this name.
     Refuse(&'static str),
+    /// State holds the intent of a create an interrupted run sent: the address, and the
+    /// name it was creating.
+    Intent(&'static str, &'static str),
 }
 
 /// What the apply must do.
@@ -213,16 +216,17 @@ fn verb(action: Action) -> &'static str {
     }
 }
 
-/// The plan as lines: `move FROM -> TO`, `import ADDR = ID`, then one line per change that
+/// The plan as lines: `adopt ADDR`, `move FROM -> TO`, `import ADDR = ID`, then one line per change that
 /// does something, `VERB ADDR`, with ` forced by PATHS` when attributes force a
 /// replacement and ` (REASON)` when something else does; `drift ADDR` (or `drift ADDR gone`)
 /// in a refresh-only plan; `output NAME = VALUE` for each root output that changes.
 pub fn plan_lines(plan: &Plan) -> Vec<String> {
-    let mut out: Vec<String> = plan
-        .moved
-        .iter()
-        .map(|(from, to)| format!("move {from} -> {to}"))
-        .collect();
+    let mut out: Vec<String> = plan.adopted.iter().map(|a| format!("adopt {a}")).collect();
+    out.extend(
+        plan.moved
+            .iter()
+            .map(|(from, to)| format!("move {from} -> {to}")),
+    );
     out.extend(
         plan.imports
             .iter()
@@ -337,6 +341,17 @@ async fn setup(step: &Setup, cloud: &Cloud, store: &MemoryStore) -> Result<(), S
         Setup::Make(id, attrs) => cloud.make(id, serde_json::from_str(attrs).unwrap()),
         Setup::Refuse(name) => {
             cloud.refuse.lock().unwrap().insert(name.to_string());
+        }
+        Setup::Intent(addr, name) => {
+            let type_name = addr.split('.').next().unwrap_or_default();
+            let intent = inferform_state::Intent {
+                addr: addr.to_string(),
+                type_name: type_name.to_string(),
+                provider: "test".to_string(),
+                planned: serde_json::json!({ "name": name }),
+                dependencies: Vec::new(),
+            };
+            store.record_intent(&intent).map_err(|e| e.to_string())?;
         }
     }
     Ok(())
@@ -471,6 +486,9 @@ fn check_apply(
         ));
     }
     let state = store.load().unwrap();
+    if !state.intents.is_empty() && want.failed.is_empty() {
+        problems.push(format!("intents left: {:?}", state.intents.keys()));
+    }
     let addrs: Vec<&str> = state.resources.keys().map(String::as_str).collect();
     if addrs != want.state {
         problems.push(format!("state:\n  want {:?}\n  got  {addrs:?}", want.state));
