@@ -269,9 +269,9 @@ impl<'c> Edges<'c> {
 }
 
 impl ConfigGraph {
-    /// Builds the graph in named steps: every node ([`nodes`]), the edges of each module's
-    /// locals, outputs and calls ([`Edges::module`]), those of each resource
-    /// ([`Edges::resource`]); then the edges join the graph.
+    /// Builds the graph in named steps: every node (`nodes`), the edges of each module's
+    /// locals, outputs and calls (`Edges::module`), those of each resource
+    /// (`Edges::resource`); then the edges join the graph.
     pub fn build(config: &Config) -> ConfigGraph {
         let (mut graph, index) = nodes(config);
         let mut edges = Edges::new(config);

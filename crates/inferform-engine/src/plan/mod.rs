@@ -2,7 +2,7 @@
 //! diff each resource instance into a [`ResourceChange`].
 //!
 //! [`Engine::plan`] runs the phases below in this order, each a function over one
-//! [`PlanCtx`]:
+//! `PlanCtx`:
 //!
 //! 1. `intents::resolve_intents`: look up the objects of creates an earlier run left
 //!    unfinished, and adopt those found.
