@@ -617,7 +617,7 @@ impl Evaluator<'_, '_> {
                             *unknown = true;
                             continue;
                         }
-                        match cond.as_bool() {
+                        match to_bool(&cond) {
                             Some(true) => {
                                 let end = match &d.else_expr {
                                     Some(e) => e.strip.strip_start(),
@@ -865,6 +865,8 @@ impl Evaluator<'_, '_> {
                     Plus => Value::Number(x + y),
                     Minus => Value::Number(x - y),
                     Mul => Value::Number(x * y),
+                    // As Terraform: x % 0 is x.
+                    Mod if y == Number::from(0) => Value::Number(x),
                     Div | Mod if y == Number::from(0) => {
                         return Err(self.error(
                             &b.rhs_expr,

@@ -125,7 +125,10 @@ fn coalescelist(a: &[Value]) -> Result<Value, FuncError> {
             return Ok(v.clone());
         }
     }
-    Ok(Value::List(Vec::new()))
+    Err(err(
+        "every argument is empty or null",
+        "add a last argument that is never empty, such as a default list",
+    ))
 }
 
 fn slice(a: &[Value]) -> Result<Value, FuncError> {

@@ -9,6 +9,8 @@ use super::args::{err, number, string, FuncError};
 pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
     let mut out = String::new();
     let mut next = 0usize;
+    // The furthest argument a verb took: any after it is a mistake, as Terraform says.
+    let mut used = 0usize;
     let mut chars = fmt.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '%' {
@@ -66,6 +68,7 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             )
         })?;
         next += 1;
+        used = used.max(next);
         // `%-8s` pads on the right, `%08d` with zeros, `%.2f` sets the precision.
         let left = spec.starts_with('-');
         let digits = spec.trim_start_matches('-');
@@ -166,6 +169,15 @@ pub(super) fn format(fmt: &str, args: &[Value]) -> Result<String, FuncError> {
             out.extend(std::iter::repeat_n(' ', pad));
             out.push_str(&text);
         }
+    }
+    if args.len() > used {
+        return Err(err(
+            format!(
+                "too many arguments: the format uses {used} of the {} given",
+                args.len()
+            ),
+            "remove the extra arguments, or add a verb such as %s for each",
+        ));
     }
     Ok(out)
 }

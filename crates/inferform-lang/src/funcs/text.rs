@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use inferform_types::Value;
 
-use super::args::{arity, err, number, string, FuncError};
+use super::args::{arity, err, string, FuncError};
 use super::format::format;
 
 pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncError>> {
@@ -20,9 +20,15 @@ pub(super) fn dispatch(name: &str, a: &[Value]) -> Option<Result<Value, FuncErro
             Ok(Value::Bool(s.contains(&string(&a[1], "the substring")?)))
         }),
         "indent" => arity(name, a, 2).and_then(|_| {
-            let n = number(&a[0], "the number of spaces")?;
+            let n = super::args::whole(&a[0], "the number of spaces")?;
+            if !(0..=1024).contains(&n) {
+                return Err(err(
+                    format!("the number of spaces must be from 0 to 1024, got {n}"),
+                    "pass a whole number of spaces, such as 2",
+                ));
+            }
             let s = string(&a[1], "the string")?;
-            let pad = " ".repeat(n.max(0.0) as usize);
+            let pad = " ".repeat(n as usize);
             Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))
         }),
         "formatlist" => formatlist(a),
@@ -79,6 +85,9 @@ pub(super) fn lower(s: &str) -> String {
             let mut low = c.to_lowercase();
             match (low.next(), low.next()) {
                 (Some(l), None) => l,
+                // Go maps by single characters: İ's own lower case is a plain i (Rust's full
+                // mapping adds a combining dot).
+                _ if c == '\u{130}' => 'i',
                 _ => c,
             }
         })
