@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use inferform_lang::config::Config;
 use inferform_lang::decode::decode_body;
-use inferform_lang::eval::{eval, Scope};
-use inferform_provider::wait::create_refused;
+use inferform_lang::eval::Scope;
+use inferform_provider::outcome::create_failure;
 use inferform_provider::{Object, OpContext, Progress, Provider};
 use inferform_state::{Intent, OutputState, ResourceState, StateStore};
 use inferform_types::{
@@ -23,10 +23,12 @@ use inferform_types::{
 use tokio::task::JoinSet;
 
 use crate::conditions::{check_blocks, read_scoped_data, resource_conditions};
-use crate::plan::{
-    expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance, Plan,
-    ResourceChange,
+use crate::diff::object_value;
+use crate::instances::{
+    data_value, expand, instance_scope, json_object, remove_instance, resource_exprs, set_instance,
+    strip_nulls,
 };
+use crate::plan::{Plan, ReplaceReason, ResourceChange};
 use crate::schedule::{self, Part};
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
@@ -49,6 +51,25 @@ pub trait ApplyObserver: Send + Sync {
     fn failed(&self, addr: &ResourceInstanceAddr, action: Action, error: &str);
 }
 
+/// A change that failed.
+#[derive(Clone, Debug)]
+pub struct ApplyFailure {
+    pub addr: ResourceInstanceAddr,
+    /// The change's planned action (a replacement reads `Replace` whichever half failed).
+    pub action: Action,
+    /// Why. A mistake in the configuration (a failed condition, an expression that cannot
+    /// be evaluated) keeps its span and help; a cloud's error is
+    /// `inferform::apply::failed`. Its message is the one line progress shows.
+    pub diagnostic: Diagnostic,
+}
+
+impl ApplyFailure {
+    /// The one-line reason: what progress shows after the address.
+    pub fn reason(&self) -> &str {
+        &self.diagnostic.message
+    }
+}
+
 /// How an apply ended.
 #[derive(Debug, Default)]
 pub struct ApplyOutcome {
@@ -56,9 +77,9 @@ pub struct ApplyOutcome {
     pub changed: usize,
     pub destroyed: usize,
     /// Changes that failed, with why.
-    pub failures: Vec<(String, String)>,
+    pub failures: Vec<ApplyFailure>,
     /// Changes not started because something they depend on failed, or the run was stopped.
-    pub skipped: Vec<String>,
+    pub skipped: Vec<ResourceInstanceAddr>,
     pub diagnostics: Diagnostics,
     /// Outputs after apply.
     pub outputs: BTreeMap<String, OutputState>,
@@ -94,23 +115,12 @@ struct Ctx {
     /// Addresses an interrupted run was creating whose object the plan did not find by name.
     /// A list that lags behind creates may not show it yet, so a refusal of the create made
     /// now ("already exists") does not prove that nothing was made: the intent is kept.
-    unfound_intents: BTreeSet<String>,
+    unfound_intents: BTreeSet<ResourceInstanceAddr>,
 }
 
-/// Strips nulls from objects at every depth: providers get only what is set.
-pub(crate) fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => serde_json::Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        serde_json::Value::Array(items) => {
-            serde_json::Value::Array(items.into_iter().map(strip_nulls).collect())
-        }
-        v => v,
-    }
+/// A change's failure that is the cloud's or the state's, not the configuration's.
+fn fail(message: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::error("inferform::apply::failed", message.to_string())
 }
 
 impl Ctx {
@@ -120,19 +130,29 @@ impl Ctx {
     fn in_instance_scope<T>(
         &self,
         change: &ResourceChange,
-        f: impl FnOnce(&inferform_lang::config::Resource, &Schema, &Scope, &Env) -> Result<T, String>,
-    ) -> Result<T, String> {
+        f: impl FnOnce(
+            &inferform_lang::config::Resource,
+            &Schema,
+            &Scope,
+            &Env,
+        ) -> Result<T, Diagnostic>,
+    ) -> Result<T, Diagnostic> {
         let r = self
             .config
             .resource(&change.addr.resource.config_addr())
-            .ok_or_else(|| format!("{} is not in the configuration", change.addr.resource))?;
+            .ok_or_else(|| {
+                fail(format!(
+                    "{} is not in the configuration",
+                    change.addr.resource
+                ))
+            })?;
         let schemas = match r.addr.mode {
             inferform_types::ResourceMode::Managed => &self.engine.schemas,
             inferform_types::ResourceMode::Data => &self.engine.data_schemas,
         };
         let schema = schemas
             .get(&r.addr.type_name)
-            .ok_or("unknown resource type")?;
+            .ok_or_else(|| fail("unknown resource type"))?;
         let roots = self.root.read().unwrap_or_else(|p| p.into_inner());
         let env = Env::for_apply(&self.config, &self.vars, self.base_dir.clone())
             .with_workspace(&self.workspace);
@@ -146,12 +166,7 @@ impl Ctx {
         let keys = match cached {
             Some(k) => k,
             None => {
-                let k: Arc<Expansion> = Arc::new(
-                    expand(r, &scope)
-                        .map_err(|d| d.message)?
-                        .into_iter()
-                        .collect(),
-                );
+                let k: Arc<Expansion> = Arc::new(expand(r, &scope)?.into_iter().collect());
                 self.expansions
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -166,7 +181,7 @@ impl Ctx {
 
     /// Evaluates the instance's configuration now that everything it depends on is applied,
     /// once its preconditions hold.
-    fn configured(&self, change: &ResourceChange) -> Result<(Value, Object), String> {
+    fn configured(&self, change: &ResourceChange) -> Result<(Value, Object), Diagnostic> {
         self.in_instance_scope(change, |r, schema, iscope, env| {
             let subject = change.addr.to_string();
             if let Some(d) = resource_conditions(r, iscope, &subject, None, true).first() {
@@ -176,10 +191,10 @@ impl Ctx {
             let mut diags = env.take_diagnostics();
             let cfg = decode_body(&r.body, schema, iscope, &what, &mut diags);
             if let Some(d) = diags.iter().find(|d| d.is_error()) {
-                return Err(d.message.clone());
+                return Err(d.clone());
             }
             let json = cfg.to_json().ok_or_else(|| {
-                "a value is still unknown after its dependencies were applied".to_string()
+                fail("a value is still unknown after its dependencies were applied")
             })?;
             Ok((cfg, json_object(&strip_nulls(json))))
         })
@@ -187,7 +202,7 @@ impl Ctx {
 
     /// Checks the postconditions of an object just made or changed (`self` is `object`).
     /// The object stays in state either way; a failure stops what depends on it.
-    fn postconditions(&self, change: &ResourceChange, object: &Value) -> Result<(), String> {
+    fn postconditions(&self, change: &ResourceChange, object: &Value) -> Result<(), Diagnostic> {
         self.in_instance_scope(change, |r, _, iscope, _| {
             let subject = change.addr.to_string();
             match resource_conditions(r, iscope, &subject, Some(object), true).first() {
@@ -221,7 +236,7 @@ impl Ctx {
         type_name: &str,
         attrs: &Object,
         cfg: &Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Diagnostic> {
         let full = serde_json::Value::Object(attrs.clone());
         let state = ResourceState {
             addr: change.addr.to_string(),
@@ -232,13 +247,13 @@ impl Ctx {
             tainted: false,
             sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
         };
-        self.store.put_resource(&state).map_err(|e| e.to_string())?;
+        self.store.put_resource(&state).map_err(fail)?;
         // What depends on it sees every value, those state does not keep included.
-        let v = Value::from_json(&full).mark_paths(&state.sensitive_paths);
-        let v = match self.engine.schemas.get(type_name) {
-            Some(s) => crate::diff::mark_sensitive(v, s),
-            None => v,
-        };
+        let v = object_value(
+            &full,
+            &state.sensitive_paths,
+            self.engine.schemas.get(type_name),
+        );
         set_instance(
             &mut self.root.write().unwrap_or_else(|p| p.into_inner()),
             &change.addr,
@@ -253,7 +268,7 @@ impl Ctx {
         change: &ResourceChange,
         cfg: &Value,
         planned: &Object,
-    ) -> Result<Object, String> {
+    ) -> Result<Object, Diagnostic> {
         let type_name = &change.addr.resource.type_name;
         let intent = Intent {
             addr: change.addr.to_string(),
@@ -262,18 +277,14 @@ impl Ctx {
             planned: strip_nulls(cfg.to_json_redacted()),
             dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
         };
-        self.store
-            .record_intent(&intent)
-            .map_err(|e| e.to_string())?;
+        self.store.record_intent(&intent).map_err(fail)?;
         match provider
             .create(&self.op_context(change, "create"), type_name, planned)
             .await
         {
             Ok(obj) => {
                 let made = self.record(change, type_name, &obj, cfg)?;
-                self.store
-                    .clear_intent(&intent.addr)
-                    .map_err(|e| e.to_string())?;
+                self.store.clear_intent(&intent.addr).map_err(fail)?;
                 self.postconditions(change, &made)?;
                 Ok(obj)
             }
@@ -298,18 +309,14 @@ impl Ctx {
                             tainted: true,
                             sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
                         };
-                        self.store
-                            .put_resource(&record)
-                            .map_err(|e| e.to_string())?;
-                        self.store
-                            .clear_intent(&intent.addr)
-                            .map_err(|e| e.to_string())?;
-                        Err(format!("{e}; the failed object is kept in state as tainted and will be replaced by the next apply"))
+                        self.store.put_resource(&record).map_err(fail)?;
+                        self.store.clear_intent(&intent.addr).map_err(fail)?;
+                        Err(fail(format!("{e}; the failed object is kept in state as tainted and will be replaced by the next apply")))
                     }
                     // Not found, or the look-up failed: the cloud did make the object (it
                     // reported its failed status), and a list may lag behind. The intent is
                     // kept for the next run to look it up again, adopt it and replace it.
-                    Ok(None) | Err(_) => Err(e.to_string()),
+                    Ok(None) | Err(_) => Err(fail(e)),
                 }
             }
             Err(e) => {
@@ -320,17 +327,17 @@ impl Ctx {
                 // orphaned and the address stuck behind "already exists". Nor does a refusal
                 // prove anything where an earlier run's create was not found (see
                 // `Ctx::unfound_intents`).
-                if !create_refused(&e) {
-                    Err(e.to_string())
-                } else if self.unfound_intents.contains(&intent.addr) {
-                    Err(format!(
+                if create_failure(&e).may_have_made_it() {
+                    Err(fail(e))
+                } else if self.unfound_intents.contains(&change.addr) {
+                    Err(fail(format!(
                         "{e}; an interrupted run was creating this object and the plan did not \
                          find it, so it may exist under this name where the cloud's list does \
                          not show it yet: the next run looks it up by name again and adopts it"
-                    ))
+                    )))
                 } else {
                     let _ = self.store.clear_intent(&intent.addr);
-                    Err(e.to_string())
+                    Err(fail(e))
                 }
             }
         }
@@ -341,16 +348,16 @@ impl Ctx {
         provider: &dyn Provider,
         change: &ResourceChange,
         before: &Value,
-    ) -> Result<(), String> {
+    ) -> Result<(), Diagnostic> {
         let type_name = &change.addr.resource.type_name;
         let prior = json_object(&before.to_json().unwrap_or_default());
         provider
             .delete(&self.op_context(change, "delete"), type_name, &prior)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(fail)?;
         self.store
             .remove_resource(&change.addr.to_string())
-            .map_err(|e| e.to_string())?;
+            .map_err(fail)?;
         Ok(())
     }
 
@@ -369,13 +376,13 @@ impl Ctx {
     }
 
     /// Carries out one step of a change. Returns the object's id when it has one.
-    async fn run(&self, change: &ResourceChange, part: Part) -> Result<Option<String>, String> {
+    async fn run(&self, change: &ResourceChange, part: Part) -> Result<Option<String>, Diagnostic> {
         let provider = self
             .engine
             .providers
             .get(&change.provider)
             .cloned()
-            .ok_or_else(|| format!("provider `{}` is not configured", change.provider))?;
+            .ok_or_else(|| fail(format!("provider `{}` is not configured", change.provider)))?;
         let type_name = &change.addr.resource.type_name;
         let id_of = |o: &Object| o.get("id").and_then(|v| v.as_str()).map(str::to_string);
         match (change.action, part) {
@@ -385,9 +392,9 @@ impl Ctx {
                 let obj = provider
                     .read_data(&self.op_context(change, "read"), type_name, &query)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(fail)?;
                 let v = match self.engine.data_schemas.get(type_name) {
-                    Some(s) => crate::plan::data_value(obj, &cfg, s),
+                    Some(s) => data_value(obj, &cfg, s),
                     None => Value::from_json(&serde_json::Value::Object(obj)),
                 };
                 set_instance(
@@ -418,7 +425,7 @@ impl Ctx {
                         &planned,
                     )
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(fail)?;
                 let changed = self.record(change, type_name, &obj, &cfg)?;
                 self.postconditions(change, &changed)?;
                 Ok(id_of(&obj))
@@ -432,7 +439,7 @@ impl Ctx {
                     .await?;
                 let prior = json_object(&before.to_json().unwrap_or_default());
                 provider.delete(&self.op_context(change, "delete"), type_name, &prior).await.map_err(|e| {
-                    format!("the replacement was created, but deleting the old object failed (delete it by hand): {e}")
+                    fail(format!("the replacement was created, but deleting the old object failed (delete it by hand): {e}"))
                 })?;
                 Ok(id_of(&obj))
             }
@@ -463,7 +470,7 @@ impl Ctx {
             (Action::Forget, _) => {
                 self.store
                     .remove_resource(&change.addr.to_string())
-                    .map_err(|e| e.to_string())?;
+                    .map_err(fail)?;
                 let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
                 remove_instance(&mut root, &change.addr);
                 Ok(None)
@@ -479,16 +486,21 @@ impl Ctx {
     }
 }
 
-/// A condition's diagnostic as one failure message of `subject` (which the failure is
-/// reported against, so its name is not repeated): what failed, and the help that says why.
-fn with_help(d: &Diagnostic, subject: &str) -> String {
+/// A condition's diagnostic as the failure of `subject` (which the failure is reported
+/// against, so its name is not repeated): its message says what failed and the help that
+/// says why; span and help stay.
+fn with_help(d: &Diagnostic, subject: &str) -> Diagnostic {
     let message = d
         .message
         .strip_prefix(&format!("{subject}: "))
         .unwrap_or(&d.message);
-    match &d.help {
+    let message = match &d.help {
         Some(help) => format!("{message} ({help})"),
         None => message.to_string(),
+    };
+    Diagnostic {
+        message,
+        ..d.clone()
     }
 }
 
@@ -507,7 +519,7 @@ fn sensitive_paths(cfg: &Value, planned: Option<&Value>) -> Vec<Vec<String>> {
 }
 
 /// What an apply task reports: the change's index, its result, how long it took.
-type TaskResult = (usize, Result<Option<String>, String>, Duration);
+type TaskResult = (usize, Result<Option<String>, Diagnostic>, Duration);
 
 /// A state store whose writes, which wait for the disk, run off the async workers: with few
 /// cores, a synchronous fsync inside a task would hold up every poll and create due meanwhile.
@@ -594,64 +606,145 @@ fn record_moves_and_imports(
     store: &dyn StateStore,
     config: &Config,
     schemas: &BTreeMap<String, Schema>,
-) -> Result<(), String> {
+) -> Result<(), inferform_state::StateError> {
     if !plan.moved.is_empty() {
-        let state = store.load().map_err(|e| e.to_string())?;
+        let state = store.load()?;
         for (from, to) in &plan.moved {
-            if let Some(r) = state.resources.get(from) {
+            if let Some(r) = state.resources.get(&from.to_string()) {
                 let moved = ResourceState {
-                    addr: to.clone(),
+                    addr: to.to_string(),
                     ..r.clone()
                 };
-                store.put_resource(&moved).map_err(|e| e.to_string())?;
-                store.remove_resource(from).map_err(|e| e.to_string())?;
+                store.put_resource(&moved)?;
+                store.remove_resource(&from.to_string())?;
             }
         }
     }
-    for (addr, (type_name, provider, attrs)) in &plan.record {
+    for (addr, recorded) in &plan.record {
         // Refresh may have read the object again since: the latest reading wins.
         let attrs = &plan
             .changes
             .iter()
-            .find(|c| c.action == Action::NoOp && &c.addr.to_string() == addr)
+            .find(|c| c.action == Action::NoOp && &c.addr == addr)
             .and_then(|c| c.before.as_ref())
             .and_then(|v| v.deep_unmarked().to_json())
-            .or_else(|| attrs.clone());
-        match attrs {
-            Some(attrs) => {
-                let dependencies = addr
-                    .parse::<ResourceInstanceAddr>()
-                    .ok()
-                    .and_then(|a| config.resource_position(&a.resource.config_addr()))
-                    .map(|idx| {
-                        crate::graph::resource_dependencies(config, idx)
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                // An object adopted in a failed status is recorded tainted, as a failed
-                // create records it: should its replacement not happen now (a failure
-                // upstream, a kill), the next plan still replaces it.
-                let tainted = plan.replace_reasons.get(addr).map(String::as_str) == Some("tainted");
-                let record = ResourceState {
-                    addr: addr.clone(),
-                    type_name: type_name.clone(),
-                    provider: provider.clone(),
-                    attributes: for_state(schemas, type_name, attrs.clone()),
-                    dependencies,
-                    tainted,
-                    sensitive_paths: Vec::new(),
-                };
-                store.put_resource(&record).map_err(|e| e.to_string())?;
-            }
-            None => store.remove_resource(addr).map_err(|e| e.to_string())?,
-        }
+            .or_else(|| recorded.attributes.clone());
+        let Some(attrs) = attrs else {
+            store.remove_resource(&addr.to_string())?;
+            continue;
+        };
+        let dependencies = config
+            .resource_position(&addr.resource.config_addr())
+            .map(|idx| {
+                crate::graph::resource_dependencies(config, idx)
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // An object adopted in a failed status is recorded tainted, as a failed create
+        // records it: should its replacement not happen now (a failure upstream, a kill),
+        // the next plan still replaces it.
+        let tainted = plan.replace_reasons.get(addr) == Some(&ReplaceReason::Tainted);
+        let type_name = &recorded.type_name;
+        let record = ResourceState {
+            addr: addr.to_string(),
+            type_name: type_name.clone(),
+            provider: recorded.provider.clone(),
+            attributes: for_state(schemas, type_name, attrs.clone()),
+            dependencies,
+            tainted,
+            sensitive_paths: Vec::new(),
+        };
+        store.put_resource(&record)?;
     }
     for addr in &plan.resolved_intents {
-        store.clear_intent(addr).map_err(|e| e.to_string())?;
+        store.clear_intent(&addr.to_string())?;
     }
     Ok(())
+}
+
+/// The steps of one apply, and how far each got: the scheduler's queue.
+struct Run {
+    changes: Arc<Vec<ResourceChange>>,
+    steps: Vec<schedule::Step>,
+    /// For each step, how many steps it still waits for.
+    waiting: Vec<usize>,
+    /// For each step, the steps that wait for it.
+    dependents: Vec<Vec<usize>>,
+    /// Finished, failed or skipped.
+    done: Vec<bool>,
+    /// Something asked the run to stop starting changes (Ctrl-C, a failed state write).
+    stopped: bool,
+}
+
+impl Run {
+    fn new(changes: Vec<ResourceChange>) -> Run {
+        let (steps, waits) = schedule::steps(&changes);
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+        for (i, ws) in waits.iter().enumerate() {
+            for &w in ws {
+                dependents[w].push(i);
+            }
+        }
+        Run {
+            changes: Arc::new(changes),
+            waiting: waits.iter().map(Vec::len).collect(),
+            done: vec![false; steps.len()],
+            steps,
+            dependents,
+            stopped: false,
+        }
+    }
+
+    fn change(&self, step: usize) -> &ResourceChange {
+        &self.changes[self.steps[step].change]
+    }
+
+    /// Counts a finished step in the outcome.
+    fn count(outcome: &mut ApplyOutcome, action: Action) {
+        match action {
+            Action::Create => outcome.added += 1,
+            Action::Update => outcome.changed += 1,
+            Action::Delete => outcome.destroyed += 1,
+            Action::Replace { .. } => {
+                outcome.added += 1;
+                outcome.destroyed += 1
+            }
+            Action::NoOp | Action::Read | Action::Forget => {}
+        }
+    }
+
+    /// Marks everything downstream of step `i` skipped.
+    fn skip_dependents(&mut self, i: usize, ctx: &Ctx, outcome: &mut ApplyOutcome) {
+        let mut stack = self.dependents[i].clone();
+        while let Some(d) = stack.pop() {
+            if !self.done[d] {
+                self.done[d] = true;
+                let skipped = &self.changes[self.steps[d].change];
+                outcome.skipped.push(skipped.addr.clone());
+                ctx.not_made(skipped);
+                stack.extend(self.dependents[d].iter().copied());
+            }
+        }
+    }
+
+    /// What was never started is skipped too; a replacement whose destroy half failed is a
+    /// failure, not also a skip.
+    fn skip_unstarted(&self, ctx: &Ctx, outcome: &mut ApplyOutcome) {
+        for (i, finished) in self.done.iter().enumerate() {
+            let change = self.change(i);
+            if !finished && !outcome.skipped.contains(&change.addr) {
+                outcome.skipped.push(change.addr.clone());
+                ctx.not_made(change);
+            }
+        }
+        let failed: BTreeSet<&ResourceInstanceAddr> =
+            outcome.failures.iter().map(|f| &f.addr).collect();
+        outcome.skipped.retain(|a| !failed.contains(a));
+        outcome.skipped.sort();
+        outcome.skipped.dedup();
+    }
 }
 
 impl Engine {
@@ -670,12 +763,6 @@ impl Engine {
             ));
             return outcome;
         }
-        let changes: Vec<ResourceChange> = input
-            .plan
-            .changes
-            .into_iter()
-            .filter(|c| c.action != Action::NoOp)
-            .collect();
         let state_failed = Arc::new(AtomicBool::new(false));
         let ctx = Arc::new(Ctx {
             engine: self.clone(),
@@ -695,104 +782,16 @@ impl Engine {
                 .cloned()
                 .collect(),
         });
-        let (steps, waits) = schedule::steps(&changes);
-        let mut waiting: Vec<usize> = waits.iter().map(Vec::len).collect();
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
-        for (i, ws) in waits.iter().enumerate() {
-            for &w in ws {
-                dependents[w].push(i);
-            }
-        }
-        let changes = Arc::new(changes);
-        let mut done = vec![false; steps.len()];
-        let mut set: JoinSet<TaskResult> = JoinSet::new();
-        let slots = self.call_slots();
-        let spawn = |i: usize, set: &mut JoinSet<TaskResult>| {
-            let ctx = ctx.clone();
-            let changes = changes.clone();
-            let slots = slots.clone();
-            let step = steps[i];
-            set.spawn(Engine::with_slots(&slots, async move {
-                let change = &changes[step.change];
-                ctx.observer.started(&change.addr, step.action(&changes));
-                let start = Instant::now();
-                let result = ctx.run(change, step.part).await;
-                (i, result, start.elapsed())
-            }));
-        };
-        let mut stopped = false;
-        for (i, _) in waiting.iter().enumerate().filter(|(_, w)| **w == 0) {
-            spawn(i, &mut set);
-        }
-        while let Some(joined) = set.join_next().await {
-            let (i, result, elapsed) = match joined {
-                Ok(r) => r,
-                Err(e) => {
-                    outcome.failures.push((
-                        "(task)".into(),
-                        format!("an apply task stopped unexpectedly: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            done[i] = true;
-            let change = &changes[steps[i].change];
-            let action = steps[i].action(&changes);
-            match result {
-                Ok(id) => {
-                    input
-                        .observer
-                        .finished(&change.addr, action, id.as_deref(), elapsed);
-                    match action {
-                        Action::Create => outcome.added += 1,
-                        Action::Update => outcome.changed += 1,
-                        Action::Delete => outcome.destroyed += 1,
-                        Action::Replace { .. } => {
-                            outcome.added += 1;
-                            outcome.destroyed += 1
-                        }
-                        Action::NoOp | Action::Read | Action::Forget => {}
-                    }
-                    if input.stop.load(Ordering::SeqCst) || state_failed.load(Ordering::SeqCst) {
-                        stopped = true;
-                        continue;
-                    }
-                    for &d in &dependents[i] {
-                        waiting[d] -= 1;
-                        if waiting[d] == 0 && !done[d] {
-                            spawn(d, &mut set);
-                        }
-                    }
-                }
-                Err(message) => {
-                    input.observer.failed(&change.addr, action, &message);
-                    outcome.failures.push((change.addr.to_string(), message));
-                    ctx.not_made(change);
-                    // Everything downstream is skipped.
-                    let mut stack = dependents[i].clone();
-                    while let Some(d) = stack.pop() {
-                        if !done[d] {
-                            done[d] = true;
-                            let skipped = &changes[steps[d].change];
-                            outcome.skipped.push(skipped.addr.to_string());
-                            ctx.not_made(skipped);
-                            stack.extend(dependents[d].iter().copied());
-                        }
-                    }
-                }
-            }
-        }
-        for (i, finished) in done.iter().enumerate() {
-            let change = &changes[steps[i].change];
-            let addr = change.addr.to_string();
-            if !finished && !outcome.skipped.contains(&addr) {
-                outcome.skipped.push(addr);
-                ctx.not_made(change);
-            }
-        }
-        // A replacement whose destroy half failed is a failure, not also a skip.
-        let failed: BTreeSet<&str> = outcome.failures.iter().map(|(a, _)| a.as_str()).collect();
-        outcome.skipped.retain(|a| !failed.contains(a.as_str()));
+        let changes = input.plan.changes;
+        let mut run = Run::new(
+            changes
+                .into_iter()
+                .filter(|c| c.action != Action::NoOp)
+                .collect(),
+        );
+        self.run_steps(&ctx, &mut run, &input.stop, &state_failed, &mut outcome)
+            .await;
+        run.skip_unstarted(&ctx, &mut outcome);
         if state_failed.load(Ordering::SeqCst) {
             outcome.diagnostics.push(
                 Diagnostic::error(
@@ -804,7 +803,7 @@ impl Engine {
                      once the state is reachable again, run apply: it refreshes, and adopts any object a recorded create intent names",
                 ),
             );
-        } else if stopped {
+        } else if run.stopped {
             outcome.diagnostics.push(
                 Diagnostic::error(
                     "inferform::apply::interrupted",
@@ -813,54 +812,9 @@ impl Engine {
                 .with_help("run apply again to carry out the rest"),
             );
         }
-        outcome.skipped.sort();
-        outcome.skipped.dedup();
-
-        // Outputs from the final values. An apply that did not finish keeps the recorded
-        // value of an output it cannot work out (it reads a change that failed or was not
-        // made), as Terraform does: that value is lost otherwise, while the objects it
-        // describes may well still stand.
-        let unfinished = !outcome.failures.is_empty() || !outcome.skipped.is_empty();
-        let recorded = if unfinished {
-            input.store.load().map(|s| s.outputs).unwrap_or_default()
-        } else {
-            BTreeMap::new()
-        };
         if !input.plan.destroy {
-            let mut roots = ctx.root.read().unwrap_or_else(|p| p.into_inner()).clone();
-            let env = Env::for_apply(&input.config, &ctx.vars, input.base_dir.clone())
-                .with_workspace(&ctx.workspace);
-            for (name, output) in &input.config.outputs {
-                let scope = env.scope(
-                    &roots,
-                    &inferform_types::ModulePath::root(),
-                    &[&output.value],
-                );
-                match eval(&output.value, &scope) {
-                    Ok(v) if v.is_wholly_known() => {
-                        let sensitive = output.sensitive || v.is_sensitive();
-                        let value = v.to_json().unwrap_or_default();
-                        outcome
-                            .outputs
-                            .insert(name.clone(), OutputState { value, sensitive });
-                    }
-                    Ok(_) | Err(_) if unfinished => {
-                        if let Some(kept) = recorded.get(name) {
-                            outcome.outputs.insert(name.clone(), kept.clone());
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(d) => outcome.diagnostics.push(d),
-                }
-            }
-            // Check blocks are judged on the objects as they now are, their data sources
-            // read afresh: failures warn.
-            for d in read_scoped_data(self, &input.config, &env, &mut roots).await {
-                outcome.diagnostics.push(d);
-            }
-            for d in check_blocks(&input.config, &env, &roots) {
-                outcome.diagnostics.push(d);
-            }
+            self.apply_outputs(&ctx, input.store.as_ref(), &mut outcome)
+                .await;
         }
         if let Err(e) = input.store.put_outputs(&outcome.outputs) {
             outcome.diagnostics.push(Diagnostic::error(
@@ -869,5 +823,116 @@ impl Engine {
             ));
         }
         outcome
+    }
+
+    /// Runs every step the moment the steps it waits for finish, each in its own task, until
+    /// none is left to start.
+    async fn run_steps(
+        &self,
+        ctx: &Arc<Ctx>,
+        run: &mut Run,
+        stop: &AtomicBool,
+        state_failed: &AtomicBool,
+        outcome: &mut ApplyOutcome,
+    ) {
+        let mut set: JoinSet<TaskResult> = JoinSet::new();
+        let slots = self.call_slots();
+        let spawn = |i: usize, set: &mut JoinSet<TaskResult>, run: &Run| {
+            let (ctx, changes, step) = (ctx.clone(), run.changes.clone(), run.steps[i]);
+            set.spawn(Engine::with_slots(&slots, async move {
+                let change = &changes[step.change];
+                ctx.observer.started(&change.addr, step.action(&changes));
+                let start = Instant::now();
+                let result = ctx.run(change, step.part).await;
+                (i, result, start.elapsed())
+            }));
+        };
+        for i in (0..run.steps.len()).filter(|i| run.waiting[*i] == 0) {
+            spawn(i, &mut set, run);
+        }
+        while let Some(joined) = set.join_next().await {
+            let (i, result, elapsed) = match joined {
+                Ok(r) => r,
+                Err(e) => {
+                    outcome.diagnostics.push(fail(format!(
+                        "(task): an apply task stopped unexpectedly: {e}"
+                    )));
+                    continue;
+                }
+            };
+            run.done[i] = true;
+            let change = run.change(i).clone();
+            let action = run.steps[i].action(&run.changes);
+            match result {
+                Ok(id) => {
+                    ctx.observer
+                        .finished(&change.addr, action, id.as_deref(), elapsed);
+                    Run::count(outcome, action);
+                    if stop.load(Ordering::SeqCst) || state_failed.load(Ordering::SeqCst) {
+                        run.stopped = true;
+                        continue;
+                    }
+                    for d in run.dependents[i].clone() {
+                        run.waiting[d] -= 1;
+                        if run.waiting[d] == 0 && !run.done[d] {
+                            spawn(d, &mut set, run);
+                        }
+                    }
+                }
+                Err(diagnostic) => {
+                    ctx.observer
+                        .failed(&change.addr, action, &diagnostic.message);
+                    ctx.not_made(&change);
+                    outcome.failures.push(ApplyFailure {
+                        addr: change.addr.clone(),
+                        action: change.action,
+                        diagnostic,
+                    });
+                    run.skip_dependents(i, ctx, outcome);
+                }
+            }
+        }
+    }
+
+    /// Root outputs from the final values, and the check blocks judged on the objects as
+    /// they now are, their data sources read afresh (failures warn). An apply that did not finish keeps the recorded value of
+    /// an output it cannot work out (it reads a change that failed or was not made), as
+    /// Terraform does: that value is lost otherwise, while the objects it describes may well
+    /// still stand.
+    async fn apply_outputs(&self, ctx: &Ctx, store: &dyn StateStore, outcome: &mut ApplyOutcome) {
+        let unfinished = !outcome.failures.is_empty() || !outcome.skipped.is_empty();
+        let recorded = if unfinished {
+            store.load().map(|s| s.outputs).unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        };
+        let mut roots = ctx.root.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let env = Env::for_apply(&ctx.config, &ctx.vars, ctx.base_dir.clone())
+            .with_workspace(&ctx.workspace);
+        let root = inferform_types::ModulePath::root();
+        for (name, output) in &ctx.config.outputs {
+            match env.output_value(&roots, &root, output) {
+                Ok(v) if v.is_wholly_known() => {
+                    let sensitive = output.sensitive || v.is_sensitive();
+                    let value = v.to_json().unwrap_or_default();
+                    outcome
+                        .outputs
+                        .insert(name.clone(), OutputState { value, sensitive });
+                }
+                Ok(_) | Err(_) if unfinished => {
+                    if let Some(kept) = recorded.get(name) {
+                        outcome.outputs.insert(name.clone(), kept.clone());
+                    }
+                }
+                Ok(_) => {}
+                Err(d) => outcome.diagnostics.push(d),
+            }
+        }
+        for d in read_scoped_data(self, &ctx.config, &env, &mut roots).await {
+            outcome.diagnostics.push(d);
+        }
+        for d in check_blocks(&ctx.config, &env, &roots) {
+            outcome.diagnostics.push(d);
+        }
     }
 }

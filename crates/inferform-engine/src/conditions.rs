@@ -260,7 +260,11 @@ pub(crate) async fn read_scoped_data(
         ) else {
             continue;
         };
-        let scope = env.scope(roots, &ModulePath::root(), &crate::plan::resource_exprs(r));
+        let scope = env.scope(
+            roots,
+            &ModulePath::root(),
+            &crate::instances::resource_exprs(r),
+        );
         let what = format!("data \"{}\" \"{}\"", r.addr.type_name, r.addr.name);
         let mut diags = inferform_types::Diagnostics::new();
         let cfg = inferform_lang::decode::decode_body(&r.body, schema, &scope, &what, &mut diags);
@@ -268,7 +272,7 @@ pub(crate) async fn read_scoped_data(
             _ if diags.has_errors() => Err("its arguments could not be worked out".to_string()),
             None => Err("its arguments are still unknown".to_string()),
             Some(json) => {
-                let query = crate::plan::json_object(&crate::apply::strip_nulls(json));
+                let query = crate::instances::json_object(&crate::instances::strip_nulls(json));
                 provider
                     .read_data(
                         &inferform_provider::OpContext::silent(),
@@ -276,7 +280,7 @@ pub(crate) async fn read_scoped_data(
                         &query,
                     )
                     .await
-                    .map(|obj| crate::plan::data_value(obj, &cfg, schema))
+                    .map(|obj| crate::instances::data_value(obj, &cfg, schema))
                     .map_err(|e| e.to_string())
             }
         };
@@ -284,7 +288,7 @@ pub(crate) async fn read_scoped_data(
             out.push(scoped_data_failed(r, &addr, &e));
             Value::Unknown
         });
-        crate::plan::set_instance(roots, &addr, value);
+        crate::instances::set_instance(roots, &addr, value);
     }
     out
 }

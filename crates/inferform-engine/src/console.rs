@@ -12,8 +12,8 @@ use inferform_lang::validate::{validate_expression, Schemas};
 use inferform_state::State;
 use inferform_types::{Diagnostic, ModulePath, ResourceInstanceAddr, Value};
 
-use crate::diff::mark_sensitive;
-use crate::plan::set_instance;
+use crate::diff::marked;
+use crate::instances::set_instance;
 use crate::scope::{Env, Roots};
 
 /// An evaluator for one expression at a time.
@@ -51,11 +51,7 @@ impl<'c> Console<'c> {
             let Ok(a) = addr.parse::<ResourceInstanceAddr>() else {
                 continue;
             };
-            let v = r.value();
-            let v = match input.schemas.resources.get(&r.type_name) {
-                Some(s) => mark_sensitive(v, s),
-                None => v,
-            };
+            let v = marked(r.value(), input.schemas.resources.get(&r.type_name));
             set_instance(&mut roots, &a, v);
         }
         let env =

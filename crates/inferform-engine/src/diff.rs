@@ -277,6 +277,25 @@ pub fn state_attributes(attrs: serde_json::Value, schema: &Schema) -> serde_json
     serde_json::Value::Object(out)
 }
 
+/// An object's value as expressions, plans and output see it: its attributes, with the parts `paths` names
+/// (those its configuration made sensitive, as state records them) and those its schema
+/// says are sensitive marked. The one place that rule is written.
+pub fn object_value(
+    attrs: &serde_json::Value,
+    paths: &[Vec<String>],
+    schema: Option<&Schema>,
+) -> Value {
+    marked(Value::from_json(attrs).mark_paths(paths), schema)
+}
+
+/// `v` with the attributes `schema` calls sensitive marked; unchanged without a schema.
+pub fn marked(v: Value, schema: Option<&Schema>) -> Value {
+    match schema {
+        Some(s) => mark_sensitive(v, s),
+        None => v,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

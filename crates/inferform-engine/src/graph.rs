@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use inferform_lang::config::{Body, Config, Expr};
+use inferform_lang::config::{Body, Config, Expr, ModuleCall, Resource};
 use inferform_lang::refs::{references, Subject};
 use inferform_types::{Diagnostic, InstanceKey, ModulePath, ResourceAddr, SourceSpan};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -61,190 +61,227 @@ fn key() -> InstanceKey {
     InstanceKey::None
 }
 
-impl ConfigGraph {
-    pub fn build(config: &Config) -> ConfigGraph {
-        let mut graph = DiGraph::new();
-        let mut index = BTreeMap::new();
-        let mut add = |n: Node, graph: &mut DiGraph<Node, SourceSpan>| {
-            index.insert(n.clone(), graph.add_node(n));
+/// Every node: each module's locals, calls and input variables, every resource, then each
+/// module's outputs.
+fn nodes(config: &Config) -> (DiGraph<Node, SourceSpan>, BTreeMap<Node, NodeIndex>) {
+    let mut graph = DiGraph::new();
+    let mut index = BTreeMap::new();
+    let mut add = |n: Node, graph: &mut DiGraph<Node, SourceSpan>| {
+        index.insert(n.clone(), graph.add_node(n));
+    };
+    let paths = config.module_paths();
+    for path in &paths {
+        let Some(view) = config.module(path) else {
+            continue;
         };
-        let paths = config.module_paths();
-        for path in &paths {
-            let Some(view) = config.module(path) else {
-                continue;
-            };
-            for name in view.locals.keys() {
-                add(Node::Local(path.clone(), name.clone()), &mut graph);
-            }
-            if !path.is_root() {
-                add(Node::Call(path.clone()), &mut graph);
-                for name in view.variables.keys() {
-                    add(Node::Var(path.clone(), name.clone()), &mut graph);
-                }
+        for name in view.locals.keys() {
+            add(Node::Local(path.clone(), name.clone()), &mut graph);
+        }
+        if !path.is_root() {
+            add(Node::Call(path.clone()), &mut graph);
+            for name in view.variables.keys() {
+                add(Node::Var(path.clone(), name.clone()), &mut graph);
             }
         }
-        for i in 0..config.resources.len() {
-            add(Node::Resource(i), &mut graph);
-        }
-        for path in &paths {
-            if let Some(view) = config.module(path) {
-                for name in view.outputs.keys() {
-                    add(Node::Output(path.clone(), name.clone()), &mut graph);
-                }
+    }
+    for i in 0..config.resources.len() {
+        add(Node::Resource(i), &mut graph);
+    }
+    for path in &paths {
+        if let Some(view) = config.module(path) {
+            for name in view.outputs.keys() {
+                add(Node::Output(path.clone(), name.clone()), &mut graph);
             }
         }
-        let by_addr: BTreeMap<&ResourceAddr, usize> = config
+    }
+    (graph, index)
+}
+
+/// The edges found so far (from, to, where the reference is written), in the order found.
+struct Edges<'c> {
+    config: &'c Config,
+    by_addr: BTreeMap<&'c ResourceAddr, usize>,
+    found: Vec<(Node, Node, SourceSpan)>,
+}
+
+impl<'c> Edges<'c> {
+    fn new(config: &'c Config) -> Self {
+        let by_addr = config
             .resources
             .iter()
             .enumerate()
             .map(|(i, r)| (&r.addr, i))
             .collect();
-        // Resources inside a module path, nested modules included.
-        let inside = |path: &ModulePath| -> Vec<usize> {
-            config
-                .resources
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.addr.module.starts_with(path))
-                .map(|(i, _)| i)
-                .collect()
-        };
-        let mut edges: Vec<(Node, Node, SourceSpan)> = Vec::new();
-        // `depends_on` written in module `path`: the resources it names, and every resource
-        // in the module calls it names.
-        let depends_on = |from: &Node,
-                          path: &ModulePath,
-                          resources: &[(ResourceAddr, SourceSpan)],
-                          modules: &[(String, SourceSpan)],
-                          edges: &mut Vec<(Node, Node, SourceSpan)>| {
-            for (addr, span) in resources {
-                if let Some(j) = by_addr.get(&addr.clone().in_module(path.clone())) {
-                    edges.push((from.clone(), Node::Resource(*j), span.clone()));
-                }
+        Edges {
+            config,
+            by_addr,
+            found: Vec::new(),
+        }
+    }
+
+    /// Resources inside a module path, nested modules included.
+    fn inside(&self, path: &ModulePath) -> Vec<usize> {
+        self.config
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.addr.module.starts_with(path))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// `depends_on` written in module `path`: the resources it names, and every resource in
+    /// the module calls it names.
+    fn depends_on(
+        &mut self,
+        from: &Node,
+        path: &ModulePath,
+        resources: &[(ResourceAddr, SourceSpan)],
+        modules: &[(String, SourceSpan)],
+    ) {
+        for (addr, span) in resources {
+            if let Some(j) = self.by_addr.get(&addr.clone().in_module(path.clone())) {
+                self.found
+                    .push((from.clone(), Node::Resource(*j), span.clone()));
             }
-            for (m, span) in modules {
-                for j in inside(&path.child(m, key())) {
-                    edges.push((from.clone(), Node::Resource(j), span.clone()));
-                }
+        }
+        for (m, span) in modules {
+            for j in self.inside(&path.child(m, key())) {
+                self.found
+                    .push((from.clone(), Node::Resource(j), span.clone()));
             }
+        }
+    }
+
+    /// What a reference to module call `call` from module `path` reads: the call, and the
+    /// output it names (every output, when the call has instances or names none).
+    fn module_targets(&self, path: &ModulePath, call: &str, attr: Option<&String>) -> Vec<Node> {
+        let child = path.child(call, key());
+        let (Some(c), Some(view)) = (
+            self.config.module(path).and_then(|v| v.calls.get(call)),
+            self.config.module(&child),
+        ) else {
+            return Vec::new();
         };
-        // What an expression written in module `path` refers to.
-        let add_refs = |from: &Node,
-                        path: &ModulePath,
-                        expr: &Expr,
-                        edges: &mut Vec<(Node, Node, SourceSpan)>| {
-            for r in references(expr) {
-                let targets: Vec<Node> = match r.subject {
-                    Subject::Variable(name) if !path.is_root() => {
-                        vec![Node::Var(path.clone(), name)]
-                    }
-                    Subject::Local(name) => vec![Node::Local(path.clone(), name)],
-                    Subject::Resource(addr) => match by_addr.get(&addr.in_module(path.clone())) {
-                        Some(i) => vec![Node::Resource(*i)],
-                        None => continue,
-                    },
-                    Subject::Module(call) => {
-                        let child = path.child(&call, key());
-                        let (Some(c), Some(view)) = (
-                            config.module(path).and_then(|v| v.calls.get(&call)),
-                            config.module(&child),
-                        ) else {
-                            continue;
-                        };
-                        let mut out = vec![Node::Call(child.clone())];
-                        match r.attrs.first() {
-                            Some(o) if c.count.is_none() && c.for_each.is_none() => {
-                                out.push(Node::Output(child.clone(), o.clone()))
-                            }
-                            _ => out.extend(
-                                view.outputs
-                                    .keys()
-                                    .map(|o| Node::Output(child.clone(), o.clone())),
-                            ),
-                        }
-                        out
-                    }
-                    _ => continue,
-                };
-                for to in targets {
-                    edges.push((from.clone(), to, r.span.clone()));
-                }
+        let mut out = vec![Node::Call(child.clone())];
+        match attr {
+            Some(o) if c.count.is_none() && c.for_each.is_none() => {
+                out.push(Node::Output(child.clone(), o.clone()))
             }
-        };
-        for path in &paths {
-            let Some(view) = config.module(path) else {
-                continue;
+            _ => out.extend(
+                view.outputs
+                    .keys()
+                    .map(|o| Node::Output(child.clone(), o.clone())),
+            ),
+        }
+        out
+    }
+
+    /// What an expression written in module `path` refers to.
+    fn refs(&mut self, from: &Node, path: &ModulePath, expr: &Expr) {
+        for r in references(expr) {
+            let targets: Vec<Node> = match r.subject {
+                Subject::Variable(name) if !path.is_root() => {
+                    vec![Node::Var(path.clone(), name)]
+                }
+                Subject::Local(name) => vec![Node::Local(path.clone(), name)],
+                Subject::Resource(addr) => match self.by_addr.get(&addr.in_module(path.clone())) {
+                    Some(i) => vec![Node::Resource(*i)],
+                    None => continue,
+                },
+                Subject::Module(call) => self.module_targets(path, &call, r.attrs.first()),
+                _ => continue,
             };
-            for (name, local) in view.locals {
-                add_refs(
-                    &Node::Local(path.clone(), name.clone()),
-                    path,
-                    &local.expr,
-                    &mut edges,
-                );
+            for to in targets {
+                self.found.push((from.clone(), to, r.span.clone()));
             }
-            for (name, output) in view.outputs {
-                add_refs(
-                    &Node::Output(path.clone(), name.clone()),
-                    path,
-                    &output.value,
-                    &mut edges,
-                );
+        }
+    }
+
+    /// The edges of module `path`'s locals, outputs and calls.
+    fn module(&mut self, path: &ModulePath) {
+        let Some(view) = self.config.module(path) else {
+            return;
+        };
+        for (name, local) in view.locals {
+            self.refs(&Node::Local(path.clone(), name.clone()), path, &local.expr);
+        }
+        for (name, output) in view.outputs {
+            self.refs(
+                &Node::Output(path.clone(), name.clone()),
+                path,
+                &output.value,
+            );
+        }
+        for (name, call) in view.calls {
+            self.call(path, name, call);
+        }
+    }
+
+    /// A module call's expansion reads its `count`/`for_each` and `depends_on`, and waits
+    /// for its own module's call; each of the child's variables reads the call's argument.
+    fn call(&mut self, path: &ModulePath, name: &str, call: &ModuleCall) {
+        let child = path.child(name, key());
+        let from = Node::Call(child.clone());
+        for e in call.count.iter().chain(call.for_each.iter()) {
+            self.refs(&from, path, e);
+        }
+        self.depends_on(&from, path, &call.depends_on, &call.depends_on_modules);
+        if !path.is_root() {
+            self.found
+                .push((from.clone(), Node::Call(path.clone()), call.span.clone()));
+        }
+        let Some(child_view) = self.config.module(&child) else {
+            return;
+        };
+        for (var_name, variable) in child_view.variables {
+            let node = Node::Var(child.clone(), var_name.clone());
+            self.found
+                .push((node.clone(), from.clone(), variable.span.clone()));
+            if let Some(input) = call.input(var_name) {
+                self.refs(&node, path, &input.expr);
             }
-            for (name, call) in view.calls {
-                let child = path.child(name, key());
-                let from = Node::Call(child.clone());
-                for e in call.count.iter().chain(call.for_each.iter()) {
-                    add_refs(&from, path, e, &mut edges);
-                }
-                depends_on(
-                    &from,
-                    path,
-                    &call.depends_on,
-                    &call.depends_on_modules,
-                    &mut edges,
-                );
-                if !path.is_root() {
-                    edges.push((from.clone(), Node::Call(path.clone()), call.span.clone()));
-                }
-                let Some(child_view) = config.module(&child) else {
-                    continue;
-                };
-                for (var_name, variable) in child_view.variables {
-                    let node = Node::Var(child.clone(), var_name.clone());
-                    edges.push((node.clone(), from.clone(), variable.span.clone()));
-                    if let Some(input) = call.input(var_name) {
-                        add_refs(&node, path, &input.expr, &mut edges);
-                    }
-                    // Validation conditions may read the module's other variables (even each
-                    // other's): they see those as they are then, so they draw no edges.
-                }
-            }
+            // Validation conditions may read the module's other variables (even each
+            // other's): they see those as they are then, so they draw no edges.
+        }
+    }
+
+    /// A resource reads its body, `count`, `for_each`, `replace_triggered_by`, conditions
+    /// and `depends_on`, and waits for its module's call.
+    fn resource(&mut self, i: usize, r: &Resource) {
+        let from = Node::Resource(i);
+        let path = &r.addr.module;
+        for e in body_exprs(&r.body)
+            .into_iter()
+            .chain(r.count.iter())
+            .chain(r.for_each.iter())
+            .chain(r.lifecycle.replace_triggered_by.iter())
+            .chain(condition_exprs(r))
+        {
+            self.refs(&from, path, e);
+        }
+        self.depends_on(&from, path, &r.depends_on, &r.depends_on_modules);
+        if !path.is_root() {
+            self.found
+                .push((from.clone(), Node::Call(path.clone()), r.span.clone()));
+        }
+    }
+}
+
+impl ConfigGraph {
+    /// Builds the graph in named steps: every node (`nodes`), the edges of each module's
+    /// locals, outputs and calls (`Edges::module`), those of each resource
+    /// (`Edges::resource`); then the edges join the graph.
+    pub fn build(config: &Config) -> ConfigGraph {
+        let (mut graph, index) = nodes(config);
+        let mut edges = Edges::new(config);
+        for path in &config.module_paths() {
+            edges.module(path);
         }
         for (i, r) in config.resources.iter().enumerate() {
-            let from = Node::Resource(i);
-            let path = &r.addr.module;
-            for e in body_exprs(&r.body)
-                .into_iter()
-                .chain(r.count.iter())
-                .chain(r.for_each.iter())
-                .chain(r.lifecycle.replace_triggered_by.iter())
-                .chain(condition_exprs(r))
-            {
-                add_refs(&from, path, e, &mut edges);
-            }
-            depends_on(
-                &from,
-                path,
-                &r.depends_on,
-                &r.depends_on_modules,
-                &mut edges,
-            );
-            if !path.is_root() {
-                edges.push((from.clone(), Node::Call(path.clone()), r.span.clone()));
-            }
+            edges.resource(i, r);
         }
-        for (from, to, span) in edges {
+        for (from, to, span) in edges.found {
             if let (Some(&a), Some(&b)) = (index.get(&from), index.get(&to)) {
                 if a != b || !matches!(from, Node::Resource(_)) {
                     graph.add_edge(a, b, span);

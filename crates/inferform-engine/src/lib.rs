@@ -16,14 +16,15 @@ mod conditions;
 pub mod console;
 pub mod diff;
 pub mod graph;
+mod instances;
 pub mod plan;
 pub mod planfile;
 mod schedule;
 pub mod scope;
 
-pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
+pub use apply::{ApplyFailure, ApplyInput, ApplyObserver, ApplyOutcome};
 pub use builtin::{BuiltinFactory, RemoteStateReader};
-pub use plan::{Drift, OutputChange, Plan, PlanOptions, ResourceChange};
+pub use plan::{Drift, OutputChange, Plan, PlanOptions, Recorded, ReplaceReason, ResourceChange};
 
 /// A key a provider may add to what [`Provider::read_data`] returns: a JSON list of attribute
 /// paths (each a list of object keys and list indexes, as strings) that are sensitive in this

@@ -13,7 +13,7 @@ use inferform_types::{ResourceInstanceAddr, Schema, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::plan::{Drift, OutputChange, Plan, ResourceChange};
+use crate::plan::{Drift, OutputChange, Plan, ReplaceReason, ResourceChange};
 use crate::Action;
 
 /// The version of the plan file format. 2: the file carries a hash of its own content, and
@@ -219,11 +219,31 @@ pub fn fingerprint(plan: &Plan, schemas: &BTreeMap<String, Schema>, salt: &str) 
     digest(
         &changes,
         &drift,
-        &plan.moved,
-        &plan.imports,
+        &saved_moves(plan),
+        &saved_imports(plan),
         plan.refresh_only,
         schemas,
     )
+}
+
+/// A plan's `moved` pairs as a file records them.
+fn saved_moves(plan: &Plan) -> Vec<(String, String)> {
+    plan.moved
+        .iter()
+        .map(|(from, to)| (from.to_string(), to.to_string()))
+        .collect()
+}
+
+/// A plan's imports as a file records them.
+fn saved_imports(plan: &Plan) -> BTreeMap<String, String> {
+    plan.imports
+        .iter()
+        .map(|(addr, id)| (addr.to_string(), id.clone()))
+        .collect()
+}
+
+fn parse_addr(text: &str) -> Result<ResourceInstanceAddr, String> {
+    text.parse().map_err(|e| format!("{text}: {e}"))
 }
 
 /// The fingerprint of changes as a plan file records them. Both a fresh plan and a saved file
@@ -342,7 +362,7 @@ fn saved_change(c: &ResourceChange, salt: &str) -> SavedChange {
 
 fn saved_drift(d: &Drift, salt: &str) -> SavedDrift {
     SavedDrift {
-        address: d.addr.clone(),
+        address: d.addr.to_string(),
         before: encode(&d.before, salt),
         after: d.after.as_ref().map(|a| encode(a, salt)),
     }
@@ -356,7 +376,6 @@ pub fn new_salt() -> String {
 
 impl PlanFile {
     /// Builds the saved form of a plan.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         plan: &Plan,
         schemas: &BTreeMap<String, Schema>,
@@ -394,9 +413,13 @@ impl PlanFile {
                     sensitive: o.sensitive,
                 })
                 .collect(),
-            moved: plan.moved.clone(),
-            imports: plan.imports.clone(),
-            replace_reasons: plan.replace_reasons.clone(),
+            moved: saved_moves(plan),
+            imports: saved_imports(plan),
+            replace_reasons: plan
+                .replace_reasons
+                .iter()
+                .map(|(addr, why)| (addr.to_string(), why.as_str().to_string()))
+                .collect(),
             fingerprint: fingerprint(plan, schemas, &salt),
             salt,
             content_hash: String::new(),
@@ -456,17 +479,31 @@ impl PlanFile {
                     .collect(),
             });
         }
+        let mut drift = Vec::new();
+        for d in &self.drift {
+            drift.push(Drift {
+                addr: parse_addr(&d.address)?,
+                before: decode(&d.before),
+                after: d.after.as_ref().map(decode),
+            });
+        }
+        let mut moved = Vec::new();
+        for (from, to) in &self.moved {
+            moved.push((parse_addr(from)?, parse_addr(to)?));
+        }
+        let mut imports = BTreeMap::new();
+        for (addr, id) in &self.imports {
+            imports.insert(parse_addr(addr)?, id.clone());
+        }
+        let mut replace_reasons = BTreeMap::new();
+        for (addr, why) in &self.replace_reasons {
+            let why = ReplaceReason::parse(why)
+                .ok_or_else(|| format!("unknown replace reason {why:?} for {addr}"))?;
+            replace_reasons.insert(parse_addr(addr)?, why);
+        }
         Ok(Plan {
             changes,
-            drift: self
-                .drift
-                .iter()
-                .map(|d| Drift {
-                    addr: d.address.clone(),
-                    before: decode(&d.before),
-                    after: d.after.as_ref().map(decode),
-                })
-                .collect(),
+            drift,
             outputs: self
                 .outputs
                 .iter()
@@ -482,12 +519,12 @@ impl PlanFile {
             vars: BTreeMap::new(),
             adopted: Vec::new(),
             resolved_intents: Vec::new(),
-            moved: self.moved.clone(),
-            imports: self.imports.clone(),
+            moved,
+            imports,
             record: BTreeMap::new(),
             refresh_only: self.options.refresh_only,
             targeted: !self.options.targets.is_empty(),
-            replace_reasons: self.replace_reasons.clone(),
+            replace_reasons,
             // Shown only: `apply FILE` plans afresh, in the workspace selected then.
             workspace: String::new(),
         })

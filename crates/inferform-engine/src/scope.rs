@@ -17,7 +17,8 @@ use inferform_lang::refs::{references, Subject};
 use inferform_lang::Config;
 use inferform_types::{Diagnostic, Diagnostics, InstanceKey, ModulePath, Value};
 
-use crate::plan::{expand_meta, instance_scope};
+pub use crate::instances::Roots;
+use crate::instances::{expand_meta, instance_scope};
 
 /// The workspace every configuration starts in, as in Terraform.
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -31,9 +32,6 @@ pub fn workspace_name(name: &str) -> &str {
         name
     }
 }
-
-/// Resource values by module instance: `roots[module]["fabric_endpoint"]["chat"]`.
-pub type Roots = BTreeMap<ModulePath, BTreeMap<String, Value>>;
 
 /// Instance keys of a `count`/`for_each`, with each instance's `each.value`.
 pub(crate) type Keys = Arc<Vec<(InstanceKey, Option<Value>)>>;
@@ -395,15 +393,27 @@ impl<'c> Env<'c> {
         })
     }
 
+    /// An output block of module instance `m`, evaluated there: marked sensitive when it
+    /// says so. Module outputs (through [`Env::output`]) and the root's, at plan and at
+    /// apply, are all worked out here.
+    pub(crate) fn output_value(
+        &self,
+        roots: &Roots,
+        m: &ModulePath,
+        output: &inferform_lang::config::Output,
+    ) -> Result<Value, Diagnostic> {
+        let scope = self.scope(roots, m, &[&output.value]);
+        let v = eval(&output.value, &scope)?;
+        Ok(if output.sensitive { v.sensitive() } else { v })
+    }
+
     /// An output of module instance `m` (not the root: root outputs belong to the plan).
     pub fn output(&self, roots: &Roots, m: &ModulePath, name: &str) -> Value {
         self.compute((m.clone(), Kind::Output, name.to_string()), || {
             let Some(output) = self.config.module(m).and_then(|v| v.outputs.get(name)) else {
                 return Value::Unknown;
             };
-            let scope = self.scope(roots, m, &[&output.value]);
-            match eval(&output.value, &scope) {
-                Ok(v) if output.sensitive => v.sensitive(),
+            match self.output_value(roots, m, output) {
                 Ok(v) => v,
                 Err(d) => {
                     self.report(d);

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use inferform_engine::{Action, ApplyInput, ApplyObserver, Engine, PlanOptions};
+use inferform_engine::{Action, ApplyFailure, ApplyInput, ApplyObserver, Engine, PlanOptions};
 use inferform_lang::load_sources;
 use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
 use inferform_state::{MemoryStore, State, StateStore};
@@ -131,7 +131,7 @@ fn engine(cloud: Arc<FakeCloud>) -> Arc<Engine> {
 async fn plan_and_apply(
     engine: &Arc<Engine>,
     store: &Arc<MemoryStore>,
-) -> (Vec<String>, Vec<(String, String)>) {
+) -> (Vec<String>, Vec<ApplyFailure>) {
     let (config, diags) = load_sources(vec![("main.hcl".into(), CONFIG.into())]);
     assert!(!diags.has_errors(), "{diags:?}");
     let state = store.load().unwrap();
@@ -141,7 +141,7 @@ async fn plan_and_apply(
     };
     let (plan, diags) = engine.plan(&config, &BTreeMap::new(), &state, &opts).await;
     assert!(!diags.has_errors(), "{diags:?}");
-    let adopted = plan.adopted.clone();
+    let adopted = plan.adopted.iter().map(ToString::to_string).collect();
     let outcome = engine
         .apply(ApplyInput {
             config: Arc::new(config),

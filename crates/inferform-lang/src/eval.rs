@@ -943,7 +943,17 @@ impl Evaluator<'_, '_> {
                 }
             }
         }
-        crate::funcs::call(name, values, self.scope.base_dir.as_deref())
+        let base_dir = self.scope.base_dir.as_deref();
+        let eval_template = |expr: &Expr, vars: &BTreeMap<String, Value>| {
+            let mut scope = Scope::new(vars);
+            scope.base_dir = base_dir.map(std::path::Path::to_path_buf);
+            eval(expr, &scope).map_err(|d| d.message)
+        };
+        let caller = crate::funcs::Caller {
+            base_dir,
+            eval_template: &eval_template,
+        };
+        crate::funcs::call(name, values, &caller)
             .map_err(|e| self.error(at, format!("{name}(): {}", e.message), e.help))
     }
 }

@@ -27,8 +27,9 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 pub use reqwest::{Method, Url};
 
+use crate::deadline::{format_duration, Deadline};
+pub use crate::outcome::is_ambiguous;
 use crate::redact::{is_secret_header, Redactor, REDACTED};
-use crate::wait::{format_duration, Deadline};
 use crate::{ErrorKind, ProviderError};
 
 /// One request, before authentication. Cloned for each attempt, since signatures carry the time.
@@ -418,15 +419,6 @@ pub fn retryable(method: &Method, attempt: Attempt) -> bool {
         Attempt::Status(s) if s >= 500 => is_idempotent(method),
         Attempt::Status(_) => false,
         Attempt::Timeout | Attempt::Dropped => is_idempotent(method),
-    }
-}
-
-/// True when a failed create may have created the object all the same: a 5xx, or no answer.
-pub fn is_ambiguous(error: &ProviderError) -> bool {
-    match error.kind {
-        ErrorKind::Transport => true,
-        ErrorKind::Api => error.status.is_some_and(|s| s >= 500),
-        _ => false,
     }
 }
 
@@ -1118,8 +1110,8 @@ mod tests {
 
     mod over_http {
         use super::super::*;
+        use crate::deadline::Deadline;
         use crate::testing::{FakeServer, Piece, Reply};
-        use crate::wait::Deadline;
         use futures_util::StreamExt;
         use std::sync::atomic::{AtomicUsize, Ordering};
 

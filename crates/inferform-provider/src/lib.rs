@@ -16,8 +16,10 @@ use std::time::Duration;
 use inferform_types::Schema;
 
 pub mod chat;
+pub mod deadline;
 pub mod http;
 pub mod lookup;
+pub mod outcome;
 pub mod redact;
 pub mod settings;
 pub mod shape;

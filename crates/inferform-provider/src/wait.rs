@@ -13,50 +13,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use crate::http::{is_ambiguous, RetryPolicy};
+pub use crate::deadline::{format_duration, Deadline};
+use crate::http::RetryPolicy;
+pub use crate::outcome::create_refused;
+use crate::outcome::{create_failure, is_ambiguous, CreateFailure};
 use crate::{ErrorKind, OpContext, Progress, ProviderError};
-
-/// When an operation must give up: from [`OpContext::timeout`], counted from its start.
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline {
-    at: Option<Instant>,
-    timeout: Option<Duration>,
-}
-
-impl Deadline {
-    /// The deadline of an operation starting now.
-    pub fn start(ctx: &OpContext) -> Self {
-        Deadline {
-            at: ctx.timeout.map(|t| Instant::now() + t),
-            timeout: ctx.timeout,
-        }
-    }
-
-    /// No deadline.
-    pub fn never() -> Self {
-        Deadline {
-            at: None,
-            timeout: None,
-        }
-    }
-
-    /// The time left; `None` when there is no deadline.
-    pub fn remaining(&self) -> Option<Duration> {
-        self.at
-            .map(|at| at.saturating_duration_since(Instant::now()))
-    }
-
-    pub fn passed(&self) -> bool {
-        self.remaining().is_some_and(|r| r.is_zero())
-    }
-
-    /// The configured timeout, for messages.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
-    }
-}
 
 /// The poll interval: a tenth of the time waited so far (`ratio`), at least `first` and at
 /// most `cap`. The first poll comes soon, and however long a wait lasts, the status change is
@@ -256,26 +217,6 @@ fn timeout_error(
     )
 }
 
-/// `90s` → `1m30s`, for messages.
-pub fn format_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
 /// Runs `create`; when it fails ambiguously ([`is_ambiguous`]), waits a backoff, asks `find`
 /// whether the object exists after all and returns what `find` found, or tries `create` again
 /// (up to `policy.max_retries` times). Other errors return at once.
@@ -297,7 +238,7 @@ where
     loop {
         match create().await {
             Ok(value) => return Ok(value),
-            Err(error) if is_ambiguous(&error) => {
+            Err(error) if create_failure(&error) == CreateFailure::Lost => {
                 lost.get_or_insert_with(|| error.clone());
                 tokio::time::sleep(policy.backoff(retries)).await;
                 // A failed look-up must not hide that the object may exist: the create's own
@@ -317,7 +258,7 @@ where
             // a second create would fail with "already exists", or duplicate the object when
             // the cloud's lists lag behind. Not found, the error stays one of unknown outcome,
             // and the caller keeps the intent for the next run to adopt the object by name.
-            Err(error) if answered_unreadably(&error) => {
+            Err(error) if create_failure(&error) == CreateFailure::Unreadable => {
                 return match find().await {
                     Ok(Some(found)) => Ok(found),
                     Ok(None) => Err(error),
@@ -374,36 +315,6 @@ fn unknown_outcome(mut error: ProviderError, find_error: &ProviderError) -> Prov
         error.message
     );
     error
-}
-
-/// True when a create was answered as a success (2xx) whose body could not be read, or
-/// answered in a way only reading a body reports (an API error without a status, such as
-/// "answered without an id"): the cloud took the request, so the object may well exist.
-fn answered_unreadably(error: &ProviderError) -> bool {
-    match error.status {
-        // With an error code, the answer was read: it is a refusal (see [`create_refused`]).
-        Some(status) => (200..300).contains(&status) && error.code.is_none(),
-        None => error.kind == ErrorKind::Api,
-    }
-}
-
-/// True when the cloud clearly refused a create, so that nothing was made: a 4xx answer
-/// (a bad request, a name already taken, wrong credentials), or a request that could not
-/// even be built (`Invalid`, with no answer). Every other failure leaves the outcome unknown —
-/// a 5xx, no answer, a timeout while waiting, a failed status, a 2xx answer that cannot be
-/// read — and the object may exist: the caller must keep its create intent so that the next
-/// run looks the object up by name and adopts it, rather than leave it orphaned and its
-/// address stuck behind "already exists".
-pub fn create_refused(error: &ProviderError) -> bool {
-    match error.status {
-        Some(400..=499) => true,
-        // A success status carrying the cloud's error code (an Alaya envelope whose `code`
-        // is not 0) is a refusal the client did read. Kept as unknown, a refusal because
-        // the name is taken would have the next run adopt somebody else's object.
-        Some(200..=299) => error.code.is_some(),
-        Some(_) => false,
-        None => error.kind == ErrorKind::Invalid,
-    }
 }
 
 /// Where an object's `status` attribute says it is, read without knowing its cloud: the
@@ -494,6 +405,7 @@ where
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+    use tokio::time::Instant;
 
     fn recording_ctx(timeout: Option<Duration>) -> (OpContext, Arc<Mutex<Vec<String>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));

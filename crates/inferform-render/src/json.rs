@@ -17,7 +17,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use inferform_engine::diff::mark_sensitive;
 use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
 use inferform_types::addr::provider_for_type;
 use inferform_types::value::number_to_json;
@@ -98,7 +97,7 @@ fn plan_document(
             .drift
             .iter()
             .map(|d| {
-                let addr = Address::parse(&d.addr);
+                let addr = Address::of(&d.addr);
                 let schema = schemas.get(&addr.type_name);
                 let before = marked(&d.before, schema);
                 let after = d.after.as_ref().map(|a| marked(a, schema));
@@ -123,15 +122,15 @@ fn plan_document(
             let schema = schemas.get(&c.addr.resource.type_name);
             let before = c.before.as_ref().map(|v| marked(v, schema));
             let after = c.after.as_ref().map(|v| marked(v, schema));
-            let address = c.addr.to_string();
+            let previous = plan
+                .moved
+                .iter()
+                .find(|(_, to)| *to == c.addr)
+                .map(|(from, _)| from.to_string());
             let extras = Extras {
-                previous_address: plan
-                    .moved
-                    .iter()
-                    .find(|(_, to)| *to == address)
-                    .map(|(from, _)| from.as_str()),
+                previous_address: previous.as_deref(),
                 replace_paths: &c.replace_paths,
-                importing: plan.imports.get(&address).map(String::as_str),
+                importing: plan.imports.get(&c.addr).map(String::as_str),
                 reason: action_reason(plan, c, in_config),
             };
             resource_change(
@@ -247,11 +246,7 @@ pub(crate) fn action_reason(
 ) -> Option<&'static str> {
     match change.action {
         Action::Replace { .. } if change.replace_paths.is_empty() => {
-            match plan
-                .replace_reasons
-                .get(&change.addr.to_string())
-                .map(String::as_str)
-            {
+            match plan.replace_reasons.get(&change.addr).map(|r| r.as_str()) {
                 Some("tainted") => Some("replace_because_tainted"),
                 Some("triggered") => Some("replace_by_triggers"),
                 _ => Some("replace_by_request"),
@@ -311,22 +306,6 @@ impl Address {
         }
     }
 
-    /// Parses a drift entry's address; one that does not parse keeps its text as the address
-    /// and the part before the first `.` as its type.
-    fn parse(text: &str) -> Self {
-        match text.parse::<ResourceInstanceAddr>() {
-            Ok(addr) => Address::of(&addr),
-            Err(_) => Address {
-                address: text.to_string(),
-                module: None,
-                mode: "managed",
-                type_name: text.split('.').next().unwrap_or(text).to_string(),
-                name: text.split_once('.').map_or("", |(_, n)| n).to_string(),
-                index: None,
-            },
-        }
-    }
-
     /// `address`, `module_address` (when asked, for a resource in a module), `previous_address`
     /// (when moved), `mode`, `type`, `name`, `index` (when the instance has a key) and
     /// `provider_name`, in Terraform's order. Terraform writes `module_address` in
@@ -357,10 +336,7 @@ impl Address {
 
 /// A value with the schema's sensitive attributes marked, on top of the marks it carries.
 fn marked(value: &Value, schema: Option<&Schema>) -> Value {
-    match schema {
-        Some(schema) => mark_sensitive(value.clone(), schema),
-        None => value.clone(),
-    }
+    inferform_engine::diff::marked(value.clone(), schema)
 }
 
 /// The value's known parts as JSON, sensitive parts as `null`. `None` when the value itself is

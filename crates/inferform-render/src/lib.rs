@@ -350,19 +350,18 @@ pub fn render_plan_priced(
         out.push_str(&style.yellow("Warning: Resource targeting is in effect"));
         out.push_str("\n\nYou are creating a plan with --target, which means that the result of this\nplan may not represent all of the changes requested by the current\nconfiguration.\n\n");
     }
-    let moved_to: BTreeMap<&str, &str> = plan
+    let moved_to: BTreeMap<String, String> = plan
         .moved
         .iter()
-        .map(|(f, t)| (t.as_str(), f.as_str()))
+        .map(|(f, t)| (t.to_string(), f.to_string()))
         .collect();
     let changes: Vec<&ResourceChange> = plan
         .changes
         .iter()
         .filter(|c| {
-            let a = c.addr.to_string();
             c.action != Action::NoOp
-                || moved_to.contains_key(a.as_str())
-                || plan.imports.contains_key(&a)
+                || moved_to.contains_key(&c.addr.to_string())
+                || plan.imports.contains_key(&c.addr)
         })
         .collect();
     if plan.refresh_only {
@@ -406,9 +405,9 @@ pub fn render_plan_priced(
             let schema = schemas.get(&c.addr.resource.type_name);
             let a = c.addr.to_string();
             let notes = Notes {
-                moved_from: moved_to.get(a.as_str()).copied(),
-                imported: plan.imports.get(&a).map(String::as_str),
-                reason: plan.replace_reasons.get(&a).map(String::as_str),
+                moved_from: moved_to.get(&a).map(String::as_str),
+                imported: plan.imports.get(&c.addr).map(String::as_str),
+                reason: plan.replace_reasons.get(&c.addr).map(|r| r.as_str()),
             };
             out.push_str(&render_change_noted(c, schema, in_config, &notes, style));
             out.push('\n');
@@ -490,26 +489,25 @@ fn render_drift(plan: &Plan, schemas: &BTreeMap<String, Schema>, style: Style) -
     out.push_str(&style.bold("Note: Objects have changed outside of inferform"));
     out.push_str("\n\ninferform detected the following changes made outside of inferform since the\nlast \"inferform apply\" which may have affected this plan:\n\n");
     for d in &plan.drift {
-        let ty = d
-            .addr
+        let addr = d.addr.to_string();
+        let ty = addr
             .split('[')
             .next()
-            .unwrap_or(&d.addr)
+            .unwrap_or(&addr)
             .split('.')
             .rev()
             .nth(1)
             .unwrap_or("");
-        let name = d
-            .addr
+        let name = addr
             .split('[')
             .next()
-            .unwrap_or(&d.addr)
+            .unwrap_or(&addr)
             .rsplit('.')
             .next()
             .unwrap_or("");
         match &d.after {
             None => {
-                let _ = writeln!(out, "  # {} has been deleted", style.bold(&d.addr));
+                let _ = writeln!(out, "  # {} has been deleted", style.bold(&addr));
                 let _ = writeln!(
                     out,
                     "  {}",
@@ -533,7 +531,7 @@ fn render_drift(plan: &Plan, schemas: &BTreeMap<String, Schema>, style: Style) -
                 out.push_str("    }\n\n");
             }
             Some(after) => {
-                let _ = writeln!(out, "  # {} has changed", style.bold(&d.addr));
+                let _ = writeln!(out, "  # {} has changed", style.bold(&addr));
                 let _ = writeln!(
                     out,
                     "  {}",

@@ -11,10 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use inferform_engine::diff::mark_sensitive;
+use inferform_engine::diff::marked;
 use inferform_engine::{Action, OutputChange, Plan, ResourceChange};
 use inferform_types::addr::provider_for_type;
-use inferform_types::{ResourceInstanceAddr, Schema, Value};
+use inferform_types::{Schema, Value};
 
 use crate::capacity::{markdown_capacity, plan_capacity, Prices};
 use crate::diagram::diagram_section;
@@ -261,11 +261,7 @@ fn warnings(plan: &Plan, in_config: &BTreeSet<String>) -> Vec<String> {
                         "destroy, then create"
                     };
                     let why = match c.replace_paths.as_slice() {
-                        [] => match plan
-                            .replace_reasons
-                            .get(&c.addr.to_string())
-                            .map(String::as_str)
-                        {
+                        [] => match plan.replace_reasons.get(&c.addr).map(|r| r.as_str()) {
                             Some("tainted") => {
                                 "tainted: an earlier create failed and left the object half-made"
                                     .to_string()
@@ -430,7 +426,7 @@ fn sections(
             Some(_) => ("~", "changed outside inferform"),
             None => ("-", "was deleted outside inferform"),
         };
-        let body = d.addr.parse::<ResourceInstanceAddr>().ok().map(|addr| {
+        let body = Some(d.addr.clone()).map(|addr| {
             let schema = schemas.get(&addr.resource.type_name);
             let change = ResourceChange {
                 provider: provider_for_type(&addr.resource.type_name).to_string(),
@@ -450,7 +446,7 @@ fn sections(
         items.push(Item {
             section: Section::Drift,
             priority: 1,
-            text: details(symbol, &d.addr, what, body.as_deref()),
+            text: details(symbol, &d.addr.to_string(), what, body.as_deref()),
             kept: false,
         });
     }
@@ -459,9 +455,9 @@ fn sections(
         let moved_from = plan
             .moved
             .iter()
-            .find(|(_, to)| *to == address)
-            .map(|(from, _)| from);
-        let import_id = plan.imports.get(&address);
+            .find(|(_, to)| *to == c.addr)
+            .map(|(from, _)| from.to_string());
+        let import_id = plan.imports.get(&c.addr);
         if c.action == Action::NoOp && moved_from.is_none() && import_id.is_none() {
             continue;
         }
@@ -481,7 +477,7 @@ fn sections(
         };
         let mut what = what.to_string();
         if let Some(from) = moved_from {
-            let _ = write!(what, "; moved from <code>{}</code>", html_escape(from));
+            let _ = write!(what, "; moved from <code>{}</code>", html_escape(&from));
         }
         if let Some(id) = import_id {
             let _ = write!(what, "; imported (id <code>{}</code>)", html_escape(id));
@@ -528,10 +524,7 @@ fn diff_block(
     schema: Option<&Schema>,
     in_config: &BTreeSet<String>,
 ) -> String {
-    let hide = |v: &Option<Value>| match (v, schema) {
-        (Some(v), Some(s)) => Some(mark_sensitive(v.clone(), s)),
-        (v, _) => v.clone(),
-    };
+    let hide = |v: &Option<Value>| v.clone().map(|v| marked(v, schema));
     let change = ResourceChange {
         before: hide(&change.before),
         after: hide(&change.after),

@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
-use inferform_engine::{Action, Plan};
+use inferform_engine::{Action, Plan, ReplaceReason};
 use inferform_render::{canonical_json, plan_hash, plan_json};
 use inferform_types::{InstanceKey, ModulePath, ResourceAddr, ResourceInstanceAddr, Value};
 use serde_json::{json, Value as Json};
@@ -74,15 +74,20 @@ fn engine_features_plan() -> Plan {
         targeted: true,
         ..Plan::default()
     };
+    let addr = |text: &str| text.parse::<ResourceInstanceAddr>().unwrap();
     plan.moved.push((
-        "fabric_workspace.old_name".into(),
-        "fabric_workspace.moved[\"a\"]".into(),
+        addr("fabric_workspace.old_name"),
+        addr("fabric_workspace.moved[\"a\"]"),
     ));
     plan.imports
-        .insert("fabric_workspace.imported".into(), "ws-42".into());
-    for why in ["requested", "tainted", "triggered"] {
+        .insert(addr("fabric_workspace.imported"), "ws-42".into());
+    for why in [
+        ReplaceReason::Requested,
+        ReplaceReason::Tainted,
+        ReplaceReason::Triggered,
+    ] {
         plan.replace_reasons
-            .insert(format!("fabric_workspace.{why}"), why.into());
+            .insert(addr(&format!("fabric_workspace.{}", why.as_str())), why);
     }
     plan
 }

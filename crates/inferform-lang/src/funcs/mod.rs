@@ -147,11 +147,22 @@ pub const NAMES: &[&str] = &[
     "zipmap",
 ];
 
-pub(crate) fn call(
-    name: &str,
-    args: Vec<Value>,
-    base_dir: Option<&Path>,
-) -> Result<Value, FuncError> {
+/// A template's text parsed as an expression, evaluated with these variables as its only
+/// names: the evaluator's own work, handed to the functions by [`Caller`].
+pub(crate) type EvalTemplate<'c> =
+    &'c dyn Fn(&crate::config::Expr, &BTreeMap<String, Value>) -> Result<Value, String>;
+
+/// What the functions take from the expression that calls them: the directory relative
+/// paths are read from, and the evaluator that `templatefile` and `templatestring` need.
+/// The evaluator calls the functions; passing it in keeps the functions from naming it
+/// back, so the two modules do not depend on each other in a circle.
+#[derive(Clone, Copy)]
+pub(crate) struct Caller<'c> {
+    pub base_dir: Option<&'c Path>,
+    pub eval_template: EvalTemplate<'c>,
+}
+
+pub(crate) fn call(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, FuncError> {
     if !NAMES.contains(&name) {
         let help = match crate::suggest::did_you_mean(name, NAMES.iter().copied()) {
             Some(s) => format!("did you mean {s}()?"),
@@ -183,12 +194,12 @@ pub(crate) fn call(
     }
     let sensitive = args.iter().any(Value::is_sensitive);
     let args: Vec<Value> = args.iter().map(Value::deep_unmarked).collect();
-    let out = dispatch(name, args, base_dir)?;
+    let out = dispatch(name, args, caller)?;
     Ok(if sensitive { out.sensitive() } else { out })
 }
 
-fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Value, FuncError> {
-    let a = args.as_slice();
+fn dispatch(name: &str, args: Vec<Value>, caller: &Caller) -> Result<Value, FuncError> {
+    let (a, base_dir) = (args.as_slice(), caller.base_dir);
     Ok(match name {
         "abs" => {
             arity(name, a, 1)?;
@@ -586,12 +597,12 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
         "templatefile" => {
             arity(name, a, 2)?;
             let text = read_file(&string(&a[0], "the path")?, base_dir)?;
-            render_template(&text, map(&a[1], "the variables")?, base_dir)?
+            render_template(&text, map(&a[1], "the variables")?, caller)?
         }
         "templatestring" => {
             arity(name, a, 2)?;
             let text = string(&a[0], "the template")?;
-            render_template(&text, map(&a[1], "the variables")?, base_dir)?
+            render_template(&text, map(&a[1], "the variables")?, caller)?
         }
         other => {
             return numbers::dispatch(other, a)
@@ -618,7 +629,7 @@ fn dispatch(name: &str, args: Vec<Value>, base_dir: Option<&Path>) -> Result<Val
 fn render_template(
     text: &str,
     vars: BTreeMap<String, Value>,
-    base_dir: Option<&Path>,
+    caller: &Caller,
 ) -> Result<Value, FuncError> {
     let template = hcl_edit::parser::parse_template(text).map_err(|e| {
         err(
@@ -636,10 +647,8 @@ fn render_template(
         )),
         source,
     };
-    let mut scope = crate::eval::Scope::new(&vars);
-    scope.base_dir = base_dir.map(Path::to_path_buf);
-    let value = crate::eval::eval(&expr, &scope)
-        .map_err(|d| err(d.message, "check the template's references"))?;
+    let value = (caller.eval_template)(&expr, &vars)
+        .map_err(|message| err(message, "check the template's references"))?;
     match value {
         Value::String(_) | Value::Unknown => Ok(value),
         Value::Number(_) | Value::Bool(_) => Ok(Value::String(string(&value, "the result")?)),
@@ -653,6 +662,19 @@ fn render_template(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A caller without a directory; templates are tested through the evaluator, in
+    /// `tests/functions.rs`.
+    fn call(name: &str, args: Vec<Value>, _: Option<&Path>) -> Result<Value, FuncError> {
+        let no_templates = |_: &crate::config::Expr, _: &BTreeMap<String, Value>| {
+            Err("no templates here".to_string())
+        };
+        let caller = Caller {
+            base_dir: None,
+            eval_template: &no_templates,
+        };
+        super::call(name, args, &caller)
+    }
 
     fn f(name: &str, args: Vec<Value>) -> Value {
         call(name, args, None).unwrap_or_else(|e| panic!("{name}: {}", e.message))

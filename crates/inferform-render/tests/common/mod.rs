@@ -243,7 +243,7 @@ pub fn mixed_plan() -> Plan {
     ];
     let drift = vec![
         Drift {
-            addr: "alaya_expert_deployment.gone".into(),
+            addr: "alaya_expert_deployment.gone".parse().unwrap(),
             before: Value::object([
                 ("id", s("ed-9")),
                 ("name", s("gone")),
@@ -253,7 +253,7 @@ pub fn mixed_plan() -> Plan {
             after: None,
         },
         Drift {
-            addr: "fabric_workspace.shared".into(),
+            addr: "fabric_workspace.shared".parse().unwrap(),
             before: Value::object([
                 ("id", s("ws-2")),
                 ("name", s("shared")),

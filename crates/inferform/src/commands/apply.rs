@@ -487,11 +487,6 @@ async fn execute(
             }
         })
     };
-    let p_changes: Vec<(ResourceInstanceAddr, Action)> = plan
-        .changes
-        .iter()
-        .map(|c| (c.addr.clone(), c.action))
-        .collect();
     let input = ApplyInput {
         config: Arc::new(p.ws.config.clone()),
         plan,
@@ -504,10 +499,10 @@ async fn execute(
     p.lock.record(mode.command(), fingerprint, ui);
     ticker.abort();
     interrupt.abort();
-    for (addr, message) in &outcome.failures {
+    for failure in &outcome.failures {
         let d = inferform_types::Diagnostic::error(
             "inferform::apply::failed",
-            format!("{addr}: {message}"),
+            format!("{}: {}", failure.addr, failure.reason()),
         );
         ui.diagnostics([&d]);
     }
@@ -515,21 +510,24 @@ async fn execute(
     if !outcome.skipped.is_empty() {
         ui.error_line(&format!(
             "Not attempted because something they depend on failed or the run stopped: {}",
-            outcome.skipped.join(", ")
+            outcome
+                .skipped
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let ok = outcome.failures.is_empty() && !outcome.diagnostics.has_errors();
     if ui.json {
-        for (addr, message) in &outcome.failures {
-            if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
-                let action = p_action(&p_changes, &a);
-                ui.emit(
-                    "error",
-                    &format!("{addr}: {} errored: {message}", action.progressive()),
-                    "apply_errored",
-                    serde_json::json!({"hook": {"resource": resource_json(&a), "action": action_json(action)}}),
-                );
-            }
+        for failure in &outcome.failures {
+            let (addr, action) = (&failure.addr, failure.action);
+            ui.emit(
+                "error",
+                &format!("{addr}: {} errored: {}", action.progressive(), failure.reason()),
+                "apply_errored",
+                serde_json::json!({"hook": {"resource": resource_json(addr), "action": action_json(action)}}),
+            );
         }
         let operation = if destroy { "destroy" } else { "apply" };
         let head = if ok { "complete" } else { "failed" };
@@ -579,14 +577,6 @@ async fn execute(
     } else {
         1
     }
-}
-
-/// The action a failed change had, for its `apply_errored` line.
-fn p_action(changes: &[(ResourceInstanceAddr, Action)], addr: &ResourceInstanceAddr) -> Action {
-    changes
-        .iter()
-        .find(|(a, _)| a == addr)
-        .map_or(Action::Create, |(_, act)| *act)
 }
 
 /// The outputs as one `outputs` line; sensitive values are left out.

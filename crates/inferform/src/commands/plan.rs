@@ -249,19 +249,17 @@ pub fn action_json(a: inferform_engine::Action) -> &'static str {
 /// The plan as JSON lines: each drift and planned change, then the summary.
 fn emit_plan(plan: &Plan, ui: &Ui) {
     for d in &plan.drift {
-        if let Ok(addr) = d.addr.parse::<ResourceInstanceAddr>() {
-            let action = if d.after.is_some() {
-                "update"
-            } else {
-                "delete"
-            };
-            ui.emit(
-                "info",
-                &format!("{}: Drift detected ({action})", d.addr),
-                "resource_drift",
-                serde_json::json!({"change": {"resource": resource_json(&addr), "action": action}}),
-            );
-        }
+        let action = if d.after.is_some() {
+            "update"
+        } else {
+            "delete"
+        };
+        ui.emit(
+            "info",
+            &format!("{}: Drift detected ({action})", d.addr),
+            "resource_drift",
+            serde_json::json!({"change": {"resource": resource_json(&d.addr), "action": action}}),
+        );
     }
     for c in plan
         .changes

@@ -163,10 +163,7 @@ fn state_json(
         .filter_map(|r| {
             let addr: inferform_types::ResourceInstanceAddr = r.addr.parse().ok()?;
             let schema = schemas.get(&r.type_name);
-            let marked = match schema {
-                Some(s) => inferform_engine::diff::mark_sensitive(r.value(), s),
-                None => r.value(),
-            };
+            let marked = inferform_engine::diff::marked(r.value(), schema);
             let mut entry = serde_json::json!({
                 "address": r.addr,
                 "mode": "managed",

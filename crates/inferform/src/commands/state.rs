@@ -17,11 +17,7 @@ pub fn render_resource(r: &ResourceState, schema: Option<&Schema>) -> String {
         .as_ref()
         .map(|a| a.resource.name.clone())
         .unwrap_or_default();
-    let value = r.value();
-    let value = match schema {
-        Some(s) => inferform_engine::diff::mark_sensitive(value, s),
-        None => value,
-    };
+    let value = inferform_engine::diff::marked(r.value(), schema);
     let mut out = format!(
         "# {}:{}\nresource \"{}\" \"{}\" {{\n",
         r.addr,
@@ -391,10 +387,7 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             doc.intents.clear();
             for r in doc.resources.values_mut() {
                 // Values the configuration made sensitive go, and those sensitive by schema.
-                let marked = match schemas.get(&r.type_name) {
-                    Some(s) => inferform_engine::diff::mark_sensitive(r.value(), s),
-                    None => r.value(),
-                };
+                let marked = inferform_engine::diff::marked(r.value(), schemas.get(&r.type_name));
                 r.attributes = marked.to_json_redacted();
             }
             for o in doc.outputs.values_mut() {
