@@ -19,6 +19,7 @@ mod diagram;
 mod docs;
 mod json;
 mod markdown;
+pub mod progress;
 mod text;
 
 pub use capacity::{

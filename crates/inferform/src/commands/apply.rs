@@ -12,140 +12,188 @@ use inferform_types::ResourceInstanceAddr;
 use inferform_engine::planfile::{fingerprint, PlanFile};
 use inferform_engine::Plan;
 
+use inferform_render::progress::{
+    self, finished_line, started_line, status_area, still_line, ProgressSnapshot, STILL_INTERVAL,
+};
+use inferform_render::Style;
+
 use super::plan::{
     action_json, compute_plan, make_plan, options, prepare, resource_json, Prepared,
 };
-use crate::ui::Ui;
+use crate::ui::{ProgressOut, Ui};
 use crate::workspace::CliVar;
 use crate::{ApplyArgs, DestroyArgs, PlanFlags, RefreshArgs};
 
-/// Prints progress lines as Terraform does, and "Still ..." every 10 seconds.
+/// Follows an apply: prints each change's start and end as Terraform does, "Still ..." for a
+/// change in flight every [`STILL_INTERVAL`] of its own (never before), and on a terminal keeps
+/// the status area beneath the log up to date.
 struct Progress {
-    color: bool,
-    /// Report as JSON lines (`apply_start`, `apply_progress`, ...) instead of text.
-    json: bool,
-    in_flight: Mutex<BTreeMap<String, InFlight>>,
+    out: ProgressOut,
+    board: Mutex<Board>,
 }
 
-/// A change in progress: what it does, when it started, the cloud status last seen.
-type InFlight = (Action, Instant, Option<String>);
+/// Where the apply's steps stand.
+struct Board {
+    /// Steps the apply will run: one per change, two for a destroy-then-create replacement.
+    total: usize,
+    done: usize,
+    failed: usize,
+    in_flight: BTreeMap<String, InFlight>,
+    /// How long each finished or failed step took, for the slowest ones.
+    finished: Vec<(String, Duration)>,
+}
+
+/// A change in progress: what it does, when it started, the cloud status last seen, and when
+/// (counted from its start) it is next reported as still going.
+struct InFlight {
+    action: Action,
+    start: Instant,
+    status: Option<String>,
+    next_report: Duration,
+}
 
 impl Progress {
-    fn print(&self, line: String) {
-        println!("{line}");
-    }
-
-    fn bold(&self, s: &str) -> String {
-        inferform_render::Style { color: self.color }.bold(s)
-    }
-
-    fn still(verb: Action) -> &'static str {
-        match verb {
-            Action::Create => "Still creating...",
-            Action::Update => "Still modifying...",
-            Action::Replace { .. } => "Still replacing...",
-            Action::Delete => "Still destroying...",
-            _ => "Still working...",
+    fn new(out: ProgressOut, changes: &[(ResourceInstanceAddr, Action)]) -> Progress {
+        let total = changes
+            .iter()
+            .map(|(_, a)| match a {
+                Action::NoOp => 0,
+                Action::Replace {
+                    create_first: false,
+                } => 2,
+                _ => 1,
+            })
+            .sum();
+        Progress {
+            out,
+            board: Mutex::new(Board {
+                total,
+                done: 0,
+                failed: 0,
+                in_flight: BTreeMap::new(),
+                finished: Vec::new(),
+            }),
         }
     }
 
-    fn emit(&self, kind: &str, message: String, hook: serde_json::Value) {
-        Ui {
-            color: false,
-            json: true,
-        }
-        .emit("info", &message, kind, serde_json::json!({"hook": hook}));
+    fn board(&self) -> std::sync::MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn hook(addr: &ResourceInstanceAddr, action: Action) -> serde_json::Value {
         serde_json::json!({"resource": resource_json(addr), "action": action_json(action)})
     }
 
+    /// Called every second: reports the changes due a "Still ..." line, redraws the area.
     fn tick(&self) {
-        let now = Instant::now();
-        let flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        for (addr, (action, start, status)) in flight.iter() {
-            let secs = now.duration_since(*start).as_secs();
-            if self.json {
-                if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
-                    let mut hook = Self::hook(&a, *action);
-                    hook["elapsed_seconds"] = secs.into();
-                    self.emit(
-                        "apply_progress",
-                        format!("{addr}: {} [{secs}s elapsed]", Self::still(*action)),
-                        hook,
-                    );
-                }
+        let mut board = self.board();
+        for (addr, flight) in board.in_flight.iter_mut() {
+            let running = flight.start.elapsed();
+            if running < flight.next_report {
                 continue;
             }
-            let status = status
-                .as_ref()
-                .map(|s| format!(", status {s}"))
-                .unwrap_or_default();
-            self.print(format!(
-                "{}: {} [{secs}s elapsed{status}]",
-                self.bold(addr),
-                Self::still(*action)
+            while flight.next_report <= running {
+                flight.next_report += STILL_INTERVAL;
+            }
+            self.still(addr, flight, running.as_secs());
+        }
+        self.redraw(&board);
+    }
+
+    /// The "Still ..." line of one change (left to the status area on a live terminal).
+    fn still(&self, addr: &str, flight: &InFlight, secs: u64) {
+        if self.out.json() {
+            if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
+                let mut hook = Self::hook(&a, flight.action);
+                hook["elapsed_seconds"] = secs.into();
+                if let Some(status) = &flight.status {
+                    hook["status"] = status.as_str().into();
+                }
+                let message = still_line(
+                    addr,
+                    flight.action,
+                    secs,
+                    flight.status.as_deref(),
+                    Style { color: false },
+                );
+                self.out.emit(
+                    "info",
+                    &message,
+                    "apply_progress",
+                    serde_json::json!({"hook": hook}),
+                );
+            }
+        } else if !self.out.live() {
+            self.out.line(&still_line(
+                addr,
+                flight.action,
+                secs,
+                flight.status.as_deref(),
+                self.out.style(),
             ));
         }
     }
-}
 
-fn elapsed(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 60 {
-        format!("{}m{}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
+    fn redraw(&self, board: &Board) {
+        if !self.out.live() {
+            return;
+        }
+        let in_flight = board
+            .in_flight
+            .iter()
+            .map(|(addr, f)| progress::InFlight {
+                addr: addr.clone(),
+                action: f.action,
+                status: f.status.clone(),
+                elapsed: f.start.elapsed(),
+            })
+            .collect::<Vec<_>>();
+        let snapshot = ProgressSnapshot {
+            done: board.done,
+            failed: board.failed,
+            waiting: board
+                .total
+                .saturating_sub(board.done + board.failed + in_flight.len()),
+            in_flight,
+            finished: board.finished.clone(),
+        };
+        self.out
+            .area(status_area(&snapshot, self.out.width(), self.out.style()));
     }
 }
 
 impl ApplyObserver for Progress {
     fn started(&self, addr: &ResourceInstanceAddr, action: Action) {
         let a = addr.to_string();
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(a.clone(), (action, Instant::now(), None));
-        if self.json {
-            self.emit(
-                "apply_start",
-                format!("{a}: {}...", action.progressive()),
-                Self::hook(addr, action),
-            );
-            return;
-        }
-        self.print(format!("{}: {}...", self.bold(&a), action.progressive()));
+        let mut board = self.board();
+        board.in_flight.insert(
+            a.clone(),
+            InFlight {
+                action,
+                start: Instant::now(),
+                status: None,
+                next_report: STILL_INTERVAL,
+            },
+        );
+        let style = Style { color: false };
+        self.out.emit(
+            "info",
+            &started_line(&a, action, style),
+            "apply_start",
+            serde_json::json!({"hook": Self::hook(addr, action)}),
+        );
+        self.out.line(&started_line(&a, action, self.out.style()));
+        self.redraw(&board);
     }
 
+    /// A status is only remembered: it is shown with the next "Still ..." line, and at once in
+    /// the status area.
     fn status(&self, addr: &ResourceInstanceAddr, status: &str) {
-        let a = addr.to_string();
-        let mut flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = flight.get_mut(&a) {
-            if entry.2.as_deref() != Some(status) {
-                entry.2 = Some(status.to_string());
-                let secs = entry.1.elapsed().as_secs();
-                if self.json {
-                    let mut hook = Self::hook(addr, entry.0);
-                    hook["elapsed_seconds"] = secs.into();
-                    hook["status"] = status.into();
-                    self.emit(
-                        "apply_progress",
-                        format!(
-                            "{a}: {} [{secs}s elapsed, status {status}]",
-                            Self::still(entry.0)
-                        ),
-                        hook,
-                    );
-                    return;
-                }
-                self.print(format!(
-                    "{}: {} [{secs}s elapsed, status {status}]",
-                    self.bold(&a),
-                    Self::still(entry.0)
-                ));
-            }
+        let mut board = self.board();
+        if let Some(flight) = board.in_flight.get_mut(&addr.to_string()) {
+            flight.status = Some(status.to_string());
         }
+        self.redraw(&board);
     }
 
     fn finished(
@@ -156,38 +204,39 @@ impl ApplyObserver for Progress {
         took: Duration,
     ) {
         let a = addr.to_string();
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&a);
-        if self.json {
-            let mut hook = Self::hook(addr, action);
-            hook["elapsed_seconds"] = took.as_secs().into();
-            if let Some(id) = id {
-                hook["id_key"] = "id".into();
-                hook["id_value"] = id.into();
-            }
-            self.emit(
-                "apply_complete",
-                format!("{a}: {} after {}", action.completed(), elapsed(took)),
-                hook,
-            );
-            return;
+        let mut board = self.board();
+        board.in_flight.remove(&a);
+        board.done += 1;
+        board.finished.push((a.clone(), took));
+        let mut hook = Self::hook(addr, action);
+        hook["elapsed_seconds"] = took.as_secs().into();
+        if let Some(id) = id {
+            hook["id_key"] = "id".into();
+            hook["id_value"] = id.into();
         }
-        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
-        self.print(format!(
-            "{}: {} after {}{id}",
-            self.bold(&a),
-            action.completed(),
-            elapsed(took)
-        ));
+        self.out.emit(
+            "info",
+            &format!(
+                "{a}: {} after {}",
+                action.completed(),
+                progress::elapsed(took)
+            ),
+            "apply_complete",
+            serde_json::json!({"hook": hook}),
+        );
+        self.out
+            .line(&finished_line(&a, action, id, took, self.out.style()));
+        self.redraw(&board);
     }
 
     fn failed(&self, addr: &ResourceInstanceAddr, _action: Action, _error: &str) {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&addr.to_string());
+        let a = addr.to_string();
+        let mut board = self.board();
+        if let Some(flight) = board.in_flight.remove(&a) {
+            board.finished.push((a, flight.start.elapsed()));
+        }
+        board.failed += 1;
+        self.redraw(&board);
     }
 }
 
@@ -462,15 +511,17 @@ async fn execute(
         ui.line("");
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let progress = Arc::new(Progress {
-        color: ui.color,
-        json: ui.json,
-        in_flight: Mutex::new(BTreeMap::new()),
-    });
+    let p_changes: Vec<(ResourceInstanceAddr, Action)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.addr.clone(), c.action))
+        .collect();
+    let out = ui.progress();
+    let progress = Arc::new(Progress::new(out.clone(), &p_changes));
     let ticker = {
         let progress = progress.clone();
         tokio::spawn(async move {
-            let mut interval = tokio::time::interval(Duration::from_secs(10));
+            let mut interval = tokio::time::interval(Duration::from_secs(1));
             interval.tick().await;
             loop {
                 interval.tick().await;
@@ -480,18 +531,14 @@ async fn execute(
     };
     let interrupt = {
         let stop = stop.clone();
+        let out = out.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.store(true, Ordering::SeqCst);
-                eprintln!("\nInterrupt received.\nPlease wait for inferform to exit or data loss may occur.\nGracefully shutting down: changes in flight will finish and be recorded...");
+                out.error_line("\nInterrupt received.\nPlease wait for inferform to exit or data loss may occur.\nGracefully shutting down: changes in flight will finish and be recorded...");
             }
         })
     };
-    let p_changes: Vec<(ResourceInstanceAddr, Action)> = plan
-        .changes
-        .iter()
-        .map(|c| (c.addr.clone(), c.action))
-        .collect();
     let input = ApplyInput {
         config: Arc::new(p.ws.config.clone()),
         plan,
@@ -501,9 +548,10 @@ async fn execute(
         base_dir: Some(p.ws.dir.clone()),
     };
     let outcome = p.engine.apply(input).await;
-    p.lock.record(mode.command(), fingerprint, ui);
     ticker.abort();
     interrupt.abort();
+    out.close();
+    p.lock.record(mode.command(), fingerprint, ui);
     for (addr, message) in &outcome.failures {
         let d = inferform_types::Diagnostic::error(
             "inferform::apply::failed",
