@@ -28,9 +28,11 @@ fn quickstart_apply_then_no_op_plan_then_destroy() {
         line_of(&apply.stdout, "fabric_model.llama: Creation complete")
             < line_of(&apply.stdout, "fabric_service_instance.chat: Creating...")
     );
+    // Everything here is made within a second or two: no "Still creating..." line, which
+    // comes only after 10 s (tests/progress.rs shows one, with the status it last saw).
     assert!(
-        apply.stdout.contains("status CREATING"),
-        "the endpoint is seen CREATING before RUNNING: {apply:?}"
+        !apply.stdout.contains("Still creating"),
+        "nothing is reported as still going before 10 s: {apply:?}"
     );
     for output in [
         "workspace_id",
