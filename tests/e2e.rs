@@ -391,3 +391,138 @@ output "id" {
     );
     assert!(!state.stdout.contains("t0p-s3cret"), "{state:?}");
 }
+
+/// `show --json` writes every top-level key of Terraform's JSON plan, `configuration` with
+/// expressions as Terraform writes them (constants, references, `count`/`for_each`, module
+/// calls with their module, variables, outputs), `relevant_attributes` and `timestamp`; no
+/// secret, not even one written in the configuration.
+#[test]
+fn show_json_writes_terraforms_configuration_and_timestamp() {
+    let main = r#"
+provider "fabric" {
+  region     = "cn-southwest-2"
+  access_key = "AK-PUBLIC-ID"
+  secret_key = "sk-never-shown"
+}
+
+variable "env" {
+  type        = string
+  default     = "dev"
+  description = "Environment name."
+}
+
+variable "token" {
+  type      = string
+  sensitive = true
+  default   = "t0p-s3cret"
+}
+
+locals {
+  name = "llm-${var.env}"
+}
+
+resource "inferform_data" "a" {
+  input = local.name
+}
+
+resource "inferform_data" "b" {
+  count = 2
+  input = {
+    name  = inferform_data.a.output
+    idx   = count.index
+    token = var.token
+  }
+  triggers_replace = [var.env]
+}
+
+resource "inferform_data" "c" {
+  for_each   = { x = 1, y = 2 }
+  input      = each.key
+  depends_on = [inferform_data.a]
+}
+
+resource "inferform_data" "d" {
+  input = upper("constant")
+}
+
+module "m" {
+  source = "./mod"
+  name   = var.env
+}
+
+output "a" {
+  value = inferform_data.a.output
+}
+
+output "s" {
+  value     = var.token
+  sensitive = true
+}
+
+output "first" {
+  value = inferform_data.c["x"].output
+}
+"#;
+    let module = r#"
+variable "name" {
+  type = string
+}
+
+resource "inferform_data" "x" {
+  input = var.name
+}
+
+output "o" {
+  value = inferform_data.x.output
+}
+"#;
+    let work = Work::new(&[("main.hcl", main)]);
+    std::fs::create_dir(work.path().join("mod")).unwrap();
+    work.write("mod/main.hcl", module);
+    let plan = work.run(&["plan", "--out", "p.plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let show = work.run(&["show", "--json", "p.plan"]);
+    assert_eq!(show.code, 0, "{show:?}");
+    for secret in ["sk-never-shown", "t0p-s3cret"] {
+        assert!(!show.stdout.contains(secret), "{secret}: {}", show.stdout);
+    }
+    let mut doc: serde_json::Value = serde_json::from_str(show.stdout.trim()).unwrap();
+    let keys: Vec<String> = doc.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "format_version",
+            "terraform_version",
+            "inferform_version",
+            "variables",
+            "planned_values",
+            "resource_changes",
+            "output_changes",
+            "configuration",
+            "relevant_attributes",
+            "timestamp",
+            "applyable",
+            "complete",
+            "errored",
+        ]
+    );
+    let timestamp = doc["timestamp"].as_str().unwrap().to_string();
+    let rfc3339 =
+        time::OffsetDateTime::parse(&timestamp, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{timestamp}: {e}"));
+    assert!(timestamp.ends_with('Z'), "UTC: {timestamp}");
+    let age = time::OffsetDateTime::now_utc() - rfc3339;
+    assert!(
+        age.whole_minutes() < 10,
+        "when the plan was written: {timestamp}"
+    );
+    doc["timestamp"] = "TIMESTAMP".into();
+    let shown = serde_json::json!({
+        "variables": doc["variables"],
+        "configuration": doc["configuration"],
+        "relevant_attributes": doc["relevant_attributes"],
+        "timestamp": doc["timestamp"],
+        "resource": doc["planned_values"]["root_module"]["resources"][0],
+    });
+    insta::assert_json_snapshot!(shown);
+}

@@ -18,6 +18,7 @@ mod capacity;
 mod diagram;
 mod docs;
 mod json;
+mod json_config;
 mod markdown;
 pub mod progress;
 mod text;
@@ -29,8 +30,10 @@ pub use capacity::{
 pub use diagram::{diagram_section, plan_diagram, NoDiagram, MAX_EDGES, MAX_NODES};
 pub use docs::{docs_index, resource_doc, DocKind, DocPage, IndexEntry, GENERATED_NOTE};
 pub use json::{
-    canonical_json, plan_hash, plan_json, plan_json_priced, CAPACITY_KEY, FORMAT_VERSION,
+    canonical_json, plan_hash, plan_json, plan_json_full, plan_json_priced, PlanSource,
+    CAPACITY_KEY, FORMAT_VERSION,
 };
+pub use json_config::ConfigSchemas;
 pub use markdown::{
     plan_markdown, plan_markdown_priced, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT,
     MARKER_PREFIX,

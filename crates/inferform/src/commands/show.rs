@@ -103,9 +103,39 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
                 .collect()
         };
         if args.json {
+            // The variables the plan was made with (sensitive ones only as marks): Terraform's
+            // `variables`.
+            let mut plan = plan;
+            plan.vars = file
+                .variables
+                .iter()
+                .map(|(name, saved)| (name.clone(), inferform_engine::planfile::decode(saved)))
+                .collect();
+            let factories = workspace::factories();
+            let data_schemas = workspace::data_schemas(&factories);
+            let provider_schemas = factories
+                .iter()
+                .map(|(name, f)| (name.clone(), f.provider_schema()))
+                .collect();
+            let timestamp = plan_timestamp(path);
+            let source = inferform_render::PlanSource {
+                config: (!diags.has_errors()).then_some(&config),
+                schemas: inferform_render::ConfigSchemas {
+                    resources: &schemas,
+                    data_sources: &data_schemas,
+                    providers: &provider_schemas,
+                },
+                timestamp: &timestamp,
+            };
             ui.line(
-                &inferform_render::plan_json_priced(&plan, &schemas, &in_config, prices.as_ref())
-                    .to_string(),
+                &inferform_render::plan_json_full(
+                    &plan,
+                    &schemas,
+                    &in_config,
+                    prices.as_ref(),
+                    Some(source),
+                )
+                .to_string(),
             );
         } else if args.markdown {
             ui.out(&inferform_render::plan_markdown_priced(
@@ -149,6 +179,21 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
         ui.out(&inferform_render::render_outputs(&state.outputs));
     }
     0
+}
+
+/// When a saved plan was made, for the JSON plan's `timestamp`: the time `plan --out` wrote the
+/// file (RFC 3339, UTC, whole seconds, as Terraform writes it); now, when the file system
+/// does not say.
+fn plan_timestamp(path: &Path) -> String {
+    let written = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(time::OffsetDateTime::from)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let whole = written.replace_nanosecond(0).unwrap_or(written);
+    whole
+        .to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The state's values as `terraform show -json` shapes them; sensitive values are null and only
