@@ -526,3 +526,32 @@ output "o" {
     });
     insta::assert_json_snapshot!(shown);
 }
+
+/// `validate --json` writes each diagnostic exactly as the `diagnostic` lines of `--json`
+/// output do: one rendering, with the code, the place and the help.
+#[test]
+fn validate_json_and_json_lines_write_a_diagnostic_alike() {
+    let work = Work::new(&[(
+        "main.hcl",
+        "resource \"inferform_data\" \"a\" {\n  inptu = 1\n}\n",
+    )]);
+    let validate = work.run(&["validate", "--json"]);
+    assert_eq!(validate.code, 1, "{validate:?}");
+    let doc: serde_json::Value = serde_json::from_str(&validate.stdout).expect("JSON");
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["error_count"], 1, "{doc}");
+    let from_validate = &doc["diagnostics"][0];
+    assert_eq!(from_validate["range"]["filename"], "main.hcl", "{doc}");
+    assert_eq!(from_validate["range"]["start"]["line"], 2, "{doc}");
+    assert!(
+        !from_validate["detail"].as_str().unwrap_or("").is_empty(),
+        "the help is kept: {doc}"
+    );
+    let plan = work.run(&["plan", "--json"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    let line = json_lines(&plan.stdout)
+        .into_iter()
+        .find(|l| l["type"] == "diagnostic")
+        .expect("a diagnostic line");
+    assert_eq!(&line["diagnostic"], from_validate);
+}

@@ -22,6 +22,7 @@ mod json_config;
 mod markdown;
 pub mod progress;
 mod text;
+mod views;
 
 pub use capacity::{
     capacity_json, markdown_capacity, plan_capacity, render_capacity, Capacity, CapacityRow,
@@ -39,6 +40,7 @@ pub use markdown::{
     MARKER_PREFIX,
 };
 pub use text::{console_value, format_value, Style};
+pub use views::{diagnostic_json, outputs_json, validate_json, SensitiveOutputs};
 
 /// How to render: colours on or off.
 #[derive(Clone, Copy, Debug, Default)]

@@ -113,7 +113,7 @@ impl Ui {
                     if d.is_error() { "error" } else { "warn" },
                     &d.message,
                     "diagnostic",
-                    serde_json::json!({"diagnostic": diagnostic_json(d)}),
+                    serde_json::json!({"diagnostic": inferform_render::diagnostic_json(d)}),
                 );
             } else {
                 let _ = write!(
@@ -237,19 +237,4 @@ impl ProgressOut {
     pub fn width(&self) -> usize {
         console::Term::stdout().size().1 as usize
     }
-}
-
-/// A diagnostic as Terraform's JSON shapes it: severity, summary, detail, and the range.
-pub fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
-    let range = d.span.as_ref().map(|s| {
-        let (line, column) = s.line_col();
-        serde_json::json!({"filename": &*s.file, "start": {"line": line, "column": column, "byte": s.range.start}})
-    });
-    serde_json::json!({
-        "severity": if d.is_error() { "error" } else { "warning" },
-        "code": d.code,
-        "summary": d.message,
-        "detail": d.help.clone().unwrap_or_default(),
-        "range": range,
-    })
 }

@@ -639,20 +639,7 @@ fn p_action(changes: &[(ResourceInstanceAddr, Action)], addr: &ResourceInstanceA
 
 /// The outputs as one `outputs` line; sensitive values are left out.
 fn emit_outputs(outputs: &BTreeMap<String, inferform_state::OutputState>, ui: &Ui) {
-    let doc: serde_json::Map<String, serde_json::Value> = outputs
-        .iter()
-        .map(|(k, o)| {
-            let value = if o.sensitive {
-                serde_json::Value::Null
-            } else {
-                o.value.clone()
-            };
-            (
-                k.clone(),
-                serde_json::json!({"sensitive": o.sensitive, "type": inferform_types::value::output_type(&o.value, o.sensitive), "value": value}),
-            )
-        })
-        .collect();
+    let doc = inferform_render::outputs_json(outputs, inferform_render::SensitiveOutputs::Null);
     ui.emit(
         "info",
         &format!("Outputs: {}", outputs.len()),

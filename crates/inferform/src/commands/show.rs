@@ -232,21 +232,8 @@ fn state_json(
             Some(entry)
         })
         .collect();
-    let outputs: serde_json::Map<String, serde_json::Value> = state
-        .outputs
-        .iter()
-        .map(|(k, o)| {
-            let value = if o.sensitive {
-                serde_json::Value::Null
-            } else {
-                o.value.clone()
-            };
-            (
-                k.clone(),
-                serde_json::json!({"sensitive": o.sensitive, "type": inferform_types::value::output_type(&o.value, o.sensitive), "value": value}),
-            )
-        })
-        .collect();
+    let outputs =
+        inferform_render::outputs_json(&state.outputs, inferform_render::SensitiveOutputs::Null);
     serde_json::json!({
         "format_version": "1.0",
         "inferform_version": env!("CARGO_PKG_VERSION"),

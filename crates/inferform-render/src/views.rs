@@ -1,0 +1,113 @@
+//! The JSON renderings commands share, each written once: a diagnostic as Terraform's JSON
+//! shapes it (in `--json` lines and in `validate --json`), the `validate --json` document, and
+//! root outputs as `output --json`, `show --json` and the `outputs` line of `apply --json`
+//! write them.
+
+use std::collections::BTreeMap;
+
+use inferform_state::OutputState;
+use inferform_types::Diagnostic;
+use serde_json::{json, Map, Value as Json};
+
+/// A diagnostic as Terraform's JSON shapes it: severity, code, summary, detail, and the range
+/// (file, line, column, byte of its start) when it has a place.
+pub fn diagnostic_json(d: &Diagnostic) -> Json {
+    let range = d.span.as_ref().map(|s| {
+        let (line, column) = s.line_col();
+        json!({"filename": &*s.file, "start": {"line": line, "column": column, "byte": s.range.start}})
+    });
+    json!({
+        "severity": if d.is_error() { "error" } else { "warning" },
+        "code": d.code,
+        "summary": d.message,
+        "detail": d.help.clone().unwrap_or_default(),
+        "range": range,
+    })
+}
+
+/// `validate --json`: whether the configuration is valid, the counts, and every diagnostic.
+pub fn validate_json(diags: &[Diagnostic]) -> Json {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    json!({
+        "format_version": "1.0",
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": diags.len() - errors,
+        "diagnostics": diags.iter().map(diagnostic_json).collect::<Vec<_>>(),
+    })
+}
+
+/// Whether a sensitive output's value is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SensitiveOutputs {
+    /// As `output --json` does, like Terraform's: the user asked for the values.
+    Shown,
+    /// `null`, its `sensitive` flag saying it is there: everywhere else.
+    Null,
+}
+
+/// Root outputs by name: `{"sensitive", "type", "value"}` each.
+pub fn outputs_json(outputs: &BTreeMap<String, OutputState>, sensitive: SensitiveOutputs) -> Json {
+    let doc: Map<String, Json> = outputs
+        .iter()
+        .map(|(k, o)| {
+            let value = if o.sensitive && sensitive == SensitiveOutputs::Null {
+                Json::Null
+            } else {
+                o.value.clone()
+            };
+            let ty = inferform_types::value::output_type(&o.value, o.sensitive);
+            (
+                k.clone(),
+                json!({"sensitive": o.sensitive, "type": ty, "value": value}),
+            )
+        })
+        .collect();
+    Json::Object(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sensitive_output_is_null_unless_shown() {
+        let outputs = BTreeMap::from([
+            (
+                "id".to_string(),
+                OutputState {
+                    value: json!("ws-1"),
+                    sensitive: false,
+                },
+            ),
+            (
+                "key".to_string(),
+                OutputState {
+                    value: json!("s3cret"),
+                    sensitive: true,
+                },
+            ),
+        ]);
+        let hidden = outputs_json(&outputs, SensitiveOutputs::Null);
+        assert_eq!(hidden["key"]["value"], Json::Null);
+        assert_eq!(hidden["key"]["sensitive"], json!(true));
+        assert_eq!(hidden["id"]["value"], json!("ws-1"));
+        assert!(!hidden.to_string().contains("s3cret"));
+        let shown = outputs_json(&outputs, SensitiveOutputs::Shown);
+        assert_eq!(shown["key"]["value"], json!("s3cret"));
+    }
+
+    #[test]
+    fn validate_counts_errors_and_warnings() {
+        let diags = [
+            Diagnostic::error("inferform::x", "bad").with_help("fix it"),
+            Diagnostic::warning("inferform::y", "odd"),
+        ];
+        let doc = validate_json(&diags);
+        assert_eq!(doc["valid"], json!(false));
+        assert_eq!(doc["error_count"], json!(1));
+        assert_eq!(doc["warning_count"], json!(1));
+        assert_eq!(doc["diagnostics"][0]["detail"], json!("fix it"));
+        assert_eq!(doc["diagnostics"][1]["severity"], json!("warning"));
+    }
+}
