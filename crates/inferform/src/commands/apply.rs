@@ -380,31 +380,14 @@ async fn apply_saved(dir: &Path, file: &Path, flags: &PlanFlags, vars: &[CliVar]
 }
 
 async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &Ui) -> u8 {
-    if p.state.lineage != saved.lineage {
-        return stale(
-            ui,
-            "it was made for a different state (another lineage)".into(),
-        );
-    }
-    if p.state.serial != saved.serial {
-        return stale(
-            ui,
-            format!(
-                "the state changed since the plan was made (serial {} then, {} now)",
-                saved.serial, p.state.serial
-            ),
-        );
-    }
-    if p.config_hash() != saved.config_hash {
-        return stale(
-            ui,
-            "the configuration files changed since the plan was made".into(),
-        );
-    }
-    for (name, value) in &p.ws.vars {
-        if let Some(why) = saved.variable_differs(name, value) {
-            return stale(ui, why);
-        }
+    let before = saved.stale_before_planning(
+        &p.state.lineage,
+        p.state.serial,
+        &p.config_hash(),
+        &p.ws.vars,
+    );
+    if let Some(why) = before {
+        return stale(ui, why);
     }
     let opts = match options(p, flags, saved.options.destroy) {
         Ok(o) => o,
@@ -416,8 +399,8 @@ async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &U
     let Some(plan) = compute_plan(p, &opts, ui).await else {
         return 1;
     };
-    if fingerprint(&plan, &p.ws.schemas, &saved.salt) != saved.fingerprint {
-        return stale(ui, "a fresh plan from the same configuration would do something else: the objects changed in the cloud since the plan was made".into());
+    if let Some(why) = saved.stale_after_planning(&plan, &p.ws.schemas) {
+        return stale(ui, why);
     }
     let mode = if saved.options.destroy {
         Mode::Destroy
