@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use inferform_engine::{Action, ApplyInput, ApplyObserver};
+use inferform_engine::{Action, ApplyInput, ApplyObserver, ApplyOutcome};
 use inferform_types::ResourceInstanceAddr;
 
 use inferform_engine::planfile::{fingerprint, PlanFile};
@@ -447,60 +447,84 @@ async fn execute(
     let destroy = mode == Mode::Destroy;
     let state_only = !plan.record.is_empty() || !plan.resolved_intents.is_empty();
     if !plan.has_changes() && !state_only {
-        if ui.json {
-            let operation = if destroy { "destroy" } else { "apply" };
-            ui.emit(
-                "info",
-                "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.",
-                "change_summary",
-                serde_json::json!({"changes": {"add": 0, "change": 0, "import": 0, "remove": 0, "operation": operation}}),
-            );
-        }
-        if destroy {
-            ui.line("\nDestroy complete! Resources: 0 destroyed.");
-        } else {
-            ui.line("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            print_outputs(p, ui);
-        }
-        return 0;
+        return nothing_to_do(p, destroy, ui);
     }
-    if !auto_approve {
-        let question = if destroy {
-            "\nDo you really want to destroy all resources?\n  inferform will destroy all your managed infrastructure, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.\n\n  Enter a value: "
-        } else {
-            "\nDo you want to perform these actions?\n  inferform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-        };
-        match ui.ask(question) {
-            Some(answer) if answer == "yes" => ui.line(""),
-            Some(_) => {
-                ui.error_line(if destroy {
-                    "\nDestroy cancelled."
-                } else {
-                    "\nApply cancelled."
-                });
-                return 1;
-            }
-            None => {
-                ui.error_line(
-                    "\nError: no answer to the confirmation prompt (standard input is closed)",
-                );
-                ui.error_line(
-                    "  Run with --auto-approve to apply without asking, for example in CI.",
-                );
-                return 1;
-            }
-        }
-    } else {
+    if auto_approve {
         ui.line("");
+    } else if let Err(code) = confirm(destroy, ui) {
+        return code;
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let p_changes: Vec<(ResourceInstanceAddr, Action)> = plan
+    let changes: Vec<(ResourceInstanceAddr, Action)> = plan
         .changes
         .iter()
         .map(|c| (c.addr.clone(), c.action))
         .collect();
+    let outcome = apply_with_progress(p, plan, &changes, ui).await;
+    p.lock.record(mode.command(), fingerprint, ui);
+    report(&outcome, &changes, destroy, ui)
+}
+
+/// A plan with nothing to do: the summary (and outputs) at once.
+fn nothing_to_do(p: &Prepared, destroy: bool, ui: &Ui) -> u8 {
+    if ui.json {
+        let operation = if destroy { "destroy" } else { "apply" };
+        ui.emit(
+            "info",
+            "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.",
+            "change_summary",
+            serde_json::json!({"changes": {"add": 0, "change": 0, "import": 0, "remove": 0, "operation": operation}}),
+        );
+    }
+    if destroy {
+        ui.line("\nDestroy complete! Resources: 0 destroyed.");
+    } else {
+        ui.line("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        print_outputs(p, ui);
+    }
+    0
+}
+
+/// Asks for `yes`; anything else (or no answer) cancels with exit code 1.
+fn confirm(destroy: bool, ui: &Ui) -> Result<(), u8> {
+    let question = if destroy {
+        "\nDo you really want to destroy all resources?\n  inferform will destroy all your managed infrastructure, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.\n\n  Enter a value: "
+    } else {
+        "\nDo you want to perform these actions?\n  inferform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    };
+    match ui.ask(question) {
+        Some(answer) if answer == "yes" => {
+            ui.line("");
+            Ok(())
+        }
+        Some(_) => {
+            ui.error_line(if destroy {
+                "\nDestroy cancelled."
+            } else {
+                "\nApply cancelled."
+            });
+            Err(1)
+        }
+        None => {
+            ui.error_line(
+                "\nError: no answer to the confirmation prompt (standard input is closed)",
+            );
+            ui.error_line("  Run with --auto-approve to apply without asking, for example in CI.");
+            Err(1)
+        }
+    }
+}
+
+/// Applies the plan while [`Progress`] follows it (a tick every second) and Ctrl-C stops new
+/// work from starting; the status area is gone when it returns.
+async fn apply_with_progress(
+    p: &Prepared,
+    plan: Plan,
+    changes: &[(ResourceInstanceAddr, Action)],
+    ui: &Ui,
+) -> ApplyOutcome {
+    let stop = Arc::new(AtomicBool::new(false));
     let out = ui.progress();
-    let progress = Arc::new(Progress::new(out.clone(), &p_changes));
+    let progress = Arc::new(Progress::new(out.clone(), changes));
     let ticker = {
         let progress = progress.clone();
         tokio::spawn(async move {
@@ -526,7 +550,7 @@ async fn execute(
         config: Arc::new(p.ws.config.clone()),
         plan,
         store: p.lock.store.clone(),
-        observer: progress.clone(),
+        observer: progress,
         stop,
         base_dir: Some(p.ws.dir.clone()),
     };
@@ -534,7 +558,16 @@ async fn execute(
     ticker.abort();
     interrupt.abort();
     out.close();
-    p.lock.record(mode.command(), fingerprint, ui);
+    outcome
+}
+
+/// What went wrong, then the summary and outputs, as text or JSON lines; the exit code.
+fn report(
+    outcome: &ApplyOutcome,
+    changes: &[(ResourceInstanceAddr, Action)],
+    destroy: bool,
+    ui: &Ui,
+) -> u8 {
     for (addr, message) in &outcome.failures {
         let d = inferform_types::Diagnostic::error(
             "inferform::apply::failed",
@@ -551,30 +584,54 @@ async fn execute(
     }
     let ok = outcome.failures.is_empty() && !outcome.diagnostics.has_errors();
     if ui.json {
-        for (addr, message) in &outcome.failures {
-            if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
-                let action = p_action(&p_changes, &a);
-                ui.emit(
-                    "error",
-                    &format!("{addr}: {} errored: {message}", action.progressive()),
-                    "apply_errored",
-                    serde_json::json!({"hook": {"resource": resource_json(&a), "action": action_json(action)}}),
-                );
-            }
-        }
-        let operation = if destroy { "destroy" } else { "apply" };
-        let head = if ok { "complete" } else { "failed" };
-        ui.emit(
-            if ok { "info" } else { "error" },
-            &format!("Apply {head}! Resources: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed),
-            "change_summary",
-            serde_json::json!({"changes": {"add": outcome.added, "change": outcome.changed, "import": 0, "remove": outcome.destroyed, "operation": operation}}),
-        );
-        if !destroy {
-            emit_outputs(&outcome.outputs, ui);
-        }
-        return if ok { 0 } else { 1 };
+        report_json(outcome, changes, destroy, ok, ui);
+    } else {
+        report_text(outcome, destroy, ok, ui);
     }
+    if ok {
+        0
+    } else {
+        1
+    }
+}
+
+/// The `apply_errored` lines, the `change_summary` and the `outputs`.
+fn report_json(
+    outcome: &ApplyOutcome,
+    changes: &[(ResourceInstanceAddr, Action)],
+    destroy: bool,
+    ok: bool,
+    ui: &Ui,
+) {
+    for (addr, message) in &outcome.failures {
+        if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
+            let action = p_action(changes, &a);
+            ui.emit(
+                "error",
+                &format!("{addr}: {} errored: {message}", action.progressive()),
+                "apply_errored",
+                serde_json::json!({"hook": {"resource": resource_json(&a), "action": action_json(action)}}),
+            );
+        }
+    }
+    let operation = if destroy { "destroy" } else { "apply" };
+    let head = if ok { "complete" } else { "failed" };
+    ui.emit(
+        if ok { "info" } else { "error" },
+        &format!(
+            "Apply {head}! Resources: {} added, {} changed, {} destroyed.",
+            outcome.added, outcome.changed, outcome.destroyed
+        ),
+        "change_summary",
+        serde_json::json!({"changes": {"add": outcome.added, "change": outcome.changed, "import": 0, "remove": outcome.destroyed, "operation": operation}}),
+    );
+    if !destroy {
+        emit_outputs(&outcome.outputs, ui);
+    }
+}
+
+/// `Apply complete! Resources: ...` (or `Destroy ...`), and the outputs.
+fn report_text(outcome: &ApplyOutcome, destroy: bool, ok: bool, ui: &Ui) {
     let style = inferform_render::Style { color: ui.color };
     if destroy {
         let head = if ok {
@@ -587,28 +644,23 @@ async fn execute(
             style.bold(head),
             outcome.destroyed
         ));
-    } else {
-        let head = if ok {
-            "Apply complete!"
-        } else {
-            "Apply failed."
-        };
-        ui.line(&format!(
-            "\n{} Resources: {} added, {} changed, {} destroyed.",
-            style.bold(head),
-            outcome.added,
-            outcome.changed,
-            outcome.destroyed
-        ));
-        if !outcome.outputs.is_empty() {
-            ui.line("\nOutputs:\n");
-            ui.out(&inferform_render::render_outputs(&outcome.outputs));
-        }
+        return;
     }
-    if ok {
-        0
+    let head = if ok {
+        "Apply complete!"
     } else {
-        1
+        "Apply failed."
+    };
+    ui.line(&format!(
+        "\n{} Resources: {} added, {} changed, {} destroyed.",
+        style.bold(head),
+        outcome.added,
+        outcome.changed,
+        outcome.destroyed
+    ));
+    if !outcome.outputs.is_empty() {
+        ui.line("\nOutputs:\n");
+        ui.out(&inferform_render::render_outputs(&outcome.outputs));
     }
 }
 
