@@ -40,7 +40,7 @@ pub use markdown::{
     MARKER_PREFIX,
 };
 pub use text::{console_value, format_value, Style};
-pub use views::{diagnostic_json, outputs_json, validate_json, SensitiveOutputs};
+pub use views::{diagnostic_json, outputs_json, state_json, validate_json, SensitiveOutputs};
 
 /// How to render: colours on or off.
 #[derive(Clone, Copy, Debug, Default)]

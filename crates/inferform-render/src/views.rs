@@ -1,7 +1,7 @@
 //! The JSON renderings commands share, each written once: a diagnostic as Terraform's JSON
 //! shapes it (in `--json` lines and in `validate --json`), the `validate --json` document, and
 //! root outputs as `output --json`, `show --json` and the `outputs` line of `apply --json`
-//! write them.
+//! write them, and the state as `show --json` writes it.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +64,78 @@ pub fn outputs_json(outputs: &BTreeMap<String, OutputState>, sensitive: Sensitiv
         })
         .collect();
     Json::Object(doc)
+}
+
+/// The state's values as `terraform show -json` shapes them; sensitive values are null and only
+/// marked in `sensitive_values`.
+pub fn state_json(
+    state: &inferform_state::State,
+    schemas: &std::collections::BTreeMap<String, inferform_types::Schema>,
+) -> serde_json::Value {
+    let resources: Vec<serde_json::Value> = state
+        .resources
+        .values()
+        .filter_map(|r| {
+            let addr: inferform_types::ResourceInstanceAddr = r.addr.parse().ok()?;
+            let schema = schemas.get(&r.type_name);
+            let marked = match schema {
+                Some(s) => inferform_engine::diff::mark_sensitive(r.value(), s),
+                None => r.value(),
+            };
+            let mut entry = serde_json::json!({
+                "address": r.addr,
+                "mode": "managed",
+                "type": r.type_name,
+                "name": addr.resource.name,
+                "provider_name": r.provider,
+                "values": marked.to_json_redacted(),
+                "sensitive_values": state_sensitive_marks(&marked),
+            });
+            match &addr.key {
+                inferform_types::InstanceKey::None => {}
+                inferform_types::InstanceKey::Int(i) => entry["index"] = (*i).into(),
+                inferform_types::InstanceKey::Str(k) => entry["index"] = k.clone().into(),
+            }
+            if r.tainted {
+                entry["tainted"] = true.into();
+            }
+            Some(entry)
+        })
+        .collect();
+    let outputs = outputs_json(&state.outputs, SensitiveOutputs::Null);
+    serde_json::json!({
+        "format_version": "1.0",
+        "inferform_version": env!("CARGO_PKG_VERSION"),
+        "values": {"outputs": outputs, "root_module": {"resources": resources}},
+    })
+}
+
+/// `true` where a value is sensitive, in the value's shape; `{}` elsewhere (the form
+/// `show --json` of the state has always had).
+fn state_sensitive_marks(v: &inferform_types::Value) -> serde_json::Value {
+    use inferform_types::Value;
+    match v {
+        Value::Sensitive(_) => serde_json::Value::Bool(true),
+        Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .filter(|(_, v)| v.is_sensitive())
+                .map(|(k, v)| (k.clone(), state_sensitive_marks(v)))
+                .collect(),
+        ),
+        Value::List(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| {
+                    if i.is_sensitive() {
+                        state_sensitive_marks(i)
+                    } else {
+                        serde_json::json!({})
+                    }
+                })
+                .collect(),
+        ),
+        _ => serde_json::json!({}),
+    }
 }
 
 #[cfg(test)]
