@@ -315,3 +315,51 @@ fn on_a_terminal_a_status_area_follows_the_changes_in_flight() {
         "{screen}"
     );
 }
+
+#[test]
+fn on_a_terminal_refresh_shows_the_reads_in_flight() {
+    let Some(tmux) = Tmux::start() else { return };
+    let work = Work::quickstart();
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    // Every answer now takes 3 s: the five reads are in flight together for a while.
+    work.cloud_config(r#"{"timings": {"all_ms": 300}, "faults": {"latency_ms": 3000}}"#);
+    let (raw, done) = tmux.run(
+        &work,
+        &["refresh", "--local-cloud"],
+        &[("TERM", "xterm-256color")],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let area = loop {
+        let screen = tmux.screen();
+        if screen.contains("0 done · 5 in flight") {
+            break screen;
+        }
+        assert!(Instant::now() < deadline, "no status area: {screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        area.lines()
+            .any(|l| l.trim_start().starts_with("fabric_endpoint.chat") && l.contains("Reading")),
+        "{area}"
+    );
+    // The log of a refresh is written before the reads, and stays above the area.
+    let log_line = area
+        .lines()
+        .position(|l| l.starts_with("fabric_endpoint.chat: Refreshing state..."))
+        .unwrap_or_else(|| panic!("{area}"));
+    let area_line = area
+        .lines()
+        .position(|l| l.contains(" in flight · "))
+        .unwrap_or(0);
+    assert!(log_line < area_line, "{area}");
+
+    let (code, log) = tmux.finished(&raw, &done);
+    assert_eq!(code, "0", "{log}");
+    let screen = tmux.screen();
+    assert!(
+        !screen.contains("in flight"),
+        "the area is gone at the end: {screen}"
+    );
+    assert!(screen.contains("Apply complete!"), "{screen}");
+}

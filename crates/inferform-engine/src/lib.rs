@@ -23,7 +23,7 @@ pub mod scope;
 
 pub use apply::{ApplyInput, ApplyObserver, ApplyOutcome};
 pub use builtin::{BuiltinFactory, RemoteStateReader};
-pub use plan::{Drift, OutputChange, Plan, PlanOptions, ResourceChange};
+pub use plan::{Drift, OutputChange, Plan, PlanOptions, ReadObserver, ResourceChange};
 
 /// A key a provider may add to what [`Provider::read_data`] returns: a JSON list of attribute
 /// paths (each a list of object keys and list indexes, as strings) that are sensitive in this

@@ -42,6 +42,44 @@ pub struct PlanOptions {
     /// The current workspace: what `inferform.workspace` gives, in every module. The plan
     /// carries it to the apply, which evaluates again. Empty means `default`.
     pub workspace: String,
+    /// Told of each object refresh reads, for progress on a terminal; the plan does not
+    /// depend on it.
+    pub observer: Option<ReadObserver>,
+}
+
+/// What a refresh read reports to: the apply's observer, each read a change with
+/// [`Action::Read`] that starts, then finishes (with the object's id) or fails.
+#[derive(Clone)]
+pub struct ReadObserver(pub std::sync::Arc<dyn crate::ApplyObserver>);
+
+impl std::fmt::Debug for ReadObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadObserver")
+    }
+}
+
+impl ReadObserver {
+    /// Runs one refresh read of `addr`, telling the observer it started and how it ended.
+    async fn observe<T, E: std::fmt::Display>(
+        observer: Option<ReadObserver>,
+        addr: String,
+        read: impl std::future::Future<Output = T>,
+        outcome: impl Fn(&T) -> Result<Option<String>, &E>,
+    ) -> T {
+        let (Some(observer), Ok(parsed)) = (observer, addr.parse::<ResourceInstanceAddr>()) else {
+            return read.await;
+        };
+        observer.0.started(&parsed, Action::Read);
+        let start = std::time::Instant::now();
+        let result = read.await;
+        match outcome(&result) {
+            Ok(id) => observer
+                .0
+                .finished(&parsed, Action::Read, id.as_deref(), start.elapsed()),
+            Err(e) => observer.0.failed(&parsed, Action::Read, &e.to_string()),
+        }
+        result
+    }
 }
 
 impl Default for PlanOptions {
@@ -55,6 +93,7 @@ impl Default for PlanOptions {
             module_targets: Vec::new(),
             replace: Vec::new(),
             workspace: crate::scope::DEFAULT_WORKSPACE.to_string(),
+            observer: None,
         }
     }
 }
@@ -741,6 +780,7 @@ impl Engine {
         &self,
         config: &Config,
         state: &State,
+        observer: Option<ReadObserver>,
         diags: &mut Diagnostics,
     ) -> (
         BTreeMap<String, Option<serde_json::Value>>,
@@ -762,7 +802,9 @@ impl Engine {
             };
             let (addr, r) = (addr.clone(), r.clone());
             let settle_within = settle_timeout(config, &addr, "update");
-            set.spawn(Engine::with_slots(&slots, async move {
+            let observer = observer.clone();
+            let watched = addr.clone();
+            let read = async move {
                 let (silent, prior) = (OpContext::silent(), json_object(&r.attributes));
                 let res = provider.read(&silent, &r.type_name, &prior).await;
                 let was_steady = condition(&prior) != Condition::Changing;
@@ -782,7 +824,18 @@ impl Engine {
                     other => other,
                 };
                 (addr, r, res, false)
-            }));
+            };
+            set.spawn(Engine::with_slots(
+                &slots,
+                ReadObserver::observe(observer, watched, read, |(_, _, res, _)| match res {
+                    Ok(found) => Ok(found
+                        .as_ref()
+                        .and_then(|o| o.get("id"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)),
+                    Err(e) => Err(e),
+                }),
+            ));
         }
         let mut refreshed = BTreeMap::new();
         let mut drift = Vec::new();
@@ -1014,8 +1067,9 @@ impl Engine {
                     );
                 }
             }
-            let (refreshed, drift, settled) =
-                self.refresh(config, &refresh_state, &mut diags).await;
+            let (refreshed, drift, settled) = self
+                .refresh(config, &refresh_state, opts.observer.clone(), &mut diags)
+                .await;
             waited = settled;
             for (addr, found) in refreshed {
                 match found {

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use inferform_engine::planfile::{config_hash, PlanFile, SavedOptions};
-use inferform_engine::{Engine, Plan, PlanOptions};
+use inferform_engine::{Engine, Plan, PlanOptions, ReadObserver};
 use inferform_local_cloud::LocalCloud;
 use inferform_state::State;
 use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr};
 
+use super::progress::Progress;
 use crate::ui::Ui;
 use crate::workspace::{self, CliVar, LockedState, Workspace};
 use crate::{PlanArgs, PlanFlags};
@@ -159,6 +160,7 @@ pub fn options(p: &Prepared, flags: &PlanFlags, destroy: bool) -> Result<PlanOpt
         module_targets,
         replace: addresses("replace", &flags.replace)?,
         workspace: p.lock.workspace.clone(),
+        observer: None,
     })
 }
 
@@ -177,10 +179,7 @@ pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<P
             ui.line("");
         }
     }
-    let (plan, diags) = p
-        .engine
-        .plan(&p.ws.config, &p.ws.vars, &p.state, opts)
-        .await;
+    let (plan, diags) = plan_with_progress(p, opts, ui).await;
     if ui.diagnostics(first_causes(diags).iter()) {
         return None;
     }
@@ -190,6 +189,30 @@ pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<P
         ));
     }
     Some(plan)
+}
+
+/// Plans; on a live terminal, with the reads of a refresh in the status area while they run.
+async fn plan_with_progress(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> (Plan, Diagnostics) {
+    if !opts.refresh || !ui.live || p.state.resources.is_empty() {
+        return p
+            .engine
+            .plan(&p.ws.config, &p.ws.vars, &p.state, opts)
+            .await;
+    }
+    let out = ui.progress();
+    let progress = Arc::new(Progress::of_reads(out.clone(), p.state.resources.len()));
+    let opts = PlanOptions {
+        observer: Some(ReadObserver(progress.clone())),
+        ..opts.clone()
+    };
+    let ticker = progress.tick_every_second();
+    let planned = p
+        .engine
+        .plan(&p.ws.config, &p.ws.vars, &p.state, &opts)
+        .await;
+    ticker.abort();
+    out.close();
+    planned
 }
 
 /// The diagnostics worth showing: when a module input failed its type or its validation, or a
