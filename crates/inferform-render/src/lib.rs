@@ -22,6 +22,7 @@ mod json_config;
 mod markdown;
 pub mod progress;
 mod text;
+pub mod ui_json;
 mod views;
 
 pub use capacity::{

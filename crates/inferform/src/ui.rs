@@ -84,6 +84,16 @@ impl Ui {
         emit_json_line(level, message, kind, fields);
     }
 
+    /// One event of the machine-readable UI, as built in `inferform_render::ui_json`.
+    pub fn event(&self, event: &inferform_render::ui_json::UiEvent) {
+        self.emit(
+            event.level,
+            &event.message,
+            event.kind,
+            event.fields.clone(),
+        );
+    }
+
     /// Where the progress of changes being applied goes, until [`ProgressOut::close`].
     pub fn progress(&self) -> ProgressOut {
         let area = self.live.then(|| {

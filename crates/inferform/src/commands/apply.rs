@@ -11,9 +11,9 @@ use inferform_types::ResourceInstanceAddr;
 use inferform_engine::planfile::{fingerprint, PlanFile};
 use inferform_engine::Plan;
 
-use super::plan::{
-    action_json, compute_plan, make_plan, options, prepare, resource_json, Prepared,
-};
+use super::plan::{compute_plan, make_plan, options, prepare, Prepared};
+use inferform_render::ui_json::{change_summary, hook_json};
+
 use super::progress::Progress;
 use crate::ui::Ui;
 use crate::workspace::CliVar;
@@ -251,7 +251,7 @@ fn nothing_to_do(p: &Prepared, destroy: bool, ui: &Ui) -> u8 {
             "info",
             "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.",
             "change_summary",
-            serde_json::json!({"changes": {"add": 0, "change": 0, "import": 0, "remove": 0, "operation": operation}}),
+            change_summary(0, 0, 0, 0, operation),
         );
     }
     if destroy {
@@ -379,7 +379,7 @@ fn report_json(
                 "error",
                 &format!("{addr}: {} errored: {message}", action.progressive()),
                 "apply_errored",
-                serde_json::json!({"hook": {"resource": resource_json(&a), "action": action_json(action)}}),
+                serde_json::json!({ "hook": hook_json(&a, action) }),
             );
         }
     }
@@ -392,7 +392,13 @@ fn report_json(
             outcome.added, outcome.changed, outcome.destroyed
         ),
         "change_summary",
-        serde_json::json!({"changes": {"add": outcome.added, "change": outcome.changed, "import": 0, "remove": outcome.destroyed, "operation": operation}}),
+        change_summary(
+            outcome.added,
+            outcome.changed,
+            0,
+            outcome.destroyed,
+            operation,
+        ),
     );
     if !destroy {
         emit_outputs(&outcome.outputs, ui);

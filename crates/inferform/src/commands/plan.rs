@@ -237,85 +237,12 @@ pub fn first_causes(diags: Diagnostics) -> Diagnostics {
     )
 }
 
-/// A resource instance as the JSON UI names it.
-pub fn resource_json(addr: &ResourceInstanceAddr) -> serde_json::Value {
-    let key = match &addr.key {
-        inferform_types::InstanceKey::None => serde_json::Value::Null,
-        inferform_types::InstanceKey::Int(i) => (*i).into(),
-        inferform_types::InstanceKey::Str(s) => s.clone().into(),
-    };
-    serde_json::json!({
-        "addr": addr.to_string(),
-        "module": "",
-        "resource": addr.to_string(),
-        "implied_provider": addr.resource.provider_name(),
-        "resource_type": addr.resource.type_name,
-        "resource_name": addr.resource.name,
-        "resource_key": key,
-    })
-}
-
-/// An action's name in the JSON UI.
-pub fn action_json(a: inferform_engine::Action) -> &'static str {
-    use inferform_engine::Action;
-    match a {
-        Action::NoOp => "noop",
-        Action::Create => "create",
-        Action::Read => "read",
-        Action::Update => "update",
-        Action::Replace { .. } => "replace",
-        Action::Delete => "delete",
-        Action::Forget => "forget",
-    }
-}
-
-/// The plan as JSON lines: each drift and planned change, then the summary.
-fn emit_plan(plan: &Plan, ui: &Ui) {
-    for d in &plan.drift {
-        if let Ok(addr) = d.addr.parse::<ResourceInstanceAddr>() {
-            let action = if d.after.is_some() {
-                "update"
-            } else {
-                "delete"
-            };
-            ui.emit(
-                "info",
-                &format!("{}: Drift detected ({action})", d.addr),
-                "resource_drift",
-                serde_json::json!({"change": {"resource": resource_json(&addr), "action": action}}),
-            );
-        }
-    }
-    for c in plan
-        .changes
-        .iter()
-        .filter(|c| c.action != inferform_engine::Action::NoOp)
-    {
-        let action = action_json(c.action);
-        let mut change = serde_json::json!({"resource": resource_json(&c.addr), "action": action});
-        if !c.replace_paths.is_empty() {
-            change["reason"] = "cannot_update".into();
-        }
-        ui.emit(
-            "info",
-            &format!("{}: Plan to {action}", c.addr),
-            "planned_change",
-            serde_json::json!({"change": change}),
-        );
-    }
-    let (add, change, remove) = plan.counts();
-    ui.emit(
-        "info",
-        &format!("Plan: {add} to add, {change} to change, {remove} to destroy."),
-        "change_summary",
-        serde_json::json!({"changes": {"add": add, "change": change, "import": plan.imports.len(), "remove": remove, "operation": "plan"}}),
-    );
-}
-
 /// Prints a plan.
 pub fn print_plan(p: &Prepared, plan: &Plan, ui: &Ui) {
     if ui.json {
-        emit_plan(plan, ui);
+        for event in inferform_render::ui_json::plan_events(plan) {
+            ui.event(&event);
+        }
         return;
     }
     let in_config: BTreeSet<String> =

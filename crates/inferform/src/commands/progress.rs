@@ -12,7 +12,6 @@ use inferform_render::progress::{
 use inferform_render::Style;
 use inferform_types::ResourceInstanceAddr;
 
-use super::plan::{action_json, resource_json};
 use crate::ui::ProgressOut;
 
 /// Follows an apply: prints each change's start and end as Terraform does, "Still ..." for a
@@ -99,7 +98,7 @@ impl Progress {
     }
 
     fn hook(addr: &ResourceInstanceAddr, action: Action) -> serde_json::Value {
-        serde_json::json!({"resource": resource_json(addr), "action": action_json(action)})
+        inferform_render::ui_json::hook_json(addr, action)
     }
 
     /// Called every second: reports the changes due a "Still ..." line, redraws the area.
