@@ -21,6 +21,7 @@ mod json;
 mod json_config;
 mod markdown;
 pub mod progress;
+mod state_views;
 mod text;
 pub mod ui_json;
 mod views;
@@ -40,6 +41,7 @@ pub use markdown::{
     plan_markdown, plan_markdown_priced, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT,
     MARKER_PREFIX,
 };
+pub use state_views::{history_json_lines, history_table, resource_block, state_document};
 pub use text::{console_value, format_value, Style};
 pub use views::{diagnostic_json, outputs_json, state_json, validate_json, SensitiveOutputs};
 

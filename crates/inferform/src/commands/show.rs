@@ -6,7 +6,6 @@ use std::path::Path;
 use inferform_engine::planfile::PlanFile;
 use inferform_types::Diagnostic;
 
-use super::state::render_resource;
 use crate::ui::Ui;
 use crate::workspace;
 use crate::ShowArgs;
@@ -196,7 +195,10 @@ fn show_state(dir: &Path, args: &ShowArgs, schemas: &Schemas, ui: &Ui) -> u8 {
         return 0;
     }
     for r in state.resources.values() {
-        ui.out(&render_resource(r, schemas.get(&r.type_name)));
+        ui.out(&inferform_render::resource_block(
+            r,
+            schemas.get(&r.type_name),
+        ));
         ui.line("");
     }
     if !state.outputs.is_empty() {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use inferform_state::{ResourceState, State};
-use inferform_types::{Diagnostic, ResourceInstanceAddr, Schema, Value};
+use inferform_types::{Diagnostic, ResourceInstanceAddr, Schema};
 
 use crate::ui::Ui;
 use crate::workspace::{self, LockedState};
@@ -12,47 +12,6 @@ use crate::{LockFlags, StateCommand};
 
 /// Resource type → schema.
 type Schemas = BTreeMap<String, Schema>;
-
-/// One instance as `state show` prints it: a resource block with every attribute; sensitive
-/// ones as `(sensitive value)`.
-pub fn render_resource(r: &ResourceState, schema: Option<&Schema>) -> String {
-    let addr: Option<ResourceInstanceAddr> = r.addr.parse().ok();
-    let name = addr
-        .as_ref()
-        .map(|a| a.resource.name.clone())
-        .unwrap_or_default();
-    let value = r.value();
-    let value = match schema {
-        Some(s) => inferform_engine::diff::mark_sensitive(value, s),
-        None => value,
-    };
-    let mut out = format!(
-        "# {}:{}\nresource \"{}\" \"{}\" {{\n",
-        r.addr,
-        if r.tainted { " (tainted)" } else { "" },
-        r.type_name,
-        name
-    );
-    if let Value::Object(map) = &value {
-        let width = map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, _)| k.len())
-            .max()
-            .unwrap_or(0);
-        for (k, v) in map {
-            if v.is_null() {
-                continue;
-            }
-            out.push_str(&format!(
-                "    {k:width$} = {}\n",
-                inferform_render::format_value(v, 4)
-            ));
-        }
-    }
-    out.push_str("}\n");
-    out
-}
 
 fn open(
     dir: &Path,
@@ -119,63 +78,6 @@ fn roll_back(l: &LockedState, now: &State, serial: u64, ui: &Ui) -> u8 {
         old.resources.len()
     ));
     0
-}
-
-/// `state history` as a table, or as one JSON object per line.
-fn render_history(entries: &[inferform_state::HistoryEntry], json: bool) -> String {
-    if json {
-        return entries
-            .iter()
-            .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
-            .collect();
-    }
-    if entries.is_empty() {
-        return "No changes have been recorded in this workspace's history.\n".into();
-    }
-    let rows: Vec<[String; 6]> = entries
-        .iter()
-        .map(|e| {
-            [
-                e.serial.to_string(),
-                e.at.clone(),
-                e.who.clone(),
-                e.command.clone(),
-                e.resources.to_string(),
-                e.fingerprint.clone().unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    let head = [
-        "SERIAL",
-        "WHEN",
-        "WHO",
-        "COMMAND",
-        "RESOURCES",
-        "PLAN FINGERPRINT",
-    ];
-    let mut width = head.map(str::len);
-    for row in &rows {
-        for (w, cell) in width.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let line = |cells: [&str; 6]| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:w$}  ", w = width[i]));
-            }
-        }
-        out.push('\n');
-        out
-    };
-    let mut out = line(head);
-    for row in &rows {
-        out.push_str(&line(row.each_ref().map(String::as_str)));
-    }
-    out
 }
 
 /// The format `state pull` writes, and the only one `state push` reads.
@@ -304,7 +206,10 @@ fn show(
     };
     match state.resources.get(addr) {
         Some(r) => {
-            ui.out(&render_resource(r, schemas.get(&r.type_name)));
+            ui.out(&inferform_render::resource_block(
+                r,
+                schemas.get(&r.type_name),
+            ));
             0
         }
         None => error(
@@ -427,26 +332,7 @@ fn pull(dir: &Path, serial: Option<u64>, lock: &LockFlags, schemas: &Schemas, ui
     let Ok(state) = at_serial(&l, state, serial, ui) else {
         return 1;
     };
-    let mut doc = state.clone();
-    doc.intents.clear();
-    for r in doc.resources.values_mut() {
-        // Values the configuration made sensitive go, and those sensitive by schema.
-        let marked = match schemas.get(&r.type_name) {
-            Some(s) => inferform_engine::diff::mark_sensitive(r.value(), s),
-            None => r.value(),
-        };
-        r.attributes = marked.to_json_redacted();
-    }
-    for o in doc.outputs.values_mut() {
-        if o.sensitive {
-            o.value = serde_json::Value::Null;
-        }
-    }
-    let mut json = serde_json::to_value(&doc).unwrap_or_default();
-    if let serde_json::Value::Object(m) = &mut json {
-        m.insert("version".into(), 1.into());
-        m.remove("intents");
-    }
+    let json = inferform_render::state_document(&state, schemas, DOCUMENT_VERSION);
     ui.line(&serde_json::to_string_pretty(&json).unwrap_or_default());
     0
 }
@@ -458,7 +344,11 @@ fn history(dir: &Path, json: bool, lock: &LockFlags, ui: &Ui) -> u8 {
     };
     match l.store.history() {
         Ok(entries) => {
-            ui.out(&render_history(&entries, json));
+            ui.out(&if json {
+                inferform_render::history_json_lines(&entries)
+            } else {
+                inferform_render::history_table(&entries)
+            });
             0
         }
         Err(e) => {
