@@ -138,6 +138,55 @@ fn state_sensitive_marks(v: &inferform_types::Value) -> serde_json::Value {
     }
 }
 
+/// The outputs after an apply or in `show`: `Outputs:` and one `name = value` line each,
+/// sensitive ones as `<sensitive>`, after a blank line; nothing when there are none.
+pub fn outputs_section(outputs: &BTreeMap<String, OutputState>) -> String {
+    if outputs.is_empty() {
+        return String::new();
+    }
+    format!("\nOutputs:\n\n{}", crate::render_outputs(outputs))
+}
+
+/// How an apply or destroy ended, as counts.
+#[derive(Clone, Copy, Debug)]
+pub struct ApplySummary {
+    pub destroy: bool,
+    /// Nothing failed.
+    pub ok: bool,
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+}
+
+/// `Apply complete! Resources: 1 added, 0 changed, 0 destroyed.` (or `Apply failed.`, or
+/// `Destroy complete! Resources: 2 destroyed.`), after a blank line.
+pub fn apply_summary(s: ApplySummary, style: crate::Style) -> String {
+    if s.destroy {
+        let head = if s.ok {
+            "Destroy complete!"
+        } else {
+            "Destroy failed."
+        };
+        return format!(
+            "\n{} Resources: {} destroyed.",
+            style.bold(head),
+            s.destroyed
+        );
+    }
+    let head = if s.ok {
+        "Apply complete!"
+    } else {
+        "Apply failed."
+    };
+    format!(
+        "\n{} Resources: {} added, {} changed, {} destroyed.",
+        style.bold(head),
+        s.added,
+        s.changed,
+        s.destroyed
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

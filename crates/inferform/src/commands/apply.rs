@@ -407,35 +407,19 @@ fn report_json(
 
 /// `Apply complete! Resources: ...` (or `Destroy ...`), and the outputs.
 fn report_text(outcome: &ApplyOutcome, destroy: bool, ok: bool, ui: &Ui) {
-    let style = inferform_render::Style { color: ui.color };
-    if destroy {
-        let head = if ok {
-            "Destroy complete!"
-        } else {
-            "Destroy failed."
-        };
-        ui.line(&format!(
-            "\n{} Resources: {} destroyed.",
-            style.bold(head),
-            outcome.destroyed
-        ));
-        return;
-    }
-    let head = if ok {
-        "Apply complete!"
-    } else {
-        "Apply failed."
+    let summary = inferform_render::ApplySummary {
+        destroy,
+        ok,
+        added: outcome.added,
+        changed: outcome.changed,
+        destroyed: outcome.destroyed,
     };
-    ui.line(&format!(
-        "\n{} Resources: {} added, {} changed, {} destroyed.",
-        style.bold(head),
-        outcome.added,
-        outcome.changed,
-        outcome.destroyed
+    ui.line(&inferform_render::apply_summary(
+        summary,
+        inferform_render::Style { color: ui.color },
     ));
-    if !outcome.outputs.is_empty() {
-        ui.line("\nOutputs:\n");
-        ui.out(&inferform_render::render_outputs(&outcome.outputs));
+    if !destroy {
+        ui.out(&inferform_render::outputs_section(&outcome.outputs));
     }
 }
 
@@ -463,8 +447,5 @@ fn print_outputs(p: &Prepared, ui: &Ui) {
         emit_outputs(&p.state.outputs, ui);
         return;
     }
-    if !p.state.outputs.is_empty() {
-        ui.line("\nOutputs:\n");
-        ui.out(&inferform_render::render_outputs(&p.state.outputs));
-    }
+    ui.out(&inferform_render::outputs_section(&p.state.outputs));
 }

@@ -201,10 +201,7 @@ fn show_state(dir: &Path, args: &ShowArgs, schemas: &Schemas, ui: &Ui) -> u8 {
         ));
         ui.line("");
     }
-    if !state.outputs.is_empty() {
-        ui.line("\nOutputs:\n");
-        ui.out(&inferform_render::render_outputs(&state.outputs));
-    }
+    ui.out(&inferform_render::outputs_section(&state.outputs));
     0
 }
 
