@@ -283,7 +283,9 @@ pub(crate) fn actions(action: Action) -> &'static [&'static str] {
 /// is `delete_because_no_resource_config` when the resource block is gone, and when the block
 /// is still there, `delete_because_count_index` / `delete_because_each_key` for a key that
 /// `count`/`for_each` no longer yields, or `delete_because_wrong_repetition` when the kind of
-/// key changed (the other instances of the resource show which kind it has now).
+/// key changed (the other instances of the resource show which kind it has now). A data
+/// source read left to apply is `read_because_config_unknown`: the engine defers a read only
+/// when its arguments are not known yet.
 pub(crate) fn action_reason(
     plan: &Plan,
     change: &ResourceChange,
@@ -303,6 +305,8 @@ pub(crate) fn action_reason(
         }
         Action::Replace { .. } => Some("replace_because_cannot_update"),
         Action::Forget => Some("delete_because_no_resource_config"),
+        // A data source is read at apply only when its arguments are not known yet.
+        Action::Read => Some("read_because_config_unknown"),
         Action::Delete if plan.destroy => None,
         Action::Delete if !in_config.contains(&change.addr.resource.config_addr().to_string()) => {
             Some("delete_because_no_resource_config")

@@ -759,3 +759,24 @@ fn the_whole_plan_has_terraforms_top_level_keys_in_order() {
     assert_eq!(bare["relevant_attributes"], json!([]));
     assert_valid("a plan without its configuration", &bare);
 }
+
+/// A data source read left to apply says why, as Terraform does.
+#[test]
+fn a_deferred_read_says_its_configuration_is_unknown() {
+    let mut plan = Plan::default();
+    let mut read = change(
+        addr("fabric_workspace", "found", InstanceKey::None),
+        Action::Read,
+        None,
+        Some(Value::object([("id", Value::Unknown)])),
+        &[],
+    );
+    read.addr.resource.mode = inferform_types::ResourceMode::Data;
+    plan.changes.push(read);
+    let doc = plan_json(&plan, &schemas(), &BTreeSet::new());
+    let c = &doc["resource_changes"][0];
+    assert_eq!(c["mode"], json!("data"));
+    assert_eq!(c["change"]["actions"], json!(["read"]));
+    assert_eq!(c["action_reason"], json!("read_because_config_unknown"));
+    assert_valid("a plan with a deferred read", &doc);
+}
