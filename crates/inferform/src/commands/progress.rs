@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use inferform_engine::{Action, ApplyObserver};
 use inferform_render::progress::{
-    self, finished_line, started_line, status_area, still_line, ProgressSnapshot, STILL_INTERVAL,
+    self, finished_line, started_line, status_area, still_line, ProgressSnapshot, SLOWEST,
+    STILL_INTERVAL,
 };
 use inferform_render::Style;
 use inferform_types::ResourceInstanceAddr;
@@ -32,8 +33,18 @@ struct Board {
     done: usize,
     failed: usize,
     in_flight: BTreeMap<String, InFlight>,
-    /// How long each finished or failed step took, for the slowest ones.
+    /// The slowest finished or failed steps so far, with how long they took (at most
+    /// [`SLOWEST`], longest first): all the status area names.
     finished: Vec<(String, Duration)>,
+}
+
+impl Board {
+    /// Keeps a finished step among the slowest when it is one of them.
+    fn keep_if_slow(&mut self, addr: String, took: Duration) {
+        self.finished.push((addr, took));
+        self.finished.sort_by_key(|f| std::cmp::Reverse(f.1));
+        self.finished.truncate(SLOWEST);
+    }
 }
 
 /// A change in progress: what it does, when it started, the cloud status last seen, and when
@@ -258,7 +269,7 @@ impl ApplyObserver for Progress {
         let mut board = self.board();
         board.in_flight.remove(&a);
         board.done += 1;
-        board.finished.push((a.clone(), took));
+        board.keep_if_slow(a.clone(), took);
         if self.log {
             self.log_finished(addr, action, id, took);
         }
@@ -269,7 +280,7 @@ impl ApplyObserver for Progress {
         let a = addr.to_string();
         let mut board = self.board();
         if let Some(flight) = board.in_flight.remove(&a) {
-            board.finished.push((a, flight.start.elapsed()));
+            board.keep_if_slow(a, flight.start.elapsed());
         }
         board.failed += 1;
         self.redraw(&board);
