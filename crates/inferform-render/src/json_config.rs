@@ -160,10 +160,11 @@ fn resource(r: &Resource, schemas: ConfigSchemas) -> Json {
         None => r.addr.provider_name().to_string(),
     };
     entry.insert("provider_config_key".into(), json!(provider));
-    entry.insert(
-        "expressions".into(),
-        Json::Object(expressions(&r.body, schema)),
-    );
+    // Left out when empty, as Terraform leaves it out.
+    let exprs = expressions(&r.body, schema);
+    if !exprs.is_empty() {
+        entry.insert("expressions".into(), Json::Object(exprs));
+    }
     entry.insert("schema_version".into(), json!(0));
     meta_expressions(&r.count, &r.for_each, &mut entry);
     let depends_on: Vec<String> = r
@@ -218,7 +219,9 @@ fn module_call(
             )
         })
         .collect();
-    entry.insert("expressions".into(), Json::Object(inputs));
+    if !inputs.is_empty() {
+        entry.insert("expressions".into(), Json::Object(inputs));
+    }
     meta_expressions(&call.count, &call.for_each, &mut entry);
     entry.insert("module".into(), module(config, path, schemas));
     let depends_on: Vec<String> = call

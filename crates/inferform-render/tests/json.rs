@@ -780,3 +780,46 @@ fn a_deferred_read_says_its_configuration_is_unknown() {
     assert_eq!(c["action_reason"], json!("read_because_config_unknown"));
     assert_valid("a plan with a deferred read", &doc);
 }
+
+/// As Terraform 1.11 writes them (checked with the AWS provider): a block nested as a list is
+/// a list of objects, a single one an object, and a module call without arguments or a
+/// resource without any has no `expressions`.
+#[test]
+fn nested_blocks_and_empty_expressions_as_terraform_writes_them() {
+    let text = r#"
+resource "fabric_endpoint" "e" {
+  name = "chat"
+  reserved_resource {
+    mu {
+      spec_code = "mu.llama3.8b"
+      max       = 1
+    }
+  }
+}
+
+resource "inferform_data" "empty" {}
+
+module "m" {
+  source = "./m"
+}
+"#;
+    let (config, _) = inferform_lang::load_sources(vec![("main.hcl".into(), text.into())]);
+    let doc = full_json(&Plan::default(), Some(&config));
+    let root = &doc["configuration"]["root_module"];
+    let e = &root["resources"][0];
+    assert_eq!(e["address"], json!("fabric_endpoint.e"));
+    let schema = schemas();
+    let nesting = &schema["fabric_endpoint"].blocks["reserved_resource"].nesting;
+    let reserved = &e["expressions"]["reserved_resource"];
+    match nesting {
+        inferform_types::Nesting::Single => assert!(reserved.is_object(), "{e}"),
+        inferform_types::Nesting::List => assert!(reserved.is_array(), "{e}"),
+    }
+    assert!(root["resources"][1].get("expressions").is_none(), "{root}");
+    assert!(
+        root["module_calls"]["m"].get("expressions").is_none(),
+        "{root}"
+    );
+    assert_eq!(root["module_calls"]["m"]["source"], json!("./m"));
+    assert_valid("a configuration with nested blocks", &doc);
+}
