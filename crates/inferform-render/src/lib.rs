@@ -44,8 +44,8 @@ pub use markdown::{
 pub use state_views::{history_json_lines, history_table, resource_block, state_document};
 pub use text::{console_value, format_value, Style};
 pub use views::{
-    apply_summary, diagnostic_json, outputs_json, outputs_section, state_json, validate_json,
-    ApplySummary, SensitiveOutputs,
+    apply_summary, diagnostic_json, file_diff, outputs_json, outputs_section, state_json,
+    validate_json, ApplySummary, SensitiveOutputs,
 };
 
 /// How to render: colours on or off.

@@ -187,6 +187,16 @@ pub fn apply_summary(s: ApplySummary, style: crate::Style) -> String {
     )
 }
 
+/// `fmt --diff`: a unified diff of a file's text before and after, with three lines of
+/// context and Terraform's `old/FILE` and `new/FILE` headers.
+pub fn file_diff(old: &str, new: &str, shown: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("old/{shown}"), &format!("new/{shown}"))
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
