@@ -520,14 +520,12 @@ fn a_process_killed_mid_apply_leaves_nothing_orphaned() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
-        // The endpoint's create has been sent and the cloud answered CREATING.
-        if line
-            .unwrap()
-            .contains("fabric_endpoint.chat: Still creating")
-        {
+        if line.unwrap().contains("fabric_endpoint.chat: Creating...") {
             break;
         }
     }
+    // The endpoint's create has been sent, and it stays CREATING for 1.5 s: kill it mid-way.
+    std::thread::sleep(std::time::Duration::from_millis(600));
     child.kill().unwrap(); // SIGKILL: no chance to record anything more
     child.wait().unwrap();
 
@@ -935,10 +933,12 @@ fn ctrl_c_lets_work_in_flight_finish_and_records_it() {
         let line = line.unwrap();
         seen.push_str(&line);
         seen.push('\n');
-        if line.contains("fabric_endpoint.chat: Still creating") {
+        if line.contains("fabric_endpoint.chat: Creating...") {
             break;
         }
     }
+    // The endpoint stays CREATING for 1.5 s: interrupt while it is in flight.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     // SIGINT, as Ctrl-C sends it.
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

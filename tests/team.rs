@@ -232,7 +232,9 @@ fn a_killed_apply_leaves_no_lock_and_the_next_run_converges() {
     let db = schema_or_skip!();
     let work = Work::quickstart();
     let (mut child, _) =
-        slow_apply_under_way(&work, &db, 3000, "fabric_endpoint.chat: Still creating");
+        slow_apply_under_way(&work, &db, 3000, "fabric_endpoint.chat: Creating...");
+    // The endpoint stays CREATING for 3 s: kill the run while its create is in flight.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     child.kill().unwrap(); // SIGKILL: no chance to release anything
     child.wait().unwrap();
 

@@ -24,7 +24,9 @@ pub mod scope;
 
 pub use apply::{ApplyFailure, ApplyInput, ApplyObserver, ApplyOutcome};
 pub use builtin::{BuiltinFactory, RemoteStateReader};
-pub use plan::{Drift, OutputChange, Plan, PlanOptions, Recorded, ReplaceReason, ResourceChange};
+pub use plan::{
+    Drift, OutputChange, Plan, PlanOptions, ReadObserver, Recorded, ReplaceReason, ResourceChange,
+};
 
 /// A key a provider may add to what [`Provider::read_data`] returns: a JSON list of attribute
 /// paths (each a list of object keys and list indexes, as strings) that are sensitive in this

@@ -544,6 +544,48 @@ impl PlanFile {
     }
 }
 
+/// Whether a saved plan is stale: the one rule `apply PLANFILE` follows, next to the format it
+/// reads. A plan is applied only exactly as reviewed.
+impl PlanFile {
+    /// Why the plan cannot be applied, judged before planning afresh: it was made for another
+    /// state (lineage), the state changed since (serial), the configuration files changed, or
+    /// a variable has another value now. `None` when none of these.
+    pub fn stale_before_planning(
+        &self,
+        lineage: &str,
+        serial: u64,
+        config_hash: &str,
+        vars: &BTreeMap<String, Value>,
+    ) -> Option<String> {
+        if lineage != self.lineage {
+            return Some("it was made for a different state (another lineage)".into());
+        }
+        if serial != self.serial {
+            return Some(format!(
+                "the state changed since the plan was made (serial {} then, {serial} now)",
+                self.serial
+            ));
+        }
+        if config_hash != self.config_hash {
+            return Some("the configuration files changed since the plan was made".into());
+        }
+        vars.iter()
+            .find_map(|(name, value)| self.variable_differs(name, value))
+    }
+
+    /// Why the plan cannot be applied, judged against a fresh plan from the same inputs: the
+    /// fresh plan would do something else. `None` when it does exactly what the file says.
+    pub fn stale_after_planning(
+        &self,
+        fresh: &Plan,
+        schemas: &BTreeMap<String, Schema>,
+    ) -> Option<String> {
+        (fingerprint(fresh, schemas, &self.salt) != self.fingerprint).then(|| {
+            "a fresh plan from the same configuration would do something else: the objects changed in the cloud since the plan was made".into()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,12 @@
 //!   there. (Terraform prints the value and only marks it.) Schemas are applied on top of the
 //!   marks the plan carries, so an attribute the schema calls sensitive is hidden even when a
 //!   value reached the plan unmarked.
-//! - Nothing that would make two renderings of one plan differ is written (no timestamp), so
-//!   the document can be hashed ([`plan_hash`]) to tell whether a plan changed.
+//! - A constant the configuration gives a sensitive attribute, output or module input, or a
+//!   sensitive variable's default, is left out of `configuration` (see `json_config`).
+//!
+//! [`plan_hash`] hashes the plan's own part of the document: not the `configuration`,
+//! `relevant_attributes` and `timestamp` that [`plan_json_full`] adds, so that the hash says
+//! whether the plan changed, not when it was made.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -25,6 +29,8 @@ use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
 
 use crate::capacity::{capacity_json, plan_capacity, Prices};
+use crate::json_config::{configuration, relevant_attributes, ConfigSchemas};
+use inferform_lang::Config;
 
 /// The `format_version` written: Terraform's JSON plan format that this document follows.
 pub const FORMAT_VERSION: &str = "1.2";
@@ -38,9 +44,11 @@ pub const FORMAT_VERSION: &str = "1.2";
 ///   without instance keys), as for [`render_plan`](crate::render_plan); it decides each
 ///   delete's `action_reason` (`delete_because_no_resource_config` when the block is gone).
 ///
-/// Top-level keys, in Terraform's order: `format_version`, `inferform_version`, `variables`
+/// Top-level keys, in Terraform's order: `format_version`, `terraform_version`,
+/// `inferform_version`, `variables`
 /// (when the plan has any), `planned_values`, `resource_drift` (when any), `resource_changes`,
-/// `output_changes` (when any), `prior_state` (when state had anything), `applyable`,
+/// `output_changes` (when any), `prior_state` (when state had anything), then with
+/// [`plan_json_full`] `configuration`, `relevant_attributes` and `timestamp`, then `applyable`,
 /// `complete` (false for a `--target` plan) and `errored` (always false: a plan with errors
 /// is never made). A moved instance has `previous_address`; an imported one
 /// `change.importing.id`.
@@ -64,7 +72,30 @@ pub fn plan_json_priced(
     in_config: &BTreeSet<String>,
     prices: Option<&Prices>,
 ) -> Json {
-    let mut doc = plan_document(plan, schemas, in_config);
+    plan_json_full(plan, schemas, in_config, prices, None)
+}
+
+/// What `show --json` knows of a plan besides the plan itself.
+#[derive(Clone, Copy)]
+pub struct PlanSource<'a> {
+    /// The configuration the plan was made from; `None` when it cannot be loaded, which
+    /// leaves `configuration` empty and `relevant_attributes` `[]`.
+    pub config: Option<&'a Config>,
+    pub schemas: ConfigSchemas<'a>,
+    /// When the plan was made, in RFC 3339 and UTC (`2026-12-01T20:47:59Z`).
+    pub timestamp: &'a str,
+}
+
+/// The whole JSON plan as `show --json` writes it: [`plan_json_priced`] and, given its
+/// `source`, Terraform's `configuration`, `relevant_attributes` and `timestamp`.
+pub fn plan_json_full(
+    plan: &Plan,
+    schemas: &BTreeMap<String, Schema>,
+    in_config: &BTreeSet<String>,
+    prices: Option<&Prices>,
+    source: Option<PlanSource>,
+) -> Json {
+    let mut doc = plan_document(plan, schemas, in_config, source);
     if let (Json::Object(map), Some(cap)) = (&mut doc, plan_capacity(plan)) {
         map.insert(CAPACITY_KEY.into(), capacity_json(&cap, prices));
     }
@@ -81,6 +112,7 @@ fn plan_document(
     plan: &Plan,
     schemas: &BTreeMap<String, Schema>,
     in_config: &BTreeSet<String>,
+    source: Option<PlanSource>,
 ) -> Json {
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!(FORMAT_VERSION));
@@ -156,6 +188,18 @@ fn plan_document(
     if let Some(prior) = prior_state(plan, schemas) {
         doc.insert("prior_state".into(), prior);
     }
+    if let Some(source) = source {
+        let (configuration, relevant) = match source.config {
+            Some(config) => (
+                configuration(config, source.schemas),
+                relevant_attributes(config),
+            ),
+            None => (json!({"provider_config": {}, "root_module": {}}), json!([])),
+        };
+        doc.insert("configuration".into(), configuration);
+        doc.insert("relevant_attributes".into(), relevant);
+        doc.insert("timestamp".into(), json!(source.timestamp));
+    }
     doc.insert("applyable".into(), json!(plan.has_changes()));
     doc.insert("complete".into(), json!(!plan.targeted));
     doc.insert("errored".into(), json!(false));
@@ -171,7 +215,7 @@ pub fn plan_hash(
     schemas: &BTreeMap<String, Schema>,
     in_config: &BTreeSet<String>,
 ) -> String {
-    let doc = plan_document(plan, schemas, in_config);
+    let doc = plan_document(plan, schemas, in_config, None);
     hex::encode(Sha256::digest(canonical_json(&doc).as_bytes()))
 }
 
@@ -238,7 +282,9 @@ pub(crate) fn actions(action: Action) -> &'static [&'static str] {
 /// is `delete_because_no_resource_config` when the resource block is gone, and when the block
 /// is still there, `delete_because_count_index` / `delete_because_each_key` for a key that
 /// `count`/`for_each` no longer yields, or `delete_because_wrong_repetition` when the kind of
-/// key changed (the other instances of the resource show which kind it has now).
+/// key changed (the other instances of the resource show which kind it has now). A data
+/// source read left to apply is `read_because_config_unknown`: the engine defers a read only
+/// when its arguments are not known yet.
 pub(crate) fn action_reason(
     plan: &Plan,
     change: &ResourceChange,
@@ -254,6 +300,8 @@ pub(crate) fn action_reason(
         }
         Action::Replace { .. } => Some("replace_because_cannot_update"),
         Action::Forget => Some("delete_because_no_resource_config"),
+        // A data source is read at apply only when its arguments are not known yet.
+        Action::Read => Some("read_because_config_unknown"),
         Action::Delete if plan.destroy => None,
         Action::Delete if !in_config.contains(&change.addr.resource.config_addr().to_string()) => {
             Some("delete_because_no_resource_config")
@@ -370,7 +418,9 @@ fn unknown_marks(value: &Value) -> Json {
     match value {
         Value::Unknown => Json::Bool(true),
         Value::Sensitive(inner) => Json::Bool(!inner.is_wholly_known()),
-        Value::List(items) => Json::Array(items.iter().map(unknown_marks).collect()),
+        Value::List(items) | Value::Set(items) => {
+            Json::Array(items.iter().map(unknown_marks).collect())
+        }
         Value::Object(map) => Json::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), unknown_marks(v)))
@@ -386,7 +436,9 @@ fn unknown_marks(value: &Value) -> Json {
 fn sensitive_marks(value: &Value) -> Json {
     match value {
         Value::Sensitive(_) => Json::Bool(true),
-        Value::List(items) => Json::Array(items.iter().map(sensitive_marks).collect()),
+        Value::List(items) | Value::Set(items) => {
+            Json::Array(items.iter().map(sensitive_marks).collect())
+        }
         Value::Object(map) => Json::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), sensitive_marks(v)))
@@ -537,6 +589,8 @@ fn output_change(o: &OutputChange) -> Json {
 fn state_resource(addr: &Address, provider: &str, value: &Value) -> Json {
     let mut entry = Map::new();
     addr.write(provider, false, None, &mut entry);
+    // No resource type has changed its schema yet: every one is at version 0.
+    entry.insert("schema_version".into(), json!(0));
     entry.insert(
         "values".into(),
         known_json(value)
@@ -677,6 +731,7 @@ fn prior_state(plan: &Plan, schemas: &BTreeMap<String, Schema>) -> Option<Json> 
     }
     Some(json!({
         "format_version": "1.0",
+        "terraform_version": env!("CARGO_PKG_VERSION"),
         "values": values_doc(outputs, resources),
     }))
 }

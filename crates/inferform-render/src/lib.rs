@@ -18,8 +18,13 @@ mod capacity;
 mod diagram;
 mod docs;
 mod json;
+mod json_config;
 mod markdown;
+pub mod progress;
+mod state_views;
 mod text;
+pub mod ui_json;
+mod views;
 
 pub use capacity::{
     capacity_json, markdown_capacity, plan_capacity, render_capacity, Capacity, CapacityRow,
@@ -28,13 +33,20 @@ pub use capacity::{
 pub use diagram::{diagram_section, plan_diagram, NoDiagram, MAX_EDGES, MAX_NODES};
 pub use docs::{docs_index, resource_doc, DocKind, DocPage, IndexEntry, GENERATED_NOTE};
 pub use json::{
-    canonical_json, plan_hash, plan_json, plan_json_priced, CAPACITY_KEY, FORMAT_VERSION,
+    canonical_json, plan_hash, plan_json, plan_json_full, plan_json_priced, PlanSource,
+    CAPACITY_KEY, FORMAT_VERSION,
 };
+pub use json_config::ConfigSchemas;
 pub use markdown::{
     plan_markdown, plan_markdown_priced, plan_markdown_with_limit, GITHUB_COMMENT_LIMIT,
     MARKER_PREFIX,
 };
+pub use state_views::{history_json_lines, history_table, resource_block, state_document};
 pub use text::{console_value, format_value, Style};
+pub use views::{
+    apply_summary, diagnostic_json, file_diff, outputs_json, outputs_section, state_json,
+    validate_json, ApplySummary, SensitiveOutputs,
+};
 
 /// How to render: colours on or off.
 #[derive(Clone, Copy, Debug, Default)]

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 const SCHEMA: &str = include_str!("../../../schemas/plan.schema.json");
 const TERRAFORM_PLAN: &str = include_str!("fixtures/terraform-1.11.4-plan.json");
+const TERRAFORM_CONFIG: &str = include_str!("fixtures/terraform/after.tf");
 
 fn validator() -> jsonschema::Validator {
     let schema: Json = serde_json::from_str(SCHEMA).expect("the schema is JSON");
@@ -635,6 +636,7 @@ fn module_resources_nest_under_child_modules() {
             "name",
             "index",
             "provider_name",
+            "schema_version",
             "values",
             "sensitive_values"
         ]
@@ -684,4 +686,145 @@ fn module_resources_nest_under_child_modules() {
             ("module.gone[0].inferform_data.z", Some("module.gone[0]")),
         ]
     );
+}
+
+/// The configuration Terraform's fixture plan was made from, in inferform's words
+/// (`terraform_data` is `inferform_data`), loaded as inferform loads it.
+fn fixture_config() -> inferform_lang::Config {
+    let text = TERRAFORM_CONFIG.replace("terraform_data", "inferform_data");
+    let (config, diags) = inferform_lang::load_sources(vec![("after.hcl".into(), text)]);
+    assert!(!diags.has_errors(), "{diags:?}");
+    config
+}
+
+fn full_json(plan: &Plan, config: Option<&inferform_lang::Config>) -> Json {
+    let none = BTreeMap::new();
+    let source = inferform_render::PlanSource {
+        config,
+        schemas: inferform_render::ConfigSchemas {
+            resources: &schemas(),
+            data_sources: &none,
+            providers: &none,
+        },
+        timestamp: "2026-12-01T20:47:59Z",
+    };
+    inferform_render::plan_json_full(plan, &schemas(), &mixed_in_config(), None, Some(source))
+}
+
+/// `configuration` and `relevant_attributes` of the configuration Terraform planned are
+/// Terraform's own, but for the names and one deliberate difference: the default of a
+/// sensitive variable, which Terraform writes in clear, is left out.
+#[test]
+fn configuration_is_terraforms() {
+    let terraform: Json = serde_json::from_str(
+        &TERRAFORM_PLAN
+            .replace("terraform_data", "inferform_data")
+            .replace("terraform.io/builtin/terraform", "inferform")
+            .replace(
+                "\"provider_config_key\": \"terraform\"",
+                "\"provider_config_key\": \"inferform\"",
+            )
+            .replace("\"terraform\": {", "\"inferform\": {")
+            .replace("\"name\": \"terraform\"", "\"name\": \"inferform\""),
+    )
+    .unwrap();
+    let mut expected = terraform["configuration"].clone();
+    expected["root_module"]["variables"]["secret"]
+        .as_object_mut()
+        .unwrap()
+        .remove("default");
+    let doc = full_json(&mixed_plan(), Some(&fixture_config()));
+    assert_eq!(doc["configuration"], expected);
+    assert_eq!(doc["relevant_attributes"], terraform["relevant_attributes"]);
+    assert!(!pretty(&doc).contains("tf-secret-new"));
+    assert_valid("the plan with its configuration", &doc);
+}
+
+/// With its configuration and timestamp, the document has every top-level key Terraform's
+/// has (`checks` aside: this configuration has none), in Terraform's order.
+#[test]
+fn the_whole_plan_has_terraforms_top_level_keys_in_order() {
+    let terraform: Json = serde_json::from_str(TERRAFORM_PLAN).unwrap();
+    let doc = full_json(&mixed_plan(), Some(&fixture_config()));
+    let ours: Vec<&String> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| terraform.get(k.as_str()).is_some())
+        .collect();
+    let theirs: Vec<&String> = terraform.as_object().unwrap().keys().collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(doc["timestamp"], json!("2026-12-01T20:47:59Z"));
+    // Without a configuration that loads, the keys are still there, empty.
+    let bare = full_json(&mixed_plan(), None);
+    assert_eq!(
+        bare["configuration"],
+        json!({"provider_config": {}, "root_module": {}})
+    );
+    assert_eq!(bare["relevant_attributes"], json!([]));
+    assert_valid("a plan without its configuration", &bare);
+}
+
+/// A data source read left to apply says why, as Terraform does.
+#[test]
+fn a_deferred_read_says_its_configuration_is_unknown() {
+    let mut plan = Plan::default();
+    let mut read = change(
+        addr("fabric_workspace", "found", InstanceKey::None),
+        Action::Read,
+        None,
+        Some(Value::object([("id", Value::Unknown)])),
+        &[],
+    );
+    read.addr.resource.mode = inferform_types::ResourceMode::Data;
+    plan.changes.push(read);
+    let doc = plan_json(&plan, &schemas(), &BTreeSet::new());
+    let c = &doc["resource_changes"][0];
+    assert_eq!(c["mode"], json!("data"));
+    assert_eq!(c["change"]["actions"], json!(["read"]));
+    assert_eq!(c["action_reason"], json!("read_because_config_unknown"));
+    assert_valid("a plan with a deferred read", &doc);
+}
+
+/// As Terraform 1.11 writes them (checked with the AWS provider): a block nested as a list is
+/// a list of objects, a single one an object, and a module call without arguments or a
+/// resource without any has no `expressions`.
+#[test]
+fn nested_blocks_and_empty_expressions_as_terraform_writes_them() {
+    let text = r#"
+resource "fabric_endpoint" "e" {
+  name = "chat"
+  reserved_resource {
+    mu {
+      spec_code = "mu.llama3.8b"
+      max       = 1
+    }
+  }
+}
+
+resource "inferform_data" "empty" {}
+
+module "m" {
+  source = "./m"
+}
+"#;
+    let (config, _) = inferform_lang::load_sources(vec![("main.hcl".into(), text.into())]);
+    let doc = full_json(&Plan::default(), Some(&config));
+    let root = &doc["configuration"]["root_module"];
+    let e = &root["resources"][0];
+    assert_eq!(e["address"], json!("fabric_endpoint.e"));
+    let schema = schemas();
+    let nesting = &schema["fabric_endpoint"].blocks["reserved_resource"].nesting;
+    let reserved = &e["expressions"]["reserved_resource"];
+    match nesting {
+        inferform_types::Nesting::Single => assert!(reserved.is_object(), "{e}"),
+        inferform_types::Nesting::List => assert!(reserved.is_array(), "{e}"),
+    }
+    assert!(root["resources"][1].get("expressions").is_none(), "{root}");
+    assert!(
+        root["module_calls"]["m"].get("expressions").is_none(),
+        "{root}"
+    );
+    assert_eq!(root["module_calls"]["m"]["source"], json!("./m"));
+    assert_valid("a configuration with nested blocks", &doc);
 }

@@ -59,6 +59,44 @@ pub struct PlanOptions {
     /// The current workspace: what `inferform.workspace` gives, in every module. The plan
     /// carries it to the apply, which evaluates again. Empty means `default`.
     pub workspace: String,
+    /// Told of each object refresh reads, for progress on a terminal; the plan does not
+    /// depend on it.
+    pub observer: Option<ReadObserver>,
+}
+
+/// What a refresh read reports to: the apply's observer, each read a change with
+/// [`Action::Read`] that starts, then finishes (with the object's id) or fails.
+#[derive(Clone)]
+pub struct ReadObserver(pub std::sync::Arc<dyn crate::ApplyObserver>);
+
+impl std::fmt::Debug for ReadObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadObserver")
+    }
+}
+
+impl ReadObserver {
+    /// Runs one refresh read of `addr`, telling the observer it started and how it ended.
+    pub(super) async fn observe<T, E: std::fmt::Display>(
+        observer: Option<ReadObserver>,
+        addr: String,
+        read: impl std::future::Future<Output = T>,
+        outcome: impl Fn(&T) -> Result<Option<String>, &E>,
+    ) -> T {
+        let (Some(observer), Ok(parsed)) = (observer, addr.parse::<ResourceInstanceAddr>()) else {
+            return read.await;
+        };
+        observer.0.started(&parsed, Action::Read);
+        let start = std::time::Instant::now();
+        let result = read.await;
+        match outcome(&result) {
+            Ok(id) => observer
+                .0
+                .finished(&parsed, Action::Read, id.as_deref(), start.elapsed()),
+            Err(e) => observer.0.failed(&parsed, Action::Read, &e.to_string()),
+        }
+        result
+    }
 }
 
 impl Default for PlanOptions {
@@ -72,6 +110,7 @@ impl Default for PlanOptions {
             module_targets: Vec::new(),
             replace: Vec::new(),
             workspace: crate::scope::DEFAULT_WORKSPACE.to_string(),
+            observer: None,
         }
     }
 }

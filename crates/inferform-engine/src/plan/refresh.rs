@@ -42,7 +42,10 @@ impl Engine {
                 tracked.resources.insert(addr.to_string(), record);
             }
         }
-        let found = self.read_tracked(cx.config, &tracked, &mut cx.diags).await;
+        let observer = cx.opts.observer.clone();
+        let found = self
+            .read_tracked(cx.config, &tracked, observer, &mut cx.diags)
+            .await;
         cx.waited = found.waited.iter().filter_map(|a| a.parse().ok()).collect();
         for (addr, now) in found.objects {
             let Ok(a) = addr.parse::<ResourceInstanceAddr>() else {
@@ -108,6 +111,7 @@ impl Engine {
         &self,
         config: &inferform_lang::config::Config,
         state: &State,
+        observer: Option<super::ReadObserver>,
         diags: &mut Diagnostics,
     ) -> Refreshed {
         let mut set = tokio::task::JoinSet::new();
@@ -125,7 +129,9 @@ impl Engine {
             };
             let (addr, r) = (addr.clone(), r.clone());
             let settle_within = settle_timeout(config, &addr, "update");
-            set.spawn(Engine::with_slots(&slots, async move {
+            let observer = observer.clone();
+            let watched = addr.clone();
+            let read = async move {
                 let (silent, prior) = (OpContext::silent(), json_object(&r.attributes));
                 let res = provider.read(&silent, &r.type_name, &prior).await;
                 let was_steady = condition(&prior) != Condition::Changing;
@@ -145,7 +151,18 @@ impl Engine {
                     other => other,
                 };
                 (addr, r, res, false)
-            }));
+            };
+            set.spawn(Engine::with_slots(
+                &slots,
+                super::ReadObserver::observe(observer, watched, read, |(_, _, res, _)| match res {
+                    Ok(found) => Ok(found
+                        .as_ref()
+                        .and_then(|o| o.get("id"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)),
+                    Err(e) => Err(e),
+                }),
+            ));
         }
         let mut out = Refreshed {
             objects: BTreeMap::new(),

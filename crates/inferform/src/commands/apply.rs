@@ -3,193 +3,21 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use inferform_engine::{Action, ApplyInput, ApplyObserver};
+use inferform_engine::{Action, ApplyInput, ApplyOutcome};
 use inferform_types::ResourceInstanceAddr;
 
 use inferform_engine::planfile::{fingerprint, PlanFile};
 use inferform_engine::Plan;
 
-use super::plan::{
-    action_json, compute_plan, make_plan, options, prepare, resource_json, Prepared,
-};
+use super::plan::{compute_plan, make_plan, options, prepare, Prepared};
+use inferform_render::ui_json::{change_summary, hook_json};
+
+use super::progress::Progress;
 use crate::ui::Ui;
 use crate::workspace::CliVar;
 use crate::{ApplyArgs, DestroyArgs, PlanFlags, RefreshArgs};
-
-/// Prints progress lines as Terraform does, and "Still ..." every 10 seconds.
-struct Progress {
-    color: bool,
-    /// Report as JSON lines (`apply_start`, `apply_progress`, ...) instead of text.
-    json: bool,
-    in_flight: Mutex<BTreeMap<String, InFlight>>,
-}
-
-/// A change in progress: what it does, when it started, the cloud status last seen.
-type InFlight = (Action, Instant, Option<String>);
-
-impl Progress {
-    fn print(&self, line: String) {
-        println!("{line}");
-    }
-
-    fn bold(&self, s: &str) -> String {
-        inferform_render::Style { color: self.color }.bold(s)
-    }
-
-    fn still(verb: Action) -> &'static str {
-        match verb {
-            Action::Create => "Still creating...",
-            Action::Update => "Still modifying...",
-            Action::Replace { .. } => "Still replacing...",
-            Action::Delete => "Still destroying...",
-            _ => "Still working...",
-        }
-    }
-
-    fn emit(&self, kind: &str, message: String, hook: serde_json::Value) {
-        Ui {
-            color: false,
-            json: true,
-        }
-        .emit("info", &message, kind, serde_json::json!({"hook": hook}));
-    }
-
-    fn hook(addr: &ResourceInstanceAddr, action: Action) -> serde_json::Value {
-        serde_json::json!({"resource": resource_json(addr), "action": action_json(action)})
-    }
-
-    fn tick(&self) {
-        let now = Instant::now();
-        let flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        for (addr, (action, start, status)) in flight.iter() {
-            let secs = now.duration_since(*start).as_secs();
-            if self.json {
-                if let Ok(a) = addr.parse::<ResourceInstanceAddr>() {
-                    let mut hook = Self::hook(&a, *action);
-                    hook["elapsed_seconds"] = secs.into();
-                    self.emit(
-                        "apply_progress",
-                        format!("{addr}: {} [{secs}s elapsed]", Self::still(*action)),
-                        hook,
-                    );
-                }
-                continue;
-            }
-            let status = status
-                .as_ref()
-                .map(|s| format!(", status {s}"))
-                .unwrap_or_default();
-            self.print(format!(
-                "{}: {} [{secs}s elapsed{status}]",
-                self.bold(addr),
-                Self::still(*action)
-            ));
-        }
-    }
-}
-
-fn elapsed(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 60 {
-        format!("{}m{}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    }
-}
-
-impl ApplyObserver for Progress {
-    fn started(&self, addr: &ResourceInstanceAddr, action: Action) {
-        let a = addr.to_string();
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(a.clone(), (action, Instant::now(), None));
-        if self.json {
-            self.emit(
-                "apply_start",
-                format!("{a}: {}...", action.progressive()),
-                Self::hook(addr, action),
-            );
-            return;
-        }
-        self.print(format!("{}: {}...", self.bold(&a), action.progressive()));
-    }
-
-    fn status(&self, addr: &ResourceInstanceAddr, status: &str) {
-        let a = addr.to_string();
-        let mut flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = flight.get_mut(&a) {
-            if entry.2.as_deref() != Some(status) {
-                entry.2 = Some(status.to_string());
-                let secs = entry.1.elapsed().as_secs();
-                if self.json {
-                    let mut hook = Self::hook(addr, entry.0);
-                    hook["elapsed_seconds"] = secs.into();
-                    hook["status"] = status.into();
-                    self.emit(
-                        "apply_progress",
-                        format!(
-                            "{a}: {} [{secs}s elapsed, status {status}]",
-                            Self::still(entry.0)
-                        ),
-                        hook,
-                    );
-                    return;
-                }
-                self.print(format!(
-                    "{}: {} [{secs}s elapsed, status {status}]",
-                    self.bold(&a),
-                    Self::still(entry.0)
-                ));
-            }
-        }
-    }
-
-    fn finished(
-        &self,
-        addr: &ResourceInstanceAddr,
-        action: Action,
-        id: Option<&str>,
-        took: Duration,
-    ) {
-        let a = addr.to_string();
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&a);
-        if self.json {
-            let mut hook = Self::hook(addr, action);
-            hook["elapsed_seconds"] = took.as_secs().into();
-            if let Some(id) = id {
-                hook["id_key"] = "id".into();
-                hook["id_value"] = id.into();
-            }
-            self.emit(
-                "apply_complete",
-                format!("{a}: {} after {}", action.completed(), elapsed(took)),
-                hook,
-            );
-            return;
-        }
-        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
-        self.print(format!(
-            "{}: {} after {}{id}",
-            self.bold(&a),
-            action.completed(),
-            elapsed(took)
-        ));
-    }
-
-    fn failed(&self, addr: &ResourceInstanceAddr, _action: Action, _error: &str) {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&addr.to_string());
-    }
-}
 
 /// `inferform apply [PLANFILE]`.
 /// Machine-readable output cannot answer a prompt.
@@ -331,31 +159,14 @@ async fn apply_saved(dir: &Path, file: &Path, flags: &PlanFlags, vars: &[CliVar]
 }
 
 async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &Ui) -> u8 {
-    if p.state.lineage != saved.lineage {
-        return stale(
-            ui,
-            "it was made for a different state (another lineage)".into(),
-        );
-    }
-    if p.state.serial != saved.serial {
-        return stale(
-            ui,
-            format!(
-                "the state changed since the plan was made (serial {} then, {} now)",
-                saved.serial, p.state.serial
-            ),
-        );
-    }
-    if p.config_hash() != saved.config_hash {
-        return stale(
-            ui,
-            "the configuration files changed since the plan was made".into(),
-        );
-    }
-    for (name, value) in &p.ws.vars {
-        if let Some(why) = saved.variable_differs(name, value) {
-            return stale(ui, why);
-        }
+    let before = saved.stale_before_planning(
+        &p.state.lineage,
+        p.state.serial,
+        &p.config_hash(),
+        &p.ws.vars,
+    );
+    if let Some(why) = before {
+        return stale(ui, why);
     }
     let opts = match options(p, flags, saved.options.destroy) {
         Ok(o) => o,
@@ -367,8 +178,8 @@ async fn apply_checked(p: &Prepared, saved: &PlanFile, flags: &PlanFlags, ui: &U
     let Some(plan) = compute_plan(p, &opts, ui).await else {
         return 1;
     };
-    if fingerprint(&plan, &p.ws.schemas, &saved.salt) != saved.fingerprint {
-        return stale(ui, "a fresh plan from the same configuration would do something else: the objects changed in the cloud since the plan was made".into());
+    if let Some(why) = saved.stale_after_planning(&plan, &p.ws.schemas) {
+        return stale(ui, why);
     }
     let mode = if saved.options.destroy {
         Mode::Destroy
@@ -415,75 +226,92 @@ async fn execute(
     let destroy = mode == Mode::Destroy;
     let state_only = !plan.record.is_empty() || !plan.resolved_intents.is_empty();
     if !plan.has_changes() && !state_only {
-        if ui.json {
-            let operation = if destroy { "destroy" } else { "apply" };
-            ui.emit(
-                "info",
-                "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.",
-                "change_summary",
-                serde_json::json!({"changes": {"add": 0, "change": 0, "import": 0, "remove": 0, "operation": operation}}),
-            );
-        }
-        if destroy {
-            ui.line("\nDestroy complete! Resources: 0 destroyed.");
-        } else {
-            ui.line("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            print_outputs(p, ui);
-        }
-        return 0;
+        return nothing_to_do(p, destroy, ui);
     }
-    if !auto_approve {
-        let question = if destroy {
-            "\nDo you really want to destroy all resources?\n  inferform will destroy all your managed infrastructure, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.\n\n  Enter a value: "
-        } else {
-            "\nDo you want to perform these actions?\n  inferform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-        };
-        match ui.ask(question) {
-            Some(answer) if answer == "yes" => ui.line(""),
-            Some(_) => {
-                ui.error_line(if destroy {
-                    "\nDestroy cancelled."
-                } else {
-                    "\nApply cancelled."
-                });
-                return 1;
-            }
-            None => {
-                ui.error_line(
-                    "\nError: no answer to the confirmation prompt (standard input is closed)",
-                );
-                ui.error_line(
-                    "  Run with --auto-approve to apply without asking, for example in CI.",
-                );
-                return 1;
-            }
-        }
-    } else {
+    if auto_approve {
         ui.line("");
+    } else if let Err(code) = confirm(destroy, ui) {
+        return code;
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let progress = Arc::new(Progress {
-        color: ui.color,
-        json: ui.json,
-        in_flight: Mutex::new(BTreeMap::new()),
-    });
-    let ticker = {
-        let progress = progress.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(Duration::from_secs(10));
-            interval.tick().await;
-            loop {
-                interval.tick().await;
-                progress.tick();
-            }
-        })
+    let changes: Vec<(ResourceInstanceAddr, Action)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.addr.clone(), c.action))
+        .collect();
+    let outcome = apply_with_progress(p, plan, &changes, ui).await;
+    p.lock.record(mode.command(), fingerprint, ui);
+    report(&outcome, destroy, ui)
+}
+
+/// A plan with nothing to do: the summary (and outputs) at once.
+fn nothing_to_do(p: &Prepared, destroy: bool, ui: &Ui) -> u8 {
+    if ui.json {
+        let operation = if destroy { "destroy" } else { "apply" };
+        ui.emit(
+            "info",
+            "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.",
+            "change_summary",
+            change_summary(0, 0, 0, 0, operation),
+        );
+    }
+    if destroy {
+        ui.line("\nDestroy complete! Resources: 0 destroyed.");
+    } else {
+        ui.line("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        print_outputs(p, ui);
+    }
+    0
+}
+
+/// Asks for `yes`; anything else (or no answer) cancels with exit code 1.
+fn confirm(destroy: bool, ui: &Ui) -> Result<(), u8> {
+    let question = if destroy {
+        "\nDo you really want to destroy all resources?\n  inferform will destroy all your managed infrastructure, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.\n\n  Enter a value: "
+    } else {
+        "\nDo you want to perform these actions?\n  inferform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
     };
+    match ui.ask(question) {
+        Some(answer) if answer == "yes" => {
+            ui.line("");
+            Ok(())
+        }
+        Some(_) => {
+            ui.error_line(if destroy {
+                "\nDestroy cancelled."
+            } else {
+                "\nApply cancelled."
+            });
+            Err(1)
+        }
+        None => {
+            ui.error_line(
+                "\nError: no answer to the confirmation prompt (standard input is closed)",
+            );
+            ui.error_line("  Run with --auto-approve to apply without asking, for example in CI.");
+            Err(1)
+        }
+    }
+}
+
+/// Applies the plan while [`Progress`] follows it (a tick every second) and Ctrl-C stops new
+/// work from starting; the status area is gone when it returns.
+async fn apply_with_progress(
+    p: &Prepared,
+    plan: Plan,
+    changes: &[(ResourceInstanceAddr, Action)],
+    ui: &Ui,
+) -> ApplyOutcome {
+    let stop = Arc::new(AtomicBool::new(false));
+    let out = ui.progress();
+    let progress = Arc::new(Progress::of_changes(out.clone(), changes));
+    let ticker = progress.clone().tick_every_second();
     let interrupt = {
         let stop = stop.clone();
+        let out = out.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.store(true, Ordering::SeqCst);
-                eprintln!("\nInterrupt received.\nPlease wait for inferform to exit or data loss may occur.\nGracefully shutting down: changes in flight will finish and be recorded...");
+                out.error_line("\nInterrupt received.\nPlease wait for inferform to exit or data loss may occur.\nGracefully shutting down: changes in flight will finish and be recorded...");
             }
         })
     };
@@ -491,14 +319,19 @@ async fn execute(
         config: Arc::new(p.ws.config.clone()),
         plan,
         store: p.lock.store.clone(),
-        observer: progress.clone(),
+        observer: progress,
         stop,
         base_dir: Some(p.ws.dir.clone()),
     };
     let outcome = p.engine.apply(input).await;
-    p.lock.record(mode.command(), fingerprint, ui);
     ticker.abort();
     interrupt.abort();
+    out.close();
+    outcome
+}
+
+/// What went wrong, then the summary and outputs, as text or JSON lines; the exit code.
+fn report(outcome: &ApplyOutcome, destroy: bool, ui: &Ui) -> u8 {
     for failure in &outcome.failures {
         let d = inferform_types::Diagnostic::error(
             "inferform::apply::failed",
@@ -520,57 +353,9 @@ async fn execute(
     }
     let ok = outcome.failures.is_empty() && !outcome.diagnostics.has_errors();
     if ui.json {
-        for failure in &outcome.failures {
-            let (addr, action) = (&failure.addr, failure.action);
-            ui.emit(
-                "error",
-                &format!("{addr}: {} errored: {}", action.progressive(), failure.reason()),
-                "apply_errored",
-                serde_json::json!({"hook": {"resource": resource_json(addr), "action": action_json(action)}}),
-            );
-        }
-        let operation = if destroy { "destroy" } else { "apply" };
-        let head = if ok { "complete" } else { "failed" };
-        ui.emit(
-            if ok { "info" } else { "error" },
-            &format!("Apply {head}! Resources: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed),
-            "change_summary",
-            serde_json::json!({"changes": {"add": outcome.added, "change": outcome.changed, "import": 0, "remove": outcome.destroyed, "operation": operation}}),
-        );
-        if !destroy {
-            emit_outputs(&outcome.outputs, ui);
-        }
-        return if ok { 0 } else { 1 };
-    }
-    let style = inferform_render::Style { color: ui.color };
-    if destroy {
-        let head = if ok {
-            "Destroy complete!"
-        } else {
-            "Destroy failed."
-        };
-        ui.line(&format!(
-            "\n{} Resources: {} destroyed.",
-            style.bold(head),
-            outcome.destroyed
-        ));
+        report_json(outcome, destroy, ok, ui);
     } else {
-        let head = if ok {
-            "Apply complete!"
-        } else {
-            "Apply failed."
-        };
-        ui.line(&format!(
-            "\n{} Resources: {} added, {} changed, {} destroyed.",
-            style.bold(head),
-            outcome.added,
-            outcome.changed,
-            outcome.destroyed
-        ));
-        if !outcome.outputs.is_empty() {
-            ui.line("\nOutputs:\n");
-            ui.out(&inferform_render::render_outputs(&outcome.outputs));
-        }
+        report_text(outcome, destroy, ok, ui);
     }
     if ok {
         0
@@ -579,22 +364,65 @@ async fn execute(
     }
 }
 
+/// The `apply_errored` lines, the `change_summary` and the `outputs`.
+fn report_json(outcome: &ApplyOutcome, destroy: bool, ok: bool, ui: &Ui) {
+    for failure in &outcome.failures {
+        let (addr, action) = (&failure.addr, failure.action);
+        ui.emit(
+            "error",
+            &format!(
+                "{addr}: {} errored: {}",
+                action.progressive(),
+                failure.reason()
+            ),
+            "apply_errored",
+            serde_json::json!({ "hook": hook_json(addr, action) }),
+        );
+    }
+    let operation = if destroy { "destroy" } else { "apply" };
+    let head = if ok { "complete" } else { "failed" };
+    ui.emit(
+        if ok { "info" } else { "error" },
+        &format!(
+            "Apply {head}! Resources: {} added, {} changed, {} destroyed.",
+            outcome.added, outcome.changed, outcome.destroyed
+        ),
+        "change_summary",
+        change_summary(
+            outcome.added,
+            outcome.changed,
+            0,
+            outcome.destroyed,
+            operation,
+        ),
+    );
+    if !destroy {
+        emit_outputs(&outcome.outputs, ui);
+    }
+}
+
+/// `Apply complete! Resources: ...` (or `Destroy ...`), and the outputs.
+fn report_text(outcome: &ApplyOutcome, destroy: bool, ok: bool, ui: &Ui) {
+    let summary = inferform_render::ApplySummary {
+        destroy,
+        ok,
+        added: outcome.added,
+        changed: outcome.changed,
+        destroyed: outcome.destroyed,
+    };
+    ui.line(&inferform_render::apply_summary(
+        summary,
+        inferform_render::Style { color: ui.color },
+    ));
+    if !destroy {
+        ui.out(&inferform_render::outputs_section(&outcome.outputs));
+    }
+}
+
+/// The action a failed change had, for its `apply_errored` line.
 /// The outputs as one `outputs` line; sensitive values are left out.
 fn emit_outputs(outputs: &BTreeMap<String, inferform_state::OutputState>, ui: &Ui) {
-    let doc: serde_json::Map<String, serde_json::Value> = outputs
-        .iter()
-        .map(|(k, o)| {
-            let value = if o.sensitive {
-                serde_json::Value::Null
-            } else {
-                o.value.clone()
-            };
-            (
-                k.clone(),
-                serde_json::json!({"sensitive": o.sensitive, "type": inferform_types::value::output_type(&o.value, o.sensitive), "value": value}),
-            )
-        })
-        .collect();
+    let doc = inferform_render::outputs_json(outputs, inferform_render::SensitiveOutputs::Null);
     ui.emit(
         "info",
         &format!("Outputs: {}", outputs.len()),
@@ -608,8 +436,5 @@ fn print_outputs(p: &Prepared, ui: &Ui) {
         emit_outputs(&p.state.outputs, ui);
         return;
     }
-    if !p.state.outputs.is_empty() {
-        ui.line("\nOutputs:\n");
-        ui.out(&inferform_render::render_outputs(&p.state.outputs));
-    }
+    ui.out(&inferform_render::outputs_section(&p.state.outputs));
 }

@@ -1,7 +1,7 @@
 //! `inferform console`: evaluates expressions, one per line of input, against the
 //! configuration's variables and locals and the objects recorded in state.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use inferform_engine::console::{Console, ConsoleInput};
@@ -58,8 +58,7 @@ pub fn run(dir: &Path, args: &ConsoleArgs, vars: &[CliVar], ui: &Ui) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     let prompt = || {
         if interactive {
-            print!("> ");
-            let _ = std::io::stdout().flush();
+            ui.out("> ");
         }
     };
     prompt();

@@ -67,7 +67,11 @@ pub fn run(dir: &Path, args: &FmtArgs, ui: &Ui) -> u8 {
             }
         }
         if args.diff {
-            ui.out(&diff(&text, &formatted, &target.shown));
+            ui.out(&inferform_render::file_diff(
+                &text,
+                &formatted,
+                &target.shown,
+            ));
         }
     }
     if ui.diagnostics(diags.iter()) {
@@ -82,15 +86,6 @@ pub fn run(dir: &Path, args: &FmtArgs, ui: &Ui) -> u8 {
 fn io_error(message: String) -> Diagnostic {
     Diagnostic::error("inferform::fmt::io", message)
         .with_help("check that the file exists and that you may read and write it")
-}
-
-/// A unified diff with Terraform's `old/` and `new/` headers.
-fn diff(old: &str, new: &str, shown: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("old/{shown}"), &format!("new/{shown}"))
-        .to_string()
 }
 
 /// The files to format, in order: the PATHs given (files as they are, directories for their

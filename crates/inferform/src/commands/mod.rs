@@ -12,6 +12,7 @@ mod invoke;
 mod local_cloud;
 mod output;
 mod plan;
+mod progress;
 mod show;
 mod state;
 mod validate;

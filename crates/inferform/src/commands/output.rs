@@ -58,20 +58,11 @@ pub fn run(dir: &Path, args: &OutputArgs, ui: &Ui) -> u8 {
         }
         None => {
             if args.json {
-                let doc: serde_json::Map<String, serde_json::Value> = state
-                    .outputs
-                    .iter()
-                    .map(|(k, o)| {
-                        (
-                            k.clone(),
-                            serde_json::json!({
-                                "sensitive": o.sensitive,
-                                "type": inferform_types::value::output_type(&o.value, o.sensitive),
-                                "value": o.value,
-                            }),
-                        )
-                    })
-                    .collect();
+                // As Terraform's `output -json`: the user asked for the values.
+                let doc = inferform_render::outputs_json(
+                    &state.outputs,
+                    inferform_render::SensitiveOutputs::Shown,
+                );
                 ui.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else if state.outputs.is_empty() {
                 ui.error_line(

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use inferform_engine::planfile::{config_hash, PlanFile, SavedOptions};
-use inferform_engine::{Engine, Plan, PlanOptions};
+use inferform_engine::{Engine, Plan, PlanOptions, ReadObserver};
 use inferform_local_cloud::LocalCloud;
 use inferform_state::State;
 use inferform_types::{Diagnostic, Diagnostics, ResourceInstanceAddr};
 
+use super::progress::Progress;
 use crate::ui::Ui;
 use crate::workspace::{self, CliVar, LockedState, Workspace};
 use crate::{PlanArgs, PlanFlags};
@@ -159,6 +160,7 @@ pub fn options(p: &Prepared, flags: &PlanFlags, destroy: bool) -> Result<PlanOpt
         module_targets,
         replace: addresses("replace", &flags.replace)?,
         workspace: p.lock.workspace.clone(),
+        observer: None,
     })
 }
 
@@ -177,10 +179,7 @@ pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<P
             ui.line("");
         }
     }
-    let (plan, diags) = p
-        .engine
-        .plan(&p.ws.config, &p.ws.vars, &p.state, opts)
-        .await;
+    let (plan, diags) = plan_with_progress(p, opts, ui).await;
     if ui.diagnostics(first_causes(diags).iter()) {
         return None;
     }
@@ -190,6 +189,30 @@ pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<P
         ));
     }
     Some(plan)
+}
+
+/// Plans; on a live terminal, with the reads of a refresh in the status area while they run.
+async fn plan_with_progress(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> (Plan, Diagnostics) {
+    if !opts.refresh || !ui.live || p.state.resources.is_empty() {
+        return p
+            .engine
+            .plan(&p.ws.config, &p.ws.vars, &p.state, opts)
+            .await;
+    }
+    let out = ui.progress();
+    let progress = Arc::new(Progress::of_reads(out.clone(), p.state.resources.len()));
+    let opts = PlanOptions {
+        observer: Some(ReadObserver(progress.clone())),
+        ..opts.clone()
+    };
+    let ticker = progress.tick_every_second();
+    let planned = p
+        .engine
+        .plan(&p.ws.config, &p.ws.vars, &p.state, &opts)
+        .await;
+    ticker.abort();
+    out.close();
+    planned
 }
 
 /// The diagnostics worth showing: when a module input failed its type or its validation, or a
@@ -214,83 +237,12 @@ pub fn first_causes(diags: Diagnostics) -> Diagnostics {
     )
 }
 
-/// A resource instance as the JSON UI names it.
-pub fn resource_json(addr: &ResourceInstanceAddr) -> serde_json::Value {
-    let key = match &addr.key {
-        inferform_types::InstanceKey::None => serde_json::Value::Null,
-        inferform_types::InstanceKey::Int(i) => (*i).into(),
-        inferform_types::InstanceKey::Str(s) => s.clone().into(),
-    };
-    serde_json::json!({
-        "addr": addr.to_string(),
-        "module": "",
-        "resource": addr.to_string(),
-        "implied_provider": addr.resource.provider_name(),
-        "resource_type": addr.resource.type_name,
-        "resource_name": addr.resource.name,
-        "resource_key": key,
-    })
-}
-
-/// An action's name in the JSON UI.
-pub fn action_json(a: inferform_engine::Action) -> &'static str {
-    use inferform_engine::Action;
-    match a {
-        Action::NoOp => "noop",
-        Action::Create => "create",
-        Action::Read => "read",
-        Action::Update => "update",
-        Action::Replace { .. } => "replace",
-        Action::Delete => "delete",
-        Action::Forget => "forget",
-    }
-}
-
-/// The plan as JSON lines: each drift and planned change, then the summary.
-fn emit_plan(plan: &Plan, ui: &Ui) {
-    for d in &plan.drift {
-        let action = if d.after.is_some() {
-            "update"
-        } else {
-            "delete"
-        };
-        ui.emit(
-            "info",
-            &format!("{}: Drift detected ({action})", d.addr),
-            "resource_drift",
-            serde_json::json!({"change": {"resource": resource_json(&d.addr), "action": action}}),
-        );
-    }
-    for c in plan
-        .changes
-        .iter()
-        .filter(|c| c.action != inferform_engine::Action::NoOp)
-    {
-        let action = action_json(c.action);
-        let mut change = serde_json::json!({"resource": resource_json(&c.addr), "action": action});
-        if !c.replace_paths.is_empty() {
-            change["reason"] = "cannot_update".into();
-        }
-        ui.emit(
-            "info",
-            &format!("{}: Plan to {action}", c.addr),
-            "planned_change",
-            serde_json::json!({"change": change}),
-        );
-    }
-    let (add, change, remove) = plan.counts();
-    ui.emit(
-        "info",
-        &format!("Plan: {add} to add, {change} to change, {remove} to destroy."),
-        "change_summary",
-        serde_json::json!({"changes": {"add": add, "change": change, "import": plan.imports.len(), "remove": remove, "operation": "plan"}}),
-    );
-}
-
 /// Prints a plan.
 pub fn print_plan(p: &Prepared, plan: &Plan, ui: &Ui) {
     if ui.json {
-        emit_plan(plan, ui);
+        for event in inferform_render::ui_json::plan_events(plan) {
+            ui.event(&event);
+        }
         return;
     }
     let in_config: BTreeSet<String> =

@@ -6,10 +6,12 @@ use std::path::Path;
 use inferform_engine::planfile::PlanFile;
 use inferform_types::Diagnostic;
 
-use super::state::render_resource;
 use crate::ui::Ui;
 use crate::workspace;
 use crate::ShowArgs;
+
+/// Resource type → schema.
+type Schemas = std::collections::BTreeMap<String, inferform_types::Schema>;
 
 /// Reads a saved plan, and refuses one this inferform cannot read exactly or one that was
 /// changed after `plan --out` wrote it: what is shown and applied is what was reviewed. A plan
@@ -61,70 +63,122 @@ pub fn read_plan_file(
 
 pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
     let schemas = workspace::schemas(&workspace::factories());
-    if let Some(path) = &args.plan_file {
-        let prices = match crate::prices::load(args.prices.as_deref()) {
-            Ok(p) => p,
-            Err(d) => {
-                ui.diagnostics([&d]);
-                return 1;
-            }
-        };
-        let file = match read_plan_file(dir, path, &schemas) {
-            Ok(f) => f,
-            Err(d) => {
-                ui.diagnostics([&d]);
-                return 1;
-            }
-        };
-        let plan = match file.to_plan() {
-            Ok(p) => p,
-            Err(e) => {
-                ui.diagnostics([&Diagnostic::error(
-                    "inferform::plan::read",
-                    format!("{}: {e}", path.display()),
-                )]);
-                return 1;
-            }
-        };
-        // Which resource blocks the configuration has, so deletes say why; without a loadable
-        // configuration, those of the plan's own non-deleted changes.
-        let (config, diags) = inferform_lang::load_dir(dir, &workspace::display_dir(dir));
-        let in_config: BTreeSet<String> = if diags.has_errors() {
-            plan.changes
-                .iter()
-                .filter(|c| c.action != inferform_engine::Action::Delete)
-                .map(|c| c.addr.resource.to_string())
-                .collect()
-        } else {
-            config
-                .resources
-                .iter()
-                .map(|r| r.addr.to_string())
-                .collect()
-        };
-        if args.json {
-            ui.line(
-                &inferform_render::plan_json_priced(&plan, &schemas, &in_config, prices.as_ref())
-                    .to_string(),
-            );
-        } else if args.markdown {
-            ui.out(&inferform_render::plan_markdown_priced(
-                &plan,
-                &schemas,
-                &in_config,
-                prices.as_ref(),
-            ));
-        } else {
-            ui.out(&inferform_render::render_plan_priced(
-                &plan,
-                &schemas,
-                &in_config,
-                ui.render(),
-                prices.as_ref(),
-            ));
-        }
-        return 0;
+    match &args.plan_file {
+        Some(path) => show_plan(dir, path, args, &schemas, ui),
+        None => show_state(dir, args, &schemas, ui),
     }
+}
+
+/// `show PLANFILE`: the saved plan as `plan` prints it, as Terraform's JSON plan (`--json`),
+/// or as a pull-request report (`--markdown`).
+fn show_plan(dir: &Path, path: &Path, args: &ShowArgs, schemas: &Schemas, ui: &Ui) -> u8 {
+    let prices = match crate::prices::load(args.prices.as_deref()) {
+        Ok(p) => p,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
+    let file = match read_plan_file(dir, path, schemas) {
+        Ok(f) => f,
+        Err(d) => {
+            ui.diagnostics([&d]);
+            return 1;
+        }
+    };
+    let plan = match file.to_plan() {
+        Ok(p) => p,
+        Err(e) => {
+            ui.diagnostics([&Diagnostic::error(
+                "inferform::plan::read",
+                format!("{}: {e}", path.display()),
+            )]);
+            return 1;
+        }
+    };
+    // Which resource blocks the configuration has, so deletes say why; without a loadable
+    // configuration, those of the plan's own non-deleted changes.
+    let (config, diags) = inferform_lang::load_dir(dir, &workspace::display_dir(dir));
+    let config = (!diags.has_errors()).then_some(config);
+    let in_config: BTreeSet<String> = match &config {
+        None => plan
+            .changes
+            .iter()
+            .filter(|c| c.action != inferform_engine::Action::Delete)
+            .map(|c| c.addr.resource.to_string())
+            .collect(),
+        Some(config) => config
+            .resources
+            .iter()
+            .map(|r| r.addr.to_string())
+            .collect(),
+    };
+    if args.json {
+        let doc = plan_json(
+            plan,
+            &file,
+            path,
+            config.as_ref(),
+            &in_config,
+            prices.as_ref(),
+        );
+        ui.line(&doc.to_string());
+    } else if args.markdown {
+        ui.out(&inferform_render::plan_markdown_priced(
+            &plan,
+            schemas,
+            &in_config,
+            prices.as_ref(),
+        ));
+    } else {
+        ui.out(&inferform_render::render_plan_priced(
+            &plan,
+            schemas,
+            &in_config,
+            ui.render(),
+            prices.as_ref(),
+        ));
+    }
+    0
+}
+
+/// A saved plan as Terraform's JSON plan, with the variables it was made with (sensitive
+/// ones only as marks), the configuration it was made from and when.
+fn plan_json(
+    mut plan: inferform_engine::Plan,
+    file: &PlanFile,
+    path: &Path,
+    config: Option<&inferform_lang::Config>,
+    in_config: &BTreeSet<String>,
+    prices: Option<&inferform_render::Prices>,
+) -> serde_json::Value {
+    plan.vars = file
+        .variables
+        .iter()
+        .map(|(name, saved)| (name.clone(), inferform_engine::planfile::decode(saved)))
+        .collect();
+    let factories = workspace::factories();
+    let schemas = workspace::schemas(&factories);
+    let data_schemas = workspace::data_schemas(&factories);
+    let provider_schemas = factories
+        .iter()
+        .map(|(name, f)| (name.clone(), f.provider_schema()))
+        .collect();
+    let timestamp = plan_timestamp(path);
+    let source = inferform_render::PlanSource {
+        config,
+        schemas: inferform_render::ConfigSchemas {
+            resources: &schemas,
+            data_sources: &data_schemas,
+            providers: &provider_schemas,
+        },
+        timestamp: &timestamp,
+    };
+    inferform_render::plan_json_full(&plan, &schemas, in_config, prices, Some(source))
+}
+
+/// `show`: the state as resource blocks and outputs, or as Terraform's JSON state (`--json`).
+fn show_state(dir: &Path, args: &ShowArgs, schemas: &Schemas, ui: &Ui) -> u8 {
     let (_lock, state) = match workspace::read_state(dir, &args.lock, "OperationTypeShow", ui) {
         Ok(s) => s,
         Err(d) => {
@@ -133,7 +187,7 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
         }
     };
     if args.json {
-        ui.line(&state_json(&state, &schemas).to_string());
+        ui.line(&inferform_render::state_json(&state, schemas).to_string());
         return 0;
     }
     if state.resources.is_empty() && state.outputs.is_empty() {
@@ -141,94 +195,27 @@ pub fn run(dir: &Path, args: &ShowArgs, ui: &Ui) -> u8 {
         return 0;
     }
     for r in state.resources.values() {
-        ui.out(&render_resource(r, schemas.get(&r.type_name)));
+        ui.out(&inferform_render::resource_block(
+            r,
+            schemas.get(&r.type_name),
+        ));
         ui.line("");
     }
-    if !state.outputs.is_empty() {
-        ui.line("\nOutputs:\n");
-        ui.out(&inferform_render::render_outputs(&state.outputs));
-    }
+    ui.out(&inferform_render::outputs_section(&state.outputs));
     0
 }
 
-/// The state's values as `terraform show -json` shapes them; sensitive values are null and only
-/// marked in `sensitive_values`.
-fn state_json(
-    state: &inferform_state::State,
-    schemas: &std::collections::BTreeMap<String, inferform_types::Schema>,
-) -> serde_json::Value {
-    let resources: Vec<serde_json::Value> = state
-        .resources
-        .values()
-        .filter_map(|r| {
-            let addr: inferform_types::ResourceInstanceAddr = r.addr.parse().ok()?;
-            let schema = schemas.get(&r.type_name);
-            let marked = inferform_engine::diff::marked(r.value(), schema);
-            let mut entry = serde_json::json!({
-                "address": r.addr,
-                "mode": "managed",
-                "type": r.type_name,
-                "name": addr.resource.name,
-                "provider_name": r.provider,
-                "values": marked.to_json_redacted(),
-                "sensitive_values": sensitive_marks(&marked),
-            });
-            match &addr.key {
-                inferform_types::InstanceKey::None => {}
-                inferform_types::InstanceKey::Int(i) => entry["index"] = (*i).into(),
-                inferform_types::InstanceKey::Str(k) => entry["index"] = k.clone().into(),
-            }
-            if r.tainted {
-                entry["tainted"] = true.into();
-            }
-            Some(entry)
-        })
-        .collect();
-    let outputs: serde_json::Map<String, serde_json::Value> = state
-        .outputs
-        .iter()
-        .map(|(k, o)| {
-            let value = if o.sensitive {
-                serde_json::Value::Null
-            } else {
-                o.value.clone()
-            };
-            (
-                k.clone(),
-                serde_json::json!({"sensitive": o.sensitive, "type": inferform_types::value::output_type(&o.value, o.sensitive), "value": value}),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "format_version": "1.0",
-        "inferform_version": env!("CARGO_PKG_VERSION"),
-        "values": {"outputs": outputs, "root_module": {"resources": resources}},
-    })
-}
-
-/// `true` where a value is sensitive, in the value's shape; `{}` elsewhere.
-fn sensitive_marks(v: &inferform_types::Value) -> serde_json::Value {
-    use inferform_types::Value;
-    match v {
-        Value::Sensitive(_) => serde_json::Value::Bool(true),
-        Value::Object(m) => serde_json::Value::Object(
-            m.iter()
-                .filter(|(_, v)| v.is_sensitive())
-                .map(|(k, v)| (k.clone(), sensitive_marks(v)))
-                .collect(),
-        ),
-        Value::List(items) | Value::Set(items) => serde_json::Value::Array(
-            items
-                .iter()
-                .map(|i| {
-                    if i.is_sensitive() {
-                        sensitive_marks(i)
-                    } else {
-                        serde_json::json!({})
-                    }
-                })
-                .collect(),
-        ),
-        _ => serde_json::json!({}),
-    }
+/// When a saved plan was made, for the JSON plan's `timestamp`: the time `plan --out` wrote the
+/// file (RFC 3339, UTC, whole seconds, as Terraform writes it); now, when the file system
+/// does not say.
+fn plan_timestamp(path: &Path) -> String {
+    let written = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(time::OffsetDateTime::from)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let whole = written.replace_nanosecond(0).unwrap_or(written);
+    whole
+        .to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

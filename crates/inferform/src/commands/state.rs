@@ -1,50 +1,17 @@
 //! `inferform state list|show|mv|rm|pull|push`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use inferform_state::{ResourceState, State};
-use inferform_types::{Diagnostic, ResourceInstanceAddr, Schema, Value};
+use inferform_types::{Diagnostic, ResourceInstanceAddr, Schema};
 
 use crate::ui::Ui;
 use crate::workspace::{self, LockedState};
 use crate::{LockFlags, StateCommand};
 
-/// One instance as `state show` prints it: a resource block with every attribute; sensitive
-/// ones as `(sensitive value)`.
-pub fn render_resource(r: &ResourceState, schema: Option<&Schema>) -> String {
-    let addr: Option<ResourceInstanceAddr> = r.addr.parse().ok();
-    let name = addr
-        .as_ref()
-        .map(|a| a.resource.name.clone())
-        .unwrap_or_default();
-    let value = inferform_engine::diff::marked(r.value(), schema);
-    let mut out = format!(
-        "# {}:{}\nresource \"{}\" \"{}\" {{\n",
-        r.addr,
-        if r.tainted { " (tainted)" } else { "" },
-        r.type_name,
-        name
-    );
-    if let Value::Object(map) = &value {
-        let width = map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, _)| k.len())
-            .max()
-            .unwrap_or(0);
-        for (k, v) in map {
-            if v.is_null() {
-                continue;
-            }
-            out.push_str(&format!(
-                "    {k:width$} = {}\n",
-                inferform_render::format_value(v, 4)
-            ));
-        }
-    }
-    out.push_str("}\n");
-    out
-}
+/// Resource type → schema.
+type Schemas = BTreeMap<String, Schema>;
 
 fn open(
     dir: &Path,
@@ -111,63 +78,6 @@ fn roll_back(l: &LockedState, now: &State, serial: u64, ui: &Ui) -> u8 {
         old.resources.len()
     ));
     0
-}
-
-/// `state history` as a table, or as one JSON object per line.
-fn render_history(entries: &[inferform_state::HistoryEntry], json: bool) -> String {
-    if json {
-        return entries
-            .iter()
-            .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
-            .collect();
-    }
-    if entries.is_empty() {
-        return "No changes have been recorded in this workspace's history.\n".into();
-    }
-    let rows: Vec<[String; 6]> = entries
-        .iter()
-        .map(|e| {
-            [
-                e.serial.to_string(),
-                e.at.clone(),
-                e.who.clone(),
-                e.command.clone(),
-                e.resources.to_string(),
-                e.fingerprint.clone().unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    let head = [
-        "SERIAL",
-        "WHEN",
-        "WHO",
-        "COMMAND",
-        "RESOURCES",
-        "PLAN FINGERPRINT",
-    ];
-    let mut width = head.map(str::len);
-    for row in &rows {
-        for (w, cell) in width.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let line = |cells: [&str; 6]| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:w$}  ", w = width[i]));
-            }
-        }
-        out.push('\n');
-        out
-    };
-    let mut out = line(head);
-    for row in &rows {
-        out.push_str(&line(row.each_ref().map(String::as_str)));
-    }
-    out
 }
 
 /// The format `state pull` writes, and the only one `state push` reads.
@@ -245,262 +155,293 @@ fn error(ui: &Ui, code: &str, message: String, help: &str) -> u8 {
 pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
     let schemas = workspace::schemas(&workspace::factories());
     match cmd {
-        StateCommand::List { addrs, lock } => {
-            let Ok((_l, state)) = open(dir, lock, "OperationTypeStateList", ui) else {
-                return 1;
-            };
-            for addr in state.resources.keys() {
-                if addrs.is_empty()
-                    || addrs.iter().any(|a| {
-                        addr == a
-                            || addr.starts_with(&format!("{a}["))
-                            || addr.starts_with(&format!("{a}."))
-                    })
-                {
-                    ui.line(addr);
-                }
-            }
-            0
-        }
-        StateCommand::Show { addr, serial, lock } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStateShow", ui) else {
-                return 1;
-            };
-            let Ok(state) = at_serial(&l, state, *serial, ui) else {
-                return 1;
-            };
-            match state.resources.get(addr) {
-                Some(r) => {
-                    ui.out(&render_resource(r, schemas.get(&r.type_name)));
-                    0
-                }
-                None => error(
-                    ui,
-                    "inferform::state::no_instance",
-                    format!("no instance {addr} in state"),
-                    "run `inferform state list` to see the addresses",
-                ),
-            }
-        }
-        StateCommand::Mv { from, to, lock } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStateMv", ui) else {
-                return 1;
-            };
-            let (Ok(f), Ok(t)) = (
-                from.parse::<ResourceInstanceAddr>(),
-                to.parse::<ResourceInstanceAddr>(),
-            ) else {
-                return error(
-                    ui,
-                    "inferform::state::address",
-                    format!("`{from}` and `{to}` must be resource instance addresses"),
-                    "write TYPE.NAME, TYPE.NAME[0] or TYPE.NAME[\"key\"]",
-                );
-            };
-            if f.resource.type_name != t.resource.type_name {
-                return error(
-                    ui,
-                    "inferform::state::mv_type",
-                    format!("cannot move {from} to {to}: the resource type differs"),
-                    "a move keeps the resource type",
-                );
-            }
-            let Some(r) = state.resources.get(from) else {
-                return error(
-                    ui,
-                    "inferform::state::no_instance",
-                    format!("no instance {from} in state"),
-                    "run `inferform state list` to see the addresses",
-                );
-            };
-            if state.resources.contains_key(to) {
-                return error(
-                    ui,
-                    "inferform::state::exists",
-                    format!("{to} is already in state"),
-                    "remove it first with `inferform state rm`, or choose another address",
-                );
-            }
-            let moved = ResourceState {
-                addr: to.clone(),
-                ..r.clone()
-            };
-            if let Err(e) = l
-                .store
-                .put_resource(&moved)
-                .and_then(|_| l.store.remove_resource(from))
-            {
-                return error(ui, "inferform::state::write", format!("cannot write the state: {e}"), "the state is unchanged or holds both addresses; check with `inferform state list`");
-            }
-            l.record("state mv", None, ui);
-            ui.line(&format!(
-                "Move \"{from}\" to \"{to}\"\nSuccessfully moved 1 object(s)."
-            ));
-            0
-        }
-        StateCommand::Rm { addrs, lock } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStateRm", ui) else {
-                return 1;
-            };
-            let mut removed = 0;
-            for a in addrs {
-                let matching: Vec<&String> = state
-                    .resources
-                    .keys()
-                    .filter(|k| *k == a || k.starts_with(&format!("{a}[")))
-                    .collect();
-                if matching.is_empty() {
-                    return error(
-                        ui,
-                        "inferform::state::no_instance",
-                        format!("no instance {a} in state"),
-                        "run `inferform state list` to see the addresses",
-                    );
-                }
-                for k in matching {
-                    if let Err(e) = l.store.remove_resource(k) {
-                        return error(
-                            ui,
-                            "inferform::state::write",
-                            format!("cannot write the state: {e}"),
-                            "nothing after this address was removed",
-                        );
-                    }
-                    ui.line(&format!("Removed {k}"));
-                    removed += 1;
-                }
-            }
-            l.record("state rm", None, ui);
-            ui.line(&format!(
-                "Successfully removed {removed} resource instance(s)."
-            ));
-            0
-        }
-        StateCommand::Pull { serial, lock } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStatePull", ui) else {
-                return 1;
-            };
-            let Ok(state) = at_serial(&l, state, *serial, ui) else {
-                return 1;
-            };
-            let mut doc = state.clone();
-            doc.intents.clear();
-            for r in doc.resources.values_mut() {
-                // Values the configuration made sensitive go, and those sensitive by schema.
-                let marked = inferform_engine::diff::marked(r.value(), schemas.get(&r.type_name));
-                r.attributes = marked.to_json_redacted();
-            }
-            for o in doc.outputs.values_mut() {
-                if o.sensitive {
-                    o.value = serde_json::Value::Null;
-                }
-            }
-            let mut json = serde_json::to_value(&doc).unwrap_or_default();
-            if let serde_json::Value::Object(m) = &mut json {
-                m.insert("version".into(), 1.into());
-                m.remove("intents");
-            }
-            ui.line(&serde_json::to_string_pretty(&json).unwrap_or_default());
-            0
-        }
-        StateCommand::History { json, lock } => {
-            let Ok((l, _)) = open(dir, lock, "OperationTypeStateHistory", ui) else {
-                return 1;
-            };
-            match l.store.history() {
-                Ok(entries) => {
-                    ui.out(&render_history(&entries, *json));
-                    0
-                }
-                Err(e) => {
-                    ui.diagnostics([&crate::backend::state_diag("inferform::state::history", &e)]);
-                    1
-                }
-            }
-        }
+        StateCommand::List { addrs, lock } => list(dir, addrs, lock, ui),
+        StateCommand::Show { addr, serial, lock } => show(dir, addr, *serial, lock, &schemas, ui),
+        StateCommand::Mv { from, to, lock } => mv(dir, from, to, lock, ui),
+        StateCommand::Rm { addrs, lock } => rm(dir, addrs, lock, ui),
+        StateCommand::Pull { serial, lock } => pull(dir, *serial, lock, &schemas, ui),
+        StateCommand::History { json, lock } => history(dir, *json, lock, ui),
         StateCommand::Push {
             file,
             serial,
             force,
             lock,
-        } => {
-            let Ok((l, state)) = open(dir, lock, "OperationTypeStatePush", ui) else {
-                return 1;
-            };
-            let Some(file) = file else {
-                return roll_back(&l, &state, serial.unwrap_or_default(), ui);
-            };
-            let text = match std::fs::read_to_string(file) {
-                Ok(t) => t,
-                Err(e) => {
-                    return error(
-                        ui,
-                        "inferform::state::push",
-                        format!("cannot read {}: {e}", file.display()),
-                        "pass a file written by `inferform state pull`",
-                    )
-                }
-            };
-            let new: State = match serde_json::from_str(&text) {
-                Ok(s) => s,
-                Err(e) => {
-                    return error(
-                        ui,
-                        "inferform::state::push",
-                        format!("{} is not a state document: {e}", file.display()),
-                        "pass a file written by `inferform state pull`",
-                    )
-                }
-            };
-            if let Err(problem) = check_pushed(&text, &new) {
-                return error(
-                    ui,
-                    "inferform::state::push",
-                    format!("cannot push {}: {problem}", file.display()),
-                    "nothing was changed; pass a file written by `inferform state pull`, edited only where you mean to",
-                );
-            }
-            if !force
-                && !state.lineage.is_empty()
-                && new.lineage != state.lineage
-                && !state.resources.is_empty()
-            {
-                return error(
-                    ui,
-                    "inferform::state::lineage",
-                    format!(
-                        "cannot push: the file's lineage {} differs from the state's {}",
-                        new.lineage, state.lineage
-                    ),
-                    "these are different histories; pass --force to replace the state anyway",
-                );
-            }
-            if !force && new.serial < state.serial && new.lineage == state.lineage {
-                return error(
-                    ui,
-                    "inferform::state::serial",
-                    format!(
-                        "cannot push: the file's serial {} is older than the state's {}",
-                        new.serial, state.serial
-                    ),
-                    "pull the state again, or pass --force to overwrite newer state",
-                );
-            }
-            if let Err(e) = l.store.replace(&new) {
+        } => push(dir, file.as_deref(), *serial, *force, lock, ui),
+    }
+}
+
+/// `state list [ADDR...]`: the addresses in state, or those under the ones given.
+fn list(dir: &Path, addrs: &[String], lock: &LockFlags, ui: &Ui) -> u8 {
+    let Ok((_l, state)) = open(dir, lock, "OperationTypeStateList", ui) else {
+        return 1;
+    };
+    for addr in state.resources.keys() {
+        if addrs.is_empty()
+            || addrs.iter().any(|a| {
+                addr == a
+                    || addr.starts_with(&format!("{a}["))
+                    || addr.starts_with(&format!("{a}."))
+            })
+        {
+            ui.line(addr);
+        }
+    }
+    0
+}
+
+/// `state show ADDR [--serial N]`: one instance as a resource block.
+fn show(
+    dir: &Path,
+    addr: &str,
+    serial: Option<u64>,
+    lock: &LockFlags,
+    schemas: &Schemas,
+    ui: &Ui,
+) -> u8 {
+    let Ok((l, state)) = open(dir, lock, "OperationTypeStateShow", ui) else {
+        return 1;
+    };
+    let Ok(state) = at_serial(&l, state, serial, ui) else {
+        return 1;
+    };
+    match state.resources.get(addr) {
+        Some(r) => {
+            ui.out(&inferform_render::resource_block(
+                r,
+                schemas.get(&r.type_name),
+            ));
+            0
+        }
+        None => error(
+            ui,
+            "inferform::state::no_instance",
+            format!("no instance {addr} in state"),
+            "run `inferform state list` to see the addresses",
+        ),
+    }
+}
+
+/// `state mv FROM TO`: the object recorded at FROM is recorded at TO instead.
+fn mv(dir: &Path, from: &str, to: &str, lock: &LockFlags, ui: &Ui) -> u8 {
+    let Ok((l, state)) = open(dir, lock, "OperationTypeStateMv", ui) else {
+        return 1;
+    };
+    let (Ok(f), Ok(t)) = (
+        from.parse::<ResourceInstanceAddr>(),
+        to.parse::<ResourceInstanceAddr>(),
+    ) else {
+        return error(
+            ui,
+            "inferform::state::address",
+            format!("`{from}` and `{to}` must be resource instance addresses"),
+            "write TYPE.NAME, TYPE.NAME[0] or TYPE.NAME[\"key\"]",
+        );
+    };
+    if f.resource.type_name != t.resource.type_name {
+        return error(
+            ui,
+            "inferform::state::mv_type",
+            format!("cannot move {from} to {to}: the resource type differs"),
+            "a move keeps the resource type",
+        );
+    }
+    let Some(r) = state.resources.get(from) else {
+        return error(
+            ui,
+            "inferform::state::no_instance",
+            format!("no instance {from} in state"),
+            "run `inferform state list` to see the addresses",
+        );
+    };
+    if state.resources.contains_key(to) {
+        return error(
+            ui,
+            "inferform::state::exists",
+            format!("{to} is already in state"),
+            "remove it first with `inferform state rm`, or choose another address",
+        );
+    }
+    let moved = ResourceState {
+        addr: to.to_string(),
+        ..r.clone()
+    };
+    if let Err(e) = l
+        .store
+        .put_resource(&moved)
+        .and_then(|_| l.store.remove_resource(from))
+    {
+        return error(
+            ui,
+            "inferform::state::write",
+            format!("cannot write the state: {e}"),
+            "the state is unchanged or holds both addresses; check with `inferform state list`",
+        );
+    }
+    l.record("state mv", None, ui);
+    ui.line(&format!(
+        "Move \"{from}\" to \"{to}\"\nSuccessfully moved 1 object(s)."
+    ));
+    0
+}
+
+/// `state rm ADDR...`: forgets instances; their objects stay in the cloud.
+fn rm(dir: &Path, addrs: &[String], lock: &LockFlags, ui: &Ui) -> u8 {
+    let Ok((l, state)) = open(dir, lock, "OperationTypeStateRm", ui) else {
+        return 1;
+    };
+    let mut removed = 0;
+    for a in addrs {
+        let matching: Vec<&String> = state
+            .resources
+            .keys()
+            .filter(|k| *k == a || k.starts_with(&format!("{a}[")))
+            .collect();
+        if matching.is_empty() {
+            return error(
+                ui,
+                "inferform::state::no_instance",
+                format!("no instance {a} in state"),
+                "run `inferform state list` to see the addresses",
+            );
+        }
+        for k in matching {
+            if let Err(e) = l.store.remove_resource(k) {
                 return error(
                     ui,
                     "inferform::state::write",
                     format!("cannot write the state: {e}"),
-                    "the old state is kept",
+                    "nothing after this address was removed",
                 );
             }
-            l.record("state push", None, ui);
-            ui.line(&format!(
-                "Pushed {} resource instance(s) from {}.",
-                new.resources.len(),
-                file.display()
-            ));
-            0
+            ui.line(&format!("Removed {k}"));
+            removed += 1;
         }
     }
+    l.record("state rm", None, ui);
+    ui.line(&format!(
+        "Successfully removed {removed} resource instance(s)."
+    ));
+    0
+}
+
+/// `state pull [--serial N]`: the state as a document, without its secrets.
+fn pull(dir: &Path, serial: Option<u64>, lock: &LockFlags, schemas: &Schemas, ui: &Ui) -> u8 {
+    let Ok((l, state)) = open(dir, lock, "OperationTypeStatePull", ui) else {
+        return 1;
+    };
+    let Ok(state) = at_serial(&l, state, serial, ui) else {
+        return 1;
+    };
+    let json = inferform_render::state_document(&state, schemas, DOCUMENT_VERSION);
+    ui.line(&serde_json::to_string_pretty(&json).unwrap_or_default());
+    0
+}
+
+/// `state history [--json]`: every recorded change to the state.
+fn history(dir: &Path, json: bool, lock: &LockFlags, ui: &Ui) -> u8 {
+    let Ok((l, _)) = open(dir, lock, "OperationTypeStateHistory", ui) else {
+        return 1;
+    };
+    match l.store.history() {
+        Ok(entries) => {
+            ui.out(&if json {
+                inferform_render::history_json_lines(&entries)
+            } else {
+                inferform_render::history_table(&entries)
+            });
+            0
+        }
+        Err(e) => {
+            ui.diagnostics([&crate::backend::state_diag("inferform::state::history", &e)]);
+            1
+        }
+    }
+}
+
+/// `state push FILE` replaces the state with a pulled (and edited) document; `state push --serial N` rolls back to an earlier one.
+fn push(
+    dir: &Path,
+    file: Option<&Path>,
+    serial: Option<u64>,
+    force: bool,
+    lock: &LockFlags,
+    ui: &Ui,
+) -> u8 {
+    let Ok((l, state)) = open(dir, lock, "OperationTypeStatePush", ui) else {
+        return 1;
+    };
+    let Some(file) = file else {
+        return roll_back(&l, &state, serial.unwrap_or_default(), ui);
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            return error(
+                ui,
+                "inferform::state::push",
+                format!("cannot read {}: {e}", file.display()),
+                "pass a file written by `inferform state pull`",
+            )
+        }
+    };
+    let new: State = match serde_json::from_str(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            return error(
+                ui,
+                "inferform::state::push",
+                format!("{} is not a state document: {e}", file.display()),
+                "pass a file written by `inferform state pull`",
+            )
+        }
+    };
+    if let Err(problem) = check_pushed(&text, &new) {
+        return error(
+            ui,
+            "inferform::state::push",
+            format!("cannot push {}: {problem}", file.display()),
+            "nothing was changed; pass a file written by `inferform state pull`, edited only where you mean to",
+        );
+    }
+    if !force
+        && !state.lineage.is_empty()
+        && new.lineage != state.lineage
+        && !state.resources.is_empty()
+    {
+        return error(
+            ui,
+            "inferform::state::lineage",
+            format!(
+                "cannot push: the file's lineage {} differs from the state's {}",
+                new.lineage, state.lineage
+            ),
+            "these are different histories; pass --force to replace the state anyway",
+        );
+    }
+    if !force && new.serial < state.serial && new.lineage == state.lineage {
+        return error(
+            ui,
+            "inferform::state::serial",
+            format!(
+                "cannot push: the file's serial {} is older than the state's {}",
+                new.serial, state.serial
+            ),
+            "pull the state again, or pass --force to overwrite newer state",
+        );
+    }
+    if let Err(e) = l.store.replace(&new) {
+        return error(
+            ui,
+            "inferform::state::write",
+            format!("cannot write the state: {e}"),
+            "the old state is kept",
+        );
+    }
+    l.record("state push", None, ui);
+    ui.line(&format!(
+        "Pushed {} resource instance(s) from {}.",
+        new.resources.len(),
+        file.display()
+    ));
+    0
 }

@@ -18,31 +18,8 @@ pub fn run(dir: &Path, args: &ValidateArgs, ui: &Ui) -> u8 {
             .collect(),
     };
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
     if args.json {
-        let items: Vec<serde_json::Value> = diags
-            .iter()
-            .map(|d| {
-                let range = d.span.as_ref().map(|s| {
-                    let (line, column) = s.line_col();
-                    serde_json::json!({"filename": &*s.file, "start": {"line": line, "column": column, "byte": s.range.start}})
-                });
-                serde_json::json!({
-                    "severity": if d.is_error() { "error" } else { "warning" },
-                    "code": d.code,
-                    "summary": d.message,
-                    "detail": d.help.clone().unwrap_or_default(),
-                    "range": range,
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "format_version": "1.0",
-            "valid": errors == 0,
-            "error_count": errors,
-            "warning_count": warnings,
-            "diagnostics": items,
-        });
+        let doc = inferform_render::validate_json(&diags);
         ui.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         ui.diagnostics(diags.iter());
