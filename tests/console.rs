@@ -161,3 +161,29 @@ output "secret" {
     // A sensitive collection's type would show its keys.
     assert_eq!(out["secret"]["type"], serde_json::json!("dynamic"));
 }
+
+/// Where there is no configuration, the console still evaluates, as Terraform's does, and
+/// leaves nothing behind; `plan` there still says there is nothing to plan.
+#[test]
+fn console_works_in_a_directory_with_no_configuration() {
+    let work = Work::new(&[]);
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(work.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+    let (code, stdout, stderr) = console(&work, "upper(\"ok\")\ntoset([\"b\", \"a\"])\n");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "\"OK\"\ntoset([\n  \"a\",\n  \"b\",\n])\n");
+    assert_eq!(listing(), before, "the console made nothing");
+    let (code, _, stderr) = console(&work, "var.x\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("undeclared"), "{stderr}");
+    let plan = work.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stderr.contains("no configuration files"), "{plan:?}");
+}

@@ -197,12 +197,20 @@ pub fn load_for_init(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagn
     load_with(dir, cli_vars, |d| d.code != "inferform::vars::missing")
 }
 
+/// Loads the configuration for `console`, which also works where there is none, as
+/// Terraform's does: with no `*.hcl` files it evaluates expressions on their own.
+pub fn load_for_console(dir: &Path, cli_vars: &[CliVar]) -> Result<Workspace, Diagnostics> {
+    load_with(dir, cli_vars, |d| d.code != "inferform::config::no_files")
+}
+
+/// Loads and validates, leaving out the diagnostics `keep` refuses.
 fn load_with(
     dir: &Path,
     cli_vars: &[CliVar],
     keep: impl Fn(&Diagnostic) -> bool,
 ) -> Result<Workspace, Diagnostics> {
-    let (config, mut diags) = inferform_lang::load_dir(dir, &display_dir(dir));
+    let (config, diags) = inferform_lang::load_dir(dir, &display_dir(dir));
+    let mut diags = Diagnostics(diags.0.into_iter().filter(|d| keep(d)).collect());
     let factories = factories();
     let schemas = schemas(&factories);
     let data_schemas = data_schemas(&factories);

@@ -12,7 +12,7 @@ use crate::workspace::{self, CliVar};
 use crate::ConsoleArgs;
 
 pub fn run(dir: &Path, args: &ConsoleArgs, vars: &[CliVar], ui: &Ui) -> u8 {
-    let ws = match workspace::load(dir, vars) {
+    let ws = match workspace::load_for_console(dir, vars) {
         Ok(ws) => ws,
         Err(diags) => {
             ui.diagnostics(diags.iter());
@@ -20,37 +20,48 @@ pub fn run(dir: &Path, args: &ConsoleArgs, vars: &[CliVar], ui: &Ui) -> u8 {
         }
     };
     ui.diagnostics(ws.warnings.iter());
-    let backend = match crate::backend::for_config(&ws) {
-        Ok((_, backend)) => backend,
-        Err(diags) => {
-            ui.diagnostics(diags.iter());
-            return 1;
+    // Where there is no configuration there is no state either: nothing is opened or made,
+    // and expressions are evaluated on their own, as in Terraform's console.
+    let opened = if ws.config.sources.is_empty() {
+        None
+    } else {
+        let backend = match crate::backend::for_config(&ws) {
+            Ok((_, backend)) => backend,
+            Err(diags) => {
+                ui.diagnostics(diags.iter());
+                return 1;
+            }
+        };
+        match workspace::read_state_in(
+            backend.as_ref(),
+            dir,
+            &args.lock,
+            "OperationTypeConsole",
+            ui,
+        ) {
+            Ok(s) => Some(s),
+            Err(d) => {
+                ui.diagnostics([&d]);
+                return 1;
+            }
         }
     };
-    let (lock, state) = match workspace::read_state_in(
-        backend.as_ref(),
-        dir,
-        &args.lock,
-        "OperationTypeConsole",
-        ui,
-    ) {
-        Ok(s) => s,
-        Err(d) => {
-            ui.diagnostics([&d]);
-            return 1;
-        }
+    let empty = inferform_state::State::default();
+    let (state, workspace) = match &opened {
+        Some((lock, state)) => (state, lock.workspace.as_str()),
+        None => (&empty, inferform_state::backend::DEFAULT),
     };
     let providers = ws.factories.keys().cloned().collect();
     let console = Console::new(ConsoleInput {
         config: &ws.config,
         vars: &ws.vars,
-        state: &state,
+        state,
         schemas: Schemas {
             resources: &ws.schemas,
             data_sources: &ws.data_schemas,
             providers: &providers,
         },
-        workspace: &lock.workspace,
+        workspace,
         base_dir: Some(ws.dir.clone()),
     });
     // At a terminal a mistake is shown and the prompt comes back; reading a script, the first
