@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use inferform_lang::config::{AttrNode, Body, ModuleCall, Output, Variable};
 use inferform_lang::refs::{function_calls, references, Reference, Subject};
 use inferform_lang::{Config, Expr, Resource, Scope};
-use inferform_types::{ModulePath, Nesting, ResourceMode, Schema};
+use inferform_types::{ModulePath, Nesting, ResourceAddr, ResourceMode, Schema, SourceSpan};
 use serde_json::{json, Map, Value as Json};
 
 /// The schemas the configuration's blocks are read with: which attributes are sensitive,
@@ -167,16 +167,24 @@ fn resource(r: &Resource, schemas: ConfigSchemas) -> Json {
     }
     entry.insert("schema_version".into(), json!(0));
     meta_expressions(&r.count, &r.for_each, &mut entry);
-    let depends_on: Vec<String> = r
-        .depends_on
+    depends_on(&r.depends_on, &r.depends_on_modules, &mut entry);
+    Json::Object(entry)
+}
+
+/// `depends_on`, resources and modules as written, when there is any.
+fn depends_on(
+    resources: &[(ResourceAddr, SourceSpan)],
+    modules: &[(String, SourceSpan)],
+    entry: &mut Map<String, Json>,
+) {
+    let all: Vec<String> = resources
         .iter()
         .map(|(a, _)| a.to_string())
-        .chain(r.depends_on_modules.iter().map(|(m, _)| m.clone()))
+        .chain(modules.iter().map(|(m, _)| m.clone()))
         .collect();
-    if !depends_on.is_empty() {
-        entry.insert("depends_on".into(), json!(depends_on));
+    if !all.is_empty() {
+        entry.insert("depends_on".into(), json!(all));
     }
-    Json::Object(entry)
 }
 
 /// `count_expression` and `for_each_expression`, each when it is set and Terraform would
@@ -224,15 +232,7 @@ fn module_call(
     }
     meta_expressions(&call.count, &call.for_each, &mut entry);
     entry.insert("module".into(), module(config, path, schemas));
-    let depends_on: Vec<String> = call
-        .depends_on
-        .iter()
-        .map(|(a, _)| a.to_string())
-        .chain(call.depends_on_modules.iter().map(|(m, _)| m.clone()))
-        .collect();
-    if !depends_on.is_empty() {
-        entry.insert("depends_on".into(), json!(depends_on));
-    }
+    depends_on(&call.depends_on, &call.depends_on_modules, &mut entry);
     Json::Object(entry)
 }
 
