@@ -502,21 +502,10 @@ fn render_drift(plan: &Plan, schemas: &BTreeMap<String, Schema>, style: Style) -
     out.push_str("\n\ninferform detected the following changes made outside of inferform since the\nlast \"inferform apply\" which may have affected this plan:\n\n");
     for d in &plan.drift {
         let addr = d.addr.to_string();
-        let ty = addr
-            .split('[')
-            .next()
-            .unwrap_or(&addr)
-            .split('.')
-            .rev()
-            .nth(1)
-            .unwrap_or("");
-        let name = addr
-            .split('[')
-            .next()
-            .unwrap_or(&addr)
-            .rsplit('.')
-            .next()
-            .unwrap_or("");
+        let (ty, name) = (
+            d.addr.resource.type_name.as_str(),
+            d.addr.resource.name.as_str(),
+        );
         match &d.after {
             None => {
                 let _ = writeln!(out, "  # {} has been deleted", style.bold(&addr));
@@ -1022,5 +1011,35 @@ mod snippet_tests {
         let out = render_diagnostic(&d, RenderOptions::default());
         assert!(out.len() < 3 * MESSAGE_LIMIT * 4, "{} bytes", out.len());
         assert!(out.contains("more characters"), "{out}");
+    }
+}
+
+#[cfg(test)]
+mod drift_tests {
+    use super::*;
+
+    /// Drift names its block by the address's own type and name, also inside a module
+    /// instance whose key holds dots and brackets.
+    #[test]
+    fn drift_in_a_keyed_module_instance_names_its_block() {
+        let addr: inferform_types::ResourceInstanceAddr =
+            r#"module.env["eu.west[1]"].fabric_workspace.main"#.parse().unwrap();
+        let plan = Plan {
+            drift: vec![inferform_engine::Drift {
+                addr,
+                before: Value::object([("name", Value::string("a"))]),
+                after: Some(Value::object([("name", Value::string("b"))])),
+            }],
+            ..Plan::default()
+        };
+        let out = render_drift(&plan, &BTreeMap::new(), Style { color: false });
+        assert!(
+            out.contains(r#"# module.env["eu.west[1]"].fabric_workspace.main has changed"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"~ resource "fabric_workspace" "main" {"#),
+            "{out}"
+        );
     }
 }
