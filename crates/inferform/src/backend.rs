@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use inferform_lang::config::Config;
 use inferform_state::backend::{Backend, LocalBackend, PgBackend, PgConfig};
 use inferform_state::encryption::Sealer;
-use inferform_types::{Diagnostic, Diagnostics};
+use inferform_types::{Diagnostic, Diagnostics, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::workspace::{data_dir, Workspace};
+use crate::inputs::data_dir;
 
 /// The schema state lives in when `schema_name` is not given.
 pub const DEFAULT_SCHEMA: &str = "inferform_remote_state";
@@ -199,13 +200,14 @@ pub fn record(dir: &Path, settings: &Settings) -> Result<(), Diagnostic> {
 /// The backend the configuration's block describes (with `--backend-config` values, when `init`
 /// has them), its arguments checked and evaluated.
 pub fn configured(
-    ws: &Workspace,
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
     cli: BTreeMap<String, serde_json::Value>,
 ) -> Result<Settings, Diagnostics> {
-    let Some(block) = &ws.config.backend else {
+    let Some(block) = &config.backend else {
         return Ok(Settings::local());
     };
-    let (values, diags) = inferform_lang::backend::eval_backend(&ws.config, &ws.vars);
+    let (values, diags) = inferform_lang::backend::eval_backend(config, vars);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -311,22 +313,24 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-/// The backend for a command that loaded the configuration: the recorded one, provided the
-/// configuration still asks for it.
-pub fn for_config(ws: &Workspace) -> Result<(Settings, Arc<dyn Backend>), Diagnostics> {
-    let kind = ws
-        .config
-        .backend
-        .as_ref()
-        .map_or("local", |b| b.kind.as_str());
-    let recorded = recorded(&ws.dir).map_err(one)?;
+/// The backend for a command that loaded the configuration in `dir` (with `vars`): the
+/// recorded one, provided the configuration still asks for it, its state sealed with
+/// `sealer`.
+pub fn for_config(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    dir: &Path,
+    sealer: Arc<inferform_state::encryption::Sealer>,
+) -> Result<(Settings, Arc<dyn Backend>), Diagnostics> {
+    let kind = config.backend.as_ref().map_or("local", |b| b.kind.as_str());
+    let recorded = recorded(dir).map_err(one)?;
     // The `--backend-config` values init was given still count.
     let cli = recorded
         .as_ref()
         .filter(|r| r.kind == kind)
         .map(|r| r.cli.clone())
         .unwrap_or_default();
-    let wanted = configured(ws, cli)?;
+    let wanted = configured(config, vars, cli)?;
     match recorded {
         None if wanted.kind == "local" => {}
         None => {
@@ -339,7 +343,7 @@ pub fn for_config(ws: &Workspace) -> Result<(Settings, Arc<dyn Backend>), Diagno
                 wanted.kind
             ))))
         }
-        Some(rec) if rec.identity(&ws.dir).ok() == Some(wanted.identity(&ws.dir).map_err(one)?) => {}
+        Some(rec) if rec.identity(dir).ok() == Some(wanted.identity(dir).map_err(one)?) => {}
         Some(rec) => {
             return Err(one(Diagnostic::error(
                 "inferform::backend::changed",
@@ -352,9 +356,7 @@ pub fn for_config(ws: &Workspace) -> Result<(Settings, Arc<dyn Backend>), Diagno
             ))))
         }
     }
-    let backend = wanted
-        .open_sealed(&ws.dir, ws.state_sealer())
-        .map_err(one)?;
+    let backend = wanted.open_sealed(dir, sealer).map_err(one)?;
     Ok((wanted, backend))
 }
 
@@ -368,7 +370,7 @@ pub fn for_dir(dir: &Path) -> Result<Arc<dyn Backend>, Diagnostic> {
         None => {
             // A configuration that names a backend nobody initialized must not read the
             // local state instead.
-            let (config, _) = inferform_lang::load_dir(dir, &crate::workspace::display_dir(dir));
+            let (config, _) = inferform_lang::load_dir(dir, &crate::inputs::display_dir(dir));
             if let Some(b) = config.backend.as_ref().filter(|b| b.kind != "local") {
                 return Err(Diagnostic::error(
                     "inferform::backend::init_required",

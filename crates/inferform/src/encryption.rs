@@ -28,11 +28,11 @@ pub fn evaluate(
 /// variable without a value is an error only if the block reads it.
 pub fn for_dir(dir: &Path) -> Result<Option<EncryptionSpec>, Diagnostic> {
     let env_set = std::env::var(ENV).is_ok_and(|t| !t.trim().is_empty());
-    let (config, _) = inferform_lang::load_dir(dir, &crate::workspace::display_dir(dir));
+    let (config, _) = inferform_lang::load_dir(dir, &crate::inputs::display_dir(dir));
     if config.encryption.is_none() && !env_set {
         return Ok(None);
     }
-    let (sources, _) = crate::workspace::var_sources(dir, &[]);
+    let (sources, _) = crate::inputs::var_sources(dir, &[]);
     let (vars, _) = inferform_lang::vars::resolve(&config, &sources);
     let (spec, diags) = evaluate(&config, &vars);
     let first_error = diags.iter().find(|d| d.is_error()).cloned();

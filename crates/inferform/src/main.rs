@@ -5,6 +5,7 @@
 mod backend;
 mod commands;
 mod encryption;
+mod inputs;
 mod prices;
 mod ui;
 mod workspace;

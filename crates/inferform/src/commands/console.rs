@@ -25,7 +25,7 @@ pub fn run(dir: &Path, args: &ConsoleArgs, vars: &[CliVar], ui: &Ui) -> u8 {
     let opened = if ws.config.sources.is_empty() {
         None
     } else {
-        let backend = match crate::backend::for_config(&ws) {
+        let backend = match ws.backend() {
             Ok((_, backend)) => backend,
             Err(diags) => {
                 ui.diagnostics(diags.iter());

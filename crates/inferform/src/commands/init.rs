@@ -43,7 +43,7 @@ fn init(dir: &Path, args: &InitArgs, vars: &[CliVar], ui: &Ui) -> Result<(), Dia
             cli = prev.cli.clone();
         }
     }
-    let wanted = backend::configured(&ws, cli)?;
+    let wanted = backend::configured(&ws.config, &ws.vars, cli)?;
     ui.line("Initializing the backend...");
     // Both sides use the configuration's state encryption: a migration moves state between
     // backends, not between keys (the fallback reads either way).

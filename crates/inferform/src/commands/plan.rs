@@ -112,7 +112,7 @@ fn open_configured_state(
     operation: &str,
     ui: &Ui,
 ) -> Result<(LockedState, State), u8> {
-    let (_, backend) = crate::backend::for_config(ws).map_err(|diags| {
+    let (_, backend) = ws.backend().map_err(|diags| {
         ui.diagnostics(diags.iter());
         1u8
     })?;
