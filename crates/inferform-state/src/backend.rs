@@ -1,6 +1,6 @@
 //! Where a working directory's state lives: its workspaces, each opened under a lock. Two
 //! backends: [`LocalBackend`] (sled under `.inferform/`, one person, one machine) and
-//! [`PgBackend`] (PostgreSQL, shared by a team). The binary picks one from the configuration's
+//! [`PgBackend`](crate::pg::PgBackend) (PostgreSQL, shared by a team). The binary picks one from the configuration's
 //! `backend` block and goes through [`Backend`] for everything else.
 
 use std::path::{Path, PathBuf};
@@ -9,10 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::{LockInfo, SledStore, State, StateError, StateStore};
 
-pub use crate::pg::PgBackend;
-
 /// The workspace every backend has, which cannot be deleted.
-pub const DEFAULT: &str = "default";
+pub use crate::DEFAULT_WORKSPACE as DEFAULT;
 
 /// The pg backend's settings, as Terraform's pg backend names them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -32,6 +32,10 @@ pub use error::StateError;
 pub use lock::{who, LockInfo};
 pub use sled_store::SledStore;
 
+/// The workspace every backend has, which cannot be deleted: beneath the stores and the
+/// backends alike, which both open it.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
 /// The version of the stored format. Each store records the version that created it, and a
 /// store with a higher one is refused ([`StateError::TooNew`]): an older inferform must not
 /// rewrite records it does not understand.

@@ -92,7 +92,7 @@ impl SledStore {
     pub fn open(dir: &Path) -> Result<Self, StateError> {
         Self::open_sealed(
             dir,
-            crate::backend::DEFAULT,
+            crate::DEFAULT_WORKSPACE,
             Arc::new(Sealer::clear("state")),
         )
     }

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use inferform_lang::config::Config;
-use inferform_state::backend::{Backend, LocalBackend, PgBackend, PgConfig};
+use inferform_state::backend::{Backend, LocalBackend, PgConfig};
 use inferform_state::encryption::Sealer;
+use inferform_state::pg::PgBackend;
 use inferform_types::{Diagnostic, Diagnostics, Value};
 use serde::{Deserialize, Serialize};
 
