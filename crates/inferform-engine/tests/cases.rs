@@ -495,7 +495,7 @@ async fn lifecycle() {
             ..CASE
         },
         Case {
-            name: "a create_before_destroy chain creates each new object before the old one goes",
+            name: "a create_before_destroy chain destroys old objects only once their dependents moved on",
             before: CHAIN,
             config: CHAIN_RENAMED,
             plan: &[
@@ -503,13 +503,74 @@ async fn lifecycle() {
                 "replace-cbd test_thing.b forced by name",
             ],
             apply: Some(Applied {
+                // Terraform's order: new a, new b, old b, old a.
                 order: &[
-                    ("create a2", "delete a"),
                     ("create a2", "create b-id-3"),
                     ("create b-id-3", "delete b-id-1"),
+                    ("delete b-id-1", "delete a"),
                 ],
                 calls: &["create a2", "create b-id-3", "delete a", "delete b-id-1"],
                 state: &["test_thing.a", "test_thing.b"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a create_before_destroy chain succeeds where the cloud refuses deleting a parent in use",
+            before: PARENT_CHAIN,
+            setup: &[Setup::GuardParents],
+            config: PARENT_CHAIN_RENAMED,
+            plan: &[
+                "replace-cbd test_thing.a forced by name",
+                "replace-cbd test_thing.b forced by name",
+            ],
+            apply: Some(Applied {
+                order: &[
+                    ("create a2", "create b-id-3"),
+                    ("create b-id-3", "delete b-id-1"),
+                    ("delete b-id-1", "delete a"),
+                ],
+                calls: &["create a2", "create b-id-3", "delete a", "delete b-id-1"],
+                state: &["test_thing.a", "test_thing.b"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a failed delete of the old object keeps it in state as deposed, for the next apply",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::RefuseDelete("a")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n",
+            plan: &["replace-cbd test_thing.a forced by name"],
+            apply: Some(Applied {
+                order: &[("create a2", "delete a")],
+                calls: &["create a2", "delete a"],
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &["delete test_thing.a (deposed)"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "an apply interrupted after a create_before_destroy create leaves the old object deposed",
+            before: CHAIN,
+            config: CHAIN_RENAMED,
+            plan: &[
+                "replace-cbd test_thing.a forced by name",
+                "replace-cbd test_thing.b forced by name",
+            ],
+            apply: Some(Applied {
+                stop_after: Some("create a2"),
+                calls: &["create a2"],
+                skipped: &["test_thing.a", "test_thing.b"],
+                state: &["test_thing.a", "test_thing.b"],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &[
+                    "delete test_thing.a (deposed)",
+                    "replace-cbd test_thing.b forced by name",
+                ],
                 ..APPLIED
             }),
             ..CASE
@@ -672,6 +733,40 @@ resource "test_thing" "a" {
 
 resource "test_thing" "b" {
   name = "b-${test_thing.a.id}"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+
+const PARENT_CHAIN: &str = r#"
+resource "test_thing" "a" {
+  name = "a"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "test_thing" "b" {
+  name   = "b-${test_thing.a.id}"
+  parent = test_thing.a.id
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+
+const PARENT_CHAIN_RENAMED: &str = r#"
+resource "test_thing" "a" {
+  name = "a2"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "test_thing" "b" {
+  name   = "b-${test_thing.a.id}"
+  parent = test_thing.a.id
   lifecycle {
     create_before_destroy = true
   }

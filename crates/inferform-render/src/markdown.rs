@@ -439,6 +439,7 @@ fn sections(
                 after: d.after.clone(),
                 replace_paths: Vec::new(),
                 dependencies: Vec::new(),
+                deposed: None,
                 addr,
             };
             diff_block(&change, schema, in_config)

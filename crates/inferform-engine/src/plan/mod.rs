@@ -13,7 +13,8 @@
 //! 6. the graph: `ConfigGraph::build` and `order`.
 //! 7. `walk::walk`: every resource and data block in dependency order, expanded and diffed.
 //! 8. `finish::check_module_values`: every module instance's locals, inputs and outputs.
-//! 9. `finish::plan_orphans`: what state has and the configuration no longer does.
+//! 9. `finish::plan_orphans`: what state has and the configuration no longer does; then
+//!    `finish::plan_deposed`: the deposed objects an interrupted or failed apply left.
 //! 10. `finish::plan_outputs` and the check blocks.
 //! 11. `finish::retain_targets`: `--target`.
 //! 12. `refresh::prune_gone` and `finish::check_prevent_destroy`.
@@ -22,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use inferform_lang::config::Config;
-use inferform_state::State;
+use inferform_state::{DeposedObject, State};
 use inferform_types::{Diagnostics, ModulePath, ResourceAddr, ResourceInstanceAddr, Value};
 
 use crate::diff::object_value;
@@ -90,6 +91,10 @@ pub struct ResourceChange {
     pub replace_paths: Vec<String>,
     /// Resources this instance depends on (from configuration, or from state for deletes).
     pub dependencies: Vec<ResourceAddr>,
+    /// `Some(KEY)`: the change is the `Delete` of the address's deposed object KEY (an old
+    /// object a `create_before_destroy` replacement set aside and did not destroy), not of
+    /// its current object.
+    pub deposed: Option<String>,
 }
 
 /// A change made outside inferform, found by refresh.
@@ -188,6 +193,10 @@ pub struct Plan {
     /// The workspace the plan was made in ([`PlanOptions::workspace`]), so that the apply
     /// evaluates `inferform.workspace` as the plan did. Empty means `default`.
     pub workspace: String,
+    /// Deposed objects the apply drops from state, by address: those refresh found gone,
+    /// and those that are the address's current object (a create-first replacement whose
+    /// create made nothing leaves its old object deposed and current at once).
+    pub drop_deposed: BTreeMap<ResourceInstanceAddr, Vec<String>>,
 }
 
 impl Plan {
@@ -252,6 +261,8 @@ pub(crate) struct PlanCtx<'a> {
     pub roots: Roots,
     /// Instances the configuration has; the rest of `prior` is deleted or forgotten.
     pub in_config: BTreeSet<ResourceInstanceAddr>,
+    /// The deposed objects state holds, by address and key, as refresh last read them.
+    pub deposed: BTreeMap<ResourceInstanceAddr, BTreeMap<String, DeposedObject>>,
 }
 
 impl<'a> PlanCtx<'a> {
@@ -276,6 +287,12 @@ impl<'a> PlanCtx<'a> {
                 Some((addr, prior))
             })
             .collect();
+        let deposed = state
+            .resources
+            .iter()
+            .filter(|(_, r)| !r.deposed.is_empty())
+            .filter_map(|(addr, r)| Some((addr.parse().ok()?, r.deposed.clone())))
+            .collect();
         PlanCtx {
             config,
             vars,
@@ -292,6 +309,7 @@ impl<'a> PlanCtx<'a> {
             waited: BTreeSet::new(),
             roots: Roots::new(),
             in_config: BTreeSet::new(),
+            deposed,
         }
     }
 
@@ -368,6 +386,7 @@ impl Engine {
             finish::check_module_values(&cx, &env);
         }
         self.plan_orphans(&mut cx);
+        self.plan_deposed(&mut cx);
         if !opts.destroy {
             finish::plan_outputs(&mut cx, &env);
             // Check blocks read the plan's values, complete only when nothing failed.

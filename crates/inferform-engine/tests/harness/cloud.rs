@@ -2,7 +2,8 @@
 //! one data source, `test_lookup`, whose objects live in a map and whose every call is logged.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
 use inferform_types::{Attribute, Block, Schema, Type};
@@ -45,6 +46,13 @@ pub struct Cloud {
     pub calls: Mutex<Vec<String>>,
     /// Names whose create the cloud refuses.
     pub refuse: Mutex<BTreeSet<String>>,
+    /// Names whose delete the cloud refuses (a 500).
+    pub refuse_delete: Mutex<BTreeSet<String>>,
+    /// Refuse to delete an object another object's `parent` names.
+    pub guard_parents: AtomicBool,
+    /// A call after which the apply is stopped (as Ctrl-C or a kill would stop it), and the
+    /// apply's stop flag.
+    pub stop_after: Mutex<Option<(String, Arc<AtomicBool>)>>,
     next_id: Mutex<u32>,
 }
 
@@ -64,6 +72,11 @@ fn id_of(o: &Object) -> String {
 
 impl Cloud {
     fn log(&self, call: String) {
+        if let Some((after, stop)) = self.stop_after.lock().unwrap().as_ref() {
+            if *after == call {
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
         self.calls.lock().unwrap().push(call);
     }
 
@@ -143,9 +156,31 @@ impl Provider for Cloud {
         Ok(obj)
     }
 
+    /// With `guard_parents`, refuses, as the local cloud does for an endpoint still serving
+    /// an instance, to delete an object that another object's `parent` names.
     async fn delete(&self, _: &OpContext, _: &str, prior: &Object) -> Result<(), ProviderError> {
-        self.log(format!("delete {}", name_of(prior)));
-        self.objects.lock().unwrap().remove(&id_of(prior));
+        let (name, id) = (name_of(prior), id_of(prior));
+        self.log(format!("delete {name}"));
+        if self.refuse_delete.lock().unwrap().contains(&name) {
+            let mut e = ProviderError::new(ErrorKind::Api, format!("cannot delete {name} now"));
+            e.status = Some(500);
+            return Err(e);
+        }
+        let mut objects = self.objects.lock().unwrap();
+        let guarded = self.guard_parents.load(Ordering::SeqCst);
+        if let Some(child) = objects
+            .values()
+            .filter(|_| guarded)
+            .find(|o| o.get("parent").and_then(|p| p.as_str()) == Some(id.as_str()))
+        {
+            let mut e = ProviderError::new(
+                ErrorKind::Api,
+                format!("{name} is still in use by {}", name_of(child)),
+            );
+            e.status = Some(409);
+            return Err(e);
+        }
+        objects.remove(&id);
         Ok(())
     }
 
