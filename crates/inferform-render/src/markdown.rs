@@ -477,6 +477,13 @@ fn sections(
             Action::Forget => (".", "will be removed from state, not destroyed", 1),
         };
         let mut what = what.to_string();
+        if let Some(key) = &c.deposed {
+            let _ = write!(
+                what,
+                "; deposed object <code>{}</code>, left over from a partially-failed replacement",
+                html_escape(key)
+            );
+        }
         if let Some(from) = moved_from {
             let _ = write!(what, "; moved from <code>{}</code>", html_escape(&from));
         }
