@@ -387,8 +387,14 @@ pub fn run(dir: &Path, cmd: &StateCommand, ui: &Ui) -> u8 {
             doc.intents.clear();
             for r in doc.resources.values_mut() {
                 // Values the configuration made sensitive go, and those sensitive by schema.
-                let marked = inferform_engine::diff::marked(r.value(), schemas.get(&r.type_name));
+                let schema = schemas.get(&r.type_name);
+                let marked = inferform_engine::diff::marked(r.value(), schema);
                 r.attributes = marked.to_json_redacted();
+                // Deposed objects too: an old object holds the same secrets.
+                for d in r.deposed.values_mut() {
+                    d.attributes =
+                        inferform_engine::diff::marked(d.value(), schema).to_json_redacted();
+                }
             }
             for o in doc.outputs.values_mut() {
                 if o.sensitive {
