@@ -554,6 +554,62 @@ async fn lifecycle() {
             ..CASE
         },
         Case {
+            name: "a deposed object in state is destroyed, and its address's record stays",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            plan: &["delete test_thing.a (deposed)"],
+            apply: Some(Applied {
+                calls: &["delete a-old"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a deposed object gone from the cloud leaves state without a delete",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old"), Setup::Vanish("a-old")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n  size = 2\n}\n",
+            plan: &["update test_thing.a"],
+            apply: Some(Applied {
+                calls: &["update a"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a deposed object moves with its address and is destroyed there",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old")],
+            config: "resource \"test_thing\" \"b\" {\n  name = \"a\"\n}\n\nmoved {\n  from = test_thing.a\n  to   = test_thing.b\n}\n",
+            plan: &["move test_thing.a -> test_thing.b", "delete test_thing.b (deposed)"],
+            apply: Some(Applied {
+                calls: &["delete a-old"],
+                state: &["test_thing.b"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a destroy plan destroys deposed objects before the record they are in",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            opts: Opts {
+                destroy: true,
+                ..Opts::PLAN
+            },
+            plan: &["delete test_thing.a", "delete test_thing.a (deposed)"],
+            apply: Some(Applied {
+                order: &[("delete a-old", "delete a")],
+                calls: &["delete a", "delete a-old"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
             name: "an apply interrupted after a create_before_destroy create leaves the old object deposed",
             before: CHAIN,
             config: CHAIN_RENAMED,

@@ -89,9 +89,9 @@ impl Engine {
     pub(super) fn plan_deposed(&self, cx: &mut PlanCtx<'_>) {
         let id = |v: &serde_json::Value| v.get("id").filter(|i| !i.is_null()).cloned();
         let mut changes = Vec::new();
-        for (addr, objects) in &cx.deposed {
+        for (addr, deposed) in &cx.deposed {
             let current = cx.prior.get(addr);
-            for (key, object) in objects {
+            for (key, object) in &deposed.objects {
                 let same =
                     current.is_some_and(|p| match (id(&p.attributes), id(&object.attributes)) {
                         (Some(a), Some(b)) => a == b,
@@ -105,12 +105,9 @@ impl Engine {
                         .push(key.clone());
                     continue;
                 }
-                let Some(record) = cx.state.resources.get(&addr.to_string()) else {
-                    continue;
-                };
                 changes.push(ResourceChange {
                     addr: addr.clone(),
-                    provider: record.provider.clone(),
+                    provider: deposed.provider.clone(),
                     action: Action::Delete,
                     before: Some(object_value(
                         &object.attributes,

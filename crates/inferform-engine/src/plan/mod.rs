@@ -242,6 +242,13 @@ pub(crate) struct Prior {
     pub sensitive_paths: Vec<Vec<String>>,
 }
 
+/// The deposed objects of one address.
+#[derive(Clone, Debug)]
+pub(crate) struct Deposed {
+    pub provider: String,
+    pub objects: BTreeMap<String, DeposedObject>,
+}
+
 /// What every phase of one plan reads and builds.
 pub(crate) struct PlanCtx<'a> {
     pub config: &'a Config,
@@ -261,8 +268,9 @@ pub(crate) struct PlanCtx<'a> {
     pub roots: Roots,
     /// Instances the configuration has; the rest of `prior` is deleted or forgotten.
     pub in_config: BTreeSet<ResourceInstanceAddr>,
-    /// The deposed objects state holds, by address and key, as refresh last read them.
-    pub deposed: BTreeMap<ResourceInstanceAddr, BTreeMap<String, DeposedObject>>,
+    /// The deposed objects state holds, by address and key, as refresh last read them, with
+    /// the provider their address's record names.
+    pub deposed: BTreeMap<ResourceInstanceAddr, Deposed>,
 }
 
 impl<'a> PlanCtx<'a> {
@@ -291,7 +299,13 @@ impl<'a> PlanCtx<'a> {
             .resources
             .iter()
             .filter(|(_, r)| !r.deposed.is_empty())
-            .filter_map(|(addr, r)| Some((addr.parse().ok()?, r.deposed.clone())))
+            .filter_map(|(addr, r)| {
+                let deposed = Deposed {
+                    provider: r.provider.clone(),
+                    objects: r.deposed.clone(),
+                };
+                Some((addr.parse().ok()?, deposed))
+            })
             .collect();
         PlanCtx {
             config,

@@ -73,17 +73,12 @@ impl Engine {
     /// destroyed as they read now.
     async fn refresh_deposed(&self, cx: &mut PlanCtx<'_>) {
         let mut gone = Vec::new();
-        for (addr, objects) in cx.deposed.iter_mut() {
+        for (addr, deposed) in cx.deposed.iter_mut() {
             let type_name = &addr.resource.type_name;
-            let Some(provider) = cx
-                .state
-                .resources
-                .get(&addr.to_string())
-                .and_then(|r| self.providers.get(&r.provider))
-            else {
+            let Some(provider) = self.providers.get(&deposed.provider) else {
                 continue;
             };
-            for (key, object) in objects.iter_mut() {
+            for (key, object) in deposed.objects.iter_mut() {
                 let prior = json_object(&object.attributes);
                 match provider.read(&OpContext::silent(), type_name, &prior).await {
                     Ok(Some(now)) => {
@@ -104,8 +99,8 @@ impl Engine {
             }
         }
         for (addr, key) in gone {
-            if let Some(objects) = cx.deposed.get_mut(&addr) {
-                objects.remove(&key);
+            if let Some(deposed) = cx.deposed.get_mut(&addr) {
+                deposed.objects.remove(&key);
             }
             cx.plan.drop_deposed.entry(addr).or_default().push(key);
         }

@@ -95,6 +95,9 @@ pub enum Setup {
     RefuseDelete(&'static str),
     /// The cloud refuses to delete an object another object's `parent` names.
     GuardParents,
+    /// The cloud gets an object called `name` (id `old-NAME`), which state records as a
+    /// deposed object of the address, as an interrupted replacement leaves it.
+    Depose(&'static str, &'static str),
 }
 
 /// What the apply must do.
@@ -388,6 +391,28 @@ async fn setup(step: &Setup, cloud: &Cloud, store: &MemoryStore) -> Result<(), S
             cloud.refuse.lock().unwrap().insert(name.to_string());
         }
         Setup::GuardParents => cloud.guard_parents.store(true, Ordering::SeqCst),
+        Setup::Depose(addr, name) => {
+            let id = format!("old-{name}");
+            cloud.make(&id, serde_json::json!({ "name": name }));
+            let object = cloud
+                .by_name(name)
+                .ok_or("the deposed object was not made")?;
+            let state = store.load().map_err(|e| e.to_string())?;
+            let mut r = state
+                .resources
+                .get(*addr)
+                .cloned()
+                .ok_or_else(|| format!("cannot depose into {addr}: not in state"))?;
+            r.deposed.insert(
+                "0badcafe".into(),
+                inferform_state::DeposedObject {
+                    attributes: serde_json::Value::Object(object),
+                    dependencies: Vec::new(),
+                    sensitive_paths: Vec::new(),
+                },
+            );
+            store.put_resource(&r).map_err(|e| e.to_string())?;
+        }
         Setup::RefuseDelete(name) => {
             cloud.refuse_delete.lock().unwrap().insert(name.to_string());
         }
