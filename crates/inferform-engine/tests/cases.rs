@@ -554,6 +554,39 @@ async fn lifecycle() {
             ..CASE
         },
         Case {
+            name: "a create_before_destroy create left unanswered keeps the old object deposed; the next run adopts the new one",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Unanswered("a2", true)],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n",
+            plan: &["replace-cbd test_thing.a forced by name"],
+            apply: Some(Applied {
+                calls: &["create a2"],
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &["adopt test_thing.a", "delete test_thing.a (deposed)"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a create_before_destroy create left unanswered that made nothing keeps the old object current",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Unanswered("a2", false)],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n",
+            plan: &["replace-cbd test_thing.a forced by name"],
+            apply: Some(Applied {
+                calls: &["create a2"],
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                deposed: &["test_thing.a: 1 deposed"],
+                // The old object is not destroyed: it is still the current one.
+                then: &["replace-cbd test_thing.a forced by name"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
             name: "a deposed object in state is destroyed, and its address's record stays",
             before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
             setup: &[Setup::Depose("test_thing.a", "a-old")],

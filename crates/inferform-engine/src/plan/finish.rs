@@ -87,16 +87,12 @@ impl Engine {
     /// object of a replacement whose create made nothing: it is not destroyed, but dropped
     /// from the deposed objects.
     pub(super) fn plan_deposed(&self, cx: &mut PlanCtx<'_>) {
-        let id = |v: &serde_json::Value| v.get("id").filter(|i| !i.is_null()).cloned();
         let mut changes = Vec::new();
         for (addr, deposed) in &cx.deposed {
             let current = cx.prior.get(addr);
             for (key, object) in &deposed.objects {
                 let same =
-                    current.is_some_and(|p| match (id(&p.attributes), id(&object.attributes)) {
-                        (Some(a), Some(b)) => a == b,
-                        _ => p.attributes == object.attributes,
-                    });
+                    current.is_some_and(|p| super::same_object(&p.attributes, &object.attributes));
                 if same {
                     cx.plan
                         .drop_deposed

@@ -242,6 +242,16 @@ pub(crate) struct Prior {
     pub sensitive_paths: Vec<Vec<String>>,
 }
 
+/// Whether two recorded objects are the same cloud object: the same `id`, or, for objects
+/// without one, the same attributes.
+pub(crate) fn same_object(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let id = |v: &serde_json::Value| v.get("id").filter(|i| !i.is_null()).cloned();
+    match (id(a), id(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// The deposed objects of one address.
 #[derive(Clone, Debug)]
 pub(crate) struct Deposed {

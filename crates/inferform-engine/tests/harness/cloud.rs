@@ -46,6 +46,8 @@ pub struct Cloud {
     pub calls: Mutex<Vec<String>>,
     /// Names whose create the cloud refuses.
     pub refuse: Mutex<BTreeSet<String>>,
+    /// Names whose create answers a 500: after making the object (`true`) or before (`false`).
+    pub unanswered: Mutex<BTreeMap<String, bool>>,
     /// Names whose delete the cloud refuses (a 500).
     pub refuse_delete: Mutex<BTreeSet<String>>,
     /// Refuse to delete an object another object's `parent` names.
@@ -128,6 +130,15 @@ impl Provider for Cloud {
             e.status = Some(409);
             return Err(e);
         }
+        let unanswered = self.unanswered.lock().unwrap().get(&name).copied();
+        let lost = || {
+            let mut e = ProviderError::new(ErrorKind::Api, "internal error".to_string());
+            e.status = Some(500);
+            e
+        };
+        if unanswered == Some(false) {
+            return Err(lost());
+        }
         let id = {
             let mut n = self.next_id.lock().unwrap();
             *n += 1;
@@ -137,6 +148,9 @@ impl Provider for Cloud {
         obj.insert("id".into(), id.clone().into());
         obj.insert("arn".into(), format!("arn:{id}").into());
         self.objects.lock().unwrap().insert(id, obj.clone());
+        if unanswered == Some(true) {
+            return Err(lost());
+        }
         Ok(obj)
     }
 

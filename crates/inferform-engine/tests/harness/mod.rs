@@ -93,6 +93,9 @@ pub enum Setup {
     Intent(&'static str, &'static str),
     /// The cloud refuses to delete the object with this name (until the `then` round).
     RefuseDelete(&'static str),
+    /// The cloud's answer to creating an object with this name is a 500, after it made the
+    /// object (`true`) or without making it (`false`) (until the `then` round).
+    Unanswered(&'static str, bool),
     /// The cloud refuses to delete an object another object's `parent` names.
     GuardParents,
     /// The cloud gets an object called `name` (id `old-NAME`), which state records as a
@@ -413,6 +416,13 @@ async fn setup(step: &Setup, cloud: &Cloud, store: &MemoryStore) -> Result<(), S
             );
             store.put_resource(&r).map_err(|e| e.to_string())?;
         }
+        Setup::Unanswered(name, made) => {
+            cloud
+                .unanswered
+                .lock()
+                .unwrap()
+                .insert(name.to_string(), *made);
+        }
         Setup::RefuseDelete(name) => {
             cloud.refuse_delete.lock().unwrap().insert(name.to_string());
         }
@@ -511,6 +521,7 @@ pub async fn run(case: &Case) -> Vec<String> {
     if !want.then.is_empty() && problems.is_empty() {
         cloud.refuse_delete.lock().unwrap().clear();
         cloud.refuse.lock().unwrap().clear();
+        cloud.unanswered.lock().unwrap().clear();
         problems.extend(then_round(want, &engine, &dir, &store).await);
     }
     let interrupted = want.stop_after.is_some() || !want.then.is_empty();
