@@ -928,6 +928,19 @@ impl Run {
         }
     }
 
+    /// Step `i` failed or was not attempted: what references read of its change is the
+    /// object as it stands (see `Ctx::not_made`). The destroy half of a create-first
+    /// replacement leaves that to its create: if the create succeeded, the new object
+    /// stands and keeps the address.
+    fn not_made(&self, i: usize, ctx: &Ctx) {
+        let step = self.steps[i];
+        let change = &self.changes[step.change];
+        if step.part == Part::Destroy && change.action == (Action::Replace { create_first: true }) {
+            return;
+        }
+        ctx.not_made(change);
+    }
+
     /// Marks everything downstream of step `i` skipped.
     fn skip_dependents(&mut self, i: usize, ctx: &Ctx, outcome: &mut ApplyOutcome) {
         let mut stack = self.dependents[i].clone();
@@ -936,7 +949,7 @@ impl Run {
                 self.done[d] = true;
                 let skipped = &self.changes[self.steps[d].change];
                 outcome.skipped.push(skipped.addr.clone());
-                ctx.not_made(skipped);
+                self.not_made(d, ctx);
                 stack.extend(self.dependents[d].iter().copied());
             }
         }
@@ -949,7 +962,7 @@ impl Run {
             let change = self.change(i);
             if !finished && !outcome.skipped.contains(&change.addr) {
                 outcome.skipped.push(change.addr.clone());
-                ctx.not_made(change);
+                self.not_made(i, ctx);
             }
         }
         let failed: BTreeSet<&ResourceInstanceAddr> =
@@ -1112,7 +1125,7 @@ impl Engine {
                 Err(diagnostic) => {
                     ctx.observer
                         .failed(&change.addr, action, &diagnostic.message);
-                    ctx.not_made(&change);
+                    run.not_made(i, ctx);
                     outcome.failures.push(ApplyFailure {
                         addr: change.addr.clone(),
                         action: change.action,

@@ -643,6 +643,25 @@ async fn lifecycle() {
             ..CASE
         },
         Case {
+            name: "after a failed delete of the old object, outputs read the new one",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n\noutput \"id\" {\n  value = test_thing.a.id\n}\n",
+            setup: &[Setup::RefuseDelete("a")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n\noutput \"id\" {\n  value = test_thing.a.id\n}\n",
+            plan: &[
+                "replace-cbd test_thing.a forced by name",
+                "output id = (known after apply)",
+            ],
+            apply: Some(Applied {
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                outputs: &["id = \"id-2\""],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &["delete test_thing.a (deposed)"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
             name: "an apply interrupted after a create_before_destroy create leaves the old object deposed",
             before: CHAIN,
             config: CHAIN_RENAMED,
