@@ -731,3 +731,56 @@ fn a_failed_delete_of_a_replaced_endpoint_leaves_it_deposed_for_the_next_apply()
     ]);
     assert_eq!(plan.code, 0, "the next plan is empty: {plan:?}");
 }
+
+/// A run killed (SIGKILL) once the new endpoint of a create_before_destroy replacement
+/// stands, while the new instance is being created: the old endpoint is in state as a
+/// deposed object, so the next apply adopts or finishes what was in flight, destroys the old
+/// instance and then the old endpoint, and leaves the cloud with exactly the new objects.
+#[test]
+fn a_run_killed_mid_create_before_destroy_leaves_nothing_behind() {
+    let work = Work::new(&[("main.hcl", CBD_STACK)]);
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    work.cloud_config(r#"{"timings": {"all_ms": 300, "instance_create_ms": 3000}}"#);
+    kill_apply_after(
+        &work,
+        &["--replace", "fabric_endpoint.chat", "--var", "suffix=-2"],
+        "fabric_service_instance.chat: Creating...",
+        Duration::from_millis(500),
+    );
+    let pulled = work.run(&["state", "pull"]);
+    assert!(pulled.stdout.contains("\"deposed\""), "{pulled:?}");
+    assert_eq!(
+        of_kind(&work.cloud_objects(), "fabric_endpoint").len(),
+        2,
+        "the old endpoint and the new one"
+    );
+
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = work.run(&[
+        "apply",
+        "--local-cloud",
+        "--auto-approve",
+        "--var",
+        "suffix=-2",
+    ]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let objects = work.cloud_objects();
+    let endpoints = of_kind(&objects, "fabric_endpoint");
+    let instances = of_kind(&objects, "fabric_service_instance");
+    assert_eq!((endpoints.len(), instances.len()), (1, 1), "{objects}");
+    assert_eq!(endpoints[0]["name"], "chat-2", "{objects}");
+    assert_eq!(instances[0]["name"], "chat-2", "{objects}");
+    assert_eq!(instances[0]["endpoint_id"], endpoints[0]["id"], "{objects}");
+    let pulled = work.run(&["state", "pull"]);
+    assert!(!pulled.stdout.contains("\"deposed\""), "{pulled:?}");
+    let plan = work.run(&[
+        "plan",
+        "--local-cloud",
+        "--detailed-exitcode",
+        "--var",
+        "suffix=-2",
+    ]);
+    assert_eq!(plan.code, 0, "the next plan is empty: {plan:?}");
+}
