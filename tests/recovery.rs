@@ -605,16 +605,21 @@ fn a_create_before_destroy_endpoint_and_its_instance_are_replaced_in_terraform_o
         apply.stdout.contains("2 added, 0 changed, 2 destroyed"),
         "{apply:?}"
     );
-    // The old instance goes before the old endpoint, and both after the new instance.
-    let at = |needle: &str| {
+    // The old instance goes before the old endpoint, and both after the new instance; the
+    // old objects are named as Terraform names deposed objects.
+    let at = |start: &str, end: &str| {
         apply
             .stdout
-            .find(needle)
-            .unwrap_or_else(|| panic!("no {needle:?} in {apply:?}"))
+            .lines()
+            .position(|l| l.starts_with(start) && l.contains(end))
+            .unwrap_or_else(|| panic!("no line {start:?}…{end:?} in {apply:?}"))
     };
-    let instance_created = at("fabric_service_instance.chat: Creation complete");
-    let instance_destroyed = at("fabric_service_instance.chat: Destruction complete");
-    let endpoint_destroying = at("fabric_endpoint.chat: Destroying...");
+    let instance_created = at("fabric_service_instance.chat: ", "Creation complete");
+    let instance_destroyed = at(
+        "fabric_service_instance.chat (deposed object ",
+        "): Destruction complete",
+    );
+    let endpoint_destroying = at("fabric_endpoint.chat (deposed object ", "): Destroying...");
     assert!(instance_created < instance_destroyed, "{apply:?}");
     assert!(instance_destroyed < endpoint_destroying, "{apply:?}");
 

@@ -52,6 +52,28 @@ pub trait ApplyObserver: Send + Sync {
     );
     /// A change failed.
     fn failed(&self, addr: &ResourceInstanceAddr, action: Action, error: &str);
+    /// The destroy of `addr`'s deposed object `key` starts (Terraform shows
+    /// `ADDR (deposed object KEY): Destroying...`). By default, as [`ApplyObserver::started`].
+    fn started_deposed(&self, addr: &ResourceInstanceAddr, key: &str, action: Action) {
+        let _ = key;
+        self.started(addr, action)
+    }
+    /// The destroy of a deposed object finished. By default, as [`ApplyObserver::finished`].
+    fn finished_deposed(
+        &self,
+        addr: &ResourceInstanceAddr,
+        key: &str,
+        action: Action,
+        elapsed: Duration,
+    ) {
+        let _ = key;
+        self.finished(addr, action, None, elapsed)
+    }
+    /// The destroy of a deposed object failed. By default, as [`ApplyObserver::failed`].
+    fn failed_deposed(&self, addr: &ResourceInstanceAddr, key: &str, action: Action, error: &str) {
+        let _ = key;
+        self.failed(addr, action, error)
+    }
 }
 
 /// A change that failed.
@@ -204,6 +226,20 @@ impl Ctx {
         self.store.put_resource(&record).map_err(fail)?;
         *held = Some(record);
         Ok(())
+    }
+
+    /// The deposed object a step destroys, if it destroys one: a deposed object's delete, or
+    /// the destroy half of a create-first replacement (once its create deposed the old one).
+    fn deposed_of(&self, change: &ResourceChange, part: Part) -> Option<String> {
+        match (change.action, part) {
+            (Action::Replace { create_first: true }, Part::Destroy) => self
+                .deposing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&change.addr)
+                .cloned(),
+            _ => change.deposed.clone(),
+        }
     }
 
     /// The record of an address as the apply last wrote or loaded it.
@@ -1084,7 +1120,11 @@ impl Engine {
             let (ctx, changes, step) = (ctx.clone(), run.changes.clone(), run.steps[i]);
             set.spawn(Engine::with_slots(&slots, async move {
                 let change = &changes[step.change];
-                ctx.observer.started(&change.addr, step.action(&changes));
+                let action = step.action(&changes);
+                match ctx.deposed_of(change, step.part) {
+                    Some(key) => ctx.observer.started_deposed(&change.addr, &key, action),
+                    None => ctx.observer.started(&change.addr, action),
+                }
                 let start = Instant::now();
                 let result = ctx.run(change, step.part).await;
                 (i, result, start.elapsed())
@@ -1106,10 +1146,18 @@ impl Engine {
             run.done[i] = true;
             let change = run.change(i).clone();
             let action = run.steps[i].action(&run.changes);
+            let deposed = ctx.deposed_of(&change, run.steps[i].part);
             match result {
                 Ok(id) => {
-                    ctx.observer
-                        .finished(&change.addr, action, id.as_deref(), elapsed);
+                    match &deposed {
+                        Some(key) => {
+                            ctx.observer
+                                .finished_deposed(&change.addr, key, action, elapsed)
+                        }
+                        None => ctx
+                            .observer
+                            .finished(&change.addr, action, id.as_deref(), elapsed),
+                    }
                     Run::count(outcome, action);
                     if stop.load(Ordering::SeqCst) || state_failed.load(Ordering::SeqCst) {
                         run.stopped = true;
@@ -1123,8 +1171,17 @@ impl Engine {
                     }
                 }
                 Err(diagnostic) => {
-                    ctx.observer
-                        .failed(&change.addr, action, &diagnostic.message);
+                    match &deposed {
+                        Some(key) => ctx.observer.failed_deposed(
+                            &change.addr,
+                            key,
+                            action,
+                            &diagnostic.message,
+                        ),
+                        None => ctx
+                            .observer
+                            .failed(&change.addr, action, &diagnostic.message),
+                    }
                     run.not_made(i, ctx);
                     outcome.failures.push(ApplyFailure {
                         addr: change.addr.clone(),

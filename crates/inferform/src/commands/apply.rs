@@ -100,9 +100,14 @@ fn elapsed(d: Duration) -> String {
     }
 }
 
-impl ApplyObserver for Progress {
-    fn started(&self, addr: &ResourceInstanceAddr, action: Action) {
-        let a = addr.to_string();
+/// How progress names a deposed object: `ADDR (deposed object KEY)`, as Terraform does.
+fn deposed_label(addr: &ResourceInstanceAddr, key: &str) -> String {
+    format!("{addr} (deposed object {key})")
+}
+
+impl Progress {
+    /// A step on what `a` names (the address, or one of its deposed objects) starts.
+    fn start(&self, a: String, addr: &ResourceInstanceAddr, action: Action) {
         self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -116,6 +121,75 @@ impl ApplyObserver for Progress {
             return;
         }
         self.print(format!("{}: {}...", self.bold(&a), action.progressive()));
+    }
+
+    /// A step on what `a` names finished.
+    fn finish(
+        &self,
+        a: String,
+        addr: &ResourceInstanceAddr,
+        action: Action,
+        id: Option<&str>,
+        took: Duration,
+    ) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&a);
+        if self.json {
+            let mut hook = Self::hook(addr, action);
+            hook["elapsed_seconds"] = took.as_secs().into();
+            if let Some(id) = id {
+                hook["id_key"] = "id".into();
+                hook["id_value"] = id.into();
+            }
+            self.emit(
+                "apply_complete",
+                format!("{a}: {} after {}", action.completed(), elapsed(took)),
+                hook,
+            );
+            return;
+        }
+        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
+        self.print(format!(
+            "{}: {} after {}{id}",
+            self.bold(&a),
+            action.completed(),
+            elapsed(took)
+        ));
+    }
+}
+
+impl ApplyObserver for Progress {
+    fn started(&self, addr: &ResourceInstanceAddr, action: Action) {
+        self.start(addr.to_string(), addr, action)
+    }
+
+    fn started_deposed(&self, addr: &ResourceInstanceAddr, key: &str, action: Action) {
+        self.start(deposed_label(addr, key), addr, action)
+    }
+
+    fn finished_deposed(
+        &self,
+        addr: &ResourceInstanceAddr,
+        key: &str,
+        action: Action,
+        took: Duration,
+    ) {
+        self.finish(deposed_label(addr, key), addr, action, None, took)
+    }
+
+    fn failed_deposed(
+        &self,
+        addr: &ResourceInstanceAddr,
+        key: &str,
+        _action: Action,
+        _error: &str,
+    ) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&deposed_label(addr, key));
     }
 
     fn status(&self, addr: &ResourceInstanceAddr, status: &str) {
@@ -155,32 +229,7 @@ impl ApplyObserver for Progress {
         id: Option<&str>,
         took: Duration,
     ) {
-        let a = addr.to_string();
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&a);
-        if self.json {
-            let mut hook = Self::hook(addr, action);
-            hook["elapsed_seconds"] = took.as_secs().into();
-            if let Some(id) = id {
-                hook["id_key"] = "id".into();
-                hook["id_value"] = id.into();
-            }
-            self.emit(
-                "apply_complete",
-                format!("{a}: {} after {}", action.completed(), elapsed(took)),
-                hook,
-            );
-            return;
-        }
-        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
-        self.print(format!(
-            "{}: {} after {}{id}",
-            self.bold(&a),
-            action.completed(),
-            elapsed(took)
-        ));
+        self.finish(addr.to_string(), addr, action, id, took)
     }
 
     fn failed(&self, addr: &ResourceInstanceAddr, _action: Action, _error: &str) {
