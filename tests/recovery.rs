@@ -514,3 +514,278 @@ fn a_create_of_unknown_outcome_keeps_its_intent_for_the_next_run() {
     let plan = work.run(&["plan", "--local-cloud", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{plan:?}");
 }
+
+/// An endpoint and the service instance on it, both `create_before_destroy`, whose names
+/// follow `var.suffix`.
+const CBD_STACK: &str = r#"
+provider "fabric" {
+  region = "cn-southwest-2"
+}
+
+variable "suffix" {
+  type    = string
+  default = ""
+}
+
+resource "fabric_workspace" "main" {
+  name        = "cbd"
+  description = "create_before_destroy"
+}
+
+resource "fabric_endpoint" "chat" {
+  workspace_id = fabric_workspace.main.id
+  name         = "chat${var.suffix}"
+  type         = "inference"
+  reserved_resource {
+    mu {
+      spec_code = "mu.llama3.8b"
+      min       = 0
+      max       = 1
+    }
+  }
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "fabric_model" "llama" {
+  workspace_id = fabric_workspace.main.id
+  name         = "llama3-8b"
+  type         = "LLM_MODEL"
+  version {
+    name = "v1"
+    config {
+      llm_model_config {
+        base_model_type = "llama3-8b"
+        model_path      = "obs://models/llama3"
+      }
+    }
+  }
+}
+
+resource "fabric_service_instance" "chat" {
+  workspace_id = fabric_workspace.main.id
+  name         = "chat${var.suffix}"
+  endpoint_id  = fabric_endpoint.chat.id
+  source {
+    id = fabric_model.llama.id
+  }
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+
+/// A create_before_destroy endpoint replaced together with the instance it serves: the
+/// local cloud refuses to delete an endpoint that still serves an instance, so the old
+/// endpoint must go after the old instance, which goes after the new instance stands.
+/// Afterwards the cloud holds exactly the new objects and state no deposed object.
+#[test]
+fn a_create_before_destroy_endpoint_and_its_instance_are_replaced_in_terraform_order() {
+    let work = Work::new(&[("main.hcl", CBD_STACK)]);
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let before = work.cloud_objects();
+    let old_endpoint = of_kind(&before, "fabric_endpoint")[0]["id"].clone();
+    let old_instance = of_kind(&before, "fabric_service_instance")[0]["id"].clone();
+
+    let replace = [
+        "apply",
+        "--local-cloud",
+        "--auto-approve",
+        "--replace",
+        "fabric_endpoint.chat",
+        "--var",
+        "suffix=-2",
+    ];
+    let apply = work.run(&replace);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(
+        apply.stdout.contains("2 added, 0 changed, 2 destroyed"),
+        "{apply:?}"
+    );
+    // The old instance goes before the old endpoint, and both after the new instance; the
+    // old objects are named as Terraform names deposed objects.
+    let at = |start: &str, end: &str| {
+        apply
+            .stdout
+            .lines()
+            .position(|l| l.starts_with(start) && l.contains(end))
+            .unwrap_or_else(|| panic!("no line {start:?}…{end:?} in {apply:?}"))
+    };
+    let instance_created = at("fabric_service_instance.chat: ", "Creation complete");
+    let instance_destroyed = at(
+        "fabric_service_instance.chat (deposed object ",
+        "): Destruction complete",
+    );
+    let endpoint_destroying = at("fabric_endpoint.chat (deposed object ", "): Destroying...");
+    assert!(instance_created < instance_destroyed, "{apply:?}");
+    assert!(instance_destroyed < endpoint_destroying, "{apply:?}");
+
+    let objects = work.cloud_objects();
+    let endpoints = of_kind(&objects, "fabric_endpoint");
+    let instances = of_kind(&objects, "fabric_service_instance");
+    assert_eq!((endpoints.len(), instances.len()), (1, 1), "{objects}");
+    assert_ne!(endpoints[0]["id"], old_endpoint, "{objects}");
+    assert_ne!(instances[0]["id"], old_instance, "{objects}");
+    assert_eq!(endpoints[0]["name"], "chat-2", "{objects}");
+    assert_eq!(instances[0]["endpoint_id"], endpoints[0]["id"], "{objects}");
+    assert_eq!(status(instances[0]), "RUNNING", "{objects}");
+
+    let pulled = work.run(&["state", "pull"]);
+    assert_eq!(pulled.code, 0, "{pulled:?}");
+    assert!(!pulled.stdout.contains("deposed"), "{pulled:?}");
+    let plan = work.run(&[
+        "plan",
+        "--local-cloud",
+        "--detailed-exitcode",
+        "--var",
+        "suffix=-2",
+    ]);
+    assert_eq!(plan.code, 0, "the next plan is empty: {plan:?}");
+}
+
+/// The old endpoint's delete failing after its replacement was made: the old endpoint stays
+/// in state as a deposed object (not orphaned), the next plan destroys it, and the next apply
+/// does, leaving the cloud with the new objects only.
+#[test]
+fn a_failed_delete_of_a_replaced_endpoint_leaves_it_deposed_for_the_next_apply() {
+    let work = Work::new(&[("main.hcl", CBD_STACK)]);
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    work.cloud_config(
+        r#"{"timings": {"all_ms": 300}, "faults": {"calls": {"fabric.endpoint.delete": {"error_rate": 1.0}}}}"#,
+    );
+    let replace = [
+        "apply",
+        "--local-cloud",
+        "--auto-approve",
+        "--replace",
+        "fabric_endpoint.chat",
+        "--var",
+        "suffix=-2",
+    ];
+    let apply = work.run(&replace);
+    assert_eq!(apply.code, 1, "{apply:?}");
+    let all = format!("{}{}", apply.stdout, apply.stderr);
+    assert!(all.contains("deposed object"), "{apply:?}");
+    assert!(!all.contains("by hand"), "{apply:?}");
+    assert_eq!(
+        of_kind(&work.cloud_objects(), "fabric_endpoint").len(),
+        2,
+        "the old endpoint is still there"
+    );
+    let pulled = work.run(&["state", "pull"]);
+    assert!(pulled.stdout.contains("\"deposed\""), "{pulled:?}");
+
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let plan = work.run(&["plan", "--local-cloud", "--var", "suffix=-2"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("# fabric_endpoint.chat (deposed object ")
+            && plan.stdout.contains(") will be destroyed"),
+        "{plan:?}"
+    );
+    assert!(
+        plan.stdout.contains("0 to add, 0 to change, 1 to destroy"),
+        "{plan:?}"
+    );
+    let saved = work.run(&[
+        "plan",
+        "--local-cloud",
+        "--var",
+        "suffix=-2",
+        "--out",
+        "p.json",
+    ]);
+    assert_eq!(saved.code, 0, "{saved:?}");
+    let show = work.run(&["show", "--json", "p.json"]);
+    assert_eq!(show.code, 0, "{show:?}");
+    let doc: serde_json::Value = serde_json::from_str(show.stdout.trim()).expect("show --json");
+    let changes = doc["resource_changes"]
+        .as_array()
+        .expect("resource_changes");
+    let deposed: Vec<_> = changes
+        .iter()
+        .filter(|c| c.get("deposed").is_some())
+        .collect();
+    assert_eq!(deposed.len(), 1, "{doc}");
+    assert_eq!(deposed[0]["address"], "fabric_endpoint.chat", "{doc}");
+    assert_eq!(
+        deposed[0]["change"]["actions"],
+        serde_json::json!(["delete"]),
+        "{doc}"
+    );
+    let apply = work.run(&["apply", "--local-cloud", "p.json"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let objects = work.cloud_objects();
+    let endpoints = of_kind(&objects, "fabric_endpoint");
+    assert_eq!(endpoints.len(), 1, "{objects}");
+    assert_eq!(endpoints[0]["name"], "chat-2", "{objects}");
+    let pulled = work.run(&["state", "pull"]);
+    assert!(!pulled.stdout.contains("\"deposed\""), "{pulled:?}");
+    let plan = work.run(&[
+        "plan",
+        "--local-cloud",
+        "--detailed-exitcode",
+        "--var",
+        "suffix=-2",
+    ]);
+    assert_eq!(plan.code, 0, "the next plan is empty: {plan:?}");
+}
+
+/// A run killed (SIGKILL) once the new endpoint of a create_before_destroy replacement
+/// stands, while the new instance is being created: the old endpoint is in state as a
+/// deposed object, so the next apply adopts or finishes what was in flight, destroys the old
+/// instance and then the old endpoint, and leaves the cloud with exactly the new objects.
+#[test]
+fn a_run_killed_mid_create_before_destroy_leaves_nothing_behind() {
+    let work = Work::new(&[("main.hcl", CBD_STACK)]);
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = work.run(&["apply", "--local-cloud", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    work.cloud_config(r#"{"timings": {"all_ms": 300, "instance_create_ms": 3000}}"#);
+    kill_apply_after(
+        &work,
+        &["--replace", "fabric_endpoint.chat", "--var", "suffix=-2"],
+        "fabric_service_instance.chat: Creating...",
+        Duration::from_millis(500),
+    );
+    let pulled = work.run(&["state", "pull"]);
+    assert!(pulled.stdout.contains("\"deposed\""), "{pulled:?}");
+    assert_eq!(
+        of_kind(&work.cloud_objects(), "fabric_endpoint").len(),
+        2,
+        "the old endpoint and the new one"
+    );
+
+    work.cloud_config(r#"{"timings": {"all_ms": 300}}"#);
+    let apply = work.run(&[
+        "apply",
+        "--local-cloud",
+        "--auto-approve",
+        "--var",
+        "suffix=-2",
+    ]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let objects = work.cloud_objects();
+    let endpoints = of_kind(&objects, "fabric_endpoint");
+    let instances = of_kind(&objects, "fabric_service_instance");
+    assert_eq!((endpoints.len(), instances.len()), (1, 1), "{objects}");
+    assert_eq!(endpoints[0]["name"], "chat-2", "{objects}");
+    assert_eq!(instances[0]["name"], "chat-2", "{objects}");
+    assert_eq!(instances[0]["endpoint_id"], endpoints[0]["id"], "{objects}");
+    let pulled = work.run(&["state", "pull"]);
+    assert!(!pulled.stdout.contains("\"deposed\""), "{pulled:?}");
+    let plan = work.run(&[
+        "plan",
+        "--local-cloud",
+        "--detailed-exitcode",
+        "--var",
+        "suffix=-2",
+    ]);
+    assert_eq!(plan.code, 0, "the next plan is empty: {plan:?}");
+}

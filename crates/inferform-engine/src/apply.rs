@@ -3,7 +3,10 @@
 //! their dependencies; deletes wait for the deletes of whatever depended on them (the order
 //! is `schedule`'s). A failure skips its dependents and nothing else; each success is
 //! written to state as it happens, and a create's intent is recorded before the create is
-//! sent.
+//! sent. A create-first replacement deposes the old object in its address's record before
+//! its replacement's create is sent, and destroys it (dropping it from the record) only once
+//! what used it has moved on: a kill or a failed delete in between leaves it in state, for
+//! the next plan to destroy.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -16,7 +19,7 @@ use inferform_lang::decode::decode_body;
 use inferform_lang::eval::Scope;
 use inferform_provider::outcome::create_failure;
 use inferform_provider::{Object, OpContext, Progress, Provider};
-use inferform_state::{Intent, OutputState, ResourceState, StateStore};
+use inferform_state::{DeposedObject, Intent, OutputState, ResourceState, StateStore};
 use inferform_types::{
     Diagnostic, Diagnostics, InstanceKey, ResourceAddr, ResourceInstanceAddr, Schema, Value,
 };
@@ -49,6 +52,28 @@ pub trait ApplyObserver: Send + Sync {
     );
     /// A change failed.
     fn failed(&self, addr: &ResourceInstanceAddr, action: Action, error: &str);
+    /// The destroy of `addr`'s deposed object `key` starts (Terraform shows
+    /// `ADDR (deposed object KEY): Destroying...`). By default, as [`ApplyObserver::started`].
+    fn started_deposed(&self, addr: &ResourceInstanceAddr, key: &str, action: Action) {
+        let _ = key;
+        self.started(addr, action)
+    }
+    /// The destroy of a deposed object finished. By default, as [`ApplyObserver::finished`].
+    fn finished_deposed(
+        &self,
+        addr: &ResourceInstanceAddr,
+        key: &str,
+        action: Action,
+        elapsed: Duration,
+    ) {
+        let _ = key;
+        self.finished(addr, action, None, elapsed)
+    }
+    /// The destroy of a deposed object failed. By default, as [`ApplyObserver::failed`].
+    fn failed_deposed(&self, addr: &ResourceInstanceAddr, key: &str, action: Action, error: &str) {
+        let _ = key;
+        self.failed(addr, action, error)
+    }
 }
 
 /// A change that failed.
@@ -116,6 +141,28 @@ struct Ctx {
     /// A list that lags behind creates may not show it yet, so a refusal of the create made
     /// now ("already exists") does not prove that nothing was made: the intent is kept.
     unfound_intents: BTreeSet<ResourceInstanceAddr>,
+    /// Each address's record as this apply last wrote or loaded it, one lock per address:
+    /// every write of a record carries the deposed objects the record holds (a record is
+    /// written whole), so they are read and written under the address's lock.
+    records: Mutex<BTreeMap<String, Slot>>,
+    /// The deposed key each create-first replacement gave its old object, for its destroy.
+    deposing: Mutex<BTreeMap<ResourceInstanceAddr, String>>,
+    /// Creates the cloud clearly refused: they made nothing.
+    made_nothing: Mutex<BTreeSet<ResourceInstanceAddr>>,
+}
+
+/// One address's record, as the apply last wrote it (`None`: no record).
+type Slot = Arc<Mutex<Option<ResourceState>>>;
+
+/// The key a deposed object is kept under: 8 hex digits, as Terraform's, worked out from the
+/// address and the object so that the create and the destroy half agree on it.
+fn deposed_key(addr: &ResourceInstanceAddr, attributes: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(addr.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(attributes.to_string().as_bytes());
+    hex::encode(&h.finalize()[..4])
 }
 
 /// A change's failure that is the cloud's or the state's, not the configuration's.
@@ -124,6 +171,84 @@ fn fail(message: impl std::fmt::Display) -> Diagnostic {
 }
 
 impl Ctx {
+    fn slot(&self, addr: &str) -> Slot {
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(addr.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Writes an address's current object, keeping the deposed objects its record holds.
+    fn put_record(&self, mut record: ResourceState) -> Result<(), Diagnostic> {
+        let slot = self.slot(&record.addr);
+        let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
+        record.deposed = held.as_ref().map(|r| r.deposed.clone()).unwrap_or_default();
+        self.store.put_resource(&record).map_err(fail)?;
+        *held = Some(record);
+        Ok(())
+    }
+
+    /// Removes an address's record, which must hold no deposed object: those are destroyed
+    /// first (see `schedule`), and one whose destroy failed keeps the record.
+    fn remove_record(&self, addr: &str) -> Result<(), Diagnostic> {
+        let slot = self.slot(addr);
+        let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = held.as_ref().filter(|r| !r.deposed.is_empty()) {
+            let keys: Vec<&str> = r.deposed.keys().map(String::as_str).collect();
+            return Err(fail(format!(
+                "its record still holds deposed object {} not yet destroyed, so it stays in state",
+                keys.join(", ")
+            ))
+            .with_help("run apply again: it destroys the deposed objects first"));
+        }
+        self.store.remove_resource(addr).map_err(fail)?;
+        *held = None;
+        Ok(())
+    }
+
+    /// Changes the deposed objects an address's record holds, and writes the record.
+    fn update_deposed(
+        &self,
+        addr: &str,
+        f: impl FnOnce(&mut BTreeMap<String, DeposedObject>),
+    ) -> Result<(), Diagnostic> {
+        let slot = self.slot(addr);
+        let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(mut record) = held.clone() else {
+            return Err(fail(format!("{addr} has no record in state")));
+        };
+        f(&mut record.deposed);
+        if Some(&record) == held.as_ref() {
+            return Ok(());
+        }
+        self.store.put_resource(&record).map_err(fail)?;
+        *held = Some(record);
+        Ok(())
+    }
+
+    /// The deposed object a step destroys, if it destroys one: a deposed object's delete, or
+    /// the destroy half of a create-first replacement (once its create deposed the old one).
+    fn deposed_of(&self, change: &ResourceChange, part: Part) -> Option<String> {
+        match (change.action, part) {
+            (Action::Replace { create_first: true }, Part::Destroy) => self
+                .deposing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&change.addr)
+                .cloned(),
+            _ => change.deposed.clone(),
+        }
+    }
+
+    /// The record of an address as the apply last wrote or loaded it.
+    fn current_record(&self, addr: &str) -> Option<ResourceState> {
+        let slot = self.slot(addr);
+        let held = slot.lock().unwrap_or_else(|p| p.into_inner());
+        held.clone()
+    }
+
     /// Runs `f` with the instance's resource, schema and scope as they are now that
     /// everything it depends on is applied: variables, locals and module outputs are worked
     /// out afresh, since what they read may have been applied since the plan.
@@ -246,8 +371,9 @@ impl Ctx {
             dependencies: change.dependencies.iter().map(|d| d.to_string()).collect(),
             tainted: false,
             sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
+            deposed: BTreeMap::new(),
         };
-        self.store.put_resource(&state).map_err(fail)?;
+        self.put_record(state.clone())?;
         // What depends on it sees every value, those state does not keep included.
         let v = object_value(
             &full,
@@ -308,8 +434,9 @@ impl Ctx {
                             dependencies: intent.dependencies.clone(),
                             tainted: true,
                             sensitive_paths: sensitive_paths(cfg, change.after.as_ref()),
+                            deposed: BTreeMap::new(),
                         };
-                        self.store.put_resource(&record).map_err(fail)?;
+                        self.put_record(record)?;
                         self.store.clear_intent(&intent.addr).map_err(fail)?;
                         Err(fail(format!("{e}; the failed object is kept in state as tainted and will be replaced by the next apply")))
                     }
@@ -337,6 +464,10 @@ impl Ctx {
                     )))
                 } else {
                     let _ = self.store.clear_intent(&intent.addr);
+                    self.made_nothing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(change.addr.clone());
                     Err(fail(e))
                 }
             }
@@ -355,16 +486,84 @@ impl Ctx {
             .delete(&self.op_context(change, "delete"), type_name, &prior)
             .await
             .map_err(fail)?;
-        self.store
-            .remove_resource(&change.addr.to_string())
-            .map_err(fail)?;
-        Ok(())
+        self.remove_record(&change.addr.to_string())
+    }
+
+    /// Sets the old object of a create-first replacement aside in its address's record, as
+    /// deposed, before its replacement's create is sent. Returns its key.
+    fn depose(&self, change: &ResourceChange) -> Result<String, Diagnostic> {
+        let addr = change.addr.to_string();
+        let type_name = &change.addr.resource.type_name;
+        let record = self.current_record(&addr);
+        // The object as refresh read it, without what state does not keep.
+        let attributes = change
+            .before
+            .as_ref()
+            .and_then(|v| v.deep_unmarked().to_json())
+            .map(|v| for_state(&self.engine.schemas, type_name, v))
+            .or_else(|| record.as_ref().map(|r| r.attributes.clone()))
+            .unwrap_or_default();
+        let key = deposed_key(&change.addr, &attributes);
+        let old = DeposedObject {
+            attributes,
+            dependencies: record
+                .as_ref()
+                .map(|r| r.dependencies.clone())
+                .unwrap_or_else(|| change.dependencies.iter().map(|d| d.to_string()).collect()),
+            sensitive_paths: record
+                .as_ref()
+                .map(|r| r.sensitive_paths.clone())
+                .unwrap_or_default(),
+        };
+        self.update_deposed(&addr, |d| {
+            d.insert(key.clone(), old);
+        })?;
+        self.deposing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(change.addr.clone(), key.clone());
+        Ok(key)
+    }
+
+    /// Destroys the deposed object `key` of the change's address and drops it from the
+    /// record. A failure keeps it there, for the next apply to destroy.
+    async fn destroy_deposed(
+        &self,
+        provider: &dyn Provider,
+        change: &ResourceChange,
+        key: &str,
+        before: Option<&Value>,
+    ) -> Result<(), Diagnostic> {
+        let addr = change.addr.to_string();
+        let type_name = &change.addr.resource.type_name;
+        let prior = match before.and_then(|v| v.deep_unmarked().to_json()) {
+            Some(v) => v,
+            None => self
+                .current_record(&addr)
+                .and_then(|r| r.deposed.get(key).map(|d| d.attributes.clone()))
+                .ok_or_else(|| fail(format!("deposed object {key} is not in state")))?,
+        };
+        provider
+            .delete(&self.op_context(change, "delete"), type_name, &json_object(&prior))
+            .await
+            .map_err(|e| {
+                fail(format!(
+                    "destroying deposed object {key} failed: {e}; it stays in state as deposed object {key}, and the next apply destroys it"
+                ))
+            })?;
+        self.update_deposed(&addr, |d| {
+            d.remove(key);
+        })
     }
 
     /// A change that failed or was not attempted: what references (outputs) read of it is
     /// the object as it stands, its value before the change, or unknown where there may be
     /// none (a create, a replacement half done), never the value it was planned to have.
     fn not_made(&self, change: &ResourceChange) {
+        // A deposed object is nothing references read.
+        if change.deposed.is_some() {
+            return;
+        }
         let before = match change.action {
             Action::Update | Action::Delete | Action::NoOp | Action::Forget => {
                 change.before.clone()
@@ -430,18 +629,43 @@ impl Ctx {
                 self.postconditions(change, &changed)?;
                 Ok(id_of(&obj))
             }
-            (Action::Replace { create_first: true }, _) => {
-                // The new object takes the address at once; the old one is deleted after.
+            // A create-first replacement's create: the old object is deposed in state
+            // first, so that whatever happens next it is not lost; the new one takes the
+            // address. A create the cloud refused restores the old object; one whose outcome
+            // is unknown leaves it deposed and current at once, a pair the next plan
+            // settles once it knows whether the new object exists.
+            (Action::Replace { create_first: true }, Part::Create) => {
                 let (cfg, planned) = self.configured(change)?;
-                let before = change.before.clone().unwrap_or(Value::Null);
-                let obj = self
-                    .create(provider.as_ref(), change, &cfg, &planned)
+                let key = self.depose(change)?;
+                match self.create(provider.as_ref(), change, &cfg, &planned).await {
+                    Ok(o) => Ok(id_of(&o)),
+                    Err(d) => {
+                        let refused = self
+                            .made_nothing
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .contains(&change.addr);
+                        if refused {
+                            self.update_deposed(&change.addr.to_string(), |dep| {
+                                dep.remove(&key);
+                            })?;
+                        }
+                        Err(d)
+                    }
+                }
+            }
+            // Its destroy, once everything that used the old object has moved on.
+            (Action::Replace { create_first: true }, _) => {
+                let key = self
+                    .deposing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&change.addr)
+                    .cloned()
+                    .ok_or_else(|| fail("the old object was not deposed"))?;
+                self.destroy_deposed(provider.as_ref(), change, &key, change.before.as_ref())
                     .await?;
-                let prior = json_object(&before.to_json().unwrap_or_default());
-                provider.delete(&self.op_context(change, "delete"), type_name, &prior).await.map_err(|e| {
-                    fail(format!("the replacement was created, but deleting the old object failed (delete it by hand): {e}"))
-                })?;
-                Ok(id_of(&obj))
+                Ok(None)
             }
             // A destroy-then-create replacement runs as two steps (see `schedule`).
             (
@@ -466,11 +690,16 @@ impl Ctx {
                     .await
                     .map(|o| id_of(&o))
             }
+            // A deposed object an earlier run left: references never read it.
+            (Action::Delete, _) if change.deposed.is_some() => {
+                let key = change.deposed.clone().unwrap_or_default();
+                self.destroy_deposed(provider.as_ref(), change, &key, change.before.as_ref())
+                    .await?;
+                Ok(None)
+            }
             // Forgotten: state lets go of the object; the cloud keeps it.
             (Action::Forget, _) => {
-                self.store
-                    .remove_resource(&change.addr.to_string())
-                    .map_err(fail)?;
+                self.remove_record(&change.addr.to_string())?;
                 let mut root = self.root.write().unwrap_or_else(|p| p.into_inner());
                 remove_instance(&mut root, &change.addr);
                 Ok(None)
@@ -607,8 +836,8 @@ fn record_moves_and_imports(
     config: &Config,
     schemas: &BTreeMap<String, Schema>,
 ) -> Result<(), inferform_state::StateError> {
+    let mut state = store.load()?;
     if !plan.moved.is_empty() {
-        let state = store.load()?;
         for (from, to) in &plan.moved {
             if let Some(r) = state.resources.get(&from.to_string()) {
                 let moved = ResourceState {
@@ -617,6 +846,17 @@ fn record_moves_and_imports(
                 };
                 store.put_resource(&moved)?;
                 store.remove_resource(&from.to_string())?;
+            }
+        }
+        state = store.load()?;
+    }
+    // Deposed objects refresh found gone, and those that are the current object itself.
+    for (addr, keys) in &plan.drop_deposed {
+        if let Some(r) = state.resources.get_mut(&addr.to_string()) {
+            let before = r.deposed.len();
+            r.deposed.retain(|k, _| !keys.contains(k));
+            if r.deposed.len() != before {
+                store.put_resource(r)?;
             }
         }
     }
@@ -629,8 +869,16 @@ fn record_moves_and_imports(
             .and_then(|c| c.before.as_ref())
             .and_then(|v| v.deep_unmarked().to_json())
             .or_else(|| recorded.attributes.clone());
+        // The record keeps the deposed objects it holds.
+        let deposed = state
+            .resources
+            .get(&addr.to_string())
+            .map(|r| r.deposed.clone())
+            .unwrap_or_default();
         let Some(attrs) = attrs else {
-            store.remove_resource(&addr.to_string())?;
+            if deposed.is_empty() {
+                store.remove_resource(&addr.to_string())?;
+            }
             continue;
         };
         let dependencies = config
@@ -655,6 +903,7 @@ fn record_moves_and_imports(
             dependencies,
             tainted,
             sensitive_paths: Vec::new(),
+            deposed,
         };
         store.put_resource(&record)?;
     }
@@ -715,6 +964,19 @@ impl Run {
         }
     }
 
+    /// Step `i` failed or was not attempted: what references read of its change is the
+    /// object as it stands (see `Ctx::not_made`). The destroy half of a create-first
+    /// replacement leaves that to its create: if the create succeeded, the new object
+    /// stands and keeps the address.
+    fn not_made(&self, i: usize, ctx: &Ctx) {
+        let step = self.steps[i];
+        let change = &self.changes[step.change];
+        if step.part == Part::Destroy && change.action == (Action::Replace { create_first: true }) {
+            return;
+        }
+        ctx.not_made(change);
+    }
+
     /// Marks everything downstream of step `i` skipped.
     fn skip_dependents(&mut self, i: usize, ctx: &Ctx, outcome: &mut ApplyOutcome) {
         let mut stack = self.dependents[i].clone();
@@ -723,7 +985,7 @@ impl Run {
                 self.done[d] = true;
                 let skipped = &self.changes[self.steps[d].change];
                 outcome.skipped.push(skipped.addr.clone());
-                ctx.not_made(skipped);
+                self.not_made(d, ctx);
                 stack.extend(self.dependents[d].iter().copied());
             }
         }
@@ -736,7 +998,7 @@ impl Run {
             let change = self.change(i);
             if !finished && !outcome.skipped.contains(&change.addr) {
                 outcome.skipped.push(change.addr.clone());
-                ctx.not_made(change);
+                self.not_made(i, ctx);
             }
         }
         let failed: BTreeSet<&ResourceInstanceAddr> =
@@ -763,6 +1025,20 @@ impl Engine {
             ));
             return outcome;
         }
+        let records = match input.store.load() {
+            Ok(state) => state
+                .resources
+                .into_iter()
+                .map(|(addr, r)| (addr, Arc::new(Mutex::new(Some(r)))))
+                .collect(),
+            Err(e) => {
+                outcome.diagnostics.push(Diagnostic::error(
+                    "inferform::state::read",
+                    format!("cannot read the state: {e}"),
+                ));
+                return outcome;
+            }
+        };
         let state_failed = Arc::new(AtomicBool::new(false));
         let ctx = Arc::new(Ctx {
             engine: self.clone(),
@@ -781,6 +1057,9 @@ impl Engine {
                 .filter(|a| !input.plan.adopted.contains(a))
                 .cloned()
                 .collect(),
+            records: Mutex::new(records),
+            deposing: Mutex::new(BTreeMap::new()),
+            made_nothing: Mutex::new(BTreeSet::new()),
         });
         let changes = input.plan.changes;
         let mut run = Run::new(
@@ -841,7 +1120,11 @@ impl Engine {
             let (ctx, changes, step) = (ctx.clone(), run.changes.clone(), run.steps[i]);
             set.spawn(Engine::with_slots(&slots, async move {
                 let change = &changes[step.change];
-                ctx.observer.started(&change.addr, step.action(&changes));
+                let action = step.action(&changes);
+                match ctx.deposed_of(change, step.part) {
+                    Some(key) => ctx.observer.started_deposed(&change.addr, &key, action),
+                    None => ctx.observer.started(&change.addr, action),
+                }
                 let start = Instant::now();
                 let result = ctx.run(change, step.part).await;
                 (i, result, start.elapsed())
@@ -863,10 +1146,18 @@ impl Engine {
             run.done[i] = true;
             let change = run.change(i).clone();
             let action = run.steps[i].action(&run.changes);
+            let deposed = ctx.deposed_of(&change, run.steps[i].part);
             match result {
                 Ok(id) => {
-                    ctx.observer
-                        .finished(&change.addr, action, id.as_deref(), elapsed);
+                    match &deposed {
+                        Some(key) => {
+                            ctx.observer
+                                .finished_deposed(&change.addr, key, action, elapsed)
+                        }
+                        None => ctx
+                            .observer
+                            .finished(&change.addr, action, id.as_deref(), elapsed),
+                    }
                     Run::count(outcome, action);
                     if stop.load(Ordering::SeqCst) || state_failed.load(Ordering::SeqCst) {
                         run.stopped = true;
@@ -880,9 +1171,18 @@ impl Engine {
                     }
                 }
                 Err(diagnostic) => {
-                    ctx.observer
-                        .failed(&change.addr, action, &diagnostic.message);
-                    ctx.not_made(&change);
+                    match &deposed {
+                        Some(key) => ctx.observer.failed_deposed(
+                            &change.addr,
+                            key,
+                            action,
+                            &diagnostic.message,
+                        ),
+                        None => ctx
+                            .observer
+                            .failed(&change.addr, action, &diagnostic.message),
+                    }
+                    run.not_made(i, ctx);
                     outcome.failures.push(ApplyFailure {
                         addr: change.addr.clone(),
                         action: change.action,

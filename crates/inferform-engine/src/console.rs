@@ -137,6 +137,7 @@ resource "inferform_data" "item" {
                 dependencies: vec![],
                 tainted: false,
                 sensitive_paths: vec![],
+                deposed: Default::default(),
             },
         );
         console_of(text, &state, |c| {

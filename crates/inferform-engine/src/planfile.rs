@@ -44,6 +44,9 @@ pub struct SavedChange {
     pub replace_paths: Vec<String>,
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// The deposed key, for the delete of a deposed object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -267,12 +270,18 @@ fn digest(
                 .map(|a| a.resource.type_name)
                 .unwrap_or_default();
             let schema = schemas.get(&type_name);
-            serde_json::json!({
+            let mut item = serde_json::json!({
                 "address": c.address,
                 "action": c.action,
                 "replace_paths": c.replace_paths,
                 "after": c.after.as_ref().map(|a| settable_json(a, schema)),
-            })
+            });
+            // Only a deposed object's delete names its key, so that the fingerprints of
+            // plans without one stay as they were.
+            if let (Some(key), Some(obj)) = (&c.deposed, item.as_object_mut()) {
+                obj.insert("deposed".into(), serde_json::json!(key));
+            }
+            item
         })
         .collect();
     let doc = serde_json::json!({
@@ -357,6 +366,7 @@ fn saved_change(c: &ResourceChange, salt: &str) -> SavedChange {
         after: c.after.as_ref().map(|v| encode(v, salt)),
         replace_paths: c.replace_paths.clone(),
         dependencies: c.dependencies.iter().map(|d| d.to_string()).collect(),
+        deposed: c.deposed.clone(),
     }
 }
 
@@ -477,6 +487,7 @@ impl PlanFile {
                     .iter()
                     .filter_map(|d| d.parse::<ResourceInstanceAddr>().ok().map(|a| a.resource))
                     .collect(),
+                deposed: c.deposed.clone(),
             });
         }
         let mut drift = Vec::new();
@@ -527,6 +538,7 @@ impl PlanFile {
             replace_reasons,
             // Shown only: `apply FILE` plans afresh, in the workspace selected then.
             workspace: String::new(),
+            drop_deposed: BTreeMap::new(),
         })
     }
 
@@ -628,6 +640,7 @@ mod tests {
             ])),
             replace_paths: vec![],
             dependencies: vec![],
+            deposed: None,
         };
         let plan = Plan {
             changes: vec![change("a"), change("b")],

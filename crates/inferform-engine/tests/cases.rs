@@ -495,7 +495,7 @@ async fn lifecycle() {
             ..CASE
         },
         Case {
-            name: "a create_before_destroy chain creates each new object before the old one goes",
+            name: "a create_before_destroy chain destroys old objects only once their dependents moved on",
             before: CHAIN,
             config: CHAIN_RENAMED,
             plan: &[
@@ -503,13 +503,182 @@ async fn lifecycle() {
                 "replace-cbd test_thing.b forced by name",
             ],
             apply: Some(Applied {
+                // Terraform's order: new a, new b, old b, old a.
                 order: &[
-                    ("create a2", "delete a"),
                     ("create a2", "create b-id-3"),
                     ("create b-id-3", "delete b-id-1"),
+                    ("delete b-id-1", "delete a"),
                 ],
                 calls: &["create a2", "create b-id-3", "delete a", "delete b-id-1"],
                 state: &["test_thing.a", "test_thing.b"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a create_before_destroy chain succeeds where the cloud refuses deleting a parent in use",
+            before: PARENT_CHAIN,
+            setup: &[Setup::GuardParents],
+            config: PARENT_CHAIN_RENAMED,
+            plan: &[
+                "replace-cbd test_thing.a forced by name",
+                "replace-cbd test_thing.b forced by name",
+            ],
+            apply: Some(Applied {
+                order: &[
+                    ("create a2", "create b-id-3"),
+                    ("create b-id-3", "delete b-id-1"),
+                    ("delete b-id-1", "delete a"),
+                ],
+                calls: &["create a2", "create b-id-3", "delete a", "delete b-id-1"],
+                state: &["test_thing.a", "test_thing.b"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a failed delete of the old object keeps it in state as deposed, for the next apply",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::RefuseDelete("a")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n",
+            plan: &["replace-cbd test_thing.a forced by name"],
+            apply: Some(Applied {
+                order: &[("create a2", "delete a")],
+                calls: &["create a2", "delete a"],
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &["delete test_thing.a (deposed)"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a create_before_destroy create left unanswered keeps the old object deposed; the next run adopts the new one",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Unanswered("a2", true)],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n",
+            plan: &["replace-cbd test_thing.a forced by name"],
+            apply: Some(Applied {
+                calls: &["create a2"],
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &["adopt test_thing.a", "delete test_thing.a (deposed)"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a create_before_destroy create left unanswered that made nothing keeps the old object current",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Unanswered("a2", false)],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n",
+            plan: &["replace-cbd test_thing.a forced by name"],
+            apply: Some(Applied {
+                calls: &["create a2"],
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                deposed: &["test_thing.a: 1 deposed"],
+                // The old object is not destroyed: it is still the current one.
+                then: &["replace-cbd test_thing.a forced by name"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a deposed object in state is destroyed, and its address's record stays",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            plan: &["delete test_thing.a (deposed)"],
+            apply: Some(Applied {
+                calls: &["delete a-old"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a deposed object gone from the cloud leaves state without a delete",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old"), Setup::Vanish("a-old")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n  size = 2\n}\n",
+            plan: &["update test_thing.a"],
+            apply: Some(Applied {
+                calls: &["update a"],
+                state: &["test_thing.a"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a deposed object moves with its address and is destroyed there",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old")],
+            config: "resource \"test_thing\" \"b\" {\n  name = \"a\"\n}\n\nmoved {\n  from = test_thing.a\n  to   = test_thing.b\n}\n",
+            plan: &["move test_thing.a -> test_thing.b", "delete test_thing.b (deposed)"],
+            apply: Some(Applied {
+                calls: &["delete a-old"],
+                state: &["test_thing.b"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "a destroy plan destroys deposed objects before the record they are in",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            setup: &[Setup::Depose("test_thing.a", "a-old")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n",
+            opts: Opts {
+                destroy: true,
+                ..Opts::PLAN
+            },
+            plan: &["delete test_thing.a", "delete test_thing.a (deposed)"],
+            apply: Some(Applied {
+                order: &[("delete a-old", "delete a")],
+                calls: &["delete a", "delete a-old"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "after a failed delete of the old object, outputs read the new one",
+            before: "resource \"test_thing\" \"a\" {\n  name = \"a\"\n}\n\noutput \"id\" {\n  value = test_thing.a.id\n}\n",
+            setup: &[Setup::RefuseDelete("a")],
+            config: "resource \"test_thing\" \"a\" {\n  name = \"a2\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n\noutput \"id\" {\n  value = test_thing.a.id\n}\n",
+            plan: &[
+                "replace-cbd test_thing.a forced by name",
+                "output id = (known after apply)",
+            ],
+            apply: Some(Applied {
+                failed: &["test_thing.a replace-cbd inferform::apply::failed"],
+                state: &["test_thing.a"],
+                outputs: &["id = \"id-2\""],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &["delete test_thing.a (deposed)"],
+                ..APPLIED
+            }),
+            ..CASE
+        },
+        Case {
+            name: "an apply interrupted after a create_before_destroy create leaves the old object deposed",
+            before: CHAIN,
+            config: CHAIN_RENAMED,
+            plan: &[
+                "replace-cbd test_thing.a forced by name",
+                "replace-cbd test_thing.b forced by name",
+            ],
+            apply: Some(Applied {
+                stop_after: Some("create a2"),
+                calls: &["create a2"],
+                skipped: &["test_thing.a", "test_thing.b"],
+                state: &["test_thing.a", "test_thing.b"],
+                deposed: &["test_thing.a: 1 deposed"],
+                then: &[
+                    "delete test_thing.a (deposed)",
+                    "replace-cbd test_thing.b forced by name",
+                ],
                 ..APPLIED
             }),
             ..CASE
@@ -672,6 +841,40 @@ resource "test_thing" "a" {
 
 resource "test_thing" "b" {
   name = "b-${test_thing.a.id}"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+
+const PARENT_CHAIN: &str = r#"
+resource "test_thing" "a" {
+  name = "a"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "test_thing" "b" {
+  name   = "b-${test_thing.a.id}"
+  parent = test_thing.a.id
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+
+const PARENT_CHAIN_RENAMED: &str = r#"
+resource "test_thing" "a" {
+  name = "a2"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "test_thing" "b" {
+  name   = "b-${test_thing.a.id}"
+  parent = test_thing.a.id
   lifecycle {
     create_before_destroy = true
   }

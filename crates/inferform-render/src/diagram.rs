@@ -127,7 +127,14 @@ pub fn plan_diagram(plan: &Plan) -> Result<String, NoDiagram> {
             out,
             "  n{}[\"{}\"]:::{}",
             id[&i],
-            label(&format!("{}{}", symbol(action), c.addr)),
+            label(&format!(
+                "{}{}{}",
+                symbol(action),
+                c.addr,
+                c.deposed
+                    .as_ref()
+                    .map_or(String::new(), |k| format!(" (deposed {k})"))
+            )),
             class(action)
         );
     }

@@ -163,7 +163,10 @@ fn plan_document(
                 previous_address: previous.as_deref(),
                 replace_paths: &c.replace_paths,
                 importing: plan.imports.get(&c.addr).map(String::as_str),
-                reason: action_reason(plan, c, in_config),
+                // A deposed object is destroyed whatever the configuration says: Terraform
+                // gives no reason.
+                reason: action_reason(plan, c, in_config).filter(|_| c.deposed.is_none()),
+                deposed: c.deposed.as_deref(),
             };
             resource_change(
                 &Address::of(&c.addr),
@@ -465,6 +468,8 @@ struct Extras<'a> {
     /// The import id.
     importing: Option<&'a str>,
     reason: Option<&'static str>,
+    /// The deposed key, for the delete of a deposed object.
+    deposed: Option<&'a str>,
 }
 
 /// One entry of `resource_changes` or `resource_drift`.
@@ -478,6 +483,9 @@ fn resource_change(
 ) -> Json {
     let mut entry = Map::new();
     addr.write(provider, true, extras.previous_address, &mut entry);
+    if let Some(key) = extras.deposed {
+        entry.insert("deposed".into(), json!(key));
+    }
     let mut change = Map::new();
     change.insert("actions".into(), json!(actions));
     change.insert(
@@ -718,6 +726,8 @@ fn prior_state(plan: &Plan, schemas: &BTreeMap<String, Schema>) -> Option<Json> 
     let resources: Vec<(&ModulePath, Json)> = plan
         .changes
         .iter()
+        // A deposed object is not the address's current object.
+        .filter(|c| c.deposed.is_none())
         .filter_map(|c| {
             let before = c.before.as_ref()?;
             let schema = schemas.get(&c.addr.resource.type_name);

@@ -624,7 +624,18 @@ pub fn render_change_noted(
             );
         }
         _ => {
-            let _ = writeln!(out, "  # {} {what}", style.bold(&addr));
+            // A deposed object is named as Terraform names it, after its address.
+            let deposed = c
+                .deposed
+                .as_ref()
+                .map_or(String::new(), |k| format!(" (deposed object {k})"));
+            let _ = writeln!(out, "  # {}{deposed} {what}", style.bold(&addr));
+            if c.deposed.is_some() {
+                let _ = writeln!(
+                    out,
+                    "  # (left over from a partially-failed replacement of this instance)"
+                );
+            }
             if let Some(from) = notes.moved_from {
                 let _ = writeln!(out, "  # (moved from {from})");
             }
@@ -636,7 +647,9 @@ pub fn render_change_noted(
     if c.action == Action::Forget {
         let _ = writeln!(out, "  # (destroy = false is set in the configuration)");
     }
-    if c.action == Action::Delete && !in_config.contains(&c.addr.resource.config_addr().to_string())
+    if c.action == Action::Delete
+        && c.deposed.is_none()
+        && !in_config.contains(&c.addr.resource.config_addr().to_string())
     {
         let _ = writeln!(
             out,

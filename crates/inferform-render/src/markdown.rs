@@ -439,6 +439,7 @@ fn sections(
                 after: d.after.clone(),
                 replace_paths: Vec::new(),
                 dependencies: Vec::new(),
+                deposed: None,
                 addr,
             };
             diff_block(&change, schema, in_config)
@@ -476,6 +477,13 @@ fn sections(
             Action::Forget => (".", "will be removed from state, not destroyed", 1),
         };
         let mut what = what.to_string();
+        if let Some(key) = &c.deposed {
+            let _ = write!(
+                what,
+                "; deposed object <code>{}</code>, left over from a partially-failed replacement",
+                html_escape(key)
+            );
+        }
         if let Some(from) = moved_from {
             let _ = write!(what, "; moved from <code>{}</code>", html_escape(&from));
         }

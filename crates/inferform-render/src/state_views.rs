@@ -109,7 +109,12 @@ pub fn state_document(state: &State, schemas: &BTreeMap<String, Schema>, version
     let mut doc = state.clone();
     doc.intents.clear();
     for r in doc.resources.values_mut() {
-        r.attributes = marked(r.value(), schemas.get(&r.type_name)).to_json_redacted();
+        let schema = schemas.get(&r.type_name);
+        r.attributes = marked(r.value(), schema).to_json_redacted();
+        // Deposed objects too: an old object holds the same secrets.
+        for d in r.deposed.values_mut() {
+            d.attributes = marked(d.value(), schema).to_json_redacted();
+        }
     }
     for o in doc.outputs.values_mut() {
         if o.sensitive {

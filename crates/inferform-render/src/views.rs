@@ -78,26 +78,43 @@ pub fn state_json(
         .filter_map(|r| {
             let addr: inferform_types::ResourceInstanceAddr = r.addr.parse().ok()?;
             let schema = schemas.get(&r.type_name);
-            let marked = inferform_engine::diff::marked(r.value(), schema);
-            let mut entry = serde_json::json!({
-                "address": r.addr,
-                "mode": "managed",
-                "type": r.type_name,
-                "name": addr.resource.name,
-                "provider_name": r.provider,
-                "values": marked.to_json_redacted(),
-                "sensitive_values": state_sensitive_marks(&marked),
+            // The current object, then each deposed one with its `deposed_key`, as
+            // Terraform lists them.
+            let current = (inferform_engine::diff::marked(r.value(), schema), None);
+            let deposed = r.deposed.iter().map(|(key, d)| {
+                (
+                    inferform_engine::diff::marked(d.value(), schema),
+                    Some(key.as_str()),
+                )
             });
-            match &addr.key {
-                inferform_types::InstanceKey::None => {}
-                inferform_types::InstanceKey::Int(i) => entry["index"] = (*i).into(),
-                inferform_types::InstanceKey::Str(k) => entry["index"] = k.clone().into(),
-            }
-            if r.tainted {
-                entry["tainted"] = true.into();
-            }
-            Some(entry)
+            let entries: Vec<serde_json::Value> = std::iter::once(current)
+                .chain(deposed)
+                .map(|(marked, key)| {
+                    let mut entry = serde_json::json!({
+                        "address": r.addr,
+                        "mode": "managed",
+                        "type": r.type_name,
+                        "name": addr.resource.name,
+                        "provider_name": r.provider,
+                        "values": marked.to_json_redacted(),
+                        "sensitive_values": state_sensitive_marks(&marked),
+                    });
+                    match &addr.key {
+                        inferform_types::InstanceKey::None => {}
+                        inferform_types::InstanceKey::Int(i) => entry["index"] = (*i).into(),
+                        inferform_types::InstanceKey::Str(k) => entry["index"] = k.clone().into(),
+                    }
+                    match key {
+                        Some(key) => entry["deposed_key"] = key.into(),
+                        None if r.tainted => entry["tainted"] = true.into(),
+                        None => {}
+                    }
+                    entry
+                })
+                .collect();
+            Some(entries)
         })
+        .flatten()
         .collect();
     let outputs = outputs_json(&state.outputs, SensitiveOutputs::Null);
     serde_json::json!({

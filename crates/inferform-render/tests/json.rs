@@ -828,3 +828,45 @@ module "m" {
     assert_eq!(root["module_calls"]["m"]["source"], json!("./m"));
     assert_valid("a configuration with nested blocks", &doc);
 }
+
+#[test]
+fn a_deposed_object_is_destroyed_under_its_key() {
+    let a = addr("inferform_data", "d", InstanceKey::None);
+    let old = Value::object([("id", s("old")), ("input", s("x"))]);
+    let new = Value::object([("id", s("new")), ("input", s("y"))]);
+    let mut deposed = change(a.clone(), Action::Delete, Some(old), None, &[]);
+    deposed.deposed = Some("1f2e3d4c".into());
+    let plan = Plan {
+        changes: vec![
+            change(a.clone(), Action::Update, Some(new.clone()), Some(new), &[]),
+            deposed,
+        ],
+        ..Plan::default()
+    };
+    let in_config = BTreeSet::from(["inferform_data.d".to_string()]);
+    let doc = plan_json(&plan, &schemas(), &in_config);
+    assert_valid("a plan with a deposed object", &doc);
+    let entry = &doc["resource_changes"][1];
+    assert_eq!(entry["address"], json!("inferform_data.d"));
+    assert_eq!(entry["deposed"], json!("1f2e3d4c"));
+    assert_eq!(entry["change"]["actions"], json!(["delete"]));
+    assert!(entry.get("action_reason").is_none(), "{entry}");
+    assert!(doc["resource_changes"][0].get("deposed").is_none());
+    // Prior state holds the current object only.
+    let prior = doc["prior_state"]["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap();
+    assert_eq!(prior.len(), 1);
+    assert_eq!(prior[0]["values"]["id"], json!("new"));
+    let text = inferform_render::render_plan(
+        &plan,
+        &schemas(),
+        &in_config,
+        inferform_render::RenderOptions { color: false },
+    );
+    assert!(
+        text.contains("  # inferform_data.d (deposed object 1f2e3d4c) will be destroyed\n  # (left over from a partially-failed replacement of this instance)\n  - resource \"inferform_data\" \"d\" {"),
+        "{text}"
+    );
+    assert!(!text.contains("not in configuration"), "{text}");
+}

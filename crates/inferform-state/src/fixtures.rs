@@ -13,6 +13,7 @@ pub(crate) fn resource(addr: &str) -> ResourceState {
         dependencies: vec![],
         tainted: false,
         sensitive_paths: vec![],
+        deposed: Default::default(),
     }
 }
 
@@ -38,6 +39,14 @@ pub(crate) fn full_state(lineage: &str, serial: u64) -> State {
     r.dependencies = vec!["fabric_model.x".into()];
     r.tainted = true;
     r.sensitive_paths = vec![vec!["a".into(), "secret".into()]];
+    r.deposed.insert(
+        "1f2e3d4c".into(),
+        crate::DeposedObject {
+            attributes: serde_json::json!({"id": "old", "a": {"secret": "t"}}),
+            dependencies: vec!["fabric_model.x".into()],
+            sensitive_paths: vec![vec!["a".into(), "secret".into()]],
+        },
+    );
     state.resources.insert(r.addr.clone(), r);
     state.resources.insert("a.b".into(), resource("a.b"));
     state.outputs.insert(

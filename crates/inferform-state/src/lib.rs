@@ -64,6 +64,34 @@ pub struct ResourceState {
     /// state is shown. Attributes that are sensitive by schema need no entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive_paths: Vec<Vec<String>>,
+    /// Old objects of this address that a `create_before_destroy` replacement set aside and
+    /// has not destroyed yet, by deposed key (8 hex digits, as Terraform's). The old object is
+    /// deposed in this record before the create of its replacement is sent, so a run killed
+    /// or failing between the create and the delete leaves it here, and the next plan
+    /// destroys it. A record written before deposed objects existed reads as having none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deposed: BTreeMap<String, DeposedObject>,
+}
+
+/// An old object of an address, set aside by a `create_before_destroy` replacement and
+/// waiting to be destroyed (see [`ResourceState::deposed`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeposedObject {
+    /// Every attribute, as the provider last reported it.
+    pub attributes: serde_json::Value,
+    /// What the object depended on: it is destroyed only after whatever used it.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    /// As [`ResourceState::sensitive_paths`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_paths: Vec<Vec<String>>,
+}
+
+impl DeposedObject {
+    /// The attributes as a value, with the recorded sensitive parts marked.
+    pub fn value(&self) -> inferform_types::Value {
+        inferform_types::Value::from_json(&self.attributes).mark_paths(&self.sensitive_paths)
+    }
 }
 
 impl ResourceState {
@@ -279,6 +307,32 @@ impl StateStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_without_deposed_objects_reads_and_writes_as_before() {
+        let old = r#"{"addr":"a.b","type_name":"t","provider":"p","attributes":{"id":"x"}}"#;
+        let r: ResourceState = serde_json::from_str(old).unwrap();
+        assert!(r.deposed.is_empty());
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            old.replace("}}", "},\"dependencies\":[]}")
+        );
+        let mut with = r.clone();
+        with.deposed.insert(
+            "1f2e3d4c".into(),
+            DeposedObject {
+                attributes: serde_json::json!({"id": "old"}),
+                dependencies: vec!["a.c".into()],
+                sensitive_paths: vec![],
+            },
+        );
+        let text = serde_json::to_string(&with).unwrap();
+        assert!(
+            text.contains(r#""deposed":{"1f2e3d4c":{"attributes":{"id":"old"}"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<ResourceState>(&text).unwrap(), with);
+    }
 
     #[test]
     fn memory_store_keeps_history_and_restores_exactly() {

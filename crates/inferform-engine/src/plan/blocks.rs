@@ -22,6 +22,13 @@ pub(super) fn apply_moved(cx: &mut PlanCtx<'_>) {
             continue;
         };
         cx.prior.insert(m.to.clone(), prior);
+        // The record moves with its deposed objects.
+        if let Some(deposed) = cx.deposed.remove(&m.from) {
+            cx.deposed.insert(m.to.clone(), deposed);
+        }
+        if let Some(keys) = cx.plan.drop_deposed.remove(&m.from) {
+            cx.plan.drop_deposed.insert(m.to.clone(), keys);
+        }
         for d in &mut cx.plan.drift {
             if d.addr == m.from {
                 d.addr = m.to.clone();

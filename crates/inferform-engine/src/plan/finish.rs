@@ -10,6 +10,7 @@ use inferform_types::{
 };
 
 use super::{OutputChange, Plan, PlanCtx, PlanOptions, ResourceChange};
+use crate::diff::object_value;
 use crate::graph::ConfigGraph;
 use crate::instances::remove_instance;
 use crate::scope::Env;
@@ -74,7 +75,51 @@ impl Engine {
                     .iter()
                     .filter_map(|d| d.parse::<ResourceInstanceAddr>().ok().map(|a| a.resource))
                     .collect(),
+                deposed: None,
             });
+        }
+        cx.plan.changes.extend(changes);
+    }
+
+    /// Phase 9, continued: every deposed object in state (the old object of a create-first
+    /// replacement that a kill or a failed delete left) is destroyed, whatever the
+    /// configuration says. One that is the address's current object as well is the old
+    /// object of a replacement whose create made nothing: it is not destroyed, but dropped
+    /// from the deposed objects.
+    pub(super) fn plan_deposed(&self, cx: &mut PlanCtx<'_>) {
+        let mut changes = Vec::new();
+        for (addr, deposed) in &cx.deposed {
+            let current = cx.prior.get(addr);
+            for (key, object) in &deposed.objects {
+                let same =
+                    current.is_some_and(|p| super::same_object(&p.attributes, &object.attributes));
+                if same {
+                    cx.plan
+                        .drop_deposed
+                        .entry(addr.clone())
+                        .or_default()
+                        .push(key.clone());
+                    continue;
+                }
+                changes.push(ResourceChange {
+                    addr: addr.clone(),
+                    provider: deposed.provider.clone(),
+                    action: Action::Delete,
+                    before: Some(object_value(
+                        &object.attributes,
+                        &object.sensitive_paths,
+                        self.schemas.get(&addr.resource.type_name),
+                    )),
+                    after: None,
+                    replace_paths: Vec::new(),
+                    dependencies: object
+                        .dependencies
+                        .iter()
+                        .filter_map(|d| d.parse::<ResourceInstanceAddr>().ok().map(|a| a.resource))
+                        .collect(),
+                    deposed: Some(key.clone()),
+                });
+            }
         }
         cx.plan.changes.extend(changes);
     }
@@ -209,7 +254,7 @@ pub(crate) fn prevent_destroy(r: &Resource, addr: &ResourceInstanceAddr) -> Diag
 /// Phase 12: reports deletes of resources whose configuration still says prevent_destroy.
 pub(crate) fn check_prevent_destroy(config: &Config, plan: &Plan, diags: &mut Diagnostics) {
     for change in &plan.changes {
-        if change.action == Action::Delete {
+        if change.action == Action::Delete && change.deposed.is_none() {
             if let Some(r) = config.resource(&change.addr.resource.config_addr()) {
                 if r.lifecycle.prevent_destroy {
                     diags.push(prevent_destroy(r, &change.addr));

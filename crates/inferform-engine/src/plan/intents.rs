@@ -28,6 +28,15 @@ pub(super) fn settle_timeout(config: &Config, addr: &str, op: &str) -> Duration 
         .map_or(ADOPTION_SETTLE, |s| Duration::from_secs(*s))
 }
 
+/// Whether the record's current object is also one of its deposed objects: a create-first
+/// replacement deposed it and sent its replacement's create, whose answer was not recorded.
+fn create_first_in_flight(record: &inferform_state::ResourceState) -> bool {
+    record
+        .deposed
+        .values()
+        .any(|d| super::same_object(&d.attributes, &record.attributes))
+}
+
 impl Engine {
     /// Resolves every create intent state holds: the object found is adopted (recorded as it
     /// is, planned on as a prior object); one not found is only cleared.
@@ -92,8 +101,10 @@ impl Engine {
             // Its create was sent only after the old object was deleted, so while the old
             // object still exists there is no new one to find; once it is gone, an object of
             // the intent's name is the new one, and must be adopted, or it would be orphaned
-            // and its name refused as taken on every run.
-            if let Some(record) = stale {
+            // and its name refused as taken on every run. A create-first replacement sent its
+            // create while the old object stood, deposed in the record first: its new object
+            // is looked up whatever became of the old one.
+            if let Some(record) = stale.filter(|r| !create_first_in_flight(r)) {
                 let old = json_object(&record.attributes);
                 let old_gone = matches!(
                     provider

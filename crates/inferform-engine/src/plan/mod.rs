@@ -13,7 +13,8 @@
 //! 6. the graph: `ConfigGraph::build` and `order`.
 //! 7. `walk::walk`: every resource and data block in dependency order, expanded and diffed.
 //! 8. `finish::check_module_values`: every module instance's locals, inputs and outputs.
-//! 9. `finish::plan_orphans`: what state has and the configuration no longer does.
+//! 9. `finish::plan_orphans`: what state has and the configuration no longer does; then
+//!    `finish::plan_deposed`: the deposed objects an interrupted or failed apply left.
 //! 10. `finish::plan_outputs` and the check blocks.
 //! 11. `finish::retain_targets`: `--target`.
 //! 12. `refresh::prune_gone` and `finish::check_prevent_destroy`.
@@ -22,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use inferform_lang::config::Config;
-use inferform_state::State;
+use inferform_state::{DeposedObject, State};
 use inferform_types::{Diagnostics, ModulePath, ResourceAddr, ResourceInstanceAddr, Value};
 
 use crate::diff::object_value;
@@ -129,6 +130,10 @@ pub struct ResourceChange {
     pub replace_paths: Vec<String>,
     /// Resources this instance depends on (from configuration, or from state for deletes).
     pub dependencies: Vec<ResourceAddr>,
+    /// `Some(KEY)`: the change is the `Delete` of the address's deposed object KEY (an old
+    /// object a `create_before_destroy` replacement set aside and did not destroy), not of
+    /// its current object.
+    pub deposed: Option<String>,
 }
 
 /// A change made outside inferform, found by refresh.
@@ -227,6 +232,10 @@ pub struct Plan {
     /// The workspace the plan was made in ([`PlanOptions::workspace`]), so that the apply
     /// evaluates `inferform.workspace` as the plan did. Empty means `default`.
     pub workspace: String,
+    /// Deposed objects the apply drops from state, by address: those refresh found gone,
+    /// and those that are the address's current object (a create-first replacement whose
+    /// create made nothing leaves its old object deposed and current at once).
+    pub drop_deposed: BTreeMap<ResourceInstanceAddr, Vec<String>>,
 }
 
 impl Plan {
@@ -272,6 +281,23 @@ pub(crate) struct Prior {
     pub sensitive_paths: Vec<Vec<String>>,
 }
 
+/// Whether two recorded objects are the same cloud object: the same `id`, or, for objects
+/// without one, the same attributes.
+pub(crate) fn same_object(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let id = |v: &serde_json::Value| v.get("id").filter(|i| !i.is_null()).cloned();
+    match (id(a), id(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The deposed objects of one address.
+#[derive(Clone, Debug)]
+pub(crate) struct Deposed {
+    pub provider: String,
+    pub objects: BTreeMap<String, DeposedObject>,
+}
+
 /// What every phase of one plan reads and builds.
 pub(crate) struct PlanCtx<'a> {
     pub config: &'a Config,
@@ -291,6 +317,9 @@ pub(crate) struct PlanCtx<'a> {
     pub roots: Roots,
     /// Instances the configuration has; the rest of `prior` is deleted or forgotten.
     pub in_config: BTreeSet<ResourceInstanceAddr>,
+    /// The deposed objects state holds, by address and key, as refresh last read them, with
+    /// the provider their address's record names.
+    pub deposed: BTreeMap<ResourceInstanceAddr, Deposed>,
 }
 
 impl<'a> PlanCtx<'a> {
@@ -315,6 +344,18 @@ impl<'a> PlanCtx<'a> {
                 Some((addr, prior))
             })
             .collect();
+        let deposed = state
+            .resources
+            .iter()
+            .filter(|(_, r)| !r.deposed.is_empty())
+            .filter_map(|(addr, r)| {
+                let deposed = Deposed {
+                    provider: r.provider.clone(),
+                    objects: r.deposed.clone(),
+                };
+                Some((addr.parse().ok()?, deposed))
+            })
+            .collect();
         PlanCtx {
             config,
             vars,
@@ -331,6 +372,7 @@ impl<'a> PlanCtx<'a> {
             waited: BTreeSet::new(),
             roots: Roots::new(),
             in_config: BTreeSet::new(),
+            deposed,
         }
     }
 
@@ -407,6 +449,7 @@ impl Engine {
             finish::check_module_values(&cx, &env);
         }
         self.plan_orphans(&mut cx);
+        self.plan_deposed(&mut cx);
         if !opts.destroy {
             finish::plan_outputs(&mut cx, &env);
             // Check blocks read the plan's values, complete only when nothing failed.

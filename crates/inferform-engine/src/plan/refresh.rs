@@ -38,6 +38,7 @@ impl Engine {
                     dependencies: p.dependencies.clone(),
                     tainted: false,
                     sensitive_paths: Vec::new(),
+                    deposed: BTreeMap::new(),
                 };
                 tracked.resources.insert(addr.to_string(), record);
             }
@@ -68,6 +69,44 @@ impl Engine {
             }
         }
         cx.plan.drift = found.drift;
+        self.refresh_deposed(cx).await;
+    }
+
+    /// Reads every deposed object again: one found gone leaves state, the others are
+    /// destroyed as they read now.
+    async fn refresh_deposed(&self, cx: &mut PlanCtx<'_>) {
+        let mut gone = Vec::new();
+        for (addr, deposed) in cx.deposed.iter_mut() {
+            let type_name = &addr.resource.type_name;
+            let Some(provider) = self.providers.get(&deposed.provider) else {
+                continue;
+            };
+            for (key, object) in deposed.objects.iter_mut() {
+                let prior = json_object(&object.attributes);
+                match provider.read(&OpContext::silent(), type_name, &prior).await {
+                    Ok(Some(now)) => {
+                        object.attributes = match self.schemas.get(type_name) {
+                            Some(s) => state_attributes(serde_json::Value::Object(now), s),
+                            None => serde_json::Value::Object(now),
+                        }
+                    }
+                    Ok(None) => gone.push((addr.clone(), key.clone())),
+                    Err(e) => cx.diags.push(
+                        Diagnostic::error(
+                            "inferform::plan::refresh",
+                            format!("{addr} (deposed object {key}): cannot read the object: {e}"),
+                        )
+                        .with_help("check the provider's credentials and endpoint, or plan with --refresh=false"),
+                    ),
+                }
+            }
+        }
+        for (addr, key) in gone {
+            if let Some(deposed) = cx.deposed.get_mut(&addr) {
+                deposed.objects.remove(&key);
+            }
+            cx.plan.drop_deposed.entry(addr).or_default().push(key);
+        }
     }
 
     /// Phase 3 (`--refresh-only`): the apply records every drifted object as it reads now.
@@ -242,7 +281,12 @@ pub(super) fn prune_gone(cx: &mut PlanCtx<'_>) {
         return;
     }
     for (addr, prior) in &cx.gone {
-        if cx.plan.changes.iter().any(|c| &c.addr == addr) {
+        if cx
+            .plan
+            .changes
+            .iter()
+            .any(|c| &c.addr == addr && c.deposed.is_none())
+        {
             continue;
         }
         let record = Recorded {

@@ -211,6 +211,7 @@ impl Engine {
                     after: Some(after.clone()),
                     replace_paths: Vec::new(),
                     dependencies: b.dependencies.clone(),
+                    deposed: None,
                 };
                 out.push((addr, after, Some(change)));
                 continue;
@@ -330,6 +331,7 @@ impl Instance<'_, '_> {
             after: Some(mark_sensitive(after, self.schema)),
             replace_paths,
             dependencies: self.block.dependencies.clone(),
+            deposed: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! one data source, `test_lookup`, whose objects live in a map and whose every call is logged.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use inferform_provider::{ErrorKind, Object, OpContext, Provider, ProviderError};
 use inferform_types::{Attribute, Block, Schema, Type};
@@ -45,6 +46,15 @@ pub struct Cloud {
     pub calls: Mutex<Vec<String>>,
     /// Names whose create the cloud refuses.
     pub refuse: Mutex<BTreeSet<String>>,
+    /// Names whose create answers a 500: after making the object (`true`) or before (`false`).
+    pub unanswered: Mutex<BTreeMap<String, bool>>,
+    /// Names whose delete the cloud refuses (a 500).
+    pub refuse_delete: Mutex<BTreeSet<String>>,
+    /// Refuse to delete an object another object's `parent` names.
+    pub guard_parents: AtomicBool,
+    /// A call after which the apply is stopped (as Ctrl-C or a kill would stop it), and the
+    /// apply's stop flag.
+    pub stop_after: Mutex<Option<(String, Arc<AtomicBool>)>>,
     next_id: Mutex<u32>,
 }
 
@@ -64,6 +74,11 @@ fn id_of(o: &Object) -> String {
 
 impl Cloud {
     fn log(&self, call: String) {
+        if let Some((after, stop)) = self.stop_after.lock().unwrap().as_ref() {
+            if *after == call {
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
         self.calls.lock().unwrap().push(call);
     }
 
@@ -115,6 +130,15 @@ impl Provider for Cloud {
             e.status = Some(409);
             return Err(e);
         }
+        let unanswered = self.unanswered.lock().unwrap().get(&name).copied();
+        let lost = || {
+            let mut e = ProviderError::new(ErrorKind::Api, "internal error".to_string());
+            e.status = Some(500);
+            e
+        };
+        if unanswered == Some(false) {
+            return Err(lost());
+        }
         let id = {
             let mut n = self.next_id.lock().unwrap();
             *n += 1;
@@ -124,6 +148,9 @@ impl Provider for Cloud {
         obj.insert("id".into(), id.clone().into());
         obj.insert("arn".into(), format!("arn:{id}").into());
         self.objects.lock().unwrap().insert(id, obj.clone());
+        if unanswered == Some(true) {
+            return Err(lost());
+        }
         Ok(obj)
     }
 
@@ -143,9 +170,31 @@ impl Provider for Cloud {
         Ok(obj)
     }
 
+    /// With `guard_parents`, refuses, as the local cloud does for an endpoint still serving
+    /// an instance, to delete an object that another object's `parent` names.
     async fn delete(&self, _: &OpContext, _: &str, prior: &Object) -> Result<(), ProviderError> {
-        self.log(format!("delete {}", name_of(prior)));
-        self.objects.lock().unwrap().remove(&id_of(prior));
+        let (name, id) = (name_of(prior), id_of(prior));
+        self.log(format!("delete {name}"));
+        if self.refuse_delete.lock().unwrap().contains(&name) {
+            let mut e = ProviderError::new(ErrorKind::Api, format!("cannot delete {name} now"));
+            e.status = Some(500);
+            return Err(e);
+        }
+        let mut objects = self.objects.lock().unwrap();
+        let guarded = self.guard_parents.load(Ordering::SeqCst);
+        if let Some(child) = objects
+            .values()
+            .filter(|_| guarded)
+            .find(|o| o.get("parent").and_then(|p| p.as_str()) == Some(id.as_str()))
+        {
+            let mut e = ProviderError::new(
+                ErrorKind::Api,
+                format!("{name} is still in use by {}", name_of(child)),
+            );
+            e.status = Some(409);
+            return Err(e);
+        }
+        objects.remove(&id);
         Ok(())
     }
 

@@ -91,6 +91,16 @@ pub enum Setup {
     /// State holds the intent of a create an interrupted run sent: the address, and the
     /// name it was creating.
     Intent(&'static str, &'static str),
+    /// The cloud refuses to delete the object with this name (until the `then` round).
+    RefuseDelete(&'static str),
+    /// The cloud's answer to creating an object with this name is a 500, after it made the
+    /// object (`true`) or without making it (`false`) (until the `then` round).
+    Unanswered(&'static str, bool),
+    /// The cloud refuses to delete an object another object's `parent` names.
+    GuardParents,
+    /// The cloud gets an object called `name` (id `old-NAME`), which state records as a
+    /// deposed object of the address, as an interrupted replacement leaves it.
+    Depose(&'static str, &'static str),
 }
 
 /// What the apply must do.
@@ -109,6 +119,13 @@ pub struct Applied {
     pub state: &'static [&'static str],
     /// Root outputs afterwards, `NAME = JSON`.
     pub outputs: &'static [&'static str],
+    /// The addresses whose records hold deposed objects afterwards, `ADDR: N deposed`.
+    pub deposed: &'static [&'static str],
+    /// A call after which the apply is stopped, as an interrupt stops it.
+    pub stop_after: Option<&'static str>,
+    /// Then, with the cloud's refusals lifted, the next plan (as [`Case::plan`]): it is
+    /// applied and must succeed, converge, and leave no deposed object.
+    pub then: &'static [&'static str],
 }
 
 /// An apply's defaults: nothing expected of it but success.
@@ -119,6 +136,9 @@ pub const APPLIED: Applied = Applied {
     skipped: &[],
     state: &[],
     outputs: &[],
+    deposed: &[],
+    stop_after: None,
+    then: &[],
 };
 
 struct Quiet;
@@ -234,6 +254,9 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
     );
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         let mut line = format!("{} {}", verb(c.action), c.addr);
+        if c.deposed.is_some() {
+            line.push_str(" (deposed)");
+        }
         if !c.replace_paths.is_empty() {
             line.push_str(&format!(" forced by {}", c.replace_paths.join(", ")));
         }
@@ -284,16 +307,44 @@ async fn apply(
     plan: Plan,
     store: &Arc<MemoryStore>,
 ) -> ApplyOutcome {
+    apply_until(
+        engine,
+        config,
+        plan,
+        store,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await
+}
+
+async fn apply_until(
+    engine: &Arc<Engine>,
+    config: Config,
+    plan: Plan,
+    store: &Arc<MemoryStore>,
+    stop: Arc<AtomicBool>,
+) -> ApplyOutcome {
     engine
         .apply(ApplyInput {
             config: Arc::new(config),
             plan,
             store: store.clone(),
             observer: Arc::new(Quiet),
-            stop: Arc::new(AtomicBool::new(false)),
+            stop,
             base_dir: None,
         })
         .await
+}
+
+/// `ADDR: N deposed` for every record holding deposed objects.
+fn deposed_lines(store: &MemoryStore) -> Vec<String> {
+    let state = store.load().unwrap();
+    state
+        .resources
+        .values()
+        .filter(|r| !r.deposed.is_empty())
+        .map(|r| format!("{}: {} deposed", r.addr, r.deposed.len()))
+        .collect()
 }
 
 /// `ADDR VERB CODE`, and ` at TEXT` when the failure points into the configuration.
@@ -341,6 +392,39 @@ async fn setup(step: &Setup, cloud: &Cloud, store: &MemoryStore) -> Result<(), S
         Setup::Make(id, attrs) => cloud.make(id, serde_json::from_str(attrs).unwrap()),
         Setup::Refuse(name) => {
             cloud.refuse.lock().unwrap().insert(name.to_string());
+        }
+        Setup::GuardParents => cloud.guard_parents.store(true, Ordering::SeqCst),
+        Setup::Depose(addr, name) => {
+            let id = format!("old-{name}");
+            cloud.make(&id, serde_json::json!({ "name": name }));
+            let object = cloud
+                .by_name(name)
+                .ok_or("the deposed object was not made")?;
+            let state = store.load().map_err(|e| e.to_string())?;
+            let mut r = state
+                .resources
+                .get(*addr)
+                .cloned()
+                .ok_or_else(|| format!("cannot depose into {addr}: not in state"))?;
+            r.deposed.insert(
+                "0badcafe".into(),
+                inferform_state::DeposedObject {
+                    attributes: serde_json::Value::Object(object),
+                    dependencies: Vec::new(),
+                    sensitive_paths: Vec::new(),
+                },
+            );
+            store.put_resource(&r).map_err(|e| e.to_string())?;
+        }
+        Setup::Unanswered(name, made) => {
+            cloud
+                .unanswered
+                .lock()
+                .unwrap()
+                .insert(name.to_string(), *made);
+        }
+        Setup::RefuseDelete(name) => {
+            cloud.refuse_delete.lock().unwrap().insert(name.to_string());
         }
         Setup::Intent(addr, name) => {
             let type_name = addr.split('.').next().unwrap_or_default();
@@ -419,10 +503,29 @@ pub async fn run(case: &Case) -> Vec<String> {
         let _ = std::fs::remove_dir_all(&dir);
         return problems;
     };
-    let outcome = apply(&engine, config, plan, &store).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    if let Some(call) = want.stop_after {
+        *cloud.stop_after.lock().unwrap() = Some((call.to_string(), stop.clone()));
+    }
+    let outcome = apply_until(&engine, config, plan, &store, stop).await;
+    *cloud.stop_after.lock().unwrap() = None;
     let calls = cloud.calls.lock().unwrap().clone();
     problems.extend(check_apply(want, &outcome, &calls, &store));
-    if want.failed.is_empty() && problems.is_empty() {
+    let deposed = deposed_lines(&store);
+    if deposed != want.deposed {
+        problems.push(format!(
+            "deposed:\n  want {:?}\n  got  {deposed:?}",
+            want.deposed
+        ));
+    }
+    if !want.then.is_empty() && problems.is_empty() {
+        cloud.refuse_delete.lock().unwrap().clear();
+        cloud.refuse.lock().unwrap().clear();
+        cloud.unanswered.lock().unwrap().clear();
+        problems.extend(then_round(want, &engine, &dir, &store).await);
+    }
+    let interrupted = want.stop_after.is_some() || !want.then.is_empty();
+    if want.failed.is_empty() && !interrupted && problems.is_empty() {
         // A finished apply converges: the same configuration plans nothing more.
         let (config, vars) = match load(&dir) {
             Ok(c) => c,
@@ -444,6 +547,63 @@ pub async fn run(case: &Case) -> Vec<String> {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    problems
+}
+
+/// The round after a failed or interrupted apply: its plan is `want.then`; applied, it
+/// succeeds, leaves no deposed object, and the plan after it is empty.
+async fn then_round(
+    want: &Applied,
+    engine: &Arc<Engine>,
+    dir: &Path,
+    store: &Arc<MemoryStore>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let again = PlanOptions {
+        refresh: true,
+        ..PlanOptions::default()
+    };
+    let (config, vars) = match load(dir) {
+        Ok(c) => c,
+        Err(e) => return vec![e],
+    };
+    let (plan, diags) = engine
+        .plan(&config, &vars, &store.load().unwrap(), &again)
+        .await;
+    let lines = plan_lines(&plan);
+    if lines != want.then || diags.has_errors() {
+        problems.push(format!(
+            "then plan:\n  want {:?}\n  got  {lines:?} {:?}",
+            want.then,
+            codes(&diags)
+        ));
+        return problems;
+    }
+    let outcome = apply(engine, config, plan, store).await;
+    if !outcome.failures.is_empty() || outcome.diagnostics.has_errors() {
+        problems.push(format!(
+            "then apply: {:?} {:?}",
+            failure_lines(&outcome),
+            codes(&outcome.diagnostics)
+        ));
+    }
+    let deposed = deposed_lines(store);
+    if !deposed.is_empty() {
+        problems.push(format!("then: deposed objects left: {deposed:?}"));
+    }
+    let (config, vars) = match load(dir) {
+        Ok(c) => c,
+        Err(e) => return vec![e],
+    };
+    let (plan, _) = engine
+        .plan(&config, &vars, &store.load().unwrap(), &again)
+        .await;
+    if plan.has_changes() {
+        problems.push(format!(
+            "then: the next plan is not empty: {:?}",
+            plan_lines(&plan)
+        ));
+    }
     problems
 }
 

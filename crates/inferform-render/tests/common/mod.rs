@@ -97,6 +97,7 @@ pub fn change(
         after,
         replace_paths: replace_paths.iter().map(|p| p.to_string()).collect(),
         dependencies: Vec::new(),
+        deposed: None,
     }
 }
 

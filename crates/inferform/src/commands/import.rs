@@ -97,6 +97,7 @@ async fn import(p: &super::plan::Prepared, addr: &ResourceInstanceAddr, id: &str
                     .collect(),
                 tainted: false,
                 sensitive_paths: Vec::new(),
+                deposed: Default::default(),
             };
             if let Err(e) = p.lock.store.put_resource(&record) {
                 return fail(

@@ -174,6 +174,16 @@ pub async fn compute_plan(p: &Prepared, opts: &PlanOptions, ui: &Ui) -> Option<P
                 .and_then(|v| v.as_str())
                 .unwrap_or("");
             ui.line(&format!("{addr}: Refreshing state... [id={id}]"));
+            for (key, d) in &r.deposed {
+                let id = d
+                    .attributes
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                ui.line(&format!(
+                    "{addr} (deposed object {key}): Refreshing state... [id={id}]"
+                ));
+            }
         }
         if !p.state.resources.is_empty() {
             ui.line("");

@@ -64,9 +64,9 @@ impl Progress {
             .iter()
             .map(|(_, a)| match a {
                 Action::NoOp => 0,
-                Action::Replace {
-                    create_first: false,
-                } => 2,
+                // Both kinds of replacement are two steps: a create, and a destroy (of the
+                // old object, or of the deposed one).
+                Action::Replace { .. } => 2,
                 _ => 1,
             })
             .sum();
@@ -165,15 +165,16 @@ impl Progress {
         }
     }
 
-    /// `Creation complete after 3s [id=...]`, or its `apply_complete` line.
+    /// `Creation complete after 3s [id=...]`, or its `apply_complete` line; `a` names what
+    /// finished (the address, or one of its deposed objects).
     fn log_finished(
         &self,
+        a: &str,
         addr: &ResourceInstanceAddr,
         action: Action,
         id: Option<&str>,
         took: Duration,
     ) {
-        let a = addr.to_string();
         let mut hook = Self::hook(addr, action);
         hook["elapsed_seconds"] = took.as_secs().into();
         if let Some(id) = id {
@@ -191,7 +192,7 @@ impl Progress {
             serde_json::json!({"hook": hook}),
         );
         self.out
-            .line(&finished_line(&a, action, id, took, self.out.style()));
+            .line(&finished_line(a, action, id, took, self.out.style()));
     }
 
     fn redraw(&self, board: &Board) {
@@ -222,9 +223,14 @@ impl Progress {
     }
 }
 
-impl ApplyObserver for Progress {
-    fn started(&self, addr: &ResourceInstanceAddr, action: Action) {
-        let a = addr.to_string();
+/// How progress names a deposed object: `ADDR (deposed object KEY)`, as Terraform does.
+fn deposed_label(addr: &ResourceInstanceAddr, key: &str) -> String {
+    format!("{addr} (deposed object {key})")
+}
+
+impl Progress {
+    /// A step on what `a` names (the address, or one of its deposed objects) starts.
+    fn start(&self, a: String, addr: &ResourceInstanceAddr, action: Action) {
         let mut board = self.board();
         board.in_flight.insert(
             a.clone(),
@@ -248,6 +254,45 @@ impl ApplyObserver for Progress {
         self.redraw(&board);
     }
 
+    /// A step on what `a` names finished.
+    fn finish(
+        &self,
+        a: String,
+        addr: &ResourceInstanceAddr,
+        action: Action,
+        id: Option<&str>,
+        took: Duration,
+    ) {
+        let mut board = self.board();
+        board.in_flight.remove(&a);
+        board.done += 1;
+        board.keep_if_slow(a.clone(), took);
+        if self.log {
+            self.log_finished(&a, addr, action, id, took);
+        }
+        self.redraw(&board);
+    }
+
+    /// A step on what `a` names failed.
+    fn fail(&self, a: String) {
+        let mut board = self.board();
+        if let Some(flight) = board.in_flight.remove(&a) {
+            board.keep_if_slow(a, flight.start.elapsed());
+        }
+        board.failed += 1;
+        self.redraw(&board);
+    }
+}
+
+impl ApplyObserver for Progress {
+    fn started(&self, addr: &ResourceInstanceAddr, action: Action) {
+        self.start(addr.to_string(), addr, action)
+    }
+
+    fn started_deposed(&self, addr: &ResourceInstanceAddr, key: &str, action: Action) {
+        self.start(deposed_label(addr, key), addr, action)
+    }
+
     /// A status is only remembered: it is shown with the next "Still ..." line, and at once in
     /// the status area.
     fn status(&self, addr: &ResourceInstanceAddr, status: &str) {
@@ -265,24 +310,30 @@ impl ApplyObserver for Progress {
         id: Option<&str>,
         took: Duration,
     ) {
-        let a = addr.to_string();
-        let mut board = self.board();
-        board.in_flight.remove(&a);
-        board.done += 1;
-        board.keep_if_slow(a.clone(), took);
-        if self.log {
-            self.log_finished(addr, action, id, took);
-        }
-        self.redraw(&board);
+        self.finish(addr.to_string(), addr, action, id, took)
+    }
+
+    fn finished_deposed(
+        &self,
+        addr: &ResourceInstanceAddr,
+        key: &str,
+        action: Action,
+        took: Duration,
+    ) {
+        self.finish(deposed_label(addr, key), addr, action, None, took)
     }
 
     fn failed(&self, addr: &ResourceInstanceAddr, _action: Action, _error: &str) {
-        let a = addr.to_string();
-        let mut board = self.board();
-        if let Some(flight) = board.in_flight.remove(&a) {
-            board.keep_if_slow(a, flight.start.elapsed());
-        }
-        board.failed += 1;
-        self.redraw(&board);
+        self.fail(addr.to_string())
+    }
+
+    fn failed_deposed(
+        &self,
+        addr: &ResourceInstanceAddr,
+        key: &str,
+        _action: Action,
+        _error: &str,
+    ) {
+        self.fail(deposed_label(addr, key))
     }
 }
