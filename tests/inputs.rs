@@ -335,7 +335,7 @@ fn push_refused(edit: impl Fn(&mut serde_json::Value), expect: &str) {
 fn state_push_refuses_an_unknown_format_version() {
     push_refused(
         |doc| doc["version"] = 99.into(),
-        "its format version is 99, and this inferform reads version 1",
+        "its format version is 99, and this inferform reads versions 1 to 2",
     );
     push_refused(
         |doc| {

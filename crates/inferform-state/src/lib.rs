@@ -36,10 +36,14 @@ pub use sled_store::SledStore;
 /// backends alike, which both open it.
 pub const DEFAULT_WORKSPACE: &str = "default";
 
-/// The version of the stored format. Each store records the version that created it, and a
-/// store with a higher one is refused ([`StateError::TooNew`]): an older inferform must not
-/// rewrite records it does not understand.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the stored format. Each store records the highest version that has opened
+/// it (an older store is raised on open), and a store with a higher one than this is refused
+/// ([`StateError::TooNew`]): an older inferform must not rewrite records it does not
+/// understand.
+///
+/// 2: a record may hold deposed objects (`ResourceState::deposed`), which version 1 would drop
+/// on its next write of that record, orphaning the objects in their cloud.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The state of one resource instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

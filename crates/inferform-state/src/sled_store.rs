@@ -195,6 +195,13 @@ impl SledStore {
                         supported: FORMAT_VERSION,
                     });
                 }
+                // Opened by this version from now on: an older one must refuse it.
+                if found < FORMAT_VERSION {
+                    store
+                        .meta
+                        .insert(VERSION, &FORMAT_VERSION.to_be_bytes())
+                        .map_err(write_err)?;
+                }
             }
             None => {
                 // A new store, or one from before versions were recorded (which is version 1).
@@ -1039,6 +1046,21 @@ mod tests {
         let all = store.history().unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].command, "refresh");
+    }
+
+    #[test]
+    fn an_older_format_version_is_raised_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.meta.insert(VERSION, &1u32.to_be_bytes()).unwrap();
+            store.db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.meta.get(VERSION).unwrap().unwrap().as_ref(),
+            FORMAT_VERSION.to_be_bytes()
+        );
     }
 
     #[test]

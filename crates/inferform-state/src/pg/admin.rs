@@ -97,6 +97,19 @@ async fn check_version(s: &Session) -> Result<(), StateError> {
             supported: FORMAT_VERSION,
         });
     }
+    // Opened by this version from now on: an older one must refuse it.
+    if found < FORMAT_VERSION {
+        s.client
+            .execute(
+                &format!(
+                    "UPDATE {} SET value = $2::text WHERE key = $1::text",
+                    s.sql.t("meta")
+                ),
+                &[&FORMAT_KEY, &FORMAT_VERSION.to_string()],
+            )
+            .await
+            .map_err(|e| s.err(e))?;
+    }
     Ok(())
 }
 

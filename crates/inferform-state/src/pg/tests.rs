@@ -418,6 +418,29 @@ fn history_records_snapshots() {
 }
 
 #[test]
+fn an_older_format_is_raised_on_open() {
+    let Some(f) = fixture() else { return };
+    sql(
+        &f,
+        &format!(
+            "UPDATE \"{}\".meta SET value = '1' WHERE key = 'format_version'",
+            f.schema.schema
+        ),
+    );
+    let b = PgBackend::new(f.schema.config());
+    b.read("default").unwrap();
+    // Raised: a version 1 inferform is now refused here, as it would drop deposed objects.
+    sql(
+        &f,
+        &format!(
+            "DO $$ BEGIN IF (SELECT value FROM \"{}\".meta WHERE key = 'format_version') <> '{}' \
+             THEN RAISE EXCEPTION 'not raised'; END IF; END $$",
+            f.schema.schema, FORMAT_VERSION
+        ),
+    );
+}
+
+#[test]
 fn a_newer_format_is_refused() {
     let Some(f) = fixture() else { return };
     sql(

@@ -80,8 +80,9 @@ fn roll_back(l: &LockedState, now: &State, serial: u64, ui: &Ui) -> u8 {
     0
 }
 
-/// The format `state pull` writes, and the only one `state push` reads.
-const DOCUMENT_VERSION: u64 = 1;
+/// The format `state pull` writes; `state push` reads it and the one before. 2: records may
+/// hold deposed objects, which an inferform that reads only 1 would drop.
+const DOCUMENT_VERSION: u64 = 2;
 
 /// Checks a document for `state push` before anything is written: its format version is the one
 /// this inferform writes, and every record sits at a resource instance address that parses and
@@ -89,13 +90,13 @@ const DOCUMENT_VERSION: u64 = 1;
 fn check_pushed(text: &str, state: &State) -> Result<(), String> {
     let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     match doc.get("version") {
-        Some(v) if v.as_u64() == Some(DOCUMENT_VERSION) => {}
-        Some(v) => {
-            return Err(format!(
-                "its format version is {}, and this inferform reads version {DOCUMENT_VERSION}",
-                bounded(&v.to_string())
-            ))
-        }
+        Some(v)
+            if v.as_u64()
+                .is_some_and(|v| (1..=DOCUMENT_VERSION).contains(&v)) => {}
+        Some(v) => return Err(format!(
+            "its format version is {}, and this inferform reads versions 1 to {DOCUMENT_VERSION}",
+            bounded(&v.to_string())
+        )),
         None => {
             return Err(format!(
                 "it has no \"version\" (a state document says \"version\": {DOCUMENT_VERSION})"
