@@ -93,10 +93,12 @@ fn check_pushed(text: &str, state: &State) -> Result<(), String> {
         Some(v)
             if v.as_u64()
                 .is_some_and(|v| (1..=DOCUMENT_VERSION).contains(&v)) => {}
-        Some(v) => return Err(format!(
+        Some(v) => {
+            return Err(format!(
             "its format version is {}, and this inferform reads versions 1 to {DOCUMENT_VERSION}",
             bounded(&v.to_string())
-        )),
+        ))
+        }
         None => {
             return Err(format!(
                 "it has no \"version\" (a state document says \"version\": {DOCUMENT_VERSION})"
