@@ -97,19 +97,24 @@ async fn check_version(s: &Session) -> Result<(), StateError> {
             supported: FORMAT_VERSION,
         });
     }
-    // Opened by this version from now on: an older one must refuse it.
-    if found < FORMAT_VERSION {
-        s.client
-            .execute(
-                &format!(
-                    "UPDATE {} SET value = $2::text WHERE key = $1::text",
-                    s.sql.t("meta")
-                ),
-                &[&FORMAT_KEY, &FORMAT_VERSION.to_string()],
-            )
-            .await
-            .map_err(|e| s.err(e))?;
-    }
+    Ok(())
+}
+
+/// Raises the stored format version to this inferform's, once it has been checked, where a
+/// command may write (`init`, and opening a workspace): an older inferform must refuse the
+/// state from then on. Readers leave it as it is, so that a role that may only read still
+/// reads.
+async fn raise_version(s: &Session) -> Result<(), StateError> {
+    s.client
+        .execute(
+            &format!(
+                "UPDATE {} SET value = $2::text WHERE key = $1::text AND value <> $2::text",
+                s.sql.t("meta")
+            ),
+            &[&FORMAT_KEY, &FORMAT_VERSION.to_string()],
+        )
+        .await
+        .map_err(|e| s.err(e))?;
     Ok(())
 }
 
@@ -317,6 +322,7 @@ impl Backend for PgBackend {
                         .await
                         .map_err(|e| s.err(e))?;
                     check_version(s).await?;
+                    raise_version(s).await?;
                     ensure(s, DEFAULT).await
                 })
                 .await
@@ -431,6 +437,7 @@ impl Backend for PgBackend {
         conn.call(move |s| {
             async move {
                 check_version(s).await?;
+                raise_version(s).await?;
                 ensure(s, &name).await
             }
             .boxed_local()

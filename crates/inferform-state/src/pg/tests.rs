@@ -428,8 +428,19 @@ fn an_older_format_is_raised_on_open() {
         ),
     );
     let b = PgBackend::new(f.schema.config());
+    // A reader leaves it as it is (a role that may only read still reads)...
     b.read("default").unwrap();
-    // Raised: a version 1 inferform is now refused here, as it would drop deposed objects.
+    sql(
+        &f,
+        &format!(
+            "DO $$ BEGIN IF (SELECT value FROM \"{}\".meta WHERE key = 'format_version') <> '1' \
+             THEN RAISE EXCEPTION 'raised by a reader'; END IF; END $$",
+            f.schema.schema
+        ),
+    );
+    // ...and opening a workspace, which may write, raises it: a version 1 inferform is now
+    // refused here, as it would drop deposed objects.
+    drop(b.open("default", &locked()).unwrap());
     sql(
         &f,
         &format!(
