@@ -271,18 +271,15 @@ pub(crate) async fn read_scoped_data(
         let read = match cfg.to_json() {
             _ if diags.has_errors() => Err("its arguments could not be worked out".to_string()),
             None => Err("its arguments are still unknown".to_string()),
-            Some(json) => {
-                let query = crate::instances::json_object(&crate::instances::strip_nulls(json));
-                provider
-                    .read_data(
-                        &inferform_provider::OpContext::silent(),
-                        &r.addr.type_name,
-                        &query,
-                    )
-                    .await
-                    .map(|obj| crate::instances::data_value(obj, &cfg, schema))
-                    .map_err(|e| e.to_string())
-            }
+            Some(json) => crate::instances::read_data_source(
+                provider.as_ref(),
+                &r.addr.type_name,
+                &cfg,
+                json,
+                schema,
+            )
+            .await
+            .map_err(|e| e.to_string()),
         };
         let value = read.unwrap_or_else(|e| {
             out.push(scoped_data_failed(r, &addr, &e));

@@ -24,6 +24,23 @@ pub(crate) fn json_object(v: &serde_json::Value) -> Object {
     v.as_object().cloned().unwrap_or_default()
 }
 
+/// Reads a data source whose configuration `cfg` is wholly known (`json` is its JSON): the
+/// query leaves out null arguments, and the answer is the data source's value as
+/// [`data_value`] makes it. The plan walk and a check's read after apply share it.
+pub(crate) async fn read_data_source(
+    provider: &dyn inferform_provider::Provider,
+    type_name: &str,
+    cfg: &Value,
+    json: serde_json::Value,
+    schema: &Schema,
+) -> Result<Value, inferform_provider::ProviderError> {
+    let query = json_object(&strip_nulls(json));
+    provider
+        .read_data(&inferform_provider::OpContext::silent(), type_name, &query)
+        .await
+        .map(|obj| data_value(obj, cfg, schema))
+}
+
 /// What a data source's reading is to the configuration: the provider's attributes, marked
 /// sensitive where the schema says, where the evaluated configuration `cfg` was (a look-up
 /// argument from a sensitive variable stays hidden when the provider echoes it), and where the

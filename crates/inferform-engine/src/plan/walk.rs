@@ -8,7 +8,6 @@ use inferform_lang::config::{Config, Resource};
 use inferform_lang::decode::decode_body;
 use inferform_lang::eval::Scope;
 use inferform_provider::wait::{condition, create_failed, Condition};
-use inferform_provider::OpContext;
 use inferform_types::{
     Diagnostic, Diagnostics, InstanceKey, ModulePath, ResourceAddr, ResourceInstanceAddr,
     ResourceMode, Value,
@@ -19,8 +18,7 @@ use crate::conditions::resource_conditions;
 use crate::diff::{diff, mark_sensitive, object_value, planned_create};
 use crate::graph::{ConfigGraph, Node};
 use crate::instances::{
-    data_value, expand, instance_scope, json_object, resource_exprs, set_instance, set_placeholder,
-    strip_nulls,
+    expand, instance_scope, read_data_source, resource_exprs, set_instance, set_placeholder,
 };
 use crate::scope::{Env, Roots};
 use crate::{Action, Engine};
@@ -216,12 +214,10 @@ impl Engine {
                 out.push((addr, after, Some(change)));
                 continue;
             };
-            let query = json_object(&strip_nulls(json));
-            let read = provider
-                .read_data(&OpContext::silent(), &r.addr.type_name, &query)
-                .await;
+            let read =
+                read_data_source(provider.as_ref(), &r.addr.type_name, &cfg, json, schema).await;
             match read {
-                Ok(obj) => out.push((addr, data_value(obj, &cfg, schema), None)),
+                Ok(value) => out.push((addr, value, None)),
                 // A check's data source that cannot be read fails the check, which warns:
                 // the plan goes on.
                 Err(e) if r.check.is_some() => {
