@@ -270,6 +270,13 @@ impl Value {
 
     /// Marks the parts at `paths` sensitive (paths that do not exist are ignored).
     pub fn mark_paths(self, paths: &[Vec<String>]) -> Value {
+        /// Marks the path `rest` inside the element at index `head` (if there is one).
+        fn mark_item(items: &mut [Value], head: &str, rest: &[String]) {
+            if let Some(i) = head.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                let inner = std::mem::take(&mut items[i]);
+                items[i] = mark(inner, rest);
+            }
+        }
         fn mark(v: Value, path: &[String]) -> Value {
             match path.split_first() {
                 None => v.sensitive(),
@@ -281,17 +288,11 @@ impl Value {
                         Value::Object(m)
                     }
                     Value::List(mut items) => {
-                        if let Some(i) = head.parse::<usize>().ok().filter(|i| *i < items.len()) {
-                            let inner = std::mem::take(&mut items[i]);
-                            items[i] = mark(inner, rest);
-                        }
+                        mark_item(&mut items, head, rest);
                         Value::List(items)
                     }
                     Value::Set(mut items) => {
-                        if let Some(i) = head.parse::<usize>().ok().filter(|i| *i < items.len()) {
-                            let inner = std::mem::take(&mut items[i]);
-                            items[i] = mark(inner, rest);
-                        }
+                        mark_item(&mut items, head, rest);
                         Value::Set(items)
                     }
                     Value::Sensitive(inner) => mark(*inner, path).sensitive(),
